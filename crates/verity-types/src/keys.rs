@@ -1,0 +1,160 @@
+//! Ed25519 public keys and signatures as plain byte newtypes (encodable, comparable),
+//! with verification and batch verification.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use ed25519_dalek::Signer;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::TypesError;
+
+/// An Ed25519 public key (32 bytes). Shown as 64 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
+pub struct PublicKey(pub [u8; 32]);
+
+/// An Ed25519 signature (64 bytes). Shown as 128 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Signature(pub [u8; 64]);
+
+impl PublicKey {
+    /// Parses the key as a curve point.
+    pub fn to_dalek(&self) -> Result<ed25519_dalek::VerifyingKey, TypesError> {
+        ed25519_dalek::VerifyingKey::from_bytes(&self.0).map_err(|_| TypesError::InvalidPublicKey)
+    }
+
+    /// Verifies `sig` over `msg` under this key (strict verification: rejects
+    /// non-canonical and small-order encodings).
+    pub fn verify(&self, msg: &[u8], sig: &Signature) -> Result<(), TypesError> {
+        let vk = self.to_dalek()?;
+        let sig = ed25519_dalek::Signature::from_bytes(&sig.0);
+        vk.verify_strict(msg, &sig).map_err(|_| TypesError::BadSignature)
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+/// A signing key. Never encoded on the ledger; kept in keystore files.
+pub struct SecretKey(ed25519_dalek::SigningKey);
+
+impl SecretKey {
+    /// Builds a key from its 32-byte seed.
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        SecretKey(ed25519_dalek::SigningKey::from_bytes(&seed))
+    }
+
+    /// The 32-byte seed (what a keystore stores).
+    pub fn seed(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey(self.0.verifying_key().to_bytes())
+    }
+
+    pub fn sign(&self, msg: &[u8]) -> Signature {
+        Signature(self.0.sign(msg).to_bytes())
+    }
+}
+
+impl Clone for SecretKey {
+    fn clone(&self) -> Self {
+        SecretKey::from_seed(self.seed())
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretKey(public={})", self.public_key().to_hex())
+    }
+}
+
+/// Verifies many (message, signature, key) triples at once. Returns `Ok` only if all
+/// verify. On failure the caller falls back to single verification to find the culprits.
+pub fn verify_batch(messages: &[&[u8]], sigs: &[Signature], keys: &[PublicKey]) -> Result<(), TypesError> {
+    if messages.len() != sigs.len() || sigs.len() != keys.len() {
+        return Err(TypesError::BadSignature);
+    }
+    let mut vks = Vec::with_capacity(keys.len());
+    for k in keys {
+        vks.push(k.to_dalek()?);
+    }
+    let sigs: Vec<ed25519_dalek::Signature> = sigs.iter().map(|s| ed25519_dalek::Signature::from_bytes(&s.0)).collect();
+    ed25519_dalek::verify_batch(messages, &sigs, &vks).map_err(|_| TypesError::BadSignature)
+}
+
+fn parse_hex<const N: usize>(s: &str) -> Result<[u8; N], TypesError> {
+    let s = s.strip_prefix("0x").unwrap_or(s);
+    let mut out = [0u8; N];
+    if s.len() != 2 * N {
+        return Err(TypesError::InvalidHex(format!("expected {} hex digits, got {}", 2 * N, s.len())));
+    }
+    hex::decode_to_slice(s, &mut out).map_err(|e| TypesError::InvalidHex(e.to_string()))?;
+    Ok(out)
+}
+
+macro_rules! hex_newtype {
+    ($name:ident, $n:literal) => {
+        impl FromStr for $name {
+            type Err = TypesError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ok($name(parse_hex::<$n>(s)?))
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&hex::encode(self.0))
+            }
+        }
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), hex::encode(self.0))
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&hex::encode(self.0))
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as Deserialize>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+hex_newtype!(PublicKey, 32);
+hex_newtype!(Signature, 64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_verify_and_batch() {
+        let keys: Vec<SecretKey> = (0..8u8).map(|i| SecretKey::from_seed([i; 32])).collect();
+        let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 10]).collect();
+        let sigs: Vec<Signature> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(m)).collect();
+        let pks: Vec<PublicKey> = keys.iter().map(|k| k.public_key()).collect();
+        for i in 0..8 {
+            assert!(pks[i].verify(&msgs[i], &sigs[i]).is_ok());
+            assert_eq!(pks[i].verify(b"other", &sigs[i]), Err(TypesError::BadSignature));
+        }
+        let refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
+        assert!(verify_batch(&refs, &sigs, &pks).is_ok());
+        let mut bad = sigs.clone();
+        bad[3].0[0] ^= 1;
+        assert!(verify_batch(&refs, &bad, &pks).is_err());
+    }
+
+    #[test]
+    fn hex_forms() {
+        let pk = SecretKey::from_seed([7; 32]).public_key();
+        assert_eq!(pk.to_string().parse::<PublicKey>(), Ok(pk));
+        assert!("abcd".parse::<PublicKey>().is_err());
+    }
+}

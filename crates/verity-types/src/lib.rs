@@ -1,0 +1,34 @@
+//! Identifiers, keys, signed transactions, actions, blocks, events, proofs and the
+//! canonical encoding of Verity.
+//!
+//! Everything that is hashed or signed is encoded with borsh (the one canonical
+//! binary encoding, see [`encoding`]); JSON appears only at the node's edges via serde.
+//! This crate does no I/O, reads no clock and draws no randomness.
+//!
+//! # Status
+//! Foundation types: stable in shape for the ledger foundation; new action variants are
+//! only ever appended (borsh enum tags are positional), so old encodings stay valid.
+
+pub mod action;
+pub mod block;
+pub mod encoding;
+pub mod error;
+pub mod event;
+pub mod genesis;
+pub mod hash;
+pub mod ids;
+pub mod keys;
+pub mod limits;
+pub mod merkle;
+pub mod proof;
+pub mod tx;
+
+pub use action::*;
+pub use block::*;
+pub use error::TypesError;
+pub use event::*;
+pub use genesis::*;
+pub use hash::{sha256, Hash};
+pub use ids::*;
+pub use keys::{PublicKey, Signature};
+pub use tx::*;
