@@ -1,1 +1,40 @@
-//! verity-state
+//! The deterministic state machine of Verity: identities and roles, balances, supply
+//! and escrow.
+//!
+//! Applying a block is a pure function of the previous state and the block:
+//! [`execute_block`] reads committed state through [`StateRead`] and returns the
+//! block's [`StateWrites`] and receipts; the node commits them. This crate performs no
+//! I/O, reads no clock, draws no randomness, uses no floats and never iterates a
+//! `HashMap` (every map is a `BTreeMap`).
+//!
+//! One module per domain keeps its actions, state keys, records and rules side by
+//! side: [`identity`] and [`bank`] (which includes escrow). Every state key is built by
+//! one function in [`keys`]. Every refusal is a [`StateError`] with a stable code.
+//!
+//! # Status
+//! Foundation: the public API (`genesis_state`, `execute_block`, `check_admission`,
+//! the read helpers and `MemState`) is what the node is written against and changes
+//! only together with it. The stored record layouts are borsh and part of the state
+//! root: changing a field is a state format change. Further domains (provenance,
+//! registry, market, agents, learning, governance) are not written yet.
+
+pub mod bank;
+pub mod error;
+pub mod exec;
+pub mod genesis;
+pub mod identity;
+pub mod keys;
+mod view;
+
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;
+
+pub use bank::escrow::escrow;
+pub use bank::{account_balances, asset, asset_supply, balance, AssetInfo, Escrow, EscrowStatus};
+pub use error::StateError;
+pub use exec::{check_admission, execute_block, BlockContext, BlockOutcome};
+pub use genesis::genesis_state;
+pub use identity::{account, org, Account, Org};
+pub use view::{MemState, StateRead, StateWrites};

@@ -1,0 +1,215 @@
+use verity_types::{Action, EscrowId, Event, Hash, MintRule};
+
+use crate::testkit::*;
+use crate::{EscrowStatus, StateError};
+
+#[test]
+fn genesis_balances_supply_and_holdings() {
+    let c = Chain::new();
+    assert_eq!(c.balance("admin", "usd"), 1000);
+    assert_eq!(crate::asset_supply(&c.state, &asset("usd")), 1500);
+    assert_eq!(crate::asset_supply(&c.state, &asset("gold")), 50);
+    assert_eq!(crate::account_balances(&c.state, &acc("admin")), vec![(asset("gold"), 50), (asset("usd"), 1000)]);
+    assert_eq!(crate::account_balances(&c.state, &acc("ghost")), vec![]);
+    let usd = crate::asset(&c.state, &asset("usd")).expect("usd");
+    assert_eq!(usd.mint, MintRule::Orgs { orgs: vec![org("acme")] });
+    assert_eq!(usd.supply_cap, Some(1_000_000));
+}
+
+#[test]
+fn keys_are_readable() {
+    assert_eq!(crate::keys::balance(&acc("alice"), &asset("usd")), b"bank/balance/alice/usd".to_vec());
+    assert_eq!(crate::keys::account(&acc("alice")), b"identity/account/alice".to_vec());
+    assert_eq!(crate::keys::org(&org("acme")), b"identity/org/acme".to_vec());
+    assert_eq!(crate::keys::supply(&asset("usd")), b"bank/supply/usd".to_vec());
+    assert_eq!(crate::keys::asset(&asset("usd")), b"bank/asset/usd".to_vec());
+    assert_eq!(crate::keys::holdings(&acc("alice")), b"bank/holdings/alice".to_vec());
+    assert_eq!(
+        crate::keys::escrow(&EscrowId(Hash([0xab; 32]))),
+        [b"bank/escrow/".as_slice(), "ab".repeat(32).as_bytes()].concat()
+    );
+}
+
+#[test]
+fn transfer_moves_funds_and_records_holdings() {
+    let mut c = Chain::with_members();
+    let r = c.ok("alice", transfer("carol", "usd", 40));
+    assert_eq!(
+        r.events,
+        vec![Event::Transferred { from: acc("alice"), to: acc("carol"), asset: asset("usd"), amount: 40 }]
+    );
+    assert_eq!((c.balance("alice", "usd"), c.balance("carol", "usd")), (60, 40));
+    assert_eq!(crate::account_balances(&c.state, &acc("carol")), vec![(asset("usd"), 40)]);
+    c.ok("alice", transfer("alice", "usd", 60));
+    assert_eq!(c.balance("alice", "usd"), 60);
+    c.ok("alice", transfer("bob", "usd", 60));
+    // Emptied balances stay listed: the account once held the asset.
+    assert_eq!(crate::account_balances(&c.state, &acc("alice")), vec![(asset("usd"), 0)]);
+}
+
+#[test]
+fn bank_refusals() {
+    let cases: &[(&str, Action, &str)] = &[
+        ("alice", transfer("bob", "usd", 101), "insufficient_funds"),
+        ("alice", transfer("bob", "usd", 0), "zero_amount"),
+        ("alice", transfer("ghost", "usd", 1), "unknown_account"),
+        ("alice", transfer("bob", "eur", 1), "unknown_asset"),
+        ("alice", transfer("bob", "gold", 1), "insufficient_funds"),
+        ("alice", mint("alice", "usd", 1), "unauthorized"),
+        ("minnie", mint("alice", "usd", 0), "zero_amount"),
+        ("minnie", mint("alice", "eur", 1), "unknown_asset"),
+        ("minnie", mint("alice", "gold", 1), "mint_not_allowed"),
+        ("minnie", mint("ghost", "usd", 1), "unknown_account"),
+        ("minnie", mint("alice", "usd", 1_000_000), "supply_cap_exceeded"),
+        ("alice", burn("usd", 101), "insufficient_funds"),
+        ("alice", burn("usd", 0), "zero_amount"),
+        ("alice", burn("eur", 1), "unknown_asset"),
+        ("minnie", burn("usd", 1), "insufficient_funds"),
+        ("alice", lock("usd", 101, "bob", None), "insufficient_funds"),
+        ("alice", lock("usd", 0, "bob", None), "zero_amount"),
+        ("alice", lock("eur", 1, "bob", None), "unknown_asset"),
+        ("alice", lock("usd", 1, "ghost", None), "unknown_account"),
+    ];
+    let mut c = Chain::with_members();
+    for (sender, action, code) in cases {
+        c.fails(sender, action.clone(), code);
+    }
+    // Roles: a non-member cannot move funds.
+    c.ok("admin", Action::RevokeRole { account: acc("alice"), role: verity_types::Role::Member });
+    for action in [transfer("bob", "usd", 1), burn("usd", 1), lock("usd", 1, "bob", None)] {
+        c.fails("alice", action, "unauthorized");
+    }
+}
+
+#[test]
+fn mint_rules() {
+    let mut c = Chain::with_members();
+    // A beta minter is refused: the usd rule lists only acme.
+    c.ok("badmin", Action::GrantRole { account: acc("carol"), role: verity_types::Role::Minter });
+    c.fails("carol", mint("carol", "usd", 1), "mint_not_allowed");
+    let r = c.ok("minnie", mint("carol", "usd", 998_500));
+    assert_eq!(
+        r.events,
+        vec![Event::Minted { to: acc("carol"), asset: asset("usd"), amount: 998_500, by: acc("minnie") }]
+    );
+    assert_eq!(crate::asset_supply(&c.state, &asset("usd")), 1_000_000);
+    c.fails("minnie", mint("carol", "usd", 1), "supply_cap_exceeded");
+    let r = c.ok("carol", burn("usd", 500));
+    assert_eq!(r.events, vec![Event::Burned { from: acc("carol"), asset: asset("usd"), amount: 500 }]);
+    assert_eq!(crate::asset_supply(&c.state, &asset("usd")), 999_500);
+    c.ok("minnie", mint("bob", "usd", 500));
+}
+
+#[test]
+fn overflow_is_refused() {
+    // An uncapped mintable asset pushed to the u128 limit.
+    let mut g = genesis();
+    g.assets.push(verity_types::GenesisAsset {
+        id: asset("big"),
+        mint: MintRule::Orgs { orgs: vec![org("acme")] },
+        supply_cap: None,
+    });
+    g.balances.push(verity_types::GenesisBalance { account: acc("admin"), asset: asset("big"), amount: u128::MAX });
+    let mut c =
+        Chain { state: crate::MemState::from(crate::genesis_state(&g).expect("valid")), height: 0, log_size: 0 };
+    c.ok("admin", Action::GrantRole { account: acc("admin"), role: verity_types::Role::Minter });
+    c.fails("admin", mint("admin", "big", 1), "overflow");
+}
+
+fn escrow_id(receipt: &verity_types::Receipt) -> EscrowId {
+    EscrowId(receipt.tx_hash)
+}
+
+#[test]
+fn escrow_release_splits_exactly() {
+    let mut c = Chain::with_members();
+    let r = c.ok("alice", lock("usd", 60, "bob", None));
+    let id = escrow_id(&r);
+    assert_eq!(
+        r.events,
+        vec![Event::EscrowLocked {
+            escrow: id,
+            depositor: acc("alice"),
+            arbiter: acc("bob"),
+            asset: asset("usd"),
+            amount: 60
+        }]
+    );
+    assert_eq!(c.balance("alice", "usd"), 40);
+    let e = crate::escrow(&c.state, &id).expect("escrow stored");
+    assert_eq!((e.status, e.amount, e.memo.as_str()), (EscrowStatus::Open, 60, "job"));
+
+    let release = |splits: Vec<(&str, u128)>| Action::EscrowRelease {
+        escrow: id,
+        splits: splits.into_iter().map(|(a, n)| (acc(a), n)).collect(),
+    };
+    c.fails("alice", release(vec![("carol", 60)]), "unauthorized");
+    c.fails("bob", release(vec![("carol", 59)]), "split_mismatch");
+    c.fails("bob", release(vec![("carol", 61)]), "split_mismatch");
+    c.fails("bob", release(vec![("carol", 60), ("bob", 0)]), "zero_amount");
+    c.fails("bob", release(vec![("ghost", 60)]), "unknown_account");
+    c.fails("bob", release(vec![("carol", u128::MAX), ("bob", 2)]), "overflow");
+    let r = c.ok("bob", release(vec![("carol", 45), ("bob", 15)]));
+    assert_eq!(
+        r.events,
+        vec![Event::EscrowReleased {
+            escrow: id,
+            asset: asset("usd"),
+            splits: vec![(acc("carol"), 45), (acc("bob"), 15)]
+        }]
+    );
+    assert_eq!((c.balance("carol", "usd"), c.balance("bob", "usd")), (45, 15));
+    assert_eq!(crate::escrow(&c.state, &id).map(|e| e.status), Some(EscrowStatus::Released));
+    c.fails("bob", release(vec![("carol", 60)]), "escrow_closed");
+    c.fails("bob", Action::EscrowRefund { escrow: id }, "escrow_closed");
+    c.fails("bob", Action::EscrowRefund { escrow: EscrowId(Hash([7; 32])) }, "escrow_not_found");
+    c.fails("bob", release(vec![("carol", 1)]).clone_with_escrow(EscrowId(Hash([7; 32]))), "escrow_not_found");
+}
+
+trait WithEscrow {
+    fn clone_with_escrow(self, id: EscrowId) -> Action;
+}
+
+impl WithEscrow for Action {
+    fn clone_with_escrow(self, id: EscrowId) -> Action {
+        match self {
+            Action::EscrowRelease { splits, .. } => Action::EscrowRelease { escrow: id, splits },
+            other => other,
+        }
+    }
+}
+
+#[test]
+fn escrow_refund_rules() {
+    let mut c = Chain::with_members();
+    // No refund height: only the arbiter refunds.
+    let id = escrow_id(&c.ok("alice", lock("usd", 10, "bob", None)));
+    c.fails("alice", Action::EscrowRefund { escrow: id }, "unauthorized");
+    c.fails("carol", Action::EscrowRefund { escrow: id }, "unauthorized");
+    let r = c.ok("bob", Action::EscrowRefund { escrow: id });
+    assert_eq!(
+        r.events,
+        vec![Event::EscrowRefunded { escrow: id, depositor: acc("alice"), asset: asset("usd"), amount: 10 }]
+    );
+    assert_eq!(c.balance("alice", "usd"), 100);
+    assert_eq!(crate::escrow(&c.state, &id).map(|e| e.status), Some(EscrowStatus::Refunded));
+
+    // With a refund height: the depositor refunds from that height on.
+    let at = c.height + 4;
+    let id = escrow_id(&c.ok("alice", lock("usd", 10, "bob", Some(at)))); // height at - 3
+    c.fails("alice", Action::EscrowRefund { escrow: id }, "refund_not_yet"); // height at - 2
+    c.fails("alice", Action::EscrowRefund { escrow: id }, "refund_not_yet"); // height at - 1
+    c.ok("alice", Action::EscrowRefund { escrow: id }); // height at
+    assert_eq!(c.height, at);
+    assert_eq!(c.balance("alice", "usd"), 100);
+}
+
+#[test]
+fn error_codes_are_unique_and_listed() {
+    let mut codes = StateError::CODES.to_vec();
+    codes.sort();
+    codes.dedup();
+    assert_eq!(codes.len(), StateError::CODES.len());
+    assert_eq!(StateError::ZeroAmount { what: "x" }.code(), "zero_amount");
+    assert!(StateError::CODES.contains(&StateError::InvalidGenesis(String::new()).code()));
+}

@@ -1,0 +1,144 @@
+//! Executing blocks and admitting transactions.
+
+use verity_types::{Action, Event, Hash, Receipt, SignedTransaction, TxStatus};
+
+use crate::bank::{self, escrow};
+use crate::error::StateError;
+use crate::identity::{self, Account};
+use crate::view::{Layer, StateRead, StateWrites};
+
+/// Context of the block being executed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockContext {
+    pub chain_id: String,
+    pub height: u64,
+    /// The proposer's timestamp (validated by consensus). No rule reads it yet; windows
+    /// are measured in heights.
+    pub timestamp_ms: u64,
+}
+
+/// What executing a block produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockOutcome {
+    /// The last value written per key by the block's successful effects.
+    pub writes: StateWrites,
+    /// One receipt per transaction, in block order.
+    pub receipts: Vec<Receipt>,
+}
+
+/// Checks shared by admission and execution: chain id, the action's stateless checks,
+/// the sender's existence and key. Returns the sender's account.
+fn check_sender(state: &dyn StateRead, chain_id: &str, tx: &SignedTransaction) -> Result<Account, StateError> {
+    if tx.tx.chain_id != chain_id {
+        return Err(StateError::WrongChain { expected: chain_id.to_string(), got: tx.tx.chain_id.clone() });
+    }
+    tx.tx.action.validate().map_err(|e| StateError::InvalidAction(e.to_string()))?;
+    let sender =
+        identity::account(state, &tx.tx.sender).ok_or_else(|| StateError::UnknownSender(tx.tx.sender.clone()))?;
+    if sender.public_key != tx.public_key {
+        return Err(StateError::KeyMismatch { account: sender.id, got: tx.public_key.to_hex() });
+    }
+    Ok(sender)
+}
+
+/// Stateful admission checks used by the mempool: chain id matches, the action passes
+/// its stateless checks, the sender exists, the public key is the sender's current key,
+/// and the nonce is not below the sender's committed next nonce (a higher nonce may wait
+/// in the mempool for the gap to fill). Returns the sender's committed next nonce.
+///
+/// Signatures are not checked here; the node verifies them (in batches) first.
+pub fn check_admission(base: &dyn StateRead, chain_id: &str, tx: &SignedTransaction) -> Result<u64, StateError> {
+    let sender = check_sender(base, chain_id, tx)?;
+    if tx.tx.nonce < sender.nonce {
+        return Err(StateError::BadNonce { account: sender.id, expected: sender.nonce, got: tx.tx.nonce });
+    }
+    Ok(sender.nonce)
+}
+
+/// Executes the transactions of one block in order on top of `base`; returns all writes
+/// of the block (last write per key) and one receipt per transaction. Deterministic: the
+/// result depends only on `base`, `ctx`, `txs` and `first_log_index`.
+///
+/// Per transaction: if the chain id, the action's stateless checks, the sender, its key
+/// or the nonce (which must equal the sender's next nonce) is wrong, the receipt fails
+/// and nothing changes. Otherwise the nonce is consumed and the action runs on its own
+/// overlay: on success its writes join the block, on failure they are dropped (the
+/// nonce stays consumed). Signatures must have been verified by the caller.
+pub fn execute_block(
+    base: &dyn StateRead,
+    ctx: &BlockContext,
+    txs: &[SignedTransaction],
+    first_log_index: u64,
+) -> BlockOutcome {
+    let mut block = Layer::new(base);
+    let mut receipts = Vec::with_capacity(txs.len());
+    for (position, tx) in txs.iter().enumerate() {
+        let tx_hash = tx.hash();
+        let (status, error, events) = match execute_tx(&mut block, ctx, tx, tx_hash) {
+            Ok(events) => (TxStatus::Success, None, events),
+            Err(e) => (TxStatus::Failed, Some(e.to_tx_error()), Vec::new()),
+        };
+        let offset = u64::try_from(position).expect("a block's transaction count fits in u64");
+        receipts.push(Receipt {
+            tx_hash,
+            height: ctx.height,
+            index: u32::try_from(position).expect("blocks hold at most BLOCK_TXS_MAX transactions"),
+            log_index: first_log_index.checked_add(offset).expect("the transaction log never reaches 2^64 entries"),
+            status,
+            error,
+            events,
+        });
+    }
+    BlockOutcome { writes: block.into_writes(), receipts }
+}
+
+fn execute_tx(
+    block: &mut Layer<'_>,
+    ctx: &BlockContext,
+    tx: &SignedTransaction,
+    tx_hash: Hash,
+) -> Result<Vec<Event>, StateError> {
+    let mut sender = check_sender(block, &ctx.chain_id, tx)?;
+    if tx.tx.nonce != sender.nonce {
+        return Err(StateError::BadNonce { account: sender.id, expected: sender.nonce, got: tx.tx.nonce });
+    }
+    sender.nonce = sender.nonce.checked_add(1).ok_or(StateError::Overflow { what: "nonce" })?;
+    identity::put_account(block, &sender);
+
+    let mut overlay = Layer::new(&*block);
+    let result = apply_action(&mut overlay, ctx, &sender, tx_hash, &tx.tx.action);
+    let writes = overlay.into_writes();
+    let events = result?;
+    block.merge(writes);
+    Ok(events)
+}
+
+/// Runs one action for `sender` (whose nonce is already consumed). Handlers re-read any
+/// account they modify from `layer`, never from `sender`, so the consumed nonce stays.
+fn apply_action(
+    layer: &mut Layer<'_>,
+    ctx: &BlockContext,
+    sender: &Account,
+    tx_hash: Hash,
+    action: &Action,
+) -> Result<Vec<Event>, StateError> {
+    match action {
+        Action::CreateAccount { account, public_key, org, roles } => {
+            identity::create_account(layer, sender, account, public_key, org, roles)
+        }
+        Action::GrantRole { account, role } => identity::grant_role(layer, sender, account, *role),
+        Action::RevokeRole { account, role } => identity::revoke_role(layer, sender, account, *role),
+        Action::RotateKey { account, public_key } => identity::rotate_key(layer, sender, account, public_key),
+        Action::Transfer { to, asset, amount, memo: _ } => bank::transfer(layer, sender, to, asset, *amount),
+        Action::Mint { to, asset, amount } => bank::mint(layer, sender, to, asset, *amount),
+        Action::Burn { asset, amount } => bank::burn(layer, sender, asset, *amount),
+        Action::EscrowLock { asset, amount, arbiter, refund_after_height, memo } => escrow::lock(
+            layer,
+            sender,
+            tx_hash,
+            escrow::Lock { asset, amount: *amount, arbiter, refund_after_height: *refund_after_height, memo },
+        ),
+        Action::EscrowRelease { escrow: id, splits } => escrow::release(layer, sender, id, splits),
+        Action::EscrowRefund { escrow: id } => escrow::refund(layer, sender, ctx.height, id),
+    }
+}

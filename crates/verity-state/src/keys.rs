@@ -1,0 +1,18 @@
+//! Every state key, one function per key kind (each defined beside its module and
+//! re-exported here). Keys are readable byte strings: a module prefix such as
+//! `identity/account/` followed by identifiers, which never contain `/`.
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `identity/org/<org>` | [`crate::Org`] |
+//! | `identity/account/<account>` | [`crate::Account`] (roles, key, next nonce) |
+//! | `bank/asset/<asset>` | [`crate::AssetInfo`] |
+//! | `bank/supply/<asset>` | `u128` |
+//! | `bank/balance/<account>/<asset>` | `u128` |
+//! | `bank/holdings/<account>` | `Vec<AssetId>`, sorted: every asset the account ever held |
+//! | `bank/escrow/<escrow id hex>` | [`crate::Escrow`] |
+//!
+//! Values are borsh-encoded.
+
+pub use crate::bank::keys::*;
+pub use crate::identity::keys::*;
