@@ -27,3 +27,40 @@ pub enum TypesError {
     #[error("invalid field {field}: {reason}")]
     InvalidField { field: &'static str, reason: String },
 }
+
+/// Why a Merkle proof (transaction-log inclusion or consistency, or authenticated state)
+/// was refused, or could not be generated. Verifiers return these instead of panicking on
+/// any input, however malformed.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ProofError {
+    /// A leaf index is not inside the tree it claims to be in.
+    #[error("leaf index {index} is not below the tree size {size}")]
+    IndexOutOfRange { index: u64, size: u64 },
+    /// A consistency proof from a larger tree to a smaller one.
+    #[error("old tree size {old_size} is larger than new tree size {new_size}")]
+    SizesOutOfOrder { old_size: u64, new_size: u64 },
+    /// A tree size larger than the leaves available to build a proof from.
+    #[error("tree size {size} exceeds the {available} leaves available")]
+    SizeUnavailable { size: u64, available: u64 },
+    /// A proof carries more hashes or levels than its limit allows.
+    #[error("proof has {len} {what}, above the limit of {limit}")]
+    TooLong { what: &'static str, len: usize, limit: usize },
+    /// A proof path has the wrong number of hashes for the sizes it names.
+    #[error("proof path has the wrong length for the sizes it names")]
+    WrongPathLength,
+    /// The proof is well formed but recomputes to a different root.
+    #[error("proof does not match the {which} root")]
+    RootMismatch { which: &'static str },
+    /// A state proof's terminal leaf belongs to a different key than the one proven.
+    #[error("state proof leaf belongs to a different key")]
+    KeyMismatch,
+    /// A state proof's terminal leaf holds a different value than the one claimed.
+    #[error("state proof leaf holds a different value")]
+    ValueMismatch,
+    /// A membership proof ends in an empty slot, or a non-membership proof in the key's leaf.
+    #[error("state proof {0}")]
+    WrongTerminal(&'static str),
+    /// A structurally invalid state proof (sibling bitmap, sibling count, shortcut rule).
+    #[error("malformed state proof: {0}")]
+    Malformed(&'static str),
+}

@@ -25,7 +25,7 @@ pub mod tx;
 
 pub use action::*;
 pub use block::*;
-pub use error::TypesError;
+pub use error::{ProofError, TypesError};
 pub use event::*;
 pub use genesis::*;
 pub use hash::{sha256, Hash};
