@@ -1,1 +1,27 @@
-//! verity-store
+//! Durable storage of Verity: blocks, the RFC 6962 transaction log and the authenticated,
+//! versioned state, in one embedded [redb](https://docs.rs/redb) file.
+//!
+//! Everything a block changes is written in one fsync'd redb write transaction, so after a
+//! crash the store holds either the whole block or none of it. The state is a 16-ary
+//! compressed Merkle tree whose nodes are content-addressed and never overwritten, so every
+//! committed height stays provable; a flat table serves the latest values to execution.
+//! The transaction log keeps every complete subtree on disk, so roots and proofs for any
+//! past size are assembled from O(log n) stored hashes. Memory is bounded whatever the
+//! ledger's size (see [`tree::STATE_NODE_CACHE_ENTRIES`], [`STATE_VALUE_CACHE_ENTRIES`] and
+//! [`DB_CACHE_BYTES`]).
+//!
+//! Only this crate knows the disk format (see the `keys` module for every table and key).
+//!
+//! # Status
+//! Foundation: the public API is what the node is written against and is expected to stay;
+//! the on-disk format is version 1 and has no migrations yet. Not yet present: pruning of
+//! old state versions, secondary indexes for lineage, and snapshots for state sync.
+
+mod error;
+mod keys;
+mod log;
+mod store;
+pub mod tree;
+
+pub use error::StoreError;
+pub use store::{Prepared, StateWrites, Store, DB_CACHE_BYTES, STATE_VALUE_CACHE_ENTRIES};

@@ -31,4 +31,5 @@ pub use genesis::*;
 pub use hash::{sha256, Hash};
 pub use ids::*;
 pub use keys::{PublicKey, Signature};
+pub use proof::{ConsistencyProof, InclusionProof, StateProof, StateProofLevel, StateProofTerminal};
 pub use tx::*;

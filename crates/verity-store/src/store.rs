@@ -1,0 +1,611 @@
+//! The [`Store`]: one redb file holding blocks, the transaction log and the versioned state.
+
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use lru::LruCache;
+use parking_lot::{Mutex, RwLock};
+use rayon::prelude::*;
+use redb::{Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable};
+use verity_types::encoding::{decode, encode};
+use verity_types::limits::STATE_KEY_BYTES_MAX;
+use verity_types::merkle::{self, fold_perfect_roots, perfect_subtrees};
+use verity_types::proof::{nibble, state_key_hash, StateProofLevel, StateProofTerminal};
+use verity_types::{
+    sha256, Block, BlockHeader, Certificate, ConsistencyProof, Genesis, Hash, InclusionProof, Receipt,
+    SignedTransaction, StateProof,
+};
+
+use crate::error::StoreError;
+use crate::keys::*;
+use crate::log::{Frontier, LogNode};
+use crate::tree::{self, FullNode, NewNodes, NodeCache, NodeReader};
+
+/// State writes of a block: key -> new value, in key order.
+pub type StateWrites = std::collections::BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// Bytes of redb's own page cache.
+pub const DB_CACHE_BYTES: usize = 256 * 1024 * 1024;
+/// Most latest-value entries kept in memory for [`Store::get_state`].
+pub const STATE_VALUE_CACHE_ENTRIES: usize = 1 << 16;
+/// Largest stored block header with certificate, or receipt, the store will decode.
+const RECORD_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+/// What a block changes, computed by [`Store::prepare`] without writing anything, and
+/// written by [`Store::commit`].
+#[derive(Debug)]
+pub struct Prepared {
+    pub state_root: Hash,
+    pub log_size: u64,
+    pub log_root: Hash,
+    base_height: u64,
+    writes: StateWrites,
+    nodes: NewNodes,
+    log_nodes: Vec<LogNode>,
+    frontier: Frontier,
+    tx_hashes: Vec<Hash>,
+    leaf_hashes: Vec<Hash>,
+}
+
+/// The last committed height and its roots, kept in memory.
+#[derive(Debug, Default)]
+struct Tip {
+    initialised: bool,
+    height: u64,
+    state_root: Hash,
+    frontier: Frontier,
+}
+
+/// Durable storage of one chain. `Send + Sync`; every method takes `&self` and the store is
+/// cheap to share in an `Arc`. Commits are serialised; reads run concurrently with them and
+/// see either the state before or after a commit, never a part of one.
+pub struct Store {
+    db: Database,
+    tip: RwLock<Tip>,
+    commit_lock: Mutex<()>,
+    nodes: NodeCache,
+    values: Mutex<LruCache<Vec<u8>, Option<Vec<u8>>>>,
+    /// Bumped under the `values` lock after each commit, so a read that raced a commit
+    /// does not put a stale value into the cache.
+    commit_gen: AtomicU64,
+}
+
+fn corrupt_decode<T: borsh::BorshDeserialize>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+    decode(bytes, RECORD_BYTES_MAX).map_err(|e| StoreError::corrupt(format!("{what}: {e}")))
+}
+
+fn check_key(key: &[u8]) -> Result<(), StoreError> {
+    if key.len() > STATE_KEY_BYTES_MAX {
+        return Err(StoreError::KeyTooLong { len: key.len(), limit: STATE_KEY_BYTES_MAX });
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if missing) `dir/ledger.redb` and restores the tip from disk.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir)?;
+        let db = Database::builder().set_cache_size(DB_CACHE_BYTES).create(dir.join("ledger.redb"))?;
+        let txn = db.begin_write()?;
+        txn.open_table(META)?;
+        for t in [HEADERS, TXS, RECEIPTS] {
+            txn.open_table(t)?;
+        }
+        txn.open_table(TX_INDEX)?;
+        txn.open_table(STATE_ROOTS)?;
+        txn.open_table(LOG_NODES)?;
+        txn.open_table(STATE_NODES)?;
+        txn.open_table(STATE_FLAT)?;
+        txn.commit()?;
+        let store = Store {
+            db,
+            tip: RwLock::new(Tip::default()),
+            commit_lock: Mutex::new(()),
+            nodes: NodeCache::new(),
+            values: Mutex::new(LruCache::new(NonZeroUsize::new(STATE_VALUE_CACHE_ENTRIES).expect("positive"))),
+            commit_gen: AtomicU64::new(0),
+        };
+        let tip = store.load_tip()?;
+        *store.tip.write() = tip;
+        Ok(store)
+    }
+
+    fn read(&self) -> Result<ReadTransaction, StoreError> {
+        Ok(self.db.begin_read()?)
+    }
+
+    fn load_tip(&self) -> Result<Tip, StoreError> {
+        let txn = self.read()?;
+        let meta = txn.open_table(META)?;
+        if meta.get(META_GENESIS)?.is_none() {
+            return Ok(Tip::default());
+        }
+        let height = match meta.get(META_HEIGHT)? {
+            Some(v) => u64::from_le_bytes(
+                v.value().try_into().map_err(|_| StoreError::corrupt("stored height is not 8 bytes"))?,
+            ),
+            None => return Err(StoreError::corrupt("genesis without a height")),
+        };
+        let state_root = Hash(
+            txn.open_table(STATE_ROOTS)?
+                .get(height)?
+                .ok_or_else(|| StoreError::corrupt(format!("no state root at height {height}")))?
+                .value(),
+        );
+        let (log_size, log_root) = if height == 0 {
+            (0, merkle::empty_root())
+        } else {
+            let (header, _) =
+                self.read_header(&txn, height)?.ok_or_else(|| StoreError::corrupt("missing tip header"))?;
+            (header.log_size, header.log_root)
+        };
+        let log = txn.open_table(LOG_NODES)?;
+        let roots = perfect_subtrees(0, log_size)
+            .into_iter()
+            .map(|(l, i)| read_log_node(&log, l, i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let frontier = Frontier { size: log_size, roots };
+        // Pair assertion: the log rebuilt from disk has the root its last header names.
+        if frontier.root() != log_root {
+            return Err(StoreError::corrupt("log nodes on disk do not match the last header's log root"));
+        }
+        Ok(Tip { initialised: true, height, state_root, frontier })
+    }
+
+    /// The genesis this store was initialised with, if any.
+    pub fn genesis(&self) -> Result<Option<Genesis>, StoreError> {
+        let txn = self.read()?;
+        let meta = txn.open_table(META)?;
+        let genesis = meta.get(META_GENESIS)?;
+        genesis.map(|g| corrupt_decode(g.value(), "genesis")).transpose()
+    }
+
+    /// Stores genesis and its initial state as height 0 (fsync'd) and returns the state root.
+    /// Errors if the store is already initialised.
+    pub fn init_genesis(&self, genesis: &Genesis, state: &StateWrites) -> Result<Hash, StoreError> {
+        let _guard = self.commit_lock.lock();
+        if self.tip.read().initialised {
+            return Err(StoreError::AlreadyInitialised);
+        }
+        for k in state.keys() {
+            check_key(k)?;
+        }
+        let (state_root, nodes) = self.apply_writes(Hash::ZERO, state)?;
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        {
+            let mut meta = txn.open_table(META)?;
+            meta.insert(META_GENESIS, encode(genesis).as_slice())?;
+            meta.insert(META_HEIGHT, 0u64.to_le_bytes().as_slice())?;
+            txn.open_table(STATE_ROOTS)?.insert(0, state_root.0)?;
+            write_state(&txn, state, &nodes)?;
+        }
+        txn.commit()?;
+        self.nodes.insert_all(nodes.decoded);
+        self.commit_gen.fetch_add(1, Ordering::SeqCst);
+        *self.tip.write() = Tip { initialised: true, height: 0, state_root, frontier: Frontier::default() };
+        Ok(state_root)
+    }
+
+    /// The last committed height (0 = genesis only, or not initialised).
+    pub fn height(&self) -> u64 {
+        self.tip.read().height
+    }
+
+    /// The last committed block header; `None` at height 0.
+    pub fn last_header(&self) -> Result<Option<BlockHeader>, StoreError> {
+        let height = self.height();
+        if height == 0 {
+            return Ok(None);
+        }
+        Ok(self.header(height)?.map(|(h, _)| h))
+    }
+
+    /// The latest committed state root ([`Hash::ZERO`] for an empty or uninitialised state).
+    pub fn state_root(&self) -> Hash {
+        self.tip.read().state_root
+    }
+
+    /// Leaves in the transaction log.
+    pub fn log_size(&self) -> u64 {
+        self.tip.read().frontier.size
+    }
+
+    /// RFC 6962 root of the whole transaction log.
+    pub fn log_root(&self) -> Hash {
+        self.tip.read().frontier.root()
+    }
+
+    /// The latest committed value of `key`, from the flat table through a bounded cache.
+    pub fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(v) = self.values.lock().get(key) {
+            return Ok(v.clone());
+        }
+        let generation = self.commit_gen.load(Ordering::SeqCst);
+        let txn = self.read()?;
+        let value = txn.open_table(STATE_FLAT)?.get(key)?.map(|v| v.value().to_vec());
+        let mut values = self.values.lock();
+        if self.commit_gen.load(Ordering::SeqCst) == generation {
+            values.put(key.to_vec(), value.clone());
+        }
+        Ok(value)
+    }
+
+    /// Computes, without writing, the state root and log root and size that result from
+    /// applying `writes` and appending `tx_hashes` (leaf data = the 32 hash bytes) to the
+    /// latest committed state.
+    pub fn prepare(&self, writes: StateWrites, tx_hashes: &[Hash]) -> Result<Prepared, StoreError> {
+        for k in writes.keys() {
+            check_key(k)?;
+        }
+        let (base_height, base_root, mut frontier) = {
+            let tip = self.tip.read();
+            if !tip.initialised {
+                return Err(StoreError::NotInitialised);
+            }
+            (tip.height, tip.state_root, tip.frontier.clone())
+        };
+        let (state_root, nodes) = self.apply_writes(base_root, &writes)?;
+        let leaf_hashes: Vec<Hash> = tx_hashes.par_iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();
+        let mut log_nodes = Vec::with_capacity(2 * leaf_hashes.len() + 64);
+        for leaf in &leaf_hashes {
+            frontier.append(*leaf, &mut log_nodes);
+        }
+        Ok(Prepared {
+            state_root,
+            log_size: frontier.size,
+            log_root: frontier.root(),
+            base_height,
+            writes,
+            nodes,
+            log_nodes,
+            frontier,
+            tx_hashes: tx_hashes.to_vec(),
+            leaf_hashes,
+        })
+    }
+
+    fn apply_writes(&self, base_root: Hash, writes: &StateWrites) -> Result<(Hash, NewNodes), StoreError> {
+        let (items, mut nodes) = tree::leaves_for(writes);
+        if items.is_empty() {
+            return Ok((base_root, nodes));
+        }
+        let txn = self.read()?;
+        let reader = NodeReader { table: txn.open_table(STATE_NODES)?, cache: &self.nodes };
+        let root = tree::update(&reader, base_root, 0, &items, &mut nodes)?;
+        Ok((root, nodes))
+    }
+
+    /// Writes the block (header, transactions, receipts, certificate), the prepared state and
+    /// the new log nodes in one fsync'd redb transaction, and only then returns. Checks that
+    /// the block follows the last committed height and that its header names the prepared
+    /// roots; on any mismatch nothing is written.
+    pub fn commit(
+        &self,
+        prepared: Prepared,
+        block: &Block,
+        certificate: &Certificate,
+        receipts: &[Receipt],
+    ) -> Result<(), StoreError> {
+        let _guard = self.commit_lock.lock();
+        let height = {
+            let tip = self.tip.read();
+            if !tip.initialised {
+                return Err(StoreError::NotInitialised);
+            }
+            tip.height
+        };
+        let header = &block.header;
+        if header.height != height + 1 {
+            return Err(StoreError::HeightMismatch { expected: height + 1, got: header.height });
+        }
+        let parent = match self.last_header()? {
+            Some(last) => last.hash(),
+            None => self.genesis()?.ok_or(StoreError::NotInitialised)?.hash(),
+        };
+        if header.parent != parent {
+            return Err(StoreError::header("parent", header.parent, parent));
+        }
+        if prepared.base_height != height {
+            return Err(StoreError::StalePrepared { prepared_at: prepared.base_height, height });
+        }
+        if header.state_root != prepared.state_root {
+            return Err(StoreError::header("state_root", header.state_root, prepared.state_root));
+        }
+        if header.log_root != prepared.log_root {
+            return Err(StoreError::header("log_root", header.log_root, prepared.log_root));
+        }
+        if header.log_size != prepared.log_size {
+            return Err(StoreError::header("log_size", header.log_size, prepared.log_size));
+        }
+        if header.tx_count as usize != block.txs.len() {
+            return Err(StoreError::header("tx_count", header.tx_count, block.txs.len()));
+        }
+        if block.txs.len() != prepared.tx_hashes.len() || receipts.len() != block.txs.len() {
+            return Err(StoreError::BlockMismatch(format!(
+                "{} transactions, {} prepared hashes, {} receipts",
+                block.txs.len(),
+                prepared.tx_hashes.len(),
+                receipts.len()
+            )));
+        }
+        let encoded: Vec<(Vec<u8>, Hash)> = block
+            .txs
+            .par_iter()
+            .map(|tx| {
+                let bytes = tx.to_bytes();
+                let hash = sha256(&bytes);
+                (bytes, hash)
+            })
+            .collect();
+        let first_log_index = height_first_index(&prepared);
+        for (i, ((_, hash), receipt)) in encoded.iter().zip(receipts).enumerate() {
+            if *hash != prepared.tx_hashes[i] {
+                return Err(StoreError::BlockMismatch(format!("transaction {i} is not the prepared one")));
+            }
+            let log_index = first_log_index + i as u64;
+            if receipt.tx_hash != *hash
+                || receipt.height != header.height
+                || receipt.index as usize != i
+                || receipt.log_index != log_index
+            {
+                return Err(StoreError::BlockMismatch(format!("receipt {i} does not describe transaction {i}")));
+            }
+        }
+        let txs_root = merkle::root(&prepared.leaf_hashes);
+        if header.txs_root != txs_root {
+            return Err(StoreError::header("txs_root", header.txs_root, txs_root));
+        }
+
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        {
+            txn.open_table(HEADERS)?.insert(header.height, encode(&(header, certificate)).as_slice())?;
+            let mut txs = txn.open_table(TXS)?;
+            let mut receipts_table = txn.open_table(RECEIPTS)?;
+            let mut index = txn.open_table(TX_INDEX)?;
+            for (i, ((bytes, hash), receipt)) in encoded.iter().zip(receipts).enumerate() {
+                let log_index = first_log_index + i as u64;
+                txs.insert(log_index, bytes.as_slice())?;
+                receipts_table.insert(log_index, encode(receipt).as_slice())?;
+                index.insert(hash.0, log_index)?;
+            }
+            let mut log = txn.open_table(LOG_NODES)?;
+            for ((level, i), hash) in &prepared.log_nodes {
+                log.insert(log_node_key(*level, *i), hash.0)?;
+            }
+            txn.open_table(STATE_ROOTS)?.insert(header.height, prepared.state_root.0)?;
+            write_state(&txn, &prepared.writes, &prepared.nodes)?;
+            txn.open_table(META)?.insert(META_HEIGHT, header.height.to_le_bytes().as_slice())?;
+        }
+        txn.commit()?;
+
+        let Prepared { state_root, writes, nodes, frontier, .. } = prepared;
+        self.nodes.insert_all(nodes.decoded);
+        {
+            let mut values = self.values.lock();
+            for (k, v) in writes {
+                values.put(k, Some(v));
+            }
+            self.commit_gen.fetch_add(1, Ordering::SeqCst);
+        }
+        *self.tip.write() = Tip { initialised: true, height: header.height, state_root, frontier };
+        Ok(())
+    }
+
+    fn read_header(
+        &self,
+        txn: &ReadTransaction,
+        height: u64,
+    ) -> Result<Option<(BlockHeader, Certificate)>, StoreError> {
+        let headers = txn.open_table(HEADERS)?;
+        let row = headers.get(height)?;
+        row.map(|r| corrupt_decode(r.value(), "block header")).transpose()
+    }
+
+    /// The block at `height` with its certificate; `None` for height 0 or above the tip.
+    pub fn block(&self, height: u64) -> Result<Option<(Block, Certificate)>, StoreError> {
+        let txn = self.read()?;
+        let Some((header, certificate)) = self.read_header(&txn, height)? else {
+            return Ok(None);
+        };
+        let first = header.log_size - header.tx_count as u64;
+        let table = txn.open_table(TXS)?;
+        let mut txs = Vec::with_capacity(header.tx_count as usize);
+        for row in table.range(first..header.log_size)? {
+            let (_, v) = row?;
+            txs.push(corrupt_decode::<SignedTransaction>(v.value(), "transaction")?);
+        }
+        if txs.len() != header.tx_count as usize {
+            return Err(StoreError::corrupt(format!("block {height} is missing transactions")));
+        }
+        Ok(Some((Block { header, txs }, certificate)))
+    }
+
+    /// The header at `height` with its certificate; `None` for height 0 or above the tip.
+    pub fn header(&self, height: u64) -> Result<Option<(BlockHeader, Certificate)>, StoreError> {
+        let txn = self.read()?;
+        self.read_header(&txn, height)
+    }
+
+    /// A committed transaction and its receipt, by transaction hash.
+    pub fn tx(&self, hash: &Hash) -> Result<Option<(SignedTransaction, Receipt)>, StoreError> {
+        let txn = self.read()?;
+        let Some(log_index) = txn.open_table(TX_INDEX)?.get(hash.0)?.map(|v| v.value()) else {
+            return Ok(None);
+        };
+        let missing = || StoreError::corrupt(format!("transaction {hash} is indexed but not stored"));
+        let tx = txn.open_table(TXS)?.get(log_index)?.ok_or_else(missing)?;
+        let receipt = txn.open_table(RECEIPTS)?.get(log_index)?.ok_or_else(missing)?;
+        Ok(Some((corrupt_decode(tx.value(), "transaction")?, corrupt_decode(receipt.value(), "receipt")?)))
+    }
+
+    /// Receipts of the block at `height` in block order (empty at height 0).
+    pub fn receipts(&self, height: u64) -> Result<Vec<Receipt>, StoreError> {
+        self.check_height(height)?;
+        let txn = self.read()?;
+        let Some((header, _)) = self.read_header(&txn, height)? else {
+            return Ok(Vec::new());
+        };
+        let table = txn.open_table(RECEIPTS)?;
+        let mut out = Vec::with_capacity(header.tx_count as usize);
+        for row in table.range(header.log_size - header.tx_count as u64..header.log_size)? {
+            out.push(corrupt_decode(row?.1.value(), "receipt")?);
+        }
+        Ok(out)
+    }
+
+    fn check_height(&self, height: u64) -> Result<(), StoreError> {
+        let tip = self.tip.read();
+        if !tip.initialised {
+            return Err(StoreError::NotInitialised);
+        }
+        if height > tip.height {
+            return Err(StoreError::UnknownHeight { height, latest: tip.height });
+        }
+        Ok(())
+    }
+
+    fn check_tree_size(&self, size: u64) -> Result<(), StoreError> {
+        let log_size = self.log_size();
+        if size > log_size {
+            return Err(StoreError::TreeSizeTooLarge { size, log_size });
+        }
+        Ok(())
+    }
+
+    /// Inclusion proof of leaf `log_index` in the log of `tree_size` leaves (`tree_size` at
+    /// most the current log size), assembled from O(log n) stored nodes.
+    pub fn inclusion_proof(&self, log_index: u64, tree_size: u64) -> Result<InclusionProof, StoreError> {
+        self.check_tree_size(tree_size)?;
+        let txn = self.read()?;
+        let log = txn.open_table(LOG_NODES)?;
+        merkle::inclusion_proof_with(log_index, tree_size, |s, l| subtree_hash(&log, s, l))
+    }
+
+    /// Consistency proof between log sizes `old_size <= new_size <= log_size`.
+    pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof, StoreError> {
+        self.check_tree_size(new_size)?;
+        let txn = self.read()?;
+        let log = txn.open_table(LOG_NODES)?;
+        merkle::consistency_proof_with(old_size, new_size, |s, l| subtree_hash(&log, s, l))
+    }
+
+    /// RFC 6962 root of the first `size` leaves of the log.
+    pub fn log_root_at(&self, size: u64) -> Result<Hash, StoreError> {
+        self.check_tree_size(size)?;
+        let txn = self.read()?;
+        let log = txn.open_table(LOG_NODES)?;
+        subtree_hash(&log, 0, size)
+    }
+
+    /// The state root committed at `height` (0 = genesis).
+    pub fn state_root_at(&self, height: u64) -> Result<Hash, StoreError> {
+        self.check_height(height)?;
+        let txn = self.read()?;
+        let root = txn.open_table(STATE_ROOTS)?.get(height)?.map(|v| Hash(v.value()));
+        root.ok_or_else(|| StoreError::corrupt(format!("no state root at height {height}")))
+    }
+
+    /// Membership or non-membership proof of `key` against the state root of `height`.
+    pub fn state_proof(&self, key: &[u8], height: u64) -> Result<StateProof, StoreError> {
+        check_key(key)?;
+        let root = self.state_root_at(height)?;
+        let txn = self.read()?;
+        let reader = NodeReader { table: txn.open_table(STATE_NODES)?, cache: &self.nodes };
+        let key_hash = state_key_hash(key);
+        let mut levels = Vec::new();
+        let mut node = root;
+        loop {
+            if node == Hash::ZERO {
+                return Ok(StateProof { key: key.to_vec(), value: None, levels, terminal: StateProofTerminal::Empty });
+            }
+            match reader.full(&node)? {
+                FullNode::Leaf { key_hash: kh, value } => {
+                    let terminal = StateProofTerminal::Leaf { key_hash: kh, value_hash: sha256(&value) };
+                    let value = (kh == key_hash).then_some(value);
+                    return Ok(StateProof { key: key.to_vec(), value, levels, terminal });
+                }
+                FullNode::Internal(children) => {
+                    let depth = levels.len();
+                    if depth >= verity_types::proof::STATE_TREE_DEPTH_MAX {
+                        return Err(StoreError::corrupt("state tree is deeper than a key hash has nibbles"));
+                    }
+                    let on_path = nibble(&key_hash, depth);
+                    let mut level = StateProofLevel { bitmap: 0, siblings: Vec::new() };
+                    for (i, c) in children.iter().enumerate() {
+                        if i != on_path && *c != Hash::ZERO {
+                            level.bitmap |= 1 << i;
+                            level.siblings.push(*c);
+                        }
+                    }
+                    levels.push(level);
+                    node = children[on_path];
+                }
+            }
+        }
+    }
+
+    /// The value of `key` as of `height`, read by walking that height's tree.
+    pub fn get_state_at(&self, key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let root = self.state_root_at(height)?;
+        let txn = self.read()?;
+        let reader = NodeReader { table: txn.open_table(STATE_NODES)?, cache: &self.nodes };
+        let key_hash = state_key_hash(key);
+        let mut node = root;
+        for depth in 0..=verity_types::proof::STATE_TREE_DEPTH_MAX {
+            if node == Hash::ZERO {
+                return Ok(None);
+            }
+            match reader.full(&node)? {
+                FullNode::Leaf { key_hash: kh, value } => return Ok((kh == key_hash).then_some(value)),
+                FullNode::Internal(children) => {
+                    if depth == verity_types::proof::STATE_TREE_DEPTH_MAX {
+                        break;
+                    }
+                    node = children[nibble(&key_hash, depth)];
+                }
+            }
+        }
+        Err(StoreError::corrupt("state tree is deeper than a key hash has nibbles"))
+    }
+}
+
+/// Index in the log of the first transaction of the prepared block.
+fn height_first_index(prepared: &Prepared) -> u64 {
+    prepared.log_size - prepared.tx_hashes.len() as u64
+}
+
+fn write_state(txn: &redb::WriteTransaction, writes: &StateWrites, nodes: &NewNodes) -> Result<(), StoreError> {
+    let mut flat = txn.open_table(STATE_FLAT)?;
+    for (k, v) in writes {
+        flat.insert(k.as_slice(), v.as_slice())?;
+    }
+    // Sorted inserts touch each B-tree page once per batch instead of at random.
+    let mut sorted: Vec<&(Hash, Vec<u8>)> = nodes.encoded.iter().collect();
+    sorted.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut table = txn.open_table(STATE_NODES)?;
+    for (hash, bytes) in sorted {
+        table.insert(hash.0, bytes.as_slice())?;
+    }
+    Ok(())
+}
+
+fn read_log_node(log: &impl ReadableTable<(u8, u64), [u8; 32]>, level: u8, index: u64) -> Result<Hash, StoreError> {
+    log.get(log_node_key(level, index))?
+        .map(|v| Hash(v.value()))
+        .ok_or_else(|| StoreError::corrupt(format!("log node ({level}, {index}) is missing")))
+}
+
+/// Root of the leaf range `[start, start + len)` from the stored perfect subtrees.
+fn subtree_hash(log: &impl ReadableTable<(u8, u64), [u8; 32]>, start: u64, len: u64) -> Result<Hash, StoreError> {
+    let roots = perfect_subtrees(start, len)
+        .into_iter()
+        .map(|(l, i)| read_log_node(log, l, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(fold_perfect_roots(&roots))
+}
+
+#[cfg(test)]
+mod tests;

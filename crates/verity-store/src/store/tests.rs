@@ -1,0 +1,388 @@
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use proptest::prelude::*;
+use verity_types::merkle::{self, leaf_hash};
+use verity_types::proof::state_root as reference_state_root;
+use verity_types::{AccountId, Action, AssetId, PublicKey, Signature, Transaction, TxStatus};
+
+use super::*;
+
+fn genesis() -> Genesis {
+    Genesis {
+        chain_id: "verity-test".into(),
+        genesis_time_ms: 0,
+        orgs: vec![],
+        validators: vec![],
+        assets: vec![],
+        balances: vec![],
+    }
+}
+
+fn tx(n: u64) -> SignedTransaction {
+    SignedTransaction {
+        tx: Transaction {
+            chain_id: "verity-test".into(),
+            sender: AccountId::new("alice").expect("id"),
+            nonce: n,
+            action: Action::Transfer {
+                to: AccountId::new("bob").expect("id"),
+                asset: AssetId::new("usd").expect("id"),
+                amount: 1,
+                memo: String::new(),
+            },
+        },
+        public_key: PublicKey([7; 32]),
+        signature: Signature([9; 64]),
+    }
+}
+
+fn writes(pairs: &[(&str, &str)]) -> StateWrites {
+    pairs.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect()
+}
+
+/// A block whose header names the prepared roots, with receipts, ready to commit.
+fn next_block(store: &Store, writes: StateWrites, txs: Vec<SignedTransaction>) -> (Prepared, Block, Vec<Receipt>) {
+    let hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
+    let prepared = store.prepare(writes, &hashes).expect("prepare");
+    let height = store.height() + 1;
+    let parent = match store.last_header().expect("header") {
+        Some(h) => h.hash(),
+        None => store.genesis().expect("read").expect("genesis").hash(),
+    };
+    let first = prepared.log_size - txs.len() as u64;
+    let leaves: Vec<Hash> = hashes.iter().map(|h| leaf_hash(h.as_bytes())).collect();
+    let header = BlockHeader {
+        chain_id: "verity-test".into(),
+        height,
+        parent,
+        timestamp_ms: height,
+        proposer: 0,
+        tx_count: txs.len() as u32,
+        txs_root: merkle::root(&leaves),
+        log_size: prepared.log_size,
+        log_root: prepared.log_root,
+        state_root: prepared.state_root,
+        validator_set_hash: Hash::ZERO,
+    };
+    let receipts = hashes
+        .iter()
+        .enumerate()
+        .map(|(i, h)| Receipt {
+            tx_hash: *h,
+            height,
+            index: i as u32,
+            log_index: first + i as u64,
+            status: TxStatus::Success,
+            error: None,
+            events: vec![],
+        })
+        .collect();
+    (prepared, Block { header, txs }, receipts)
+}
+
+fn commit_block(store: &Store, w: StateWrites, txs: Vec<SignedTransaction>) -> Block {
+    let (prepared, block, receipts) = next_block(store, w, txs);
+    store.commit(prepared, &block, &Certificate { signatures: vec![] }, &receipts).expect("commit");
+    block
+}
+
+fn open_fresh() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    (dir, store)
+}
+
+#[test]
+fn uninitialised_and_genesis() {
+    let (_dir, store) = open_fresh();
+    assert_eq!(store.genesis().expect("read"), None);
+    assert_eq!(store.height(), 0);
+    assert_eq!(store.log_root(), merkle::empty_root());
+    assert!(matches!(store.prepare(StateWrites::new(), &[]), Err(StoreError::NotInitialised)));
+    assert!(matches!(store.state_root_at(0), Err(StoreError::NotInitialised)));
+    let state = writes(&[("a", "1"), ("b", "2")]);
+    let root = store.init_genesis(&genesis(), &state).expect("init");
+    assert_eq!(root, reference_state_root(&state));
+    assert_eq!(store.state_root(), root);
+    assert_eq!(store.genesis().expect("read"), Some(genesis()));
+    assert!(matches!(store.init_genesis(&genesis(), &state), Err(StoreError::AlreadyInitialised)));
+    assert_eq!(store.last_header().expect("read"), None);
+    assert_eq!(store.get_state(b"a").expect("read"), Some(b"1".to_vec()));
+    assert_eq!(store.receipts(0).expect("read"), vec![]);
+    assert!(matches!(store.receipts(1), Err(StoreError::UnknownHeight { height: 1, latest: 0 })));
+    let too_long = vec![0u8; STATE_KEY_BYTES_MAX + 1];
+    assert!(matches!(store.state_proof(&too_long, 0), Err(StoreError::KeyTooLong { .. })));
+}
+
+#[test]
+fn empty_genesis_state_has_zero_root() {
+    let (_dir, store) = open_fresh();
+    assert_eq!(store.init_genesis(&genesis(), &StateWrites::new()).expect("init"), Hash::ZERO);
+    let p = store.state_proof(b"x", 0).expect("proof");
+    p.verify(&Hash::ZERO).expect("non-membership in the empty tree");
+    commit_block(&store, writes(&[("x", "1")]), vec![]);
+    let p = store.state_proof(b"x", 1).expect("proof");
+    assert_eq!(p.value, Some(b"1".to_vec()));
+    p.verify(&store.state_root()).expect("verifies");
+}
+
+#[test]
+fn log_roots_and_proofs_match_the_reference() {
+    let (_dir, store) = open_fresh();
+    store.init_genesis(&genesis(), &StateWrites::new()).expect("init");
+    let mut leaves = Vec::new();
+    let mut n = 0u64;
+    for (b, count) in [1u64, 0, 3, 7, 1, 20, 2, 33].into_iter().enumerate() {
+        let txs: Vec<_> = (0..count).map(|i| tx(n + i)).collect();
+        n += count;
+        leaves.extend(txs.iter().map(|t| leaf_hash(t.hash().as_bytes())));
+        let w = writes(&[("counter", &b.to_string())]);
+        let block = commit_block(&store, w, txs);
+        assert_eq!(store.log_size(), leaves.len() as u64);
+        assert_eq!(store.log_root(), merkle::root(&leaves));
+        assert_eq!(block.header.log_root, store.log_root());
+    }
+    let size = leaves.len() as u64;
+    for s in 0..=size {
+        assert_eq!(store.log_root_at(s).expect("root"), merkle::root(&leaves[..s as usize]));
+        for i in 0..s {
+            let p = store.inclusion_proof(i, s).expect("proof");
+            assert_eq!(p, merkle::inclusion_proof(&leaves, i, s).expect("reference"));
+            p.verify(&leaves[i as usize], &merkle::root(&leaves[..s as usize])).expect("verifies");
+        }
+        for old in 0..=s {
+            let p = store.consistency_proof(old, s).expect("proof");
+            assert_eq!(p, merkle::consistency_proof(&leaves, old, s).expect("reference"));
+            let old_root = store.log_root_at(old).expect("root");
+            p.verify(&old_root, &store.log_root_at(s).expect("root")).expect("verifies");
+        }
+    }
+    assert!(matches!(store.inclusion_proof(0, size + 1), Err(StoreError::TreeSizeTooLarge { .. })));
+    assert!(matches!(store.inclusion_proof(size, size), Err(StoreError::Proof(ProofError::IndexOutOfRange { .. }))));
+    assert!(matches!(store.consistency_proof(5, 4), Err(StoreError::Proof(ProofError::SizesOutOfOrder { .. }))));
+    assert!(matches!(store.log_root_at(size + 1), Err(StoreError::TreeSizeTooLarge { .. })));
+}
+
+use verity_types::ProofError;
+
+#[test]
+fn blocks_txs_and_receipts_read_back() {
+    let (_dir, store) = open_fresh();
+    store.init_genesis(&genesis(), &StateWrites::new()).expect("init");
+    let b1 = commit_block(&store, writes(&[("k", "v")]), vec![tx(0), tx(1)]);
+    let b2 = commit_block(&store, StateWrites::new(), vec![tx(2)]);
+    assert_eq!(store.height(), 2);
+    assert_eq!(store.last_header().expect("read"), Some(b2.header.clone()));
+    let (block, cert) = store.block(1).expect("read").expect("block 1");
+    assert_eq!(block, b1);
+    assert_eq!(cert, Certificate { signatures: vec![] });
+    assert_eq!(store.header(2).expect("read").map(|(h, _)| h), Some(b2.header.clone()));
+    assert_eq!(store.block(0).expect("read"), None);
+    assert_eq!(store.block(3).expect("read"), None);
+    let (t, r) = store.tx(&tx(2).hash()).expect("read").expect("tx 2");
+    assert_eq!(t, tx(2));
+    assert_eq!((r.height, r.index, r.log_index), (2, 0, 2));
+    assert_eq!(store.tx(&Hash::ZERO).expect("read"), None);
+    let rs = store.receipts(1).expect("read");
+    assert_eq!(rs.iter().map(|r| r.tx_hash).collect::<Vec<_>>(), vec![tx(0).hash(), tx(1).hash()]);
+}
+
+#[test]
+fn state_proofs_at_every_height() {
+    let (_dir, store) = open_fresh();
+    let g = writes(&[("a", "1"), ("b", "2")]);
+    store.init_genesis(&genesis(), &g).expect("init");
+    let blocks = [writes(&[("a", "10"), ("c", "3")]), writes(&[("b", "20")]), StateWrites::new()];
+    let mut states = vec![g.clone()];
+    for w in blocks {
+        let mut next = states.last().expect("state").clone();
+        next.extend(w.clone());
+        states.push(next);
+        commit_block(&store, w, vec![]);
+    }
+    for (h, state) in states.iter().enumerate() {
+        let h = h as u64;
+        let root = store.state_root_at(h).expect("root");
+        assert_eq!(root, reference_state_root(state));
+        for key in ["a", "b", "c", "d", "zz"] {
+            let expected = state.get(key.as_bytes()).cloned();
+            assert_eq!(store.get_state_at(key.as_bytes(), h).expect("read"), expected);
+            let p = store.state_proof(key.as_bytes(), h).expect("proof");
+            assert_eq!(p, verity_types::proof::state_proof(state, key.as_bytes()));
+            assert_eq!(p.value, expected);
+            p.verify(&root).expect("verifies");
+            if h > 0 && store.state_root_at(h - 1).expect("root") != root {
+                assert!(p.verify(&store.state_root_at(h - 1).expect("root")).is_err());
+            }
+        }
+    }
+    assert_eq!(store.get_state(b"a").expect("read"), Some(b"10".to_vec()));
+    assert_eq!(store.get_state(b"d").expect("read"), None);
+    assert!(matches!(store.state_proof(b"a", 4), Err(StoreError::UnknownHeight { height: 4, latest: 3 })));
+    assert!(matches!(store.get_state_at(b"a", 9), Err(StoreError::UnknownHeight { .. })));
+}
+
+#[test]
+fn bad_commits_write_nothing() {
+    let (_dir, store) = open_fresh();
+    store.init_genesis(&genesis(), &writes(&[("a", "1")])).expect("init");
+    let cert = Certificate { signatures: vec![] };
+    let before = (store.height(), store.state_root(), store.log_root());
+
+    let (prepared, mut block, receipts) = next_block(&store, writes(&[("a", "2")]), vec![tx(0)]);
+    block.header.state_root = Hash::ZERO;
+    assert!(matches!(store.commit(prepared, &block, &cert, &receipts), Err(StoreError::HeaderMismatch { .. })));
+
+    let (prepared, mut block, receipts) = next_block(&store, writes(&[("a", "2")]), vec![tx(0)]);
+    block.header.height = 5;
+    assert!(matches!(store.commit(prepared, &block, &cert, &receipts), Err(StoreError::HeightMismatch { .. })));
+
+    let (prepared, block, mut receipts) = next_block(&store, writes(&[("a", "2")]), vec![tx(0)]);
+    receipts[0].log_index = 7;
+    assert!(matches!(store.commit(prepared, &block, &cert, &receipts), Err(StoreError::BlockMismatch(_))));
+
+    let (prepared, mut block, receipts) = next_block(&store, writes(&[("a", "2")]), vec![tx(0)]);
+    block.txs[0] = tx(1);
+    assert!(matches!(store.commit(prepared, &block, &cert, &receipts), Err(StoreError::BlockMismatch(_))));
+
+    assert_eq!((store.height(), store.state_root(), store.log_root()), before);
+    assert_eq!(store.get_state(b"a").expect("read"), Some(b"1".to_vec()));
+    assert_eq!(store.tx(&tx(0).hash()).expect("read"), None);
+
+    // Two blocks prepared on the same tip: only the first can commit.
+    let (p1, b1, r1) = next_block(&store, writes(&[("a", "2")]), vec![tx(0)]);
+    let (p2, _, _) = next_block(&store, writes(&[("a", "3")]), vec![tx(1)]);
+    store.commit(p1, &b1, &cert, &r1).expect("commit");
+    let (_, mut b2, r2) = next_block(&store, StateWrites::new(), vec![tx(1)]);
+    b2.header.state_root = p2.state_root;
+    b2.header.log_root = p2.log_root;
+    assert!(matches!(store.commit(p2, &b2, &cert, &r2), Err(StoreError::StalePrepared { .. })));
+}
+
+#[test]
+fn reopen_restores_tip_roots_and_proofs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (roots, log_root, proof, sproof) = {
+        let store = Store::open(dir.path()).expect("open");
+        store.init_genesis(&genesis(), &writes(&[("a", "1")])).expect("init");
+        for b in 0..5u64 {
+            let txs = (0..b + 1).map(|i| tx(b * 10 + i)).collect();
+            commit_block(&store, writes(&[("a", &b.to_string()), (&format!("k{b}"), "x")]), txs);
+        }
+        // A block prepared but never committed must leave no trace.
+        let _ = next_block(&store, writes(&[("a", "lost")]), vec![tx(999)]);
+        let roots: Vec<Hash> = (0..=5).map(|h| store.state_root_at(h).expect("root")).collect();
+        (roots, store.log_root(), store.inclusion_proof(3, 10).expect("proof"), store.state_proof(b"a", 2).expect("p"))
+    };
+    let store = Store::open(dir.path()).expect("reopen");
+    assert_eq!(store.height(), 5);
+    assert_eq!(store.log_size(), 15);
+    assert_eq!(store.log_root(), log_root);
+    assert_eq!(store.state_root(), roots[5]);
+    assert_eq!((0..=5).map(|h| store.state_root_at(h).expect("root")).collect::<Vec<_>>(), roots);
+    assert_eq!(store.inclusion_proof(3, 10).expect("proof"), proof);
+    assert_eq!(store.state_proof(b"a", 2).expect("proof"), sproof);
+    assert_eq!(store.get_state(b"a").expect("read"), Some(b"4".to_vec()));
+    assert_eq!(store.tx(&tx(999).hash()).expect("read"), None);
+    // The restored frontier keeps appending correctly.
+    commit_block(&store, writes(&[("a", "5")]), vec![tx(100), tx(101)]);
+    let leaves: Vec<Hash> = (1..=5u64)
+        .flat_map(|b| (0..b).map(move |i| tx((b - 1) * 10 + i)))
+        .chain([tx(100), tx(101)])
+        .map(|t| leaf_hash(t.hash().as_bytes()))
+        .collect();
+    assert_eq!(store.log_root(), merkle::root(&leaves));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn incremental_root_equals_rebuild(
+        genesis_keys in proptest::collection::btree_map(any::<u16>(), any::<u8>(), 0..40),
+        batches in proptest::collection::vec(proptest::collection::btree_map(any::<u16>(), any::<u8>(), 0..60), 1..4),
+        probe in any::<u16>(),
+    ) {
+        let to_writes = |m: &BTreeMap<u16, u8>| -> StateWrites {
+            m.iter().map(|(k, v)| ((k % 700).to_be_bytes().to_vec(), vec![*v])).collect()
+        };
+        let (_dir, store) = open_fresh();
+        let mut state = to_writes(&genesis_keys);
+        store.init_genesis(&genesis(), &state).expect("init");
+        prop_assert_eq!(store.state_root(), reference_state_root(&state));
+        for b in &batches {
+            let w = to_writes(b);
+            state.extend(w.clone());
+            commit_block(&store, w, vec![]);
+            prop_assert_eq!(store.state_root(), reference_state_root(&state));
+        }
+        let key = (probe % 700).to_be_bytes();
+        let p = store.state_proof(&key, store.height()).expect("proof");
+        prop_assert_eq!(&p.value, &state.get(key.as_slice()).cloned());
+        p.verify(&store.state_root()).expect("verifies");
+    }
+}
+
+/// Per-block prepare + commit time for 5,000-transaction blocks (15,000 writes) over about
+/// 100,000 keys. Run in release: `cargo test -p verity-store --release -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn bench_block_prepare_commit() {
+    const ACCOUNTS: u64 = 50_000;
+    const TXS: u64 = 5_000;
+    const BLOCKS: u64 = 12;
+    let (_dir, store) = open_fresh();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut state = StateWrites::new();
+    for a in 0..ACCOUNTS {
+        state.insert(format!("acct/{a}").into_bytes(), 0u64.to_le_bytes().to_vec());
+        state.insert(format!("bal/{a}/usd").into_bytes(), 1_000_000u128.to_le_bytes().to_vec());
+    }
+    let start = Instant::now();
+    store.init_genesis(&genesis(), &state).expect("init");
+    println!("genesis of {} keys: {:?}", state.len(), start.elapsed());
+    let mut times = Vec::new();
+    let mut n = 0u64;
+    for b in 0..BLOCKS {
+        let mut w = StateWrites::new();
+        let txs: Vec<_> = (0..TXS).map(|i| tx(b * TXS + i)).collect();
+        for _ in 0..TXS {
+            let (from, to) = (next() % ACCOUNTS, next() % ACCOUNTS);
+            n += 1;
+            w.insert(format!("acct/{from}").into_bytes(), n.to_le_bytes().to_vec());
+            w.insert(format!("bal/{from}/usd").into_bytes(), (n as u128).to_le_bytes().to_vec());
+            w.insert(format!("bal/{to}/usd").into_bytes(), (n as u128 + 1).to_le_bytes().to_vec());
+        }
+        let writes_count = w.len();
+        let hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
+        let t0 = Instant::now();
+        let prepared = store.prepare(w, &hashes).expect("prepare");
+        let t_prepare = t0.elapsed();
+        let (_, mut block, receipts) = next_block(&store, StateWrites::new(), txs);
+        block.header.state_root = prepared.state_root;
+        let t1 = Instant::now();
+        store.commit(prepared, &block, &Certificate { signatures: vec![] }, &receipts).expect("commit");
+        let t_commit = t1.elapsed();
+        println!("block {b}: {writes_count} writes, prepare {t_prepare:?}, commit {t_commit:?}");
+        times.push(t_prepare + t_commit);
+    }
+    times.sort();
+    println!("prepare+commit per block: median {:?}, max {:?}", times[times.len() / 2], times[times.len() - 1]);
+    let start = Instant::now();
+    for i in 0..1000 {
+        let p = store.inclusion_proof(i * 7, store.log_size()).expect("proof");
+        assert!(!p.path.is_empty());
+    }
+    println!("inclusion proof: {:?} each", start.elapsed() / 1000);
+    let start = Instant::now();
+    for i in 0..1000u64 {
+        store.state_proof(format!("acct/{i}").as_bytes(), store.height()).expect("proof");
+    }
+    println!("state proof: {:?} each", start.elapsed() / 1000);
+}
