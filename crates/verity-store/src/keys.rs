@@ -4,24 +4,24 @@
 //! | --- | --- | --- |
 //! | `meta` | name | genesis (borsh) / last committed height (u64 LE) |
 //! | `headers` | height | borsh `(BlockHeader, Certificate)` |
-//! | `txs` | log index | canonical transaction bytes |
-//! | `receipts` | log index | borsh `Receipt` |
+//! | `txs` | log index | transaction length (u32 LE), canonical transaction bytes, borsh `Receipt` |
 //! | `tx_index` | tx hash | log index |
-//! | `state_roots` | height | state root |
+//! | `state_roots` | height | root reference: hash, version (u64 BE), depth (u8) |
 //! | `log_nodes` | (level, index) | hash of the perfect log subtree over leaves `[index * 2^level, (index + 1) * 2^level)` |
-//! | `state_nodes` | node hash | encoded state-tree node (content-addressed, never overwritten) |
+//! | `state_nodes` | version, depth, path (see `tree`) | encoded state-tree node (written once, never changed) |
 //! | `state_flat` | state key | latest value |
 
 use redb::TableDefinition;
 
+use crate::tree::NodeKey;
+
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const HEADERS: TableDefinition<u64, &[u8]> = TableDefinition::new("headers");
 pub(crate) const TXS: TableDefinition<u64, &[u8]> = TableDefinition::new("txs");
-pub(crate) const RECEIPTS: TableDefinition<u64, &[u8]> = TableDefinition::new("receipts");
 pub(crate) const TX_INDEX: TableDefinition<[u8; 32], u64> = TableDefinition::new("tx_index");
-pub(crate) const STATE_ROOTS: TableDefinition<u64, [u8; 32]> = TableDefinition::new("state_roots");
+pub(crate) const STATE_ROOTS: TableDefinition<u64, [u8; 41]> = TableDefinition::new("state_roots");
 pub(crate) const LOG_NODES: TableDefinition<(u8, u64), [u8; 32]> = TableDefinition::new("log_nodes");
-pub(crate) const STATE_NODES: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("state_nodes");
+pub(crate) const STATE_NODES: TableDefinition<NodeKey, &[u8]> = TableDefinition::new("state_nodes");
 pub(crate) const STATE_FLAT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state_flat");
 
 /// `meta` key of the genesis.
@@ -32,4 +32,21 @@ pub(crate) const META_HEIGHT: &str = "height";
 /// `log_nodes` key of the perfect subtree at `level` (0 = leaves) and position `index`.
 pub(crate) fn log_node_key(level: u8, index: u64) -> (u8, u64) {
     (level, index)
+}
+
+/// `txs` value: the transaction's canonical bytes followed by its receipt, so a lookup by
+/// hash needs one index read and one row read.
+pub(crate) fn tx_row(tx_bytes: &[u8], receipt_bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + tx_bytes.len() + receipt_bytes.len());
+    out.extend_from_slice(&(tx_bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(tx_bytes);
+    out.extend_from_slice(receipt_bytes);
+    out
+}
+
+/// Splits a `txs` value into transaction bytes and receipt bytes.
+pub(crate) fn split_tx_row(row: &[u8]) -> Option<(&[u8], &[u8])> {
+    let len = u32::from_le_bytes(row.get(..4)?.try_into().ok()?) as usize;
+    let rest = &row[4..];
+    (len <= rest.len()).then(|| rest.split_at(len))
 }

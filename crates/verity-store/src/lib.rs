@@ -3,8 +3,10 @@
 //!
 //! Everything a block changes is written in one fsync'd redb write transaction, so after a
 //! crash the store holds either the whole block or none of it. The state is a 16-ary
-//! compressed Merkle tree whose nodes are content-addressed and never overwritten, so every
-//! committed height stays provable; a flat table serves the latest values to execution.
+//! compressed Merkle tree whose nodes are written once under a key that starts with the
+//! height that created them and are never overwritten, so every committed height stays
+//! provable (see [`tree`] for why the keys are not the node hashes); a flat table serves
+//! the latest values to execution.
 //! The transaction log keeps every complete subtree on disk, so roots and proofs for any
 //! past size are assembled from O(log n) stored hashes. Memory is bounded whatever the
 //! ledger's size (see [`tree::STATE_NODE_CACHE_ENTRIES`], [`STATE_VALUE_CACHE_ENTRIES`] and
@@ -25,3 +27,14 @@ pub mod tree;
 
 pub use error::StoreError;
 pub use store::{Prepared, StateWrites, Store, DB_CACHE_BYTES, STATE_VALUE_CACHE_ENTRIES};
+
+#[cfg(test)]
+mod send_sync {
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn store_is_send_and_sync() {
+        assert_send_sync::<super::Store>();
+        assert_send_sync::<super::Prepared>();
+    }
+}

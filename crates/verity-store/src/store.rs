@@ -20,7 +20,7 @@ use verity_types::{
 use crate::error::StoreError;
 use crate::keys::*;
 use crate::log::{Frontier, LogNode};
-use crate::tree::{self, FullNode, NewNodes, NodeCache, NodeReader};
+use crate::tree::{self, ChildRef, FullNode, NewNodes, NodeCache, NodeReader};
 
 /// State writes of a block: key -> new value, in key order.
 pub type StateWrites = std::collections::BTreeMap<Vec<u8>, Vec<u8>>;
@@ -40,6 +40,7 @@ pub struct Prepared {
     pub log_size: u64,
     pub log_root: Hash,
     base_height: u64,
+    root_ref: ChildRef,
     writes: StateWrites,
     nodes: NewNodes,
     log_nodes: Vec<LogNode>,
@@ -49,12 +50,18 @@ pub struct Prepared {
 }
 
 /// The last committed height and its roots, kept in memory.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Tip {
     initialised: bool,
     height: u64,
-    state_root: Hash,
+    state_root: ChildRef,
     frontier: Frontier,
+}
+
+impl Default for Tip {
+    fn default() -> Self {
+        Tip { initialised: false, height: 0, state_root: ChildRef::EMPTY, frontier: Frontier::default() }
+    }
 }
 
 /// Durable storage of one chain. `Send + Sync`; every method takes `&self` and the store is
@@ -89,9 +96,8 @@ impl Store {
         let db = Database::builder().set_cache_size(DB_CACHE_BYTES).create(dir.join("ledger.redb"))?;
         let txn = db.begin_write()?;
         txn.open_table(META)?;
-        for t in [HEADERS, TXS, RECEIPTS] {
-            txn.open_table(t)?;
-        }
+        txn.open_table(HEADERS)?;
+        txn.open_table(TXS)?;
         txn.open_table(TX_INDEX)?;
         txn.open_table(STATE_ROOTS)?;
         txn.open_table(LOG_NODES)?;
@@ -127,12 +133,7 @@ impl Store {
             ),
             None => return Err(StoreError::corrupt("genesis without a height")),
         };
-        let state_root = Hash(
-            txn.open_table(STATE_ROOTS)?
-                .get(height)?
-                .ok_or_else(|| StoreError::corrupt(format!("no state root at height {height}")))?
-                .value(),
-        );
+        let state_root = read_root_ref(&txn, height)?;
         let (log_size, log_root) = if height == 0 {
             (0, merkle::empty_root())
         } else {
@@ -171,20 +172,21 @@ impl Store {
         for k in state.keys() {
             check_key(k)?;
         }
-        let (state_root, nodes) = self.apply_writes(Hash::ZERO, state)?;
+        let (root_ref, nodes) = self.apply_writes(ChildRef::EMPTY, state, 0)?;
+        let state_root = root_ref.hash;
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         {
             let mut meta = txn.open_table(META)?;
             meta.insert(META_GENESIS, encode(genesis).as_slice())?;
             meta.insert(META_HEIGHT, 0u64.to_le_bytes().as_slice())?;
-            txn.open_table(STATE_ROOTS)?.insert(0, state_root.0)?;
+            txn.open_table(STATE_ROOTS)?.insert(0, root_ref.to_bytes())?;
             write_state(&txn, state, &nodes)?;
         }
         txn.commit()?;
         self.nodes.insert_all(nodes.decoded);
         self.commit_gen.fetch_add(1, Ordering::SeqCst);
-        *self.tip.write() = Tip { initialised: true, height: 0, state_root, frontier: Frontier::default() };
+        *self.tip.write() = Tip { initialised: true, height: 0, state_root: root_ref, frontier: Frontier::default() };
         Ok(state_root)
     }
 
@@ -204,7 +206,7 @@ impl Store {
 
     /// The latest committed state root ([`Hash::ZERO`] for an empty or uninitialised state).
     pub fn state_root(&self) -> Hash {
-        self.tip.read().state_root
+        self.tip.read().state_root.hash
     }
 
     /// Leaves in the transaction log.
@@ -246,14 +248,15 @@ impl Store {
             }
             (tip.height, tip.state_root, tip.frontier.clone())
         };
-        let (state_root, nodes) = self.apply_writes(base_root, &writes)?;
+        let (root_ref, nodes) = self.apply_writes(base_root, &writes, base_height + 1)?;
         let leaf_hashes: Vec<Hash> = tx_hashes.par_iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();
         let mut log_nodes = Vec::with_capacity(2 * leaf_hashes.len() + 64);
         for leaf in &leaf_hashes {
             frontier.append(*leaf, &mut log_nodes);
         }
         Ok(Prepared {
-            state_root,
+            state_root: root_ref.hash,
+            root_ref,
             log_size: frontier.size,
             log_root: frontier.root(),
             base_height,
@@ -266,14 +269,19 @@ impl Store {
         })
     }
 
-    fn apply_writes(&self, base_root: Hash, writes: &StateWrites) -> Result<(Hash, NewNodes), StoreError> {
+    fn apply_writes(
+        &self,
+        base_root: ChildRef,
+        writes: &StateWrites,
+        version: u64,
+    ) -> Result<(ChildRef, NewNodes), StoreError> {
         let (items, mut nodes) = tree::leaves_for(writes);
         if items.is_empty() {
             return Ok((base_root, nodes));
         }
         let txn = self.read()?;
         let reader = NodeReader { table: txn.open_table(STATE_NODES)?, cache: &self.nodes };
-        let root = tree::update(&reader, base_root, 0, &items, &mut nodes)?;
+        let root = tree::update(&reader, base_root, 0, &items, version, &mut nodes)?;
         Ok((root, nodes))
     }
 
@@ -363,25 +371,27 @@ impl Store {
         {
             txn.open_table(HEADERS)?.insert(header.height, encode(&(header, certificate)).as_slice())?;
             let mut txs = txn.open_table(TXS)?;
-            let mut receipts_table = txn.open_table(RECEIPTS)?;
+            for (i, ((bytes, _), receipt)) in encoded.iter().zip(receipts).enumerate() {
+                txs.insert(first_log_index + i as u64, tx_row(bytes, &encode(receipt)).as_slice())?;
+            }
+            let mut by_hash: Vec<(Hash, u64)> =
+                encoded.iter().enumerate().map(|(i, (_, h))| (*h, first_log_index + i as u64)).collect();
+            by_hash.sort_unstable();
             let mut index = txn.open_table(TX_INDEX)?;
-            for (i, ((bytes, hash), receipt)) in encoded.iter().zip(receipts).enumerate() {
-                let log_index = first_log_index + i as u64;
-                txs.insert(log_index, bytes.as_slice())?;
-                receipts_table.insert(log_index, encode(receipt).as_slice())?;
+            for (hash, log_index) in by_hash {
                 index.insert(hash.0, log_index)?;
             }
             let mut log = txn.open_table(LOG_NODES)?;
             for ((level, i), hash) in &prepared.log_nodes {
                 log.insert(log_node_key(*level, *i), hash.0)?;
             }
-            txn.open_table(STATE_ROOTS)?.insert(header.height, prepared.state_root.0)?;
+            txn.open_table(STATE_ROOTS)?.insert(header.height, prepared.root_ref.to_bytes())?;
             write_state(&txn, &prepared.writes, &prepared.nodes)?;
             txn.open_table(META)?.insert(META_HEIGHT, header.height.to_le_bytes().as_slice())?;
         }
         txn.commit()?;
 
-        let Prepared { state_root, writes, nodes, frontier, .. } = prepared;
+        let Prepared { root_ref, writes, nodes, frontier, .. } = prepared;
         self.nodes.insert_all(nodes.decoded);
         {
             let mut values = self.values.lock();
@@ -390,7 +400,7 @@ impl Store {
             }
             self.commit_gen.fetch_add(1, Ordering::SeqCst);
         }
-        *self.tip.write() = Tip { initialised: true, height: header.height, state_root, frontier };
+        *self.tip.write() = Tip { initialised: true, height: header.height, state_root: root_ref, frontier };
         Ok(())
     }
 
@@ -415,7 +425,8 @@ impl Store {
         let mut txs = Vec::with_capacity(header.tx_count as usize);
         for row in table.range(first..header.log_size)? {
             let (_, v) = row?;
-            txs.push(corrupt_decode::<SignedTransaction>(v.value(), "transaction")?);
+            let (tx, _) = split_tx_row(v.value()).ok_or_else(|| StoreError::corrupt("transaction row"))?;
+            txs.push(corrupt_decode::<SignedTransaction>(tx, "transaction")?);
         }
         if txs.len() != header.tx_count as usize {
             return Err(StoreError::corrupt(format!("block {height} is missing transactions")));
@@ -436,9 +447,9 @@ impl Store {
             return Ok(None);
         };
         let missing = || StoreError::corrupt(format!("transaction {hash} is indexed but not stored"));
-        let tx = txn.open_table(TXS)?.get(log_index)?.ok_or_else(missing)?;
-        let receipt = txn.open_table(RECEIPTS)?.get(log_index)?.ok_or_else(missing)?;
-        Ok(Some((corrupt_decode(tx.value(), "transaction")?, corrupt_decode(receipt.value(), "receipt")?)))
+        let row = txn.open_table(TXS)?.get(log_index)?.ok_or_else(missing)?;
+        let (tx, receipt) = split_tx_row(row.value()).ok_or_else(|| StoreError::corrupt("transaction row"))?;
+        Ok(Some((corrupt_decode(tx, "transaction")?, corrupt_decode(receipt, "receipt")?)))
     }
 
     /// Receipts of the block at `height` in block order (empty at height 0).
@@ -448,10 +459,12 @@ impl Store {
         let Some((header, _)) = self.read_header(&txn, height)? else {
             return Ok(Vec::new());
         };
-        let table = txn.open_table(RECEIPTS)?;
+        let table = txn.open_table(TXS)?;
         let mut out = Vec::with_capacity(header.tx_count as usize);
         for row in table.range(header.log_size - header.tx_count as u64..header.log_size)? {
-            out.push(corrupt_decode(row?.1.value(), "receipt")?);
+            let row = row?.1;
+            let (_, receipt) = split_tx_row(row.value()).ok_or_else(|| StoreError::corrupt("transaction row"))?;
+            out.push(corrupt_decode(receipt, "receipt")?);
         }
         Ok(out)
     }
@@ -504,24 +517,23 @@ impl Store {
     pub fn state_root_at(&self, height: u64) -> Result<Hash, StoreError> {
         self.check_height(height)?;
         let txn = self.read()?;
-        let root = txn.open_table(STATE_ROOTS)?.get(height)?.map(|v| Hash(v.value()));
-        root.ok_or_else(|| StoreError::corrupt(format!("no state root at height {height}")))
+        Ok(read_root_ref(&txn, height)?.hash)
     }
 
     /// Membership or non-membership proof of `key` against the state root of `height`.
     pub fn state_proof(&self, key: &[u8], height: u64) -> Result<StateProof, StoreError> {
         check_key(key)?;
-        let root = self.state_root_at(height)?;
+        self.check_height(height)?;
         let txn = self.read()?;
         let reader = NodeReader { table: txn.open_table(STATE_NODES)?, cache: &self.nodes };
         let key_hash = state_key_hash(key);
         let mut levels = Vec::new();
-        let mut node = root;
+        let mut node = read_root_ref(&txn, height)?;
         loop {
-            if node == Hash::ZERO {
+            if node.is_empty() {
                 return Ok(StateProof { key: key.to_vec(), value: None, levels, terminal: StateProofTerminal::Empty });
             }
-            match reader.full(&node)? {
+            match reader.full(&node, &key_hash)? {
                 FullNode::Leaf { key_hash: kh, value } => {
                     let terminal = StateProofTerminal::Leaf { key_hash: kh, value_hash: sha256(&value) };
                     let value = (kh == key_hash).then_some(value);
@@ -535,9 +547,9 @@ impl Store {
                     let on_path = nibble(&key_hash, depth);
                     let mut level = StateProofLevel { bitmap: 0, siblings: Vec::new() };
                     for (i, c) in children.iter().enumerate() {
-                        if i != on_path && *c != Hash::ZERO {
+                        if i != on_path && !c.is_empty() {
                             level.bitmap |= 1 << i;
-                            level.siblings.push(*c);
+                            level.siblings.push(c.hash);
                         }
                     }
                     levels.push(level);
@@ -549,16 +561,16 @@ impl Store {
 
     /// The value of `key` as of `height`, read by walking that height's tree.
     pub fn get_state_at(&self, key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let root = self.state_root_at(height)?;
+        self.check_height(height)?;
         let txn = self.read()?;
         let reader = NodeReader { table: txn.open_table(STATE_NODES)?, cache: &self.nodes };
         let key_hash = state_key_hash(key);
-        let mut node = root;
+        let mut node = read_root_ref(&txn, height)?;
         for depth in 0..=verity_types::proof::STATE_TREE_DEPTH_MAX {
-            if node == Hash::ZERO {
+            if node.is_empty() {
                 return Ok(None);
             }
-            match reader.full(&node)? {
+            match reader.full(&node, &key_hash)? {
                 FullNode::Leaf { key_hash: kh, value } => return Ok((kh == key_hash).then_some(value)),
                 FullNode::Internal(children) => {
                     if depth == verity_types::proof::STATE_TREE_DEPTH_MAX {
@@ -582,14 +594,18 @@ fn write_state(txn: &redb::WriteTransaction, writes: &StateWrites, nodes: &NewNo
     for (k, v) in writes {
         flat.insert(k.as_slice(), v.as_slice())?;
     }
-    // Sorted inserts touch each B-tree page once per batch instead of at random.
-    let mut sorted: Vec<&(Hash, Vec<u8>)> = nodes.encoded.iter().collect();
-    sorted.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    // New nodes share the version prefix: sorted, they are one append at the table's end.
     let mut table = txn.open_table(STATE_NODES)?;
-    for (hash, bytes) in sorted {
-        table.insert(hash.0, bytes.as_slice())?;
+    for (key, bytes) in nodes.sorted_rows() {
+        table.insert(key, bytes)?;
     }
     Ok(())
+}
+
+fn read_root_ref(txn: &ReadTransaction, height: u64) -> Result<ChildRef, StoreError> {
+    let row = txn.open_table(STATE_ROOTS)?.get(height)?;
+    let row = row.ok_or_else(|| StoreError::corrupt(format!("no state root at height {height}")))?;
+    ChildRef::from_bytes(&row.value()).ok_or_else(|| StoreError::corrupt("state root reference"))
 }
 
 fn read_log_node(log: &impl ReadableTable<(u8, u64), [u8; 32]>, level: u8, index: u64) -> Result<Hash, StoreError> {
