@@ -1,1 +1,112 @@
-fn main() {}
+//! The `verity` command.
+//!
+//! # Status
+//! Ledger foundation commands: complete.
+
+mod bench;
+mod commands;
+mod init;
+mod load;
+mod output;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Verity: a permissioned ledger that makes AI accountable across organisations.
+#[derive(Parser)]
+#[command(name = "verity", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct Global {
+    /// URL of a running node.
+    #[arg(long, global = true, env = "VERITY_NODE", default_value = "http://127.0.0.1:7420")]
+    pub node: String,
+    /// Machine-readable JSON output instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Keystore file with account keys.
+    #[arg(long, global = true, env = "VERITY_KEYSTORE", default_value = ".verity/keystore.json")]
+    pub keystore: PathBuf,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a single-organisation dev network in a data directory.
+    Init(init::InitArgs),
+    /// Run a node from a data directory.
+    Node {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value = verity_node::server::DEFAULT_LISTEN)]
+        listen: SocketAddr,
+    },
+    /// Initialise ./.verity if missing, then run the node: the first command to run.
+    Up {
+        #[arg(long, default_value = ".verity")]
+        data_dir: PathBuf,
+        #[arg(long, default_value = verity_node::server::DEFAULT_LISTEN)]
+        listen: SocketAddr,
+    },
+    /// Re-execute the block log from genesis and check every state root.
+    Replay {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Manage keys in the keystore.
+    #[command(subcommand)]
+    Keys(commands::KeysCmd),
+    /// Create and show accounts.
+    #[command(subcommand)]
+    Account(commands::AccountCmd),
+    /// Grant and revoke roles.
+    #[command(subcommand)]
+    Role(commands::RoleCmd),
+    /// Transfer an asset.
+    Transfer(commands::TransferArgs),
+    /// Mint an asset (minters of an org the asset's genesis rule names).
+    Mint(commands::MintArgs),
+    /// Escrow: lock, release, refund, show.
+    #[command(subcommand)]
+    Escrow(commands::EscrowCmd),
+    /// Show a transaction with its receipt; --verify checks its inclusion proof offline.
+    #[command(subcommand)]
+    Tx(commands::TxCmd),
+    /// Show a block.
+    #[command(subcommand)]
+    Block(commands::BlockCmd),
+    /// Show a checkpoint.
+    #[command(subcommand)]
+    Checkpoint(commands::CheckpointCmd),
+    /// Fetch proofs and verify them offline against a checkpoint signed by the genesis validators.
+    #[command(subcommand)]
+    Proof(commands::ProofCmd),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
+    /// Send signed transfers to a running node and record every acknowledged commit.
+    Load(load::LoadArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,194 @@
-//! verity-consensus
+//! Orders transactions into finalised blocks.
+//!
+//! The consensus interface has two halves:
+//! - [`BlockProducer`] turns an ordered list of admitted transactions into a *proposal*:
+//!   it executes them with verity-state on top of the last committed state and asks the
+//!   store for the resulting state root and transaction-log root, producing a complete
+//!   [`BlockHeader`]. Producing a proposal writes nothing.
+//! - A [`Finalizer`] turns a proposed header into a [`Certificate`]: signatures of
+//!   validators holding more than two thirds of the voting power. Only a certified
+//!   block is committed, and its certificate is stored with it and served as the
+//!   checkpoint's signature set.
+//!
+//! Embedded mode (the default) is a 1-of-1 validator set: [`SoloFinalizer`] signs with
+//! the node's validator key. The multi-organisation BFT engine plugs in as another
+//! `Finalizer` whose `finalize` returns once a quorum certificate exists (and whose
+//! validators re-execute the proposal with the same `BlockProducer::propose` before
+//! voting, which is why proposing is deterministic and side-effect free).
+//!
+//! [`replay`] re-executes the block log from genesis in a scratch store and checks
+//! every state root, log root and certificate.
+//!
+//! # Status
+//! Embedded sequencer: complete. BFT engine: not built yet (a later issue).
+
+pub mod error;
+pub mod replay;
+
+pub use error::ConsensusError;
+pub use replay::{replay, ReplayReport};
+
+use std::sync::Arc;
+
+use verity_state::{BlockContext, BlockOutcome, StateRead};
+use verity_store::{Prepared, Store};
+use verity_types::keys::SecretKey;
+use verity_types::merkle;
+use verity_types::{
+    Block, BlockHeader, Certificate, Genesis, Hash, Receipt, SignedTransaction, ValidatorSet, ValidatorSignature,
+};
+
+/// Reads committed state from the store for execution.
+pub struct StoreView<'a>(pub &'a Store);
+
+impl StateRead for StoreView<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        // A read failure here means the disk or the database file is broken; execution
+        // cannot continue deterministically, so this is fatal by design.
+        self.0.get_state(key).expect("reading committed state from the store failed")
+    }
+}
+
+/// Produces certificates for proposed headers.
+///
+/// `finalize` is called once per height, in height order, with a header whose roots
+/// were computed by [`BlockProducer::propose`]. It returns only when the header is
+/// final (certified by more than two thirds of the voting power); the returned
+/// certificate must verify against the validator set named in the header.
+pub trait Finalizer: Send {
+    fn finalize(&mut self, header: &BlockHeader) -> Result<Certificate, ConsensusError>;
+}
+
+/// The embedded 1-of-1 finalizer: the node's own validator key signs every header.
+pub struct SoloFinalizer {
+    key: SecretKey,
+    index: u32,
+}
+
+impl SoloFinalizer {
+    /// Finds `key` in `validators`; errors if it is not there or if it alone does not
+    /// hold more than two thirds of the voting power.
+    pub fn new(key: SecretKey, validators: &ValidatorSet) -> Result<Self, ConsensusError> {
+        let pk = key.public_key();
+        let index = validators
+            .validators
+            .iter()
+            .position(|v| v.public_key == pk)
+            .ok_or_else(|| ConsensusError::NotAValidator(pk.to_hex()))?;
+        let power = validators.validators[index].power as u128;
+        if power * 3 <= validators.total_power() * 2 {
+            return Err(ConsensusError::InvalidBlock(
+                "embedded mode needs a validator holding more than two thirds of the power".into(),
+            ));
+        }
+        Ok(SoloFinalizer { key, index: index as u32 })
+    }
+
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+}
+
+impl Finalizer for SoloFinalizer {
+    fn finalize(&mut self, header: &BlockHeader) -> Result<Certificate, ConsensusError> {
+        let signature = self.key.sign(&header.signing_bytes());
+        Ok(Certificate { signatures: vec![ValidatorSignature { validator: self.index, signature }] })
+    }
+}
+
+/// A proposed (executed, not yet committed) block.
+pub struct Proposal {
+    pub block: Block,
+    pub receipts: Vec<Receipt>,
+    pub prepared: Prepared,
+}
+
+/// A committed block with its receipts, as handed to the node after the fsync.
+pub struct Committed {
+    pub block: Block,
+    pub certificate: Certificate,
+    pub receipts: Vec<Receipt>,
+}
+
+/// Builds proposals on top of the store's last committed block and commits certified ones.
+pub struct BlockProducer {
+    store: Arc<Store>,
+    genesis: Genesis,
+    validators: ValidatorSet,
+    validator_set_hash: Hash,
+    proposer: u32,
+}
+
+impl BlockProducer {
+    pub fn new(store: Arc<Store>, proposer: u32) -> Result<Self, ConsensusError> {
+        let genesis = store.genesis()?.ok_or(ConsensusError::NoGenesis)?;
+        let validators = genesis.validator_set();
+        let validator_set_hash = validators.hash();
+        Ok(BlockProducer { store, genesis, validators, validator_set_hash, proposer })
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    pub fn validators(&self) -> &ValidatorSet {
+        &self.validators
+    }
+
+    /// Executes `txs` (already signature-checked) on the last committed state and builds
+    /// the header. Writes nothing. `timestamp_ms` is raised to the parent's timestamp if
+    /// the clock went backwards, so block time never decreases.
+    pub fn propose(&self, txs: Vec<SignedTransaction>, timestamp_ms: u64) -> Result<Proposal, ConsensusError> {
+        let (height, parent, parent_time) = match self.store.last_header()? {
+            Some(h) => (h.height + 1, h.hash(), h.timestamp_ms),
+            None => (1, self.genesis.hash(), self.genesis.genesis_time_ms),
+        };
+        let ctx = BlockContext { chain_id: self.genesis.chain_id.clone(), height, timestamp_ms };
+        let first_log_index = self.store.log_size();
+        let BlockOutcome { writes, receipts } =
+            verity_state::execute_block(&StoreView(&self.store), &ctx, &txs, first_log_index);
+        let tx_hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
+        let leaves: Vec<Hash> = tx_hashes.iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();
+        let txs_root = merkle::root(&leaves);
+        let prepared = self.store.prepare(writes, &tx_hashes)?;
+        let header = BlockHeader {
+            chain_id: self.genesis.chain_id.clone(),
+            height,
+            parent,
+            timestamp_ms: timestamp_ms.max(parent_time),
+            proposer: self.proposer,
+            tx_count: txs.len() as u32,
+            txs_root,
+            log_size: prepared.log_size,
+            log_root: prepared.log_root,
+            state_root: prepared.state_root,
+            validator_set_hash: self.validator_set_hash,
+        };
+        Ok(Proposal { block: Block { header, txs }, receipts, prepared })
+    }
+
+    /// Checks the certificate and commits the block durably (fsync before return).
+    pub fn commit(&self, proposal: Proposal, certificate: Certificate) -> Result<Committed, ConsensusError> {
+        self.validators
+            .verify_certificate(&proposal.block.header, &certificate)
+            .map_err(|e| ConsensusError::InvalidBlock(e.to_string()))?;
+        self.store.commit(proposal.prepared, &proposal.block, &certificate, &proposal.receipts)?;
+        Ok(Committed { block: proposal.block, certificate, receipts: proposal.receipts })
+    }
+
+    /// Propose, finalise, commit: one block end to end.
+    pub fn produce(
+        &self,
+        finalizer: &mut dyn Finalizer,
+        txs: Vec<SignedTransaction>,
+        timestamp_ms: u64,
+    ) -> Result<Committed, ConsensusError> {
+        let proposal = self.propose(txs, timestamp_ms)?;
+        let certificate = finalizer.finalize(&proposal.block.header)?;
+        self.commit(proposal, certificate)
+    }
+}

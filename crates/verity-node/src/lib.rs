@@ -1,1 +1,23 @@
-//! verity-node
+//! Runs a Verity ledger node: admission into a bounded mempool, block production on a
+//! dedicated thread (execute, prove, certify, fsync), and the HTTP+JSON API with events
+//! and metrics.
+//!
+//! Flow of a transaction: HTTP `POST /v1/txs` -> decode + stateless checks ->
+//! batch signature verification -> stateful admission (sender, key, nonce) -> mempool
+//! -> block producer takes it -> verity-state executes the block -> verity-store
+//! computes roots -> the finalizer signs the header -> one fsync'd redb transaction ->
+//! the submitter is answered `committed`.
+//!
+//! # Status
+//! Embedded single-validator node: complete for the ledger foundation.
+
+pub mod api;
+pub mod core;
+pub mod datadir;
+pub mod error;
+pub mod mempool;
+pub mod metrics;
+pub mod server;
+
+pub use crate::core::{NodeCore, NodeOptions};
+pub use error::NodeError;

@@ -45,6 +45,7 @@ pub struct GenesisAsset {
     pub id: AssetId,
     pub mint: MintRule,
     /// Total supply may never exceed this, if set.
+    #[serde(with = "crate::amount::option", default)]
     pub supply_cap: Option<u128>,
 }
 
@@ -53,6 +54,7 @@ pub struct GenesisAsset {
 pub struct GenesisBalance {
     pub account: AccountId,
     pub asset: AssetId,
+    #[serde(with = "crate::amount")]
     pub amount: u128,
 }
 

@@ -10,6 +10,7 @@
 //! only ever appended (borsh enum tags are positional), so old encodings stay valid.
 
 pub mod action;
+pub mod amount;
 pub mod block;
 pub mod encoding;
 pub mod error;

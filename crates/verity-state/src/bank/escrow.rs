@@ -11,7 +11,8 @@ use crate::identity::{require_role, Account};
 use crate::view::{read, Layer, StateRead};
 
 /// Where an escrow stands. Only `Open` escrows hold funds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
 pub enum EscrowStatus {
     Open,
@@ -30,13 +31,14 @@ impl EscrowStatus {
 }
 
 /// An escrow record, stored under [`keys::escrow`].
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, serde::Serialize)]
 pub struct Escrow {
     /// The hash of the transaction that locked it.
     pub id: EscrowId,
     pub depositor: AccountId,
     pub arbiter: AccountId,
     pub asset: AssetId,
+    #[serde(with = "verity_types::amount")]
     pub amount: u128,
     /// From this height on the depositor may refund it too; `None`: only the arbiter.
     pub refund_after_height: Option<u64>,

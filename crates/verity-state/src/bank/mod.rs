@@ -26,11 +26,12 @@ use crate::identity::{self, require_role, Account};
 use crate::view::{read, Layer, StateRead};
 
 /// An asset record, stored under [`keys::asset`]. Assets exist from genesis.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, serde::Serialize)]
 pub struct AssetInfo {
     pub id: AssetId,
     pub mint: MintRule,
     /// Total supply may never exceed this, if set.
+    #[serde(with = "verity_types::amount::option")]
     pub supply_cap: Option<u128>,
 }
 

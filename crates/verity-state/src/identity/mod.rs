@@ -19,7 +19,7 @@ use crate::error::StateError;
 use crate::view::{read, Layer, StateRead};
 
 /// An account record, stored under [`keys::account`].
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, serde::Serialize)]
 pub struct Account {
     pub id: AccountId,
     pub org: OrgId,
@@ -38,7 +38,7 @@ impl Account {
 }
 
 /// An organisation record, stored under [`keys::org`]. Organisations exist from genesis.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, serde::Serialize)]
 pub struct Org {
     pub id: OrgId,
     pub name: String,

@@ -1,0 +1,625 @@
+//! Command dispatch and the commands that talk to a running node.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use verity_client::keystore::{generate_key, Keystore};
+use verity_client::{verify, Client};
+use verity_node::datadir;
+use verity_types::{
+    AccountId, Action, AssetId, EscrowId, Genesis, Hash, OrgId, PublicKey, Role, SignedTransaction, Transaction,
+    ValidatorSet,
+};
+
+use crate::output::show;
+use crate::{bench, init, load, Cli, Command, Global};
+
+#[derive(Subcommand)]
+pub enum KeysCmd {
+    /// Create a new key; --account binds it to an account id (default: the key's name).
+    New {
+        name: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// List the keystore's keys.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum AccountCmd {
+    /// Create an account (signed by an org admin).
+    Create {
+        id: String,
+        #[arg(long)]
+        org: String,
+        /// Public key (hex); default: the keystore key named like the account (created if missing).
+        #[arg(long)]
+        public_key: Option<String>,
+        /// Roles to grant (repeatable), e.g. --role member --role evaluator.
+        #[arg(long = "role", default_value = "member")]
+        roles: Vec<String>,
+        /// Signing key (name or account in the keystore).
+        #[arg(long = "as", default_value = "admin")]
+        signer: String,
+    },
+    /// Show an account: org, key, roles, next nonce, balances.
+    Show { id: String },
+}
+
+#[derive(Subcommand)]
+pub enum RoleCmd {
+    Grant {
+        account: String,
+        role: String,
+        #[arg(long = "as", default_value = "admin")]
+        signer: String,
+    },
+    Revoke {
+        account: String,
+        role: String,
+        #[arg(long = "as", default_value = "admin")]
+        signer: String,
+    },
+}
+
+#[derive(Args)]
+pub struct TransferArgs {
+    #[arg(long)]
+    pub to: String,
+    #[arg(long, default_value = "credit")]
+    pub asset: String,
+    #[arg(long)]
+    pub amount: u128,
+    #[arg(long, default_value = "")]
+    pub memo: String,
+    #[arg(long = "as", default_value = "admin")]
+    pub signer: String,
+}
+
+#[derive(Args)]
+pub struct MintArgs {
+    #[arg(long)]
+    pub to: String,
+    #[arg(long, default_value = "credit")]
+    pub asset: String,
+    #[arg(long)]
+    pub amount: u128,
+    #[arg(long = "as", default_value = "admin")]
+    pub signer: String,
+}
+
+#[derive(Subcommand)]
+pub enum EscrowCmd {
+    /// Lock funds; the escrow id is the transaction hash.
+    Lock {
+        #[arg(long, default_value = "credit")]
+        asset: String,
+        #[arg(long)]
+        amount: u128,
+        #[arg(long)]
+        arbiter: String,
+        #[arg(long)]
+        refund_after_height: Option<u64>,
+        #[arg(long, default_value = "")]
+        memo: String,
+        #[arg(long = "as", default_value = "admin")]
+        signer: String,
+    },
+    /// Release to recipients: --split alice=60 --split bob=40 (amounts must add up).
+    Release {
+        escrow: String,
+        #[arg(long = "split", required = true)]
+        splits: Vec<String>,
+        #[arg(long = "as", default_value = "admin")]
+        signer: String,
+    },
+    /// Refund to the depositor.
+    Refund {
+        escrow: String,
+        #[arg(long = "as", default_value = "admin")]
+        signer: String,
+    },
+    Show {
+        escrow: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TxCmd {
+    Show {
+        hash: String,
+        /// Verify the inclusion proof against the latest checkpoint, offline.
+        #[arg(long)]
+        verify: bool,
+        /// Genesis file whose validators are trusted (default: the data dir's, else the node's).
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BlockCmd {
+    /// A block by height, or `latest`.
+    Show { height: String },
+}
+
+#[derive(Subcommand)]
+pub enum CheckpointCmd {
+    /// The latest checkpoint, or the one at --height.
+    Show {
+        #[arg(long)]
+        height: Option<u64>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ProofCmd {
+    /// Inclusion of a transaction in the log, against the latest checkpoint.
+    Tx {
+        hash: String,
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+    },
+    /// Membership or non-membership of a state key at a height (default latest).
+    State {
+        key: String,
+        #[arg(long)]
+        height: Option<u64>,
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+    },
+    /// Consistency of the log between two checkpoints.
+    Consistency {
+        #[arg(long)]
+        old_height: u64,
+        #[arg(long)]
+        new_height: Option<u64>,
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+    },
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let g = cli.global.clone();
+    match cli.command {
+        Command::Init(a) => {
+            let created = init::init(&a.data_dir, &a.chain_id, &a.org, &a.admin, now_ms())?;
+            let dir = a.data_dir.display().to_string();
+            show(
+                g.json,
+                &json!({"data_dir": dir, "chain_id": created.genesis.chain_id, "admin": created.admin,
+                        "genesis_hash": created.genesis.hash()}),
+                vec![
+                    ("data dir", dir.clone()),
+                    ("chain id", created.genesis.chain_id.clone()),
+                    ("genesis hash", created.genesis.hash().to_hex()),
+                    ("admin account", created.admin.to_string()),
+                    ("keystore", format!("{dir}/keystore.json (0600)")),
+                    ("next", format!("verity node --data-dir {dir}")),
+                ],
+            );
+            Ok(())
+        }
+        Command::Node { data_dir, listen } => run_node(&data_dir, listen),
+        Command::Up { data_dir, listen } => {
+            if !datadir::genesis_path(&data_dir).exists() {
+                let c = init::init(&data_dir, "verity-dev", "dev", "admin", now_ms())?;
+                eprintln!(
+                    "initialised a dev network in {} (chain {}, admin key in {})",
+                    data_dir.display(),
+                    c.genesis.chain_id,
+                    datadir::keystore_path(&data_dir).display()
+                );
+            }
+            run_node(&data_dir, listen)
+        }
+        Command::Replay { data_dir } => replay(&data_dir, g.json),
+        Command::Keys(k) => keys(&g, k),
+        Command::Bench(b) => bench::run(&g, b),
+        Command::Load(a) => load::run(&g, a),
+        other => runtime()?.block_on(remote(&g, other)),
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+fn run_node(dir: &Path, listen: std::net::SocketAddr) -> Result<()> {
+    let rt = runtime()?;
+    rt.block_on(verity_node::server::run(dir, listen, Default::default(), |addr, core| {
+        eprintln!(
+            "verity node listening on http://{addr} (chain {}, height {}, data {})",
+            core.chain_id(),
+            core.store.height(),
+            dir.display()
+        );
+    }))?;
+    eprintln!("verity node stopped cleanly");
+    Ok(())
+}
+
+fn replay(dir: &Path, json_out: bool) -> Result<()> {
+    let store = verity_store::Store::open(&datadir::store_path(dir))
+        .with_context(|| format!("opening the store in {}", dir.display()))?;
+    let scratch = tempfile::Builder::new().prefix("verity-replay").tempdir()?;
+    let started = std::time::Instant::now();
+    let report = verity_consensus::replay(&store, scratch.path())?;
+    let secs = started.elapsed().as_secs_f64();
+    let mismatches: Vec<_> = report.mismatches.iter().map(|(h, m)| json!({"height": h, "problem": m})).collect();
+    show(
+        json_out,
+        &json!({"ok": report.ok(), "blocks": report.blocks, "txs": report.txs,
+                "final_state_root": report.final_state_root, "mismatches": mismatches, "seconds": secs}),
+        vec![
+            ("blocks replayed", report.blocks.to_string()),
+            ("transactions", report.txs.to_string()),
+            ("final state root", report.final_state_root.to_hex()),
+            ("every root matches", if report.ok() { "yes".into() } else { "NO".into() }),
+            ("seconds", format!("{secs:.2}")),
+        ],
+    );
+    for (h, m) in &report.mismatches {
+        eprintln!("mismatch at height {h}: {m}");
+    }
+    if !report.ok() {
+        bail!("replay found {} mismatching block(s)", report.mismatches.len());
+    }
+    Ok(())
+}
+
+fn keys(g: &Global, cmd: KeysCmd) -> Result<()> {
+    let mut ks = Keystore::open(&g.keystore)?;
+    match cmd {
+        KeysCmd::New { name, account } => {
+            let account = AccountId::new(account.unwrap_or_else(|| name.clone()))?;
+            let key = generate_key();
+            ks.add(&name, Some(account.clone()), &key)?;
+            if let Some(parent) = g.keystore.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            ks.save()?;
+            show(
+                g.json,
+                &json!({"name": name, "account": account, "public_key": key.public_key()}),
+                vec![
+                    ("name", name.clone()),
+                    ("account", account.to_string()),
+                    ("public key", key.public_key().to_hex()),
+                ],
+            );
+        }
+        KeysCmd::List => {
+            if g.json {
+                let v: Vec<_> = ks
+                    .keys
+                    .iter()
+                    .map(|(n, k)| json!({"name": n, "account": k.account, "public_key": k.public_key}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                for (n, k) in &ks.keys {
+                    let acct = k.account.as_ref().map(|a| a.to_string()).unwrap_or_default();
+                    println!("{n:<20} {acct:<20} {}", k.public_key);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Signs `action` as `signer` with the sender's next nonce from the node.
+async fn sign(client: &Client, ks: &Keystore, signer: &str, action: Action) -> Result<SignedTransaction> {
+    let (sender, key) = ks.find(signer)?;
+    let acct = client.account(sender.as_str()).await.with_context(|| format!("looking up account {sender}"))?;
+    let genesis = client.genesis().await?;
+    Ok(Transaction { chain_id: genesis.chain_id, sender, nonce: acct.nonce, action }.sign(&key))
+}
+
+async fn send(g: &Global, client: &Client, signer: &str, action: Action) -> Result<()> {
+    let ks = Keystore::open(&g.keystore)?;
+    let tx = sign(client, &ks, signer, action).await?;
+    let r = client.submit(&tx, true).await?;
+    let receipt = r.receipt.as_ref();
+    let mut rows = vec![
+        ("hash", r.hash.clone().unwrap_or_default()),
+        ("status", r.status.clone()),
+        ("height", r.height.map(|h| h.to_string()).unwrap_or_default()),
+    ];
+    if let Some(rc) = receipt {
+        rows.push(("result", format!("{:?}", rc.status).to_lowercase()));
+        if let Some(e) = &rc.error {
+            rows.push(("error", format!("{}: {}", e.code, e.message)));
+        }
+        for ev in &rc.events {
+            rows.push(("event", serde_json::to_string(ev)?));
+        }
+    }
+    show(g.json, &r, rows);
+    if r.success == Some(false) {
+        let e = receipt.and_then(|rc| rc.error.clone());
+        bail!(
+            "the transaction was committed but its action failed: {}",
+            e.map(|e| format!("{}: {}", e.code, e.message)).unwrap_or_default()
+        );
+    }
+    if r.status != "committed" {
+        bail!("the transaction is {} (not committed yet); check later with `verity tx show`", r.status);
+    }
+    Ok(())
+}
+
+fn trusted_validators(genesis: Option<&PathBuf>) -> Result<Option<ValidatorSet>> {
+    let path = match genesis {
+        Some(p) => p.clone(),
+        None => PathBuf::from(".verity/genesis.json"),
+    };
+    if !path.exists() {
+        if genesis.is_some() {
+            bail!("genesis file {} does not exist", path.display());
+        }
+        return Ok(None);
+    }
+    let g: Genesis = serde_json::from_str(&std::fs::read_to_string(&path)?)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(Some(g.validator_set()))
+}
+
+async fn validators_for(client: &Client, genesis: Option<&PathBuf>) -> Result<ValidatorSet> {
+    if let Some(v) = trusted_validators(genesis)? {
+        return Ok(v);
+    }
+    eprintln!("note: no --genesis file given and no .verity/genesis.json; trusting the node's own genesis");
+    Ok(client.genesis().await?.validator_set())
+}
+
+fn parse_split(s: &str) -> Result<(AccountId, u128)> {
+    let (a, n) = s.split_once('=').ok_or_else(|| anyhow!("split {s:?} must look like account=amount"))?;
+    Ok((AccountId::new(a)?, n.parse().with_context(|| format!("amount in {s:?}"))?))
+}
+
+async fn remote(g: &Global, cmd: Command) -> Result<()> {
+    let client = Client::new(&g.node);
+    match cmd {
+        Command::Account(AccountCmd::Create { id, org, public_key, roles, signer }) => {
+            let account = AccountId::new(&id)?;
+            let public_key: PublicKey = match public_key {
+                Some(h) => h.parse()?,
+                None => {
+                    let mut ks = Keystore::open(&g.keystore)?;
+                    if let Some(k) = ks.keys.get(&id) {
+                        k.public_key
+                    } else {
+                        let key = generate_key();
+                        ks.add(&id, Some(account.clone()), &key)?;
+                        ks.save()?;
+                        eprintln!("created key {id:?} in {}", g.keystore.display());
+                        key.public_key()
+                    }
+                }
+            };
+            let roles = roles.iter().map(|r| r.parse::<Role>()).collect::<Result<Vec<_>, _>>()?;
+            send(g, &client, &signer, Action::CreateAccount { account, public_key, org: OrgId::new(org)?, roles }).await
+        }
+        Command::Account(AccountCmd::Show { id }) => {
+            let a = client.account(&id).await?;
+            let mut rows = vec![
+                ("account", a.id.clone()),
+                ("org", a.org.clone()),
+                ("public key", a.public_key.clone()),
+                ("roles", a.roles.join(", ")),
+                ("next nonce", a.nonce.to_string()),
+            ];
+            for b in &a.balances {
+                rows.push(("balance", format!("{} {}", b.amount, b.asset)));
+            }
+            show(g.json, &a, rows);
+            Ok(())
+        }
+        Command::Role(RoleCmd::Grant { account, role, signer }) => {
+            send(g, &client, &signer, Action::GrantRole { account: AccountId::new(account)?, role: role.parse()? })
+                .await
+        }
+        Command::Role(RoleCmd::Revoke { account, role, signer }) => {
+            send(g, &client, &signer, Action::RevokeRole { account: AccountId::new(account)?, role: role.parse()? })
+                .await
+        }
+        Command::Transfer(a) => {
+            let action = Action::Transfer {
+                to: AccountId::new(a.to)?,
+                asset: AssetId::new(a.asset)?,
+                amount: a.amount,
+                memo: a.memo,
+            };
+            send(g, &client, &a.signer, action).await
+        }
+        Command::Mint(a) => {
+            let action = Action::Mint { to: AccountId::new(a.to)?, asset: AssetId::new(a.asset)?, amount: a.amount };
+            send(g, &client, &a.signer, action).await
+        }
+        Command::Escrow(EscrowCmd::Lock { asset, amount, arbiter, refund_after_height, memo, signer }) => {
+            let action = Action::EscrowLock {
+                asset: AssetId::new(asset)?,
+                amount,
+                arbiter: AccountId::new(arbiter)?,
+                refund_after_height,
+                memo,
+            };
+            send(g, &client, &signer, action).await
+        }
+        Command::Escrow(EscrowCmd::Release { escrow, splits, signer }) => {
+            let splits = splits.iter().map(|s| parse_split(s)).collect::<Result<Vec<_>>>()?;
+            send(g, &client, &signer, Action::EscrowRelease { escrow: EscrowId(escrow.parse()?), splits }).await
+        }
+        Command::Escrow(EscrowCmd::Refund { escrow, signer }) => {
+            send(g, &client, &signer, Action::EscrowRefund { escrow: EscrowId(escrow.parse()?) }).await
+        }
+        Command::Escrow(EscrowCmd::Show { escrow }) => {
+            let _: Hash = escrow.parse()?;
+            let resp = client.escrow(&escrow).await?;
+            println!("{}", serde_json::to_string_pretty(&resp)?);
+            Ok(())
+        }
+        Command::Tx(TxCmd::Show { hash, verify: check, genesis }) => {
+            let t = client.tx(&hash).await?;
+            let mut rows = vec![("hash", t.hash.clone()), ("status", t.status.clone())];
+            if let Some(h) = t.height {
+                rows.push(("height", h.to_string()));
+            }
+            if let Some(tx) = &t.tx {
+                rows.push(("sender", tx.tx.sender.to_string()));
+                rows.push(("nonce", tx.tx.nonce.to_string()));
+                rows.push(("action", serde_json::to_string(&tx.tx.action)?));
+            }
+            if let Some(r) = &t.receipt {
+                rows.push(("result", format!("{:?}", r.status).to_lowercase()));
+                rows.push(("log index", r.log_index.to_string()));
+                if let Some(e) = &r.error {
+                    rows.push(("error", format!("{}: {}", e.code, e.message)));
+                }
+            }
+            if check {
+                let msg = verify_tx(&client, &t, genesis.as_ref()).await?;
+                rows.push(("verified", msg));
+            }
+            show(g.json, &t, rows);
+            Ok(())
+        }
+        Command::Block(BlockCmd::Show { height }) => {
+            let b = client.block(&height).await?;
+            let h = &b.header;
+            show(
+                g.json,
+                &b,
+                vec![
+                    ("height", b.height.to_string()),
+                    ("hash", b.hash.clone()),
+                    ("parent", h.parent.to_hex()),
+                    ("timestamp ms", h.timestamp_ms.to_string()),
+                    ("transactions", h.tx_count.to_string()),
+                    ("txs root", h.txs_root.to_hex()),
+                    ("log size", h.log_size.to_string()),
+                    ("log root", h.log_root.to_hex()),
+                    ("state root", h.state_root.to_hex()),
+                    ("signatures", b.certificate.signatures.len().to_string()),
+                ],
+            );
+            Ok(())
+        }
+        Command::Checkpoint(CheckpointCmd::Show { height }) => {
+            let c = match height {
+                Some(h) => client.checkpoint(h).await?,
+                None => client.latest_checkpoint().await?,
+            };
+            show(
+                g.json,
+                &c,
+                vec![
+                    ("height", c.height.to_string()),
+                    ("log size", c.log_size.to_string()),
+                    ("log root", c.log_root.clone()),
+                    ("state root", c.state_root.clone()),
+                    ("header hash", c.checkpoint.header.hash().to_hex()),
+                    ("signatures", c.checkpoint.certificate.signatures.len().to_string()),
+                ],
+            );
+            Ok(())
+        }
+        Command::Proof(p) => proof(g, &client, p).await,
+        _ => unreachable!("local commands are dispatched in run()"),
+    }
+}
+
+async fn verify_tx(client: &Client, t: &verity_client::http::TxView, genesis: Option<&PathBuf>) -> Result<String> {
+    let validators = validators_for(client, genesis).await?;
+    let (Some(proof), Some(cp_height)) = (&t.inclusion_proof, t.checkpoint_height) else {
+        bail!("the transaction is not committed yet; nothing to verify");
+    };
+    let cp = client.checkpoint(cp_height).await?.checkpoint;
+    verify::verify_checkpoint(&validators, &cp)?;
+    let hash: Hash = t.hash.parse()?;
+    if let Some(tx) = &t.tx {
+        if tx.hash() != hash {
+            bail!("the node returned a transaction whose hash is not {hash}");
+        }
+    }
+    verify::verify_tx_inclusion(&cp, &hash, proof)?;
+    Ok(format!(
+        "included at log index {} of {} under the checkpoint at height {} signed by the genesis validators",
+        proof.leaf_index, proof.tree_size, cp.header.height
+    ))
+}
+
+async fn proof(g: &Global, client: &Client, cmd: ProofCmd) -> Result<()> {
+    match cmd {
+        ProofCmd::Tx { hash, genesis } => {
+            let t = client.tx(&hash).await?;
+            let msg = verify_tx(client, &t, genesis.as_ref()).await?;
+            show(
+                g.json,
+                &json!({"verified": true, "tx": hash, "proof": t.inclusion_proof, "message": msg}),
+                vec![("transaction", hash.clone()), ("verified", msg)],
+            );
+            Ok(())
+        }
+        ProofCmd::State { key, height, genesis } => {
+            let validators = validators_for(client, genesis.as_ref()).await?;
+            let p = client.state_proof(&key, height).await?;
+            if p.height == 0 {
+                bail!("height 0 is genesis: it has no signed checkpoint; ask for a height >= 1");
+            }
+            let cp = client.checkpoint(p.height).await?.checkpoint;
+            verify::verify_checkpoint(&validators, &cp)?;
+            if p.proof.key != key.as_bytes() {
+                bail!("the node answered a proof for a different key");
+            }
+            verify::verify_state(&cp, &p.proof)?;
+            let value = p.proof.value.as_ref().map(hex::encode);
+            let what = match &value {
+                Some(v) => format!("present, value {v}"),
+                None => "absent (non-membership proven)".into(),
+            };
+            show(
+                g.json,
+                &json!({"verified": true, "key": key, "height": p.height, "state_root": p.state_root,
+                        "present": value.is_some(), "value_hex": value, "proof": p.proof}),
+                vec![
+                    ("key", key.clone()),
+                    ("height", p.height.to_string()),
+                    ("state root", p.state_root.clone()),
+                    ("verified", what),
+                ],
+            );
+            Ok(())
+        }
+        ProofCmd::Consistency { old_height, new_height, genesis } => {
+            let validators = validators_for(client, genesis.as_ref()).await?;
+            let old = client.checkpoint(old_height).await?.checkpoint;
+            let new = match new_height {
+                Some(h) => client.checkpoint(h).await?.checkpoint,
+                None => client.latest_checkpoint().await?.checkpoint,
+            };
+            verify::verify_checkpoint(&validators, &old)?;
+            verify::verify_checkpoint(&validators, &new)?;
+            let p = client.consistency(old.header.log_size, new.header.log_size).await?;
+            verify::verify_consistency(&old, &new, &p)?;
+            show(
+                g.json,
+                &json!({"verified": true, "old_size": p.old_size, "new_size": p.new_size, "proof": p}),
+                vec![
+                    ("old checkpoint", format!("height {} log size {}", old.header.height, old.header.log_size)),
+                    ("new checkpoint", format!("height {} log size {}", new.header.height, new.header.log_size)),
+                    ("verified", "the new log extends the old one (append-only)".into()),
+                ],
+            );
+            Ok(())
+        }
+    }
+}

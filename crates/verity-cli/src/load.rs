@@ -1,0 +1,141 @@
+//! `verity load`: sends signed transfers to a running node and appends the hash of each
+//! transaction the node reported committed to a file, one hex hash per line, as soon as
+//! it is reported. Used to check crash safety: every line must survive a `kill -9`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde_json::json;
+use tokio::sync::Mutex;
+use verity_client::keystore::Keystore;
+use verity_client::Client;
+use verity_types::{AccountId, Action, AssetId, SignedTransaction, Transaction};
+
+use crate::output::show;
+use crate::Global;
+
+#[derive(Args)]
+pub struct LoadArgs {
+    /// Transfers to send.
+    #[arg(long)]
+    pub count: usize,
+    /// File to append acknowledged (committed) transaction hashes to.
+    #[arg(long)]
+    pub acks: PathBuf,
+    /// Sending key (name or account in the keystore).
+    #[arg(long = "as", default_value = "admin")]
+    pub signer: String,
+    /// Recipient account (default: the sender itself).
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long, default_value = "credit")]
+    pub asset: String,
+    /// Transactions per HTTP batch.
+    #[arg(long, default_value_t = 200)]
+    pub batch: usize,
+    /// Batches in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+}
+
+pub fn run(g: &Global, a: LoadArgs) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(load(g, a))
+}
+
+async fn load(g: &Global, a: LoadArgs) -> Result<()> {
+    let client = Client::new(&g.node);
+    let ks = Keystore::open(&g.keystore)?;
+    let (sender, key) = ks.find(&a.signer)?;
+    let chain = client.genesis().await?.chain_id;
+    let first = client.account(sender.as_str()).await?.nonce;
+    let to = match &a.to {
+        Some(t) => AccountId::new(t.clone())?,
+        None => sender.clone(),
+    };
+    let asset = AssetId::new(a.asset.clone())?;
+    let txs: Vec<SignedTransaction> = (0..a.count as u64)
+        .map(|i| {
+            Transaction {
+                chain_id: chain.clone(),
+                sender: sender.clone(),
+                nonce: first + i,
+                action: Action::Transfer { to: to.clone(), asset: asset.clone(), amount: 1, memo: String::new() },
+            }
+            .sign(&key)
+        })
+        .collect();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&a.acks)
+        .with_context(|| format!("opening {}", a.acks.display()))?;
+    let file = Arc::new(Mutex::new(file));
+    let chunks: Vec<Vec<SignedTransaction>> = txs.chunks(a.batch.max(1)).map(|c| c.to_vec()).collect();
+    let started = Instant::now();
+    let (mut committed, mut rejected, mut pending) = (0usize, 0usize, 0usize);
+    let mut first_error: Option<String> = None;
+    for group in chunks.chunks(a.concurrency.max(1)) {
+        let mut tasks = Vec::new();
+        for c in group {
+            let (client, c, file) = (client.clone(), c.clone(), file.clone());
+            tasks.push(tokio::spawn(async move {
+                let r = client.submit_batch(&c, true).await?;
+                let mut counts = (0usize, 0usize, 0usize);
+                let mut lines = String::new();
+                for item in &r.results {
+                    match item.status.as_str() {
+                        "committed" => {
+                            counts.0 += 1;
+                            if let Some(h) = &item.hash {
+                                lines.push_str(h);
+                                lines.push('\n');
+                            }
+                        }
+                        "rejected" => counts.1 += 1,
+                        _ => counts.2 += 1,
+                    }
+                }
+                let mut f = file.lock().await;
+                f.write_all(lines.as_bytes())?;
+                f.flush()?;
+                anyhow::Ok(counts)
+            }));
+        }
+        for t in tasks {
+            match t.await? {
+                Ok((c, r, p)) => {
+                    committed += c;
+                    rejected += r;
+                    pending += p;
+                }
+                Err(e) => {
+                    first_error.get_or_insert(format!("{e:#}"));
+                }
+            }
+        }
+        if first_error.is_some() {
+            break;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    show(
+        g.json,
+        &json!({"sent": a.count, "committed": committed, "rejected": rejected, "pending": pending,
+                "seconds": secs, "tx_per_s": committed as f64 / secs, "error": first_error}),
+        vec![
+            ("committed", committed.to_string()),
+            ("rejected", rejected.to_string()),
+            ("pending", pending.to_string()),
+            ("tx/s", format!("{:.0}", committed as f64 / secs)),
+        ],
+    );
+    if let Some(e) = first_error {
+        anyhow::bail!("load stopped early: {e}");
+    }
+    Ok(())
+}

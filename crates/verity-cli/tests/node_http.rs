@@ -1,0 +1,308 @@
+//! The real node process on an ephemeral port, driven through the CLI and raw HTTP.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn ks(dir: &tempfile::TempDir) -> String {
+    net(dir).join("keystore.json").display().to_string()
+}
+
+#[test]
+fn init_refuses_to_overwrite_and_keys_are_private() {
+    let dir = init_dir();
+    let again = verity(&["init", "--data-dir", net(&dir).to_str().expect("utf-8")]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("refusing to overwrite"));
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["keystore.json", "validator.json"] {
+        let mode = std::fs::metadata(net(&dir).join(f)).expect("exists").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{f}");
+    }
+}
+
+#[test]
+fn accounts_roles_transfers_and_offline_proofs_through_the_cli() {
+    let dir = init_dir();
+    let node = Node::start(&net(&dir));
+    let ks = ks(&dir);
+    let genesis = net(&dir).join("genesis.json").display().to_string();
+    let base = ["--node", node.url.as_str(), "--keystore", ks.as_str()];
+    let cli = |args: &[&str]| -> Value {
+        let mut full: Vec<&str> = base.to_vec();
+        full.extend_from_slice(args);
+        verity_json(&full)
+    };
+
+    // Create an account (key created in the keystore), fund it, move funds back.
+    let created = cli(&["account", "create", "alice", "--org", "dev", "--role", "member"]);
+    assert_eq!(created["status"], "committed");
+    assert_eq!(created["success"], true);
+    cli(&["transfer", "--to", "alice", "--amount", "500"]);
+    cli(&["transfer", "--to", "admin", "--amount", "120", "--as", "alice"]);
+    let alice = cli(&["account", "show", "alice"]);
+    assert_eq!(alice["balances"][0]["asset"], "credit");
+    assert_eq!(alice["balances"][0]["amount"], "380");
+    assert_eq!(alice["nonce"], 1);
+    assert_eq!(alice["roles"], serde_json::json!(["member"]));
+
+    // A refused action: alice is not an org admin. Committed, failed, typed error, exit code 1.
+    let mut full: Vec<&str> = base.to_vec();
+    full.extend_from_slice(&["role", "grant", "alice", "minter", "--as", "alice"]);
+    let out = verity(&full);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unauthorized"), "{}", String::from_utf8_lossy(&out.stderr));
+    let alice = cli(&["account", "show", "alice"]);
+    assert_eq!(alice["roles"], serde_json::json!(["member"]), "a failed action changes nothing");
+    assert_eq!(alice["nonce"], 2, "but the nonce is consumed");
+
+    // Roles: grant then revoke.
+    cli(&["role", "grant", "alice", "evaluator"]);
+    assert_eq!(cli(&["account", "show", "alice"])["roles"], serde_json::json!(["member", "evaluator"]));
+    cli(&["role", "revoke", "alice", "evaluator"]);
+    assert_eq!(cli(&["account", "show", "alice"])["roles"], serde_json::json!(["member"]));
+
+    // Offline proofs against checkpoints signed by the genesis validators.
+    let sent = cli(&["transfer", "--to", "alice", "--amount", "1"]);
+    let hash = sent["hash"].as_str().expect("hash").to_string();
+    let tx = cli(&["tx", "show", &hash, "--verify", "--genesis", &genesis]);
+    assert_eq!(tx["status"], "committed");
+    let p = cli(&["proof", "tx", &hash, "--genesis", &genesis]);
+    assert_eq!(p["verified"], true);
+    let p = cli(&["proof", "state", "bank/balance/alice/credit", "--genesis", &genesis]);
+    assert_eq!(p["present"], true);
+    let p = cli(&["proof", "state", "bank/balance/nobody/credit", "--genesis", &genesis]);
+    assert_eq!(p["present"], false);
+    let old = cli(&["proof", "state", "bank/balance/alice/credit", "--height", "3", "--genesis", &genesis]);
+    assert_eq!(old["height"], 3);
+    let c = cli(&["proof", "consistency", "--old-height", "1", "--genesis", &genesis]);
+    assert_eq!(c["verified"], true);
+
+    // A different validator set must not verify these checkpoints.
+    let other = init_dir();
+    let other_genesis = net(&other).join("genesis.json").display().to_string();
+    let mut full: Vec<&str> = base.to_vec();
+    full.extend_from_slice(&["proof", "tx", &hash, "--genesis", &other_genesis]);
+    let out = verity(&full);
+    assert!(!out.status.success(), "a checkpoint signed by another validator set must be refused");
+
+    let block = cli(&["block", "show", "latest"]);
+    assert!(block["height"].as_u64().expect("height") >= 6);
+    let cp = cli(&["checkpoint", "show"]);
+    assert_eq!(cp["height"], block["height"]);
+
+    // Escrow: lock, release to a split.
+    let lock = cli(&["escrow", "lock", "--amount", "100", "--arbiter", "admin"]);
+    let escrow = lock["hash"].as_str().expect("hash").to_string();
+    cli(&["escrow", "release", &escrow, "--split", "alice=60", "--split", "admin=40"]);
+    let e = cli(&["escrow", "show", &escrow]);
+    assert_eq!(e["status"], "released", "{e}");
+}
+
+async fn post(url: &str, body: Vec<u8>, content_type: &str) -> (u16, Value, Option<String>) {
+    let resp =
+        reqwest::Client::new().post(url).header("content-type", content_type).body(body).send().await.expect("request");
+    let status = resp.status().as_u16();
+    let retry = resp.headers().get("retry-after").map(|v| v.to_str().unwrap_or("").to_string());
+    let v: Value = resp.json().await.unwrap_or(Value::Null);
+    (status, v, retry)
+}
+
+async fn get(url: &str) -> (u16, String) {
+    let resp = reqwest::get(url).await.expect("request");
+    (resp.status().as_u16(), resp.text().await.expect("body"))
+}
+
+#[test]
+fn api_errors_are_typed_json_and_never_5xx() {
+    use verity_client::keystore::Keystore;
+    use verity_types::{AccountId, Action, AssetId, Transaction};
+
+    let dir = init_dir();
+    let node = Node::start(&net(&dir));
+    let keystore = Keystore::open(&net(&dir).join("keystore.json")).expect("keystore");
+    let (admin, key) = keystore.find("admin").expect("admin key");
+    let transfer = |chain: &str, nonce: u64| {
+        Transaction {
+            chain_id: chain.into(),
+            sender: admin.clone(),
+            nonce,
+            action: Action::Transfer {
+                to: admin.clone(),
+                asset: AssetId::new("credit").expect("id"),
+                amount: 1,
+                memo: String::new(),
+            },
+        }
+        .sign(&key)
+    };
+    let body = |tx: &verity_types::SignedTransaction| {
+        serde_json::to_vec(&serde_json::json!({"tx": hex::encode(tx.to_bytes())})).expect("json")
+    };
+    let url = format!("{}/v1/txs", node.url);
+    rt().block_on(async {
+        // Good transaction: committed.
+        let (s, v, _) = post(&url, body(&transfer("verity-dev", 0)), "application/json").await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["status"], "committed");
+        let hash = v["hash"].as_str().expect("hash").to_string();
+
+        // Replay of the same transaction: already-used nonce.
+        let (s, v, _) = post(&url, body(&transfer("verity-dev", 0)), "application/json").await;
+        assert_eq!(s, 422, "{v}");
+        assert_eq!(v["code"], "bad_nonce");
+
+        // Wrong chain.
+        let (s, v, _) = post(&url, body(&transfer("other-chain", 1)), "application/json").await;
+        assert_eq!((s, v["code"].as_str()), (422, Some("wrong_chain")), "{v}");
+
+        // Bad signature.
+        let mut bad = transfer("verity-dev", 1);
+        bad.signature.0[5] ^= 0x40;
+        let (s, v, _) = post(&url, body(&bad), "application/json").await;
+        assert_eq!((s, v["code"].as_str()), (422, Some("bad_signature")), "{v}");
+
+        // Unknown sender.
+        let stranger = verity_types::keys::SecretKey::from_seed([9; 32]);
+        let t = Transaction {
+            chain_id: "verity-dev".into(),
+            sender: AccountId::new("mallory").expect("id"),
+            nonce: 0,
+            action: Action::Burn { asset: AssetId::new("credit").expect("id"), amount: 1 },
+        }
+        .sign(&stranger);
+        let (s, v, _) = post(&url, body(&t), "application/json").await;
+        assert_eq!((s, v["code"].as_str()), (422, Some("unknown_sender")), "{v}");
+
+        // Malformed payloads.
+        for (payload, ct, code) in [
+            (b"{\"tx\":\"zz\"}".to_vec(), "application/json", "malformed_tx"),
+            (b"{\"tx\":\"00ff\"}".to_vec(), "application/json", "malformed_tx"),
+            (b"not json".to_vec(), "application/json", "invalid_json"),
+            (b"{\"tx\":\"00\"}".to_vec(), "text/plain", "unsupported_media_type"),
+        ] {
+            let (s, v, _) = post(&url, payload, ct).await;
+            assert!((400..500).contains(&s), "{s} {v}");
+            assert_eq!(v["code"], code, "{v}");
+            assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+        }
+        // Oversized body.
+        let huge = vec![b'a'; verity_types::limits::REQUEST_BYTES_MAX + 10];
+        let (s, v, _) = post(&url, huge, "application/json").await;
+        assert_eq!(s, 413, "{v}");
+
+        // Batch: per-item results.
+        let batch = serde_json::json!({"txs": [hex::encode(transfer("verity-dev", 1).to_bytes()), "zz",
+                                               hex::encode(transfer("verity-dev", 2).to_bytes())]});
+        let (s, v, _) =
+            post(&format!("{url}/batch"), serde_json::to_vec(&batch).expect("json"), "application/json").await;
+        assert_eq!(s, 200, "{v}");
+        let r = v["results"].as_array().expect("results");
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[0]["status"], "committed");
+        assert_eq!(r[1]["status"], "rejected");
+        assert_eq!(r[1]["error"]["code"], "malformed_tx");
+        assert_eq!(r[2]["status"], "committed");
+
+        // Reads.
+        let (s, body) = get(&format!("{}/v1/txs/{hash}", node.url)).await;
+        assert_eq!(s, 200);
+        let v: Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(v["receipt"]["status"], "success");
+        assert!(v["inclusion_proof"]["path"].is_array());
+        for (path, want) in [
+            ("/v1/txs/00", 400),
+            (&format!("/v1/txs/{}", "ab".repeat(32)), 404),
+            ("/v1/blocks/abc", 400),
+            ("/v1/blocks/999999", 404),
+            ("/v1/accounts/Bad!", 400),
+            ("/v1/accounts/nobody", 404),
+            ("/v1/state/proof", 400),
+            ("/v1/state/proof?key=x&height=99999", 404),
+            ("/v1/log/consistency?old_size=5&new_size=2", 400),
+            ("/v1/events?module=nope", 400),
+            ("/nope", 404),
+        ] {
+            let (s, body) = get(&format!("{}{path}", node.url)).await;
+            assert_eq!(s, want, "{path}: {body}");
+            let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path} gave non-JSON: {body}"));
+            assert!(v["code"].is_string(), "{path}: {body}");
+        }
+        let (s, body) = get(&format!("{}/metrics", node.url)).await;
+        assert_eq!(s, 200);
+        for name in [
+            "verity_txs_committed_total",
+            "verity_mempool_depth",
+            "verity_submit_to_commit_seconds_bucket",
+            "verity_block_commit_seconds_bucket",
+            "verity_height",
+        ] {
+            assert!(body.contains(name), "metrics lack {name}:\n{body}");
+        }
+        let (s, body) = get(&format!("{}/openapi.json", node.url)).await;
+        assert_eq!(s, 200);
+        let doc: Value = serde_json::from_str(&body).expect("openapi json");
+        assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+        assert!(doc["paths"]["/v1/txs"]["post"].is_object());
+        let (s, body) = get(&format!("{}/health", node.url)).await;
+        assert_eq!(s, 200);
+        assert!(body.contains("\"status\":\"ok\""));
+    });
+}
+
+#[test]
+fn events_stream_filters_by_module_and_account() {
+    use futures::StreamExt;
+    let dir = init_dir();
+    let node = Node::start(&net(&dir));
+    let ks = ks(&dir);
+    let url = node.url.clone();
+    rt().block_on(async move {
+        let resp = reqwest::get(format!("{url}/v1/events?module=bank&account=bob")).await.expect("subscribe");
+        assert_eq!(resp.status().as_u16(), 200);
+        let mut stream = resp.bytes_stream();
+        let ks2 = ks.clone();
+        let url2 = url.clone();
+        tokio::task::spawn_blocking(move || {
+            let base = ["--node", url2.as_str(), "--keystore", ks2.as_str()];
+            let run = |args: &[&str]| {
+                let mut full: Vec<&str> = base.to_vec();
+                full.extend_from_slice(args);
+                verity_ok(&full);
+            };
+            run(&["account", "create", "bob", "--org", "dev"]);
+            run(&["account", "create", "carol", "--org", "dev"]);
+            run(&["transfer", "--to", "carol", "--amount", "5"]);
+            run(&["transfer", "--to", "bob", "--amount", "7"]);
+        })
+        .await
+        .expect("cli");
+        let mut text = String::new();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !text.contains("\"amount\":\"7\"") {
+            let chunk = tokio::time::timeout_at(deadline, stream.next()).await.expect("event in time");
+            text.push_str(&String::from_utf8_lossy(&chunk.expect("stream open").expect("bytes")));
+        }
+        assert!(text.contains("event: bank"), "{text}");
+        assert!(!text.contains("account_created"), "identity events are filtered out: {text}");
+        assert!(!text.contains("\"amount\":\"5\""), "transfers not touching bob are filtered out: {text}");
+    });
+}
+
+#[test]
+fn graceful_shutdown_on_sigterm_and_restart_resumes() {
+    let dir = init_dir();
+    let ks = ks(&dir);
+    let mut node = Node::start(&net(&dir));
+    let base = ["--node", node.url.as_str(), "--keystore", ks.as_str()];
+    let mut full: Vec<&str> = base.to_vec();
+    full.extend_from_slice(&["transfer", "--to", "admin", "--amount", "3"]);
+    verity_ok(&full);
+    let before = verity_json(&["--node", node.url.as_str(), "checkpoint", "show"]);
+    assert!(node.terminate(), "SIGTERM exits with success");
+    let node = Node::start(&net(&dir));
+    let after = verity_json(&["--node", node.url.as_str(), "checkpoint", "show"]);
+    assert_eq!(before["height"], after["height"]);
+    assert_eq!(before["state_root"], after["state_root"]);
+}

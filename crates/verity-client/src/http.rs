@@ -1,0 +1,244 @@
+//! An HTTP client for the node's /v1 API. Response types mirror the node's JSON.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use verity_types::proof::{ConsistencyProof, InclusionProof, StateProof};
+use verity_types::{BlockHeader, Certificate, Checkpoint, Genesis, Receipt, SignedTransaction};
+
+use crate::error::ClientError;
+
+/// The node's JSON error body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+/// Result of one submitted transaction.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TxResult {
+    pub hash: Option<String>,
+    /// `committed`, `pending` or `rejected`.
+    pub status: String,
+    pub height: Option<u64>,
+    pub success: Option<bool>,
+    pub receipt: Option<Receipt>,
+    pub error: Option<ErrorBody>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchResult {
+    pub results: Vec<TxResult>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TxView {
+    pub hash: String,
+    pub status: String,
+    pub height: Option<u64>,
+    pub tx: Option<SignedTransaction>,
+    pub receipt: Option<Receipt>,
+    pub inclusion_proof: Option<InclusionProof>,
+    pub checkpoint_height: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlockView {
+    pub height: u64,
+    pub hash: String,
+    pub header: BlockHeader,
+    pub certificate: Certificate,
+    pub tx_hashes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckpointView {
+    pub height: u64,
+    pub log_size: u64,
+    pub log_root: String,
+    pub state_root: String,
+    pub checkpoint: Checkpoint,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BalanceView {
+    pub asset: String,
+    pub amount: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountView {
+    pub id: String,
+    pub org: String,
+    pub public_key: String,
+    pub roles: Vec<String>,
+    pub nonce: u64,
+    pub balances: Vec<BalanceView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StateProofView {
+    pub height: u64,
+    pub state_root: String,
+    pub proof: StateProof,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ConsistencyView {
+    proof: ConsistencyProof,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub chain_id: String,
+    pub height: u64,
+    pub mempool: usize,
+}
+
+#[derive(Serialize)]
+struct SubmitTx<'a> {
+    tx: &'a str,
+}
+
+#[derive(Serialize)]
+struct SubmitBatch {
+    txs: Vec<String>,
+}
+
+/// A node's HTTP API.
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// `base` is the node's URL, e.g. `http://127.0.0.1:7420`.
+    pub fn new(base: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(64)
+            .build()
+            .expect("building an HTTP client without TLS cannot fail");
+        Client { base: base.trim_end_matches('/').to_string(), http }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn transport(&self, e: reqwest::Error) -> ClientError {
+        ClientError::Transport { url: self.base.clone(), message: e.to_string() }
+    }
+
+    async fn parse<T: DeserializeOwned>(&self, resp: reqwest::Response) -> Result<T, ClientError> {
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| self.transport(e))?;
+        if !status.is_success() {
+            let body: ErrorBody = serde_json::from_slice(&bytes).unwrap_or(ErrorBody {
+                code: "http_error".into(),
+                message: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
+            });
+            return Err(ClientError::Api { status: status.as_u16(), code: body.code, message: body.message });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, ClientError> {
+        let resp =
+            self.http.get(format!("{}{}", self.base, path)).query(query).send().await.map_err(|e| self.transport(e))?;
+        self.parse(resp).await
+    }
+
+    fn wait_param(wait: bool) -> &'static str {
+        if wait {
+            "commit"
+        } else {
+            "none"
+        }
+    }
+
+    /// Submits one transaction; with `wait` the answer comes after the durable commit.
+    pub async fn submit(&self, tx: &SignedTransaction, wait: bool) -> Result<TxResult, ClientError> {
+        let hex_tx = hex::encode(tx.to_bytes());
+        let resp = self
+            .http
+            .post(format!("{}/v1/txs", self.base))
+            .query(&[("wait", Self::wait_param(wait))])
+            .json(&SubmitTx { tx: &hex_tx })
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
+        self.parse(resp).await
+    }
+
+    /// Submits a batch of already-encoded transactions; per-item results in order.
+    pub async fn submit_batch_encoded(&self, txs: Vec<String>, wait: bool) -> Result<BatchResult, ClientError> {
+        let resp = self
+            .http
+            .post(format!("{}/v1/txs/batch", self.base))
+            .query(&[("wait", Self::wait_param(wait))])
+            .json(&SubmitBatch { txs })
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
+        self.parse(resp).await
+    }
+
+    pub async fn submit_batch(&self, txs: &[SignedTransaction], wait: bool) -> Result<BatchResult, ClientError> {
+        self.submit_batch_encoded(txs.iter().map(|t| hex::encode(t.to_bytes())).collect(), wait).await
+    }
+
+    pub async fn tx(&self, hash: &str) -> Result<TxView, ClientError> {
+        self.get(&format!("/v1/txs/{hash}"), &[]).await
+    }
+
+    /// `height` is a number or `latest`.
+    pub async fn block(&self, height: &str) -> Result<BlockView, ClientError> {
+        self.get(&format!("/v1/blocks/{height}"), &[]).await
+    }
+
+    pub async fn latest_checkpoint(&self) -> Result<CheckpointView, ClientError> {
+        self.get("/v1/checkpoints/latest", &[]).await
+    }
+
+    pub async fn checkpoint(&self, height: u64) -> Result<CheckpointView, ClientError> {
+        self.get(&format!("/v1/checkpoints/{height}"), &[]).await
+    }
+
+    pub async fn account(&self, id: &str) -> Result<AccountView, ClientError> {
+        self.get(&format!("/v1/accounts/{id}"), &[]).await
+    }
+
+    /// State proof for a UTF-8 key at `height` (latest if None).
+    pub async fn state_proof(&self, key: &str, height: Option<u64>) -> Result<StateProofView, ClientError> {
+        let mut q = vec![("key", key.to_string())];
+        if let Some(h) = height {
+            q.push(("height", h.to_string()));
+        }
+        self.get("/v1/state/proof", &q).await
+    }
+
+    pub async fn consistency(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof, ClientError> {
+        let v: ConsistencyView = self
+            .get("/v1/log/consistency", &[("old_size", old_size.to_string()), ("new_size", new_size.to_string())])
+            .await?;
+        Ok(v.proof)
+    }
+
+    /// An escrow's state as JSON.
+    pub async fn escrow(&self, id: &str) -> Result<serde_json::Value, ClientError> {
+        self.get(&format!("/v1/escrows/{id}"), &[]).await
+    }
+
+    pub async fn genesis(&self) -> Result<Genesis, ClientError> {
+        self.get("/v1/genesis", &[]).await
+    }
+
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        self.get("/health", &[]).await
+    }
+}

@@ -1,0 +1,806 @@
+//! The HTTP+JSON API, versioned under /v1, described by the OpenAPI document that
+//! [`ApiDoc`] generates from these handlers (served at /openapi.json).
+//!
+//! Every error is JSON `{"code": "...", "message": "..."}` with a stable code; client
+//! mistakes are 4xx, a full mempool is 503 with Retry-After, never a 5xx for bad input.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::StreamExt;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use verity_consensus::StoreView;
+use verity_types::limits::{BATCH_TXS_MAX, REQUEST_BYTES_MAX};
+use verity_types::proof::{ConsistencyProof, InclusionProof, StateProof};
+use verity_types::{AccountId, Block, Certificate, Checkpoint, EscrowId, Hash, Receipt, SignedTransaction, TxStatus};
+
+use crate::core::NodeCore;
+use crate::mempool::{AdmitError, TxOutcome};
+
+/// How long a submitter waits for its transaction to commit before getting "pending".
+pub const COMMIT_WAIT_MAX: Duration = Duration::from_secs(30);
+/// Seconds a client should wait before retrying when the mempool is full.
+pub const RETRY_AFTER_S: u64 = 1;
+
+/// A JSON error with a stable machine-readable code.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ApiError {
+    #[serde(skip)]
+    pub status: u16,
+    /// Stable machine-readable code, e.g. `bad_signature`, `mempool_full`, `not_found`.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        ApiError { status: status.as_u16(), code: code.into(), message: message.into() }
+    }
+    fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+    fn internal(e: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    }
+    fn from_admit(e: &AdmitError) -> Self {
+        let status = match e {
+            AdmitError::Full(_) | AdmitError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            AdmitError::Duplicate(_) => StatusCode::CONFLICT,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        Self::new(status, e.code(), e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut resp = (status, Json(&self)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
+        }
+        resp
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let status = r.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::new(status, "payload_too_large", format!("request body above {REQUEST_BYTES_MAX} bytes"));
+        }
+        if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            return ApiError::new(status, "unsupported_media_type", r.body_text());
+        }
+        ApiError::bad_request("invalid_json", r.body_text())
+    }
+}
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::bad_request("invalid_path", r.body_text())
+    }
+}
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::bad_request("invalid_query", r.body_text())
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+type AppState = Arc<NodeCore>;
+
+// ---------- request and response bodies ----------
+
+/// One transaction: hex of its canonical (borsh) encoding.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubmitTx {
+    pub tx: String,
+}
+
+/// Many transactions, each hex of its canonical encoding.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubmitBatch {
+    pub txs: Vec<String>,
+}
+
+/// Whether to wait for the durable commit (default) or return once admitted.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct WaitQuery {
+    /// `commit` (default): answer after the block is fsync'd; `none`: answer on admission.
+    pub wait: Option<String>,
+}
+
+/// Result of one submitted transaction.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TxResult {
+    /// Transaction hash (hex), when the bytes decoded.
+    pub hash: Option<String>,
+    /// `committed`, `pending` (admitted, not yet committed) or `rejected`.
+    pub status: String,
+    /// Height of the committing block.
+    pub height: Option<u64>,
+    /// Whether the committed action succeeded.
+    pub success: Option<bool>,
+    #[schema(value_type = Option<Object>)]
+    pub receipt: Option<Receipt>,
+    pub error: Option<ApiError>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BatchResult {
+    pub results: Vec<TxResult>,
+}
+
+/// A committed transaction with its receipt and inclusion proof in the log.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TxView {
+    pub hash: String,
+    /// `committed` or `pending`.
+    pub status: String,
+    pub height: Option<u64>,
+    #[schema(value_type = Option<Object>)]
+    pub tx: Option<SignedTransaction>,
+    #[schema(value_type = Option<Object>)]
+    pub receipt: Option<Receipt>,
+    /// RFC 6962 inclusion proof against the log root of the latest checkpoint.
+    #[schema(value_type = Option<Object>)]
+    pub inclusion_proof: Option<InclusionProof>,
+    /// Height of the checkpoint the proof is against.
+    pub checkpoint_height: Option<u64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlockView {
+    pub height: u64,
+    pub hash: String,
+    #[schema(value_type = Object)]
+    pub header: verity_types::BlockHeader,
+    #[schema(value_type = Object)]
+    pub certificate: Certificate,
+    /// Hashes of the block's transactions, in order.
+    pub tx_hashes: Vec<String>,
+}
+
+/// The latest checkpoint: a finalised header with its validator certificate.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CheckpointView {
+    pub height: u64,
+    pub log_size: u64,
+    pub log_root: String,
+    pub state_root: String,
+    #[schema(value_type = Object)]
+    pub checkpoint: Checkpoint,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BalanceView {
+    pub asset: String,
+    /// Decimal string (amounts are u128).
+    pub amount: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountView {
+    pub id: String,
+    pub org: String,
+    pub public_key: String,
+    pub roles: Vec<String>,
+    /// The nonce the account's next transaction must carry.
+    pub nonce: u64,
+    pub balances: Vec<BalanceView>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ProofQuery {
+    /// State key as UTF-8 text (keys are readable, e.g. `bank/balance/alice/usd`).
+    pub key: Option<String>,
+    /// State key as hex, for keys that are not UTF-8.
+    pub key_hex: Option<String>,
+    /// Height whose state root the proof is against (default: latest).
+    pub height: Option<u64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StateProofView {
+    pub height: u64,
+    pub state_root: String,
+    #[schema(value_type = Object)]
+    pub proof: StateProof,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ConsistencyQuery {
+    pub old_size: u64,
+    pub new_size: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConsistencyView {
+    #[schema(value_type = Object)]
+    pub proof: ConsistencyProof,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EventsQuery {
+    /// Only events of this module (`identity`, `bank`).
+    pub module: Option<String>,
+    /// Only events that concern this account.
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub chain_id: String,
+    pub height: u64,
+    pub mempool: usize,
+}
+
+// ---------- handlers ----------
+
+fn parse_tx(hex_str: &str) -> Result<SignedTransaction, ApiError> {
+    let bytes = hex::decode(hex_str.trim())
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "malformed_tx", format!("tx is not hex: {e}")))?;
+    SignedTransaction::from_bytes(&bytes)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "malformed_tx", e.to_string()))
+}
+
+fn wait_commit(q: &WaitQuery) -> ApiResult<bool> {
+    match q.wait.as_deref() {
+        None | Some("commit") => Ok(true),
+        Some("none") => Ok(false),
+        Some(other) => {
+            Err(ApiError::bad_request("invalid_query", format!("wait must be commit or none, not {other:?}")))
+        }
+    }
+}
+
+fn committed_result(hash: Hash, outcome: Result<TxOutcome, ()>) -> TxResult {
+    match outcome {
+        Ok(TxOutcome::Committed(r)) => TxResult {
+            hash: Some(hash.to_hex()),
+            status: "committed".into(),
+            height: Some(r.height),
+            success: Some(r.status == TxStatus::Success),
+            receipt: Some(r),
+            error: None,
+        },
+        Ok(TxOutcome::Dropped { code, message }) => TxResult {
+            hash: Some(hash.to_hex()),
+            status: "rejected".into(),
+            height: None,
+            success: None,
+            receipt: None,
+            error: Some(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)),
+        },
+        Err(()) => pending(hash),
+    }
+}
+
+fn pending(hash: Hash) -> TxResult {
+    TxResult {
+        hash: Some(hash.to_hex()),
+        status: "pending".into(),
+        height: None,
+        success: None,
+        receipt: None,
+        error: None,
+    }
+}
+
+async fn admit(core: &AppState, txs: Vec<SignedTransaction>, wait: bool) -> Vec<Result<TxResult, ApiError>> {
+    let core2 = core.clone();
+    let admitted = tokio::task::spawn_blocking(move || core2.submit(txs, wait)).await.unwrap_or_else(|e| {
+        // The admission task itself panicked: a bug, reported as one error per item.
+        vec![Err(AdmitError::Malformed(format!("admission failed: {e}")))]
+    });
+    let mut out = Vec::with_capacity(admitted.len());
+    let deadline = tokio::time::Instant::now() + COMMIT_WAIT_MAX;
+    for r in admitted {
+        out.push(match r {
+            Err(e) => Err(ApiError::from_admit(&e)),
+            Ok((hash, None)) => Ok(pending(hash)),
+            Ok((hash, Some(rx))) => {
+                let outcome = match tokio::time::timeout_at(deadline, rx).await {
+                    Ok(Ok(o)) => Ok(o),
+                    _ => Err(()),
+                };
+                Ok(committed_result(hash, outcome))
+            }
+        });
+    }
+    out
+}
+
+/// Submit one signed transaction.
+#[utoipa::path(post, path = "/v1/txs", request_body = SubmitTx, params(WaitQuery),
+    responses((status = 200, description = "Committed (or failed in a committed block)", body = TxResult),
+              (status = 202, description = "Admitted, not yet committed", body = TxResult),
+              (status = 400, body = ApiError), (status = 409, body = ApiError), (status = 413, body = ApiError),
+              (status = 422, body = ApiError), (status = 503, description = "Mempool full; see Retry-After", body = ApiError)))]
+async fn submit_tx(
+    State(core): State<AppState>,
+    q: Result<Query<WaitQuery>, QueryRejection>,
+    body: Result<Json<SubmitTx>, JsonRejection>,
+) -> ApiResult<Response> {
+    let Query(q) = q?;
+    let Json(body) = body?;
+    let wait = wait_commit(&q)?;
+    let tx = parse_tx(&body.tx)?;
+    let mut results = admit(&core, vec![tx], wait).await;
+    let r = results.pop().unwrap_or_else(|| Err(ApiError::internal("no admission result")))?;
+    if let Some(e) = &r.error {
+        if r.status == "rejected" {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, &e.code, e.message.clone()));
+        }
+    }
+    let status = if r.status == "committed" { StatusCode::OK } else { StatusCode::ACCEPTED };
+    Ok((status, Json(r)).into_response())
+}
+
+/// Submit many signed transactions; per-item results in order.
+#[utoipa::path(post, path = "/v1/txs/batch", request_body = SubmitBatch, params(WaitQuery),
+    responses((status = 200, body = BatchResult), (status = 400, body = ApiError), (status = 413, body = ApiError)))]
+async fn submit_batch(
+    State(core): State<AppState>,
+    q: Result<Query<WaitQuery>, QueryRejection>,
+    body: Result<Json<SubmitBatch>, JsonRejection>,
+) -> ApiResult<Json<BatchResult>> {
+    let Query(q) = q?;
+    let Json(body) = body?;
+    let wait = wait_commit(&q)?;
+    if body.txs.len() > BATCH_TXS_MAX {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("{} transactions in one batch; the limit is {BATCH_TXS_MAX}", body.txs.len()),
+        ));
+    }
+    let mut results: Vec<Option<TxResult>> = Vec::with_capacity(body.txs.len());
+    let mut good = Vec::new();
+    let mut slots = Vec::new();
+    for (i, t) in body.txs.iter().enumerate() {
+        match parse_tx(t) {
+            Ok(tx) => {
+                good.push(tx);
+                slots.push(i);
+                results.push(None);
+            }
+            Err(e) => results.push(Some(TxResult {
+                hash: None,
+                status: "rejected".into(),
+                height: None,
+                success: None,
+                receipt: None,
+                error: Some(e),
+            })),
+        }
+    }
+    let hashes: Vec<Hash> = good.iter().map(|t| t.hash()).collect();
+    for ((i, r), h) in slots.into_iter().zip(admit(&core, good, wait).await).zip(hashes) {
+        results[i] = Some(match r {
+            Ok(r) => r,
+            Err(e) => TxResult {
+                hash: Some(h.to_hex()),
+                status: "rejected".into(),
+                height: None,
+                success: None,
+                receipt: None,
+                error: Some(e),
+            },
+        });
+    }
+    Ok(Json(BatchResult { results: results.into_iter().map(|r| r.expect("every slot is filled")).collect() }))
+}
+
+fn parse_hash(s: &str) -> ApiResult<Hash> {
+    s.parse::<Hash>().map_err(|e| ApiError::bad_request("invalid_hash", e.to_string()))
+}
+
+/// A transaction's status, receipt and inclusion proof.
+#[utoipa::path(get, path = "/v1/txs/{hash}", params(("hash" = String, Path, description = "Transaction hash (hex)")),
+    responses((status = 200, body = TxView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+async fn get_tx(State(core): State<AppState>, hash: Result<Path<String>, PathRejection>) -> ApiResult<Json<TxView>> {
+    let Path(hash) = hash?;
+    let hash = parse_hash(&hash)?;
+    let store = core.store.clone();
+    let found = tokio::task::spawn_blocking(move || -> ApiResult<Option<TxView>> {
+        let Some((tx, receipt)) = store.tx(&hash).map_err(ApiError::internal)? else { return Ok(None) };
+        let size = store.log_size();
+        let proof = store.inclusion_proof(receipt.log_index, size).map_err(ApiError::internal)?;
+        Ok(Some(TxView {
+            hash: hash.to_hex(),
+            status: "committed".into(),
+            height: Some(receipt.height),
+            tx: Some(tx),
+            receipt: Some(receipt),
+            inclusion_proof: Some(proof),
+            checkpoint_height: Some(store.height()),
+        }))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    match found {
+        Some(v) => Ok(Json(v)),
+        None if core.mempool.contains(&hash) => Ok(Json(TxView {
+            hash: hash.to_hex(),
+            status: "pending".into(),
+            height: None,
+            tx: None,
+            receipt: None,
+            inclusion_proof: None,
+            checkpoint_height: None,
+        })),
+        None => Err(ApiError::not_found(format!("transaction {hash} is not known"))),
+    }
+}
+
+fn block_view(block: Block, certificate: Certificate) -> BlockView {
+    BlockView {
+        height: block.header.height,
+        hash: block.header.hash().to_hex(),
+        tx_hashes: block.txs.iter().map(|t| t.hash().to_hex()).collect(),
+        header: block.header,
+        certificate,
+    }
+}
+
+/// A block's header, certificate and transaction hashes.
+#[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = String, Path, description = "Height, or `latest`")),
+    responses((status = 200, body = BlockView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+async fn get_block(State(core): State<AppState>, h: Result<Path<String>, PathRejection>) -> ApiResult<Json<BlockView>> {
+    let Path(h) = h?;
+    let height = if h == "latest" {
+        core.store.height()
+    } else {
+        h.parse::<u64>().map_err(|_| ApiError::bad_request("invalid_height", format!("{h:?} is not a height")))?
+    };
+    let store = core.store.clone();
+    let b = tokio::task::spawn_blocking(move || store.block(height)).await.map_err(ApiError::internal)?;
+    match b.map_err(ApiError::internal)? {
+        Some((block, cert)) => Ok(Json(block_view(block, cert))),
+        None => Err(ApiError::not_found(format!("no block at height {height}"))),
+    }
+}
+
+fn checkpoint_at(core: &NodeCore, height: u64) -> ApiResult<CheckpointView> {
+    let (header, certificate) = core
+        .store
+        .header(height)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("no checkpoint at height {height}")))?;
+    Ok(CheckpointView {
+        height: header.height,
+        log_size: header.log_size,
+        log_root: header.log_root.to_hex(),
+        state_root: header.state_root.to_hex(),
+        checkpoint: Checkpoint { header, certificate },
+    })
+}
+
+/// The latest checkpoint (height, log size, log root, state root, validator signatures).
+#[utoipa::path(get, path = "/v1/checkpoints/latest",
+    responses((status = 200, body = CheckpointView), (status = 404, description = "No block yet", body = ApiError)))]
+async fn latest_checkpoint(State(core): State<AppState>) -> ApiResult<Json<CheckpointView>> {
+    let h = core.store.height();
+    if h == 0 {
+        return Err(ApiError::not_found("no block has been committed yet"));
+    }
+    checkpoint_at(&core, h).map(Json)
+}
+
+/// The checkpoint at a height.
+#[utoipa::path(get, path = "/v1/checkpoints/{height}", params(("height" = u64, Path)),
+    responses((status = 200, body = CheckpointView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+async fn checkpoint(
+    State(core): State<AppState>,
+    h: Result<Path<u64>, PathRejection>,
+) -> ApiResult<Json<CheckpointView>> {
+    let Path(h) = h?;
+    checkpoint_at(&core, h).map(Json)
+}
+
+/// An account: org, key, roles, next nonce and balances.
+#[utoipa::path(get, path = "/v1/accounts/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = AccountView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+async fn get_account(
+    State(core): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<AccountView>> {
+    let Path(id) = id?;
+    let id = AccountId::new(id).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+    let view = StoreView(&core.store);
+    let acct =
+        verity_state::account(&view, &id).ok_or_else(|| ApiError::not_found(format!("account {id} does not exist")))?;
+    let balances = verity_state::account_balances(&view, &id)
+        .into_iter()
+        .map(|(asset, amount)| BalanceView { asset: asset.to_string(), amount: amount.to_string() })
+        .collect();
+    Ok(Json(AccountView {
+        id: acct.id.to_string(),
+        org: acct.org.to_string(),
+        public_key: acct.public_key.to_hex(),
+        roles: acct.roles.iter().map(|r| r.name().to_string()).collect(),
+        nonce: acct.nonce,
+        balances,
+    }))
+}
+
+/// An escrow's state.
+#[utoipa::path(get, path = "/v1/escrows/{id}", params(("id" = String, Path, description = "Escrow id (hash of the lock transaction)")),
+    responses((status = 200, body = Object), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+async fn get_escrow(
+    State(core): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let Path(id) = id?;
+    let id = EscrowId(parse_hash(&id)?);
+    let e = verity_state::escrow(&StoreView(&core.store), &id)
+        .ok_or_else(|| ApiError::not_found(format!("escrow {id} does not exist")))?;
+    serde_json::to_value(e).map(Json).map_err(ApiError::internal)
+}
+
+/// Membership or non-membership proof of a state key against the state root of a height.
+#[utoipa::path(get, path = "/v1/state/proof", params(ProofQuery),
+    responses((status = 200, body = StateProofView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+async fn state_proof(
+    State(core): State<AppState>,
+    q: Result<Query<ProofQuery>, QueryRejection>,
+) -> ApiResult<Json<StateProofView>> {
+    let Query(q) = q?;
+    let key = match (q.key, q.key_hex) {
+        (Some(k), None) => k.into_bytes(),
+        (None, Some(h)) => hex::decode(h).map_err(|e| ApiError::bad_request("invalid_key", e.to_string()))?,
+        _ => return Err(ApiError::bad_request("invalid_key", "give exactly one of key or key_hex")),
+    };
+    if key.is_empty() || key.len() > verity_types::limits::STATE_KEY_BYTES_MAX {
+        return Err(ApiError::bad_request("invalid_key", "key must be 1 to 256 bytes"));
+    }
+    let latest = core.store.height();
+    let height = q.height.unwrap_or(latest);
+    if height > latest {
+        return Err(ApiError::not_found(format!("height {height} is above the latest height {latest}")));
+    }
+    let store = core.store.clone();
+    let (proof, root) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        let proof = store.state_proof(&key, height).map_err(ApiError::internal)?;
+        let root = store.state_root_at(height).map_err(ApiError::internal)?;
+        Ok((proof, root))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok(Json(StateProofView { height, state_root: root.to_hex(), proof }))
+}
+
+/// RFC 6962 consistency proof between two log sizes.
+#[utoipa::path(get, path = "/v1/log/consistency", params(ConsistencyQuery),
+    responses((status = 200, body = ConsistencyView), (status = 400, body = ApiError)))]
+async fn consistency(
+    State(core): State<AppState>,
+    q: Result<Query<ConsistencyQuery>, QueryRejection>,
+) -> ApiResult<Json<ConsistencyView>> {
+    let Query(q) = q?;
+    let size = core.store.log_size();
+    if q.old_size > q.new_size || q.new_size > size || q.old_size == 0 {
+        return Err(ApiError::bad_request(
+            "invalid_range",
+            format!("need 0 < old_size <= new_size <= log size {size}"),
+        ));
+    }
+    let proof = core.store.consistency_proof(q.old_size, q.new_size).map_err(ApiError::internal)?;
+    Ok(Json(ConsistencyView { proof }))
+}
+
+/// The chain's genesis.
+#[utoipa::path(get, path = "/v1/genesis", responses((status = 200, body = Object)))]
+async fn genesis(State(core): State<AppState>) -> Json<verity_types::Genesis> {
+    Json(core.genesis.clone())
+}
+
+/// Server-sent events of committed transactions, filterable by module and account.
+#[utoipa::path(get, path = "/v1/events", params(EventsQuery),
+    responses((status = 200, description = "text/event-stream of committed events", content_type = "text/event-stream"),
+              (status = 400, body = ApiError)))]
+async fn events(
+    State(core): State<AppState>,
+    q: Result<Query<EventsQuery>, QueryRejection>,
+) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    let Query(q) = q?;
+    if let Some(m) = &q.module {
+        if !["identity", "bank"].contains(&m.as_str()) {
+            return Err(ApiError::bad_request("invalid_module", format!("unknown module {m:?}")));
+        }
+    }
+    let account =
+        q.account.map(AccountId::new).transpose().map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+    let module = q.module;
+    let stream = BroadcastStream::new(core.events.subscribe()).filter_map(move |item| match item {
+        Ok(env) => {
+            if module.as_deref().is_some_and(|m| m != env.module) {
+                return None;
+            }
+            if let Some(a) = &account {
+                if !env.event.accounts().contains(&a) {
+                    return None;
+                }
+            }
+            let data = serde_json::to_string(&*env).unwrap_or_default();
+            Some(Ok(SseEvent::default().event(env.module).data(data)))
+        }
+        Err(BroadcastStreamRecvError::Lagged(n)) => {
+            Some(Ok(SseEvent::default().event("lagged").data(format!("{{\"missed\":{n}}}"))))
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(10))))
+}
+
+/// Liveness and the current height.
+#[utoipa::path(get, path = "/health", responses((status = 200, body = Health), (status = 503, body = ApiError)))]
+async fn health(State(core): State<AppState>) -> Response {
+    if let Some(msg) = core.fatal.lock().clone() {
+        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "node_failed", msg).into_response();
+    }
+    Json(Health {
+        status: "ok".into(),
+        chain_id: core.chain_id().to_string(),
+        height: core.store.height(),
+        mempool: core.mempool.len(),
+    })
+    .into_response()
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+async fn metrics(State(core): State<AppState>) -> Response {
+    core.metrics.mempool_depth.set(core.mempool.len() as i64);
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], core.metrics.render())
+        .into_response()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3 document", body = Object)))]
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; see /openapi.json")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this endpoint")
+}
+
+/// The OpenAPI document, generated from the handlers above.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Verity node API",
+        description = "Permissioned ledger node: transactions, blocks, checkpoints, proofs, events."
+    ),
+    paths(
+        submit_tx,
+        submit_batch,
+        get_tx,
+        get_block,
+        latest_checkpoint,
+        checkpoint,
+        get_account,
+        get_escrow,
+        state_proof,
+        consistency,
+        genesis,
+        events,
+        health,
+        metrics,
+        openapi
+    ),
+    components(schemas(
+        ApiError,
+        SubmitTx,
+        SubmitBatch,
+        TxResult,
+        BatchResult,
+        TxView,
+        BlockView,
+        CheckpointView,
+        AccountView,
+        BalanceView,
+        StateProofView,
+        ConsistencyView,
+        Health
+    ))
+)]
+pub struct ApiDoc;
+
+/// Every (method, path) the router serves, in OpenAPI path syntax. A test checks that
+/// this list, the router and the OpenAPI document agree.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("post", "/v1/txs"),
+    ("post", "/v1/txs/batch"),
+    ("get", "/v1/txs/{hash}"),
+    ("get", "/v1/blocks/{height}"),
+    ("get", "/v1/checkpoints/latest"),
+    ("get", "/v1/checkpoints/{height}"),
+    ("get", "/v1/accounts/{id}"),
+    ("get", "/v1/escrows/{id}"),
+    ("get", "/v1/state/proof"),
+    ("get", "/v1/log/consistency"),
+    ("get", "/v1/genesis"),
+    ("get", "/v1/events"),
+    ("get", "/health"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+];
+
+/// Builds the router.
+pub fn router(core: Arc<NodeCore>) -> Router {
+    Router::new()
+        .route("/v1/txs", post(submit_tx))
+        .route("/v1/txs/batch", post(submit_batch))
+        .route("/v1/txs/{hash}", get(get_tx))
+        .route("/v1/blocks/{height}", get(get_block))
+        .route("/v1/checkpoints/latest", get(latest_checkpoint))
+        .route("/v1/checkpoints/{height}", get(checkpoint))
+        .route("/v1/accounts/{id}", get(get_account))
+        .route("/v1/escrows/{id}", get(get_escrow))
+        .route("/v1/state/proof", get(state_proof))
+        .route("/v1/log/consistency", get(consistency))
+        .route("/v1/genesis", get(genesis))
+        .route("/v1/events", get(events))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))
+        .with_state(core)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openapi_lists_exactly_the_routes() {
+        let doc = ApiDoc::openapi();
+        let mut documented: Vec<(String, String)> = Vec::new();
+        for (path, item) in doc.paths.paths.iter() {
+            for (m, op) in [("get", &item.get), ("post", &item.post), ("put", &item.put), ("delete", &item.delete)] {
+                if op.is_some() {
+                    documented.push((m.to_string(), path.clone()));
+                }
+            }
+        }
+        documented.sort();
+        let mut served: Vec<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+        served.sort();
+        assert_eq!(documented, served);
+        let json = doc.to_json().expect("openapi serialises");
+        assert!(json.contains("\"openapi\":\"3."));
+    }
+}
+
+pub use axum::Router as ApiRouter;
+
+/// Serves `app` on `listener` until the future is dropped (used by in-process benchmarks
+/// and tests; the node binary uses [`crate::server::run`] with graceful shutdown).
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(listener, app).await
+}

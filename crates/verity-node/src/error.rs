@@ -1,0 +1,18 @@
+//! Errors of the node process.
+
+use thiserror::Error;
+
+/// Why the node could not start or had to stop.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    #[error("data directory: {0}")]
+    DataDir(String),
+    #[error("store: {0}")]
+    Store(#[from] verity_store::StoreError),
+    #[error("consensus: {0}")]
+    Consensus(#[from] verity_consensus::ConsensusError),
+    #[error("genesis: {0}")]
+    Genesis(String),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: unit, property, integration (real node processes on
+# loopback, HTTP) and the kill -9 crash test. Installs nothing beyond the Rust
+# toolchain; cargo fetches the pinned crates on first use.
+#
+# VERITY_TEST_LONG=1 runs the slow suites in their long mode (more proptest cases,
+# a longer crash test); CI runs the bounded default.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PROPTEST_CASES="${PROPTEST_CASES:-$([ "${VERITY_TEST_LONG:-0}" = 1 ] && echo 2048 || echo 128)}"
+if command -v cargo-nextest >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+  # nextest does not run doctests.
+  cargo test --workspace --locked --doc
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
