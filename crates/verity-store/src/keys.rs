@@ -13,15 +13,15 @@
 
 use redb::TableDefinition;
 
-use crate::tree::NodeKey;
-
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const HEADERS: TableDefinition<u64, &[u8]> = TableDefinition::new("headers");
 pub(crate) const TXS: TableDefinition<u64, &[u8]> = TableDefinition::new("txs");
-pub(crate) const TX_INDEX: TableDefinition<[u8; 32], u64> = TableDefinition::new("tx_index");
-pub(crate) const STATE_ROOTS: TableDefinition<u64, [u8; 41]> = TableDefinition::new("state_roots");
-pub(crate) const LOG_NODES: TableDefinition<(u8, u64), [u8; 32]> = TableDefinition::new("log_nodes");
-pub(crate) const STATE_NODES: TableDefinition<NodeKey, &[u8]> = TableDefinition::new("state_nodes");
+// Fixed-size keys and values are stored as byte slices: redb compares and copies `[u8; N]`
+// element by element, which showed up in profiles; slices are compared with memcmp.
+pub(crate) const TX_INDEX: TableDefinition<&[u8], u64> = TableDefinition::new("tx_index");
+pub(crate) const STATE_ROOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("state_roots");
+pub(crate) const LOG_NODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("log_nodes");
+pub(crate) const STATE_NODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state_nodes");
 pub(crate) const STATE_FLAT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state_flat");
 
 /// `meta` key of the genesis.
@@ -29,9 +29,13 @@ pub(crate) const META_GENESIS: &str = "genesis";
 /// `meta` key of the last committed height.
 pub(crate) const META_HEIGHT: &str = "height";
 
-/// `log_nodes` key of the perfect subtree at `level` (0 = leaves) and position `index`.
-pub(crate) fn log_node_key(level: u8, index: u64) -> (u8, u64) {
-    (level, index)
+/// `log_nodes` key of the perfect subtree at `level` (0 = leaves) and position `index`:
+/// level then index, big-endian, so each level is one ordered run.
+pub(crate) fn log_node_key(level: u8, index: u64) -> [u8; 9] {
+    let mut key = [0u8; 9];
+    key[0] = level;
+    key[1..].copy_from_slice(&index.to_be_bytes());
+    key
 }
 
 /// `txs` value: the transaction's canonical bytes followed by its receipt, so a lookup by

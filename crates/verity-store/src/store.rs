@@ -180,7 +180,7 @@ impl Store {
             let mut meta = txn.open_table(META)?;
             meta.insert(META_GENESIS, encode(genesis).as_slice())?;
             meta.insert(META_HEIGHT, 0u64.to_le_bytes().as_slice())?;
-            txn.open_table(STATE_ROOTS)?.insert(0, root_ref.to_bytes())?;
+            txn.open_table(STATE_ROOTS)?.insert(0, root_ref.to_bytes().as_slice())?;
             write_state(&txn, state, &nodes)?;
         }
         txn.commit()?;
@@ -379,13 +379,13 @@ impl Store {
             by_hash.sort_unstable();
             let mut index = txn.open_table(TX_INDEX)?;
             for (hash, log_index) in by_hash {
-                index.insert(hash.0, log_index)?;
+                index.insert(hash.0.as_slice(), log_index)?;
             }
             let mut log = txn.open_table(LOG_NODES)?;
             for ((level, i), hash) in &prepared.log_nodes {
-                log.insert(log_node_key(*level, *i), hash.0)?;
+                log.insert(log_node_key(*level, *i).as_slice(), hash.0.as_slice())?;
             }
-            txn.open_table(STATE_ROOTS)?.insert(header.height, prepared.root_ref.to_bytes())?;
+            txn.open_table(STATE_ROOTS)?.insert(header.height, prepared.root_ref.to_bytes().as_slice())?;
             write_state(&txn, &prepared.writes, &prepared.nodes)?;
             txn.open_table(META)?.insert(META_HEIGHT, header.height.to_le_bytes().as_slice())?;
         }
@@ -420,7 +420,7 @@ impl Store {
         let Some((header, certificate)) = self.read_header(&txn, height)? else {
             return Ok(None);
         };
-        let first = header.log_size - header.tx_count as u64;
+        let first = first_log_index(&header)?;
         let table = txn.open_table(TXS)?;
         let mut txs = Vec::with_capacity(header.tx_count as usize);
         for row in table.range(first..header.log_size)? {
@@ -443,7 +443,7 @@ impl Store {
     /// A committed transaction and its receipt, by transaction hash.
     pub fn tx(&self, hash: &Hash) -> Result<Option<(SignedTransaction, Receipt)>, StoreError> {
         let txn = self.read()?;
-        let Some(log_index) = txn.open_table(TX_INDEX)?.get(hash.0)?.map(|v| v.value()) else {
+        let Some(log_index) = txn.open_table(TX_INDEX)?.get(hash.0.as_slice())?.map(|v| v.value()) else {
             return Ok(None);
         };
         let missing = || StoreError::corrupt(format!("transaction {hash} is indexed but not stored"));
@@ -461,7 +461,7 @@ impl Store {
         };
         let table = txn.open_table(TXS)?;
         let mut out = Vec::with_capacity(header.tx_count as usize);
-        for row in table.range(header.log_size - header.tx_count as u64..header.log_size)? {
+        for row in table.range(first_log_index(&header)?..header.log_size)? {
             let row = row?.1;
             let (_, receipt) = split_tx_row(row.value()).ok_or_else(|| StoreError::corrupt("transaction row"))?;
             out.push(corrupt_decode(receipt, "receipt")?);
@@ -584,6 +584,14 @@ impl Store {
     }
 }
 
+/// Index in the log of the first transaction of a stored block.
+fn first_log_index(header: &BlockHeader) -> Result<u64, StoreError> {
+    header
+        .log_size
+        .checked_sub(header.tx_count as u64)
+        .ok_or_else(|| StoreError::corrupt("header tx count above log size"))
+}
+
 /// Index in the log of the first transaction of the prepared block.
 fn height_first_index(prepared: &Prepared) -> u64 {
     prepared.log_size - prepared.tx_hashes.len() as u64
@@ -597,7 +605,7 @@ fn write_state(txn: &redb::WriteTransaction, writes: &StateWrites, nodes: &NewNo
     // New nodes share the version prefix: sorted, they are one append at the table's end.
     let mut table = txn.open_table(STATE_NODES)?;
     for (key, bytes) in nodes.sorted_rows() {
-        table.insert(key, bytes)?;
+        table.insert(key.as_slice(), bytes)?;
     }
     Ok(())
 }
@@ -605,17 +613,25 @@ fn write_state(txn: &redb::WriteTransaction, writes: &StateWrites, nodes: &NewNo
 fn read_root_ref(txn: &ReadTransaction, height: u64) -> Result<ChildRef, StoreError> {
     let row = txn.open_table(STATE_ROOTS)?.get(height)?;
     let row = row.ok_or_else(|| StoreError::corrupt(format!("no state root at height {height}")))?;
-    ChildRef::from_bytes(&row.value()).ok_or_else(|| StoreError::corrupt("state root reference"))
+    ChildRef::from_bytes(row.value()).ok_or_else(|| StoreError::corrupt("state root reference"))
 }
 
-fn read_log_node(log: &impl ReadableTable<(u8, u64), [u8; 32]>, level: u8, index: u64) -> Result<Hash, StoreError> {
-    log.get(log_node_key(level, index))?
-        .map(|v| Hash(v.value()))
+fn read_log_node(
+    log: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    level: u8,
+    index: u64,
+) -> Result<Hash, StoreError> {
+    log.get(log_node_key(level, index).as_slice())?
+        .and_then(|v| v.value().try_into().ok().map(Hash))
         .ok_or_else(|| StoreError::corrupt(format!("log node ({level}, {index}) is missing")))
 }
 
 /// Root of the leaf range `[start, start + len)` from the stored perfect subtrees.
-fn subtree_hash(log: &impl ReadableTable<(u8, u64), [u8; 32]>, start: u64, len: u64) -> Result<Hash, StoreError> {
+fn subtree_hash(
+    log: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    start: u64,
+    len: u64,
+) -> Result<Hash, StoreError> {
     let roots = perfect_subtrees(start, len)
         .into_iter()
         .map(|(l, i)| read_log_node(log, l, i))

@@ -190,7 +190,7 @@ impl NodeCache {
 
 /// Reads nodes of committed trees: cache first, then one redb read transaction.
 pub(crate) struct NodeReader<'a> {
-    pub(crate) table: redb::ReadOnlyTable<NodeKey, &'static [u8]>,
+    pub(crate) table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
     pub(crate) cache: &'a NodeCache,
 }
 
@@ -198,7 +198,7 @@ impl NodeReader<'_> {
     /// Reads and decodes the node `child` reached along `path`, checking its hash.
     pub(crate) fn full(&self, child: &ChildRef, path: &Hash) -> Result<FullNode, StoreError> {
         let key = child.key(path);
-        let bytes = self.table.get(key)?.ok_or_else(|| StoreError::missing_node(&child.hash))?;
+        let bytes = self.table.get(key.as_slice())?.ok_or_else(|| StoreError::missing_node(&child.hash))?;
         let node = decode_node(bytes.value())?;
         // Pair assertion: what the parent committed to is what the disk returned.
         let hash = match &node {
