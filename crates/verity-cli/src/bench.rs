@@ -23,6 +23,24 @@ use crate::Global;
 pub enum BenchCmd {
     /// Durable ingest of signed transfers: tx/s, submit-to-commit latency, verify baseline.
     Ingest(IngestArgs),
+    /// Inclusion-proof latency in a large transaction log (default 10 million entries).
+    Proofs(ProofsArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct ProofsArgs {
+    /// Entries in the transaction log.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub log_size: u64,
+    /// Entries per committed block while growing the log.
+    #[arg(long, default_value_t = 10_000)]
+    pub block_txs: usize,
+    /// Proofs to time.
+    #[arg(long, default_value_t = 20_000)]
+    pub samples: usize,
+    /// Directory for the store (default: a temp dir, removed afterwards).
+    #[arg(long)]
+    pub dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Clone)]
@@ -73,6 +91,23 @@ pub struct IngestReport {
 
 pub fn run(g: &Global, cmd: BenchCmd) -> Result<()> {
     match cmd {
+        BenchCmd::Proofs(a) => {
+            let r = crate::bench_proofs::proofs(&a)?;
+            show(
+                g.json,
+                &r,
+                vec![
+                    ("log size", r.log_size.to_string()),
+                    ("build seconds", format!("{:.1}", r.build_seconds)),
+                    ("inclusion proof p50 / p99 us", format!("{:.1} / {:.1}", r.proof_p50_us, r.proof_p99_us)),
+                    ("verify p50 us", format!("{:.1}", r.verify_p50_us)),
+                    ("baseline: tx point read p50 / p99 us", format!("{:.1} / {:.1}", r.read_p50_us, r.read_p99_us)),
+                    ("ratio proof/read (p99)", format!("{:.2}", r.ratio)),
+                    ("proof hashes", r.path_len.to_string()),
+                ],
+            );
+            Ok(())
+        }
         BenchCmd::Ingest(a) => {
             let r = ingest(&a)?;
             show(
@@ -98,7 +133,7 @@ pub fn run(g: &Global, cmd: BenchCmd) -> Result<()> {
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

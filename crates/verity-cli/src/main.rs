@@ -4,6 +4,7 @@
 //! Ledger foundation commands: complete.
 
 mod bench;
+mod bench_proofs;
 mod commands;
 mod init;
 mod load;

@@ -149,12 +149,23 @@ impl BlockProducer {
         };
         let ctx = BlockContext { chain_id: self.genesis.chain_id.clone(), height, timestamp_ms };
         let first_log_index = self.store.log_size();
+        let started = std::time::Instant::now();
         let BlockOutcome { writes, receipts } =
             verity_state::execute_block(&StoreView(&self.store), &ctx, &txs, first_log_index);
+        let executed = started.elapsed();
         let tx_hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
         let leaves: Vec<Hash> = tx_hashes.iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();
         let txs_root = merkle::root(&leaves);
+        let n_writes = writes.len();
         let prepared = self.store.prepare(writes, &tx_hashes)?;
+        tracing::debug!(
+            height,
+            txs = txs.len(),
+            writes = n_writes,
+            execute_ms = executed.as_secs_f64() * 1e3,
+            prepare_ms = (started.elapsed() - executed).as_secs_f64() * 1e3,
+            "proposed"
+        );
         let header = BlockHeader {
             chain_id: self.genesis.chain_id.clone(),
             height,
@@ -176,7 +187,13 @@ impl BlockProducer {
         self.validators
             .verify_certificate(&proposal.block.header, &certificate)
             .map_err(|e| ConsensusError::InvalidBlock(e.to_string()))?;
+        let started = std::time::Instant::now();
         self.store.commit(proposal.prepared, &proposal.block, &certificate, &proposal.receipts)?;
+        tracing::debug!(
+            height = proposal.block.header.height,
+            commit_ms = started.elapsed().as_secs_f64() * 1e3,
+            "committed"
+        );
         Ok(Committed { block: proposal.block, certificate, receipts: proposal.receipts })
     }
 

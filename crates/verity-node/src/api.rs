@@ -773,6 +773,14 @@ pub fn router(core: Arc<NodeCore>) -> Router {
         .with_state(core)
 }
 
+pub use axum::Router as ApiRouter;
+
+/// Serves `app` on `listener` until the future is dropped (used by in-process benchmarks
+/// and tests; the node binary uses [`crate::server::run`] with graceful shutdown).
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(listener, app).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -795,12 +803,4 @@ mod tests {
         let json = doc.to_json().expect("openapi serialises");
         assert!(json.contains("\"openapi\":\"3."));
     }
-}
-
-pub use axum::Router as ApiRouter;
-
-/// Serves `app` on `listener` until the future is dropped (used by in-process benchmarks
-/// and tests; the node binary uses [`crate::server::run`] with graceful shutdown).
-pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app).await
 }

@@ -40,6 +40,10 @@ impl Default for NodeOptions {
     }
 }
 
+/// What admission answers per transaction: its hash and, when asked for, a receiver of
+/// its outcome; or why it was refused.
+pub type Admitted = Result<(Hash, Option<oneshot::Receiver<TxOutcome>>), AdmitError>;
+
 /// One event as streamed to subscribers.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct EventEnvelope {
@@ -130,17 +134,12 @@ impl NodeCore {
     /// checks against committed state, then the mempool. With `want_outcome` each
     /// admitted transaction gets a receiver that yields its outcome after the block is
     /// durably committed.
-    pub fn submit(
-        &self,
-        txs: Vec<SignedTransaction>,
-        want_outcome: bool,
-    ) -> Vec<Result<(Hash, Option<oneshot::Receiver<TxOutcome>>), AdmitError>> {
+    pub fn submit(&self, txs: Vec<SignedTransaction>, want_outcome: bool) -> Vec<Admitted> {
         if self.stopping.load(Ordering::Acquire) {
             return txs.iter().map(|_| Err(AdmitError::ShuttingDown)).collect();
         }
         let n = txs.len();
-        let mut results: Vec<Option<Result<(Hash, Option<oneshot::Receiver<TxOutcome>>), AdmitError>>> =
-            (0..n).map(|_| None).collect();
+        let mut results: Vec<Option<Admitted>> = (0..n).map(|_| None).collect();
         // Stateless: chain id.
         let sig_ok = verify_signatures(&txs);
         let view = StoreView(&self.store);

@@ -26,18 +26,44 @@ pub enum Action {
 
     // ----- bank -----
     /// Moves `amount` of `asset` from the sender to `to`.
-    Transfer { to: AccountId, asset: AssetId, #[serde(with = "crate::amount")] amount: u128, memo: String },
+    Transfer {
+        to: AccountId,
+        asset: AssetId,
+        #[serde(with = "crate::amount")]
+        amount: u128,
+        memo: String,
+    },
     /// Creates `amount` of `asset` for `to`, allowed only by the asset's genesis mint rule.
-    Mint { to: AccountId, asset: AssetId, #[serde(with = "crate::amount")] amount: u128 },
+    Mint {
+        to: AccountId,
+        asset: AssetId,
+        #[serde(with = "crate::amount")]
+        amount: u128,
+    },
     /// Destroys `amount` of the sender's `asset`.
-    Burn { asset: AssetId, #[serde(with = "crate::amount")] amount: u128 },
+    Burn {
+        asset: AssetId,
+        #[serde(with = "crate::amount")]
+        amount: u128,
+    },
     /// Locks `amount` of the sender's `asset` in a new escrow (id = this transaction's
     /// hash). `arbiter` may release or refund it; the depositor may refund it once the
     /// chain reaches `refund_after_height`, if it is set.
-    EscrowLock { asset: AssetId, #[serde(with = "crate::amount")] amount: u128, arbiter: AccountId, refund_after_height: Option<u64>, memo: String },
+    EscrowLock {
+        asset: AssetId,
+        #[serde(with = "crate::amount")]
+        amount: u128,
+        arbiter: AccountId,
+        refund_after_height: Option<u64>,
+        memo: String,
+    },
     /// The arbiter releases an open escrow to recipients; the amounts must add up to the
     /// escrowed amount exactly.
-    EscrowRelease { escrow: EscrowId, #[serde(with = "crate::amount::splits")] splits: Vec<(AccountId, u128)> },
+    EscrowRelease {
+        escrow: EscrowId,
+        #[serde(with = "crate::amount::splits")]
+        splits: Vec<(AccountId, u128)>,
+    },
     /// Returns an open escrow to its depositor (arbiter any time, depositor after the
     /// refund height).
     EscrowRefund { escrow: EscrowId },

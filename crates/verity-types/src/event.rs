@@ -11,16 +11,67 @@ use crate::keys::PublicKey;
 #[serde(tag = "type", rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
 pub enum Event {
-    AccountCreated { account: AccountId, org: OrgId, public_key: PublicKey, roles: Vec<Role> },
-    RoleGranted { account: AccountId, role: Role, by: AccountId },
-    RoleRevoked { account: AccountId, role: Role, by: AccountId },
-    KeyRotated { account: AccountId, public_key: PublicKey },
-    Transferred { from: AccountId, to: AccountId, asset: AssetId, #[serde(with = "crate::amount")] amount: u128 },
-    Minted { to: AccountId, asset: AssetId, #[serde(with = "crate::amount")] amount: u128, by: AccountId },
-    Burned { from: AccountId, asset: AssetId, #[serde(with = "crate::amount")] amount: u128 },
-    EscrowLocked { escrow: EscrowId, depositor: AccountId, arbiter: AccountId, asset: AssetId, #[serde(with = "crate::amount")] amount: u128 },
-    EscrowReleased { escrow: EscrowId, asset: AssetId, #[serde(with = "crate::amount::splits")] splits: Vec<(AccountId, u128)> },
-    EscrowRefunded { escrow: EscrowId, depositor: AccountId, asset: AssetId, #[serde(with = "crate::amount")] amount: u128 },
+    AccountCreated {
+        account: AccountId,
+        org: OrgId,
+        public_key: PublicKey,
+        roles: Vec<Role>,
+    },
+    RoleGranted {
+        account: AccountId,
+        role: Role,
+        by: AccountId,
+    },
+    RoleRevoked {
+        account: AccountId,
+        role: Role,
+        by: AccountId,
+    },
+    KeyRotated {
+        account: AccountId,
+        public_key: PublicKey,
+    },
+    Transferred {
+        from: AccountId,
+        to: AccountId,
+        asset: AssetId,
+        #[serde(with = "crate::amount")]
+        amount: u128,
+    },
+    Minted {
+        to: AccountId,
+        asset: AssetId,
+        #[serde(with = "crate::amount")]
+        amount: u128,
+        by: AccountId,
+    },
+    Burned {
+        from: AccountId,
+        asset: AssetId,
+        #[serde(with = "crate::amount")]
+        amount: u128,
+    },
+    EscrowLocked {
+        escrow: EscrowId,
+        depositor: AccountId,
+        arbiter: AccountId,
+        asset: AssetId,
+        #[serde(with = "crate::amount")]
+        amount: u128,
+    },
+    EscrowReleased {
+        escrow: EscrowId,
+        asset: AssetId,
+        #[serde(with = "crate::amount::splits")]
+        splits: Vec<(AccountId, u128)>,
+    },
+    EscrowRefunded {
+        escrow: EscrowId,
+        depositor: AccountId,
+        asset: AssetId,
+        #[serde(with = "crate::amount")]
+        amount: u128,
+    },
 }
 
 impl Event {

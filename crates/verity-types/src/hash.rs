@@ -115,10 +115,7 @@ mod tests {
     #[test]
     fn sha256_golden() {
         // FIPS 180-2 test vector "abc".
-        assert_eq!(
-            sha256(b"abc").to_hex(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(sha256(b"abc").to_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert_eq!(sha256_parts(&[b"a", b"bc"]), sha256(b"abc"));
     }
 

@@ -24,10 +24,7 @@ pub fn check_id(kind: &'static str, value: &str) -> Result<(), TypesError> {
     if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
         return Err(err("must start with a lowercase letter or digit"));
     }
-    if !value
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_' || b == b'-')
-    {
+    if !value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_' || b == b'-') {
         return Err(err("only a-z, 0-9, '.', '_' and '-' are allowed"));
     }
     Ok(())
@@ -109,7 +106,9 @@ string_id!(
 );
 
 /// An escrow, named by the hash of the transaction that locked it.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct EscrowId(pub Hash);
 

@@ -60,14 +60,16 @@ impl Node {
     }
 
     pub fn start_on(data_dir: &Path, listen: &str) -> Node {
-        let mut child = Command::new(verity_bin())
+        let child = Command::new(verity_bin())
             .args(["node", "--data-dir", data_dir.to_str().expect("utf-8"), "--listen", listen])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawning verity node");
-        let stderr = child.stderr.take().expect("piped stderr");
+        // Owned by a Node at once, so every path (panics included) kills and waits for it.
+        let mut node = Node { child, url: String::new() };
+        let stderr = node.child.stderr.take().expect("piped stderr");
         let mut reader = BufReader::new(stderr);
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut line = String::new();
@@ -84,7 +86,8 @@ impl Node {
                         sink.clear();
                     }
                 });
-                return Node { child, url };
+                node.url = url;
+                return node;
             }
             assert!(Instant::now() < deadline, "node did not start listening in time");
         }

@@ -2,6 +2,7 @@
 //! Property tests live in `properties`.
 
 mod properties;
+mod speed;
 
 use verity_types::{sha256, Action, Event, GenesisBalance, Role, Transaction, TxStatus};
 
