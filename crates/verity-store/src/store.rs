@@ -366,14 +366,17 @@ impl Store {
             return Err(StoreError::header("txs_root", header.txs_root, txs_root));
         }
 
+        let started = std::time::Instant::now();
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
+        let (mut t_txs, mut t_index, mut t_log) = (started, started, started);
         {
             txn.open_table(HEADERS)?.insert(header.height, encode(&(header, certificate)).as_slice())?;
             let mut txs = txn.open_table(TXS)?;
             for (i, ((bytes, _), receipt)) in encoded.iter().zip(receipts).enumerate() {
                 txs.insert(first_log_index + i as u64, tx_row(bytes, &encode(receipt)).as_slice())?;
             }
+            t_txs = std::time::Instant::now();
             let mut by_hash: Vec<(Hash, u64)> =
                 encoded.iter().enumerate().map(|(i, (_, h))| (*h, first_log_index + i as u64)).collect();
             by_hash.sort_unstable();
@@ -381,15 +384,28 @@ impl Store {
             for (hash, log_index) in by_hash {
                 index.insert(hash.0.as_slice(), log_index)?;
             }
+            t_index = std::time::Instant::now();
             let mut log = txn.open_table(LOG_NODES)?;
             for ((level, i), hash) in &prepared.log_nodes {
                 log.insert(log_node_key(*level, *i).as_slice(), hash.0.as_slice())?;
             }
             txn.open_table(STATE_ROOTS)?.insert(header.height, prepared.root_ref.to_bytes().as_slice())?;
+            t_log = std::time::Instant::now();
             write_state(&txn, &prepared.writes, &prepared.nodes)?;
             txn.open_table(META)?.insert(META_HEIGHT, header.height.to_le_bytes().as_slice())?;
         }
+        let t_state = std::time::Instant::now();
         txn.commit()?;
+        let ms = |a: std::time::Instant, b: std::time::Instant| b.duration_since(a).as_secs_f64() * 1e3;
+        tracing::debug!(
+            height = header.height,
+            txs_ms = ms(started, t_txs),
+            index_ms = ms(t_txs, t_index),
+            log_ms = ms(t_index, t_log),
+            state_ms = ms(t_log, t_state),
+            fsync_ms = ms(t_state, std::time::Instant::now()),
+            "store commit phases"
+        );
 
         let Prepared { root_ref, writes, nodes, frontier, .. } = prepared;
         self.nodes.insert_all(nodes.decoded);
