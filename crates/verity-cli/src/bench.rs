@@ -58,7 +58,7 @@ pub struct IngestArgs {
     #[arg(long, default_value_t = 1_024)]
     pub batch: usize,
     /// Submissions in flight at once.
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 24)]
     pub concurrency: usize,
     /// Seconds of the half-load latency phase.
     #[arg(long, default_value_t = 4.0)]
@@ -196,10 +196,27 @@ impl Driver {
                 }
             }
             Driver::Http(client) => {
-                let encoded: Vec<String> = txs.iter().map(|t| hex::encode(t.to_bytes())).collect();
-                let r = client.submit_batch_encoded(encoded, true).await?;
-                let t = started.elapsed().as_secs_f64();
-                Ok(r.results.iter().map(|x| (x.status == "committed" && x.success == Some(true), t)).collect())
+                // Items refused with mempool_full are resubmitted after a pause, as a
+                // client honouring Retry-After would.
+                let mut pending: Vec<String> = txs.iter().map(|t| hex::encode(t.to_bytes())).collect();
+                let mut out = Vec::with_capacity(pending.len());
+                loop {
+                    let r = client.submit_batch_encoded(pending.clone(), true).await?;
+                    let t = started.elapsed().as_secs_f64();
+                    let mut retry = Vec::new();
+                    for (item, enc) in r.results.iter().zip(pending) {
+                        if item.error.as_ref().is_some_and(|e| e.code == "mempool_full") {
+                            retry.push(enc);
+                        } else {
+                            out.push((item.status == "committed" && item.success == Some(true), t));
+                        }
+                    }
+                    if retry.is_empty() {
+                        return Ok(out);
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    pending = retry;
+                }
             }
         }
     }
