@@ -87,6 +87,21 @@ pub struct IngestReport {
     pub blocks: u64,
     pub cores: usize,
     pub failed: usize,
+    /// Peak resident memory of the whole benchmark process (node + load driver), MiB.
+    pub max_rss_mib: f64,
+}
+
+/// Peak resident set size of this process (VmHWM), in MiB; 0 where /proc is absent.
+pub(crate) fn max_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
 }
 
 pub fn run(g: &Global, cmd: BenchCmd) -> Result<()> {
@@ -104,6 +119,7 @@ pub fn run(g: &Global, cmd: BenchCmd) -> Result<()> {
                     ("baseline: tx point read p50 / p99 us", format!("{:.1} / {:.1}", r.read_p50_us, r.read_p99_us)),
                     ("ratio proof/read (p99)", format!("{:.2}", r.ratio)),
                     ("proof hashes", r.path_len.to_string()),
+                    ("peak RSS MiB", format!("{:.0}", r.max_rss_mib)),
                 ],
             );
             Ok(())
@@ -123,6 +139,7 @@ pub fn run(g: &Global, cmd: BenchCmd) -> Result<()> {
                     ("p50 / p99 ms at peak", format!("{:.1} / {:.1}", r.peak_p50_ms, r.peak_p99_ms)),
                     ("transactions / accounts / blocks", format!("{} / {} / {}", r.txs, r.accounts, r.blocks)),
                     ("cores", r.cores.to_string()),
+                    ("peak RSS MiB", format!("{:.0}", r.max_rss_mib)),
                 ],
             );
             if r.failed > 0 {
@@ -394,6 +411,7 @@ fn ingest(a: &IngestArgs) -> Result<IngestReport> {
             blocks,
             cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             failed: failed_peak + failed_lat,
+            max_rss_mib: max_rss_mib(),
         })
     });
     core.shutdown();

@@ -32,6 +32,8 @@ pub struct ProofsReport {
     /// proof_p99_us / read_p99_us.
     pub ratio: f64,
     pub path_len: usize,
+    /// Peak resident memory of the process while building and proving, MiB.
+    pub max_rss_mib: f64,
 }
 
 /// A small deterministic generator (splitmix64) for sample indices.
@@ -171,6 +173,7 @@ pub fn proofs(a: &ProofsArgs) -> Result<ProofsReport> {
         read_p99_us: percentile(&read_us, 0.99),
         ratio: percentile(&proof_us, 0.99) / percentile(&read_us, 0.99),
         path_len,
+        max_rss_mib: crate::bench::max_rss_mib(),
     };
     Ok(r)
 }
