@@ -7,8 +7,12 @@
 //! height that created them and are never overwritten, so every committed height stays
 //! provable (see [`tree`] for why the keys are not the node hashes); a flat table serves
 //! the latest values to execution.
-//! The transaction log keeps every complete subtree on disk, so roots and proofs for any
-//! past size are assembled from O(log n) stored hashes. Memory is bounded whatever the
+//! The transaction log keeps its leaf hashes packed 256 to a row and every complete subtree
+//! of 256 leaves or more as its own row, so roots and proofs for any past size are
+//! assembled from O(log n) stored hashes plus at most a few leaf rows. Transactions and
+//! receipts are likewise packed, up to 256 of one block per row, with a short-keyed hash
+//! index: a block's commit writes a few large rows instead of one or two per transaction,
+//! which is what a redb commit's cost follows. Memory is bounded whatever the
 //! ledger's size (see [`tree::STATE_NODE_CACHE_ENTRIES`], [`STATE_VALUE_CACHE_ENTRIES`] and
 //! [`DB_CACHE_BYTES`]).
 //!
@@ -16,7 +20,8 @@
 //!
 //! # Status
 //! Foundation: the public API is what the node is written against and is expected to stay;
-//! the on-disk format is version 1 and has no migrations yet. Not yet present: pruning of
+//! the on-disk format is version 2 (packed transaction and log-leaf rows) and has no
+//! migrations yet. Not yet present: pruning of
 //! old state versions, secondary indexes for lineage, and snapshots for state sync.
 
 mod error;

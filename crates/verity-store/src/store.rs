@@ -101,6 +101,7 @@ impl Store {
         txn.open_table(TX_INDEX)?;
         txn.open_table(STATE_ROOTS)?;
         txn.open_table(LOG_NODES)?;
+        txn.open_table(LOG_LEAVES)?;
         txn.open_table(STATE_NODES)?;
         txn.open_table(STATE_FLAT)?;
         txn.commit()?;
@@ -141,11 +142,9 @@ impl Store {
                 self.read_header(&txn, height)?.ok_or_else(|| StoreError::corrupt("missing tip header"))?;
             (header.log_size, header.log_root)
         };
-        let log = txn.open_table(LOG_NODES)?;
-        let roots = perfect_subtrees(0, log_size)
-            .into_iter()
-            .map(|(l, i)| read_log_node(&log, l, i))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut log = LogReader::new(txn.open_table(LOG_NODES)?, txn.open_table(LOG_LEAVES)?);
+        let roots =
+            perfect_subtrees(0, log_size).into_iter().map(|(l, i)| log.node(l, i)).collect::<Result<Vec<_>, _>>()?;
         let frontier = Frontier { size: log_size, roots };
         // Pair assertion: the log rebuilt from disk has the root its last header names.
         if frontier.root() != log_root {
@@ -254,6 +253,8 @@ impl Store {
         for leaf in &leaf_hashes {
             frontier.append(*leaf, &mut log_nodes);
         }
+        // Lower levels are recomputed from the leaf chunks.
+        log_nodes.retain(|((level, _), _)| *level >= LOG_CHUNK_LEVEL);
         Ok(Prepared {
             state_root: root_ref.hash,
             root_ref,
@@ -369,22 +370,34 @@ impl Store {
         let started = std::time::Instant::now();
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
-        let (mut t_txs, mut t_index, mut t_log) = (started, started, started);
+        let (t_txs, t_index, t_log);
         {
             txn.open_table(HEADERS)?.insert(header.height, encode(&(header, certificate)).as_slice())?;
+            let rows: Vec<Vec<u8>> = encoded
+                .par_iter()
+                .zip(receipts.par_iter())
+                .map(|((bytes, _), receipt)| {
+                    let receipt = encode(receipt);
+                    let mut row = Vec::with_capacity(4 + bytes.len() + receipt.len());
+                    tx_row(&mut row, bytes, &receipt);
+                    row
+                })
+                .collect();
+            let chunks: Vec<Vec<u8>> = rows.par_chunks(TX_CHUNK).map(tx_chunk).collect();
             let mut txs = txn.open_table(TXS)?;
-            for (i, ((bytes, _), receipt)) in encoded.iter().zip(receipts).enumerate() {
-                txs.insert(first_log_index + i as u64, tx_row(bytes, &encode(receipt)).as_slice())?;
+            for (i, chunk) in chunks.iter().enumerate() {
+                txs.insert(first_log_index + (i * TX_CHUNK) as u64, chunk.as_slice())?;
             }
             t_txs = std::time::Instant::now();
-            let mut by_hash: Vec<(Hash, u64)> =
-                encoded.iter().enumerate().map(|(i, (_, h))| (*h, first_log_index + i as u64)).collect();
+            let mut by_hash: Vec<[u8; 16]> =
+                encoded.iter().enumerate().map(|(i, (_, h))| tx_index_key(&h.0, first_log_index + i as u64)).collect();
             by_hash.sort_unstable();
             let mut index = txn.open_table(TX_INDEX)?;
-            for (hash, log_index) in by_hash {
-                index.insert(hash.0.as_slice(), log_index)?;
+            for key in &by_hash {
+                index.insert(key.as_slice(), ())?;
             }
             t_index = std::time::Instant::now();
+            write_log_leaves(&txn, first_log_index, &prepared.leaf_hashes)?;
             let mut log = txn.open_table(LOG_NODES)?;
             for ((level, i), hash) in &prepared.log_nodes {
                 log.insert(log_node_key(*level, *i).as_slice(), hash.0.as_slice())?;
@@ -439,10 +452,11 @@ impl Store {
         let first = first_log_index(&header)?;
         let table = txn.open_table(TXS)?;
         let mut txs = Vec::with_capacity(header.tx_count as usize);
-        for row in table.range(first..header.log_size)? {
-            let (_, v) = row?;
-            let (tx, _) = split_tx_row(v.value()).ok_or_else(|| StoreError::corrupt("transaction row"))?;
-            txs.push(corrupt_decode::<SignedTransaction>(tx, "transaction")?);
+        for chunk in table.range(first..header.log_size)? {
+            let (_, v) = chunk?;
+            for (tx, _) in tx_chunk_rows(v.value())? {
+                txs.push(corrupt_decode::<SignedTransaction>(tx, "transaction")?);
+            }
         }
         if txs.len() != header.tx_count as usize {
             return Err(StoreError::corrupt(format!("block {height} is missing transactions")));
@@ -459,13 +473,31 @@ impl Store {
     /// A committed transaction and its receipt, by transaction hash.
     pub fn tx(&self, hash: &Hash) -> Result<Option<(SignedTransaction, Receipt)>, StoreError> {
         let txn = self.read()?;
-        let Some(log_index) = txn.open_table(TX_INDEX)?.get(hash.0.as_slice())?.map(|v| v.value()) else {
-            return Ok(None);
-        };
-        let missing = || StoreError::corrupt(format!("transaction {hash} is indexed but not stored"));
-        let row = txn.open_table(TXS)?.get(log_index)?.ok_or_else(missing)?;
-        let (tx, receipt) = split_tx_row(row.value()).ok_or_else(|| StoreError::corrupt("transaction row"))?;
-        Ok(Some((corrupt_decode(tx, "transaction")?, corrupt_decode(receipt, "receipt")?)))
+        let index = txn.open_table(TX_INDEX)?;
+        let txs = txn.open_table(TXS)?;
+        let (lo, hi) = (tx_index_key(&hash.0, 0), tx_index_key(&hash.0, u64::MAX));
+        // The key holds only a prefix of the hash: check each candidate's receipt.
+        for entry in index.range(lo.as_slice()..=hi.as_slice())? {
+            let (key, _) = entry?;
+            let log_index = u64::from_be_bytes(
+                key.value()
+                    .get(8..16)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| StoreError::corrupt("tx index key"))?,
+            );
+            let missing = || StoreError::corrupt(format!("transaction {hash} is indexed but not stored"));
+            let (start, chunk) = txs.range(..=log_index)?.next_back().transpose()?.ok_or_else(missing)?;
+            let row = usize::try_from(log_index - start.value())
+                .ok()
+                .and_then(|i| tx_chunk_row(chunk.value(), i))
+                .ok_or_else(missing)?;
+            let (tx, receipt) = split_tx_row(row).ok_or_else(|| StoreError::corrupt("transaction row"))?;
+            let receipt: Receipt = corrupt_decode(receipt, "receipt")?;
+            if receipt.tx_hash == *hash {
+                return Ok(Some((corrupt_decode(tx, "transaction")?, receipt)));
+            }
+        }
+        Ok(None)
     }
 
     /// Receipts of the block at `height` in block order (empty at height 0).
@@ -477,10 +509,11 @@ impl Store {
         };
         let table = txn.open_table(TXS)?;
         let mut out = Vec::with_capacity(header.tx_count as usize);
-        for row in table.range(first_log_index(&header)?..header.log_size)? {
-            let row = row?.1;
-            let (_, receipt) = split_tx_row(row.value()).ok_or_else(|| StoreError::corrupt("transaction row"))?;
-            out.push(corrupt_decode(receipt, "receipt")?);
+        for chunk in table.range(first_log_index(&header)?..header.log_size)? {
+            let (_, v) = chunk?;
+            for (_, receipt) in tx_chunk_rows(v.value())? {
+                out.push(corrupt_decode(receipt, "receipt")?);
+            }
         }
         Ok(out)
     }
@@ -509,24 +542,24 @@ impl Store {
     pub fn inclusion_proof(&self, log_index: u64, tree_size: u64) -> Result<InclusionProof, StoreError> {
         self.check_tree_size(tree_size)?;
         let txn = self.read()?;
-        let log = txn.open_table(LOG_NODES)?;
-        merkle::inclusion_proof_with(log_index, tree_size, |s, l| subtree_hash(&log, s, l))
+        let mut log = LogReader::new(txn.open_table(LOG_NODES)?, txn.open_table(LOG_LEAVES)?);
+        merkle::inclusion_proof_with(log_index, tree_size, |s, l| log.subtree(s, l))
     }
 
     /// Consistency proof between log sizes `old_size <= new_size <= log_size`.
     pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof, StoreError> {
         self.check_tree_size(new_size)?;
         let txn = self.read()?;
-        let log = txn.open_table(LOG_NODES)?;
-        merkle::consistency_proof_with(old_size, new_size, |s, l| subtree_hash(&log, s, l))
+        let mut log = LogReader::new(txn.open_table(LOG_NODES)?, txn.open_table(LOG_LEAVES)?);
+        merkle::consistency_proof_with(old_size, new_size, |s, l| log.subtree(s, l))
     }
 
     /// RFC 6962 root of the first `size` leaves of the log.
     pub fn log_root_at(&self, size: u64) -> Result<Hash, StoreError> {
         self.check_tree_size(size)?;
         let txn = self.read()?;
-        let log = txn.open_table(LOG_NODES)?;
-        subtree_hash(&log, 0, size)
+        let mut log = LogReader::new(txn.open_table(LOG_NODES)?, txn.open_table(LOG_LEAVES)?);
+        log.subtree(0, size)
     }
 
     /// The state root committed at `height` (0 = genesis).
@@ -632,27 +665,90 @@ fn read_root_ref(txn: &ReadTransaction, height: u64) -> Result<ChildRef, StoreEr
     ChildRef::from_bytes(row.value()).ok_or_else(|| StoreError::corrupt("state root reference"))
 }
 
-fn read_log_node(
-    log: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    level: u8,
-    index: u64,
-) -> Result<Hash, StoreError> {
-    log.get(log_node_key(level, index).as_slice())?
-        .and_then(|v| v.value().try_into().ok().map(Hash))
-        .ok_or_else(|| StoreError::corrupt(format!("log node ({level}, {index}) is missing")))
+/// Transaction bytes and receipt bytes of one stored row.
+type TxRowParts<'a> = (&'a [u8], &'a [u8]);
+
+/// Every row of a `txs` chunk, split into transaction and receipt bytes.
+fn tx_chunk_rows(chunk: &[u8]) -> Result<Vec<TxRowParts<'_>>, StoreError> {
+    let bad = || StoreError::corrupt("transaction row");
+    let count = tx_chunk_len(chunk).ok_or_else(bad)?;
+    (0..count).map(|i| tx_chunk_row(chunk, i).and_then(split_tx_row).ok_or_else(bad)).collect()
 }
 
-/// Root of the leaf range `[start, start + len)` from the stored perfect subtrees.
-fn subtree_hash(
-    log: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    start: u64,
-    len: u64,
-) -> Result<Hash, StoreError> {
-    let roots = perfect_subtrees(start, len)
-        .into_iter()
-        .map(|(l, i)| read_log_node(log, l, i))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(fold_perfect_roots(&roots))
+/// Appends the block's leaf hashes to the `log_leaves` chunks, completing the last partial
+/// chunk first.
+fn write_log_leaves(txn: &redb::WriteTransaction, first: u64, leaves: &[Hash]) -> Result<(), StoreError> {
+    let mut table = txn.open_table(LOG_LEAVES)?;
+    let (mut next, mut rest) = (first, leaves);
+    while !rest.is_empty() {
+        let chunk = next / LOG_CHUNK_LEAVES;
+        let offset = (next % LOG_CHUNK_LEAVES) as usize;
+        let take = (LOG_CHUNK_LEAVES as usize - offset).min(rest.len());
+        let mut row = Vec::with_capacity(32 * (offset + take));
+        if offset > 0 {
+            let existing = table.get(chunk)?;
+            let existing = existing.as_ref().map(|v| v.value()).unwrap_or_default();
+            if existing.len() != 32 * offset {
+                return Err(StoreError::corrupt(format!("log leaf chunk {chunk} has {} bytes", existing.len())));
+            }
+            row.extend_from_slice(existing);
+        }
+        for leaf in &rest[..take] {
+            row.extend_from_slice(leaf.as_bytes());
+        }
+        table.insert(chunk, row.as_slice())?;
+        next += take as u64;
+        rest = &rest[take..];
+    }
+    Ok(())
+}
+
+/// Reads log subtree hashes: stored nodes at level [`LOG_CHUNK_LEVEL`] and above, lower ones
+/// recomputed from one leaf chunk (the last chunk read is kept).
+struct LogReader<N, L> {
+    nodes: N,
+    leaves: L,
+    chunk: Option<(u64, Vec<Hash>)>,
+}
+
+impl<N, L> LogReader<N, L>
+where
+    N: ReadableTable<&'static [u8], &'static [u8]>,
+    L: ReadableTable<u64, &'static [u8]>,
+{
+    fn new(nodes: N, leaves: L) -> Self {
+        LogReader { nodes, leaves, chunk: None }
+    }
+
+    /// Hash of the perfect subtree `(level, index)`.
+    fn node(&mut self, level: u8, index: u64) -> Result<Hash, StoreError> {
+        let missing = || StoreError::corrupt(format!("log node ({level}, {index}) is missing"));
+        if level >= LOG_CHUNK_LEVEL {
+            return self
+                .nodes
+                .get(log_node_key(level, index).as_slice())?
+                .and_then(|v| v.value().try_into().ok().map(Hash))
+                .ok_or_else(missing);
+        }
+        let first = index.checked_shl(level.into()).ok_or_else(missing)?;
+        let chunk = first / LOG_CHUNK_LEAVES;
+        if self.chunk.as_ref().map(|(c, _)| *c) != Some(chunk) {
+            let row = self.leaves.get(chunk)?.ok_or_else(missing)?;
+            let hashes = row.value().chunks_exact(32).map(|b| Hash(b.try_into().expect("32 bytes"))).collect();
+            self.chunk = Some((chunk, hashes));
+        }
+        let hashes = &self.chunk.as_ref().expect("just read").1;
+        let start = (first % LOG_CHUNK_LEAVES) as usize;
+        let leaves = hashes.get(start..start + (1usize << level)).ok_or_else(missing)?;
+        Ok(merkle::root(leaves))
+    }
+
+    /// Root of the leaf range `[start, start + len)`.
+    fn subtree(&mut self, start: u64, len: u64) -> Result<Hash, StoreError> {
+        let roots =
+            perfect_subtrees(start, len).into_iter().map(|(l, i)| self.node(l, i)).collect::<Result<Vec<_>, _>>()?;
+        Ok(fold_perfect_roots(&roots))
+    }
 }
 
 #[cfg(test)]
