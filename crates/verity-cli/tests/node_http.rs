@@ -300,7 +300,25 @@ fn graceful_shutdown_on_sigterm_and_restart_resumes() {
     full.extend_from_slice(&["transfer", "--to", "admin", "--amount", "3"]);
     verity_ok(&full);
     let before = verity_json(&["--node", node.url.as_str(), "checkpoint", "show"]);
-    assert!(node.terminate(), "SIGTERM exits with success");
+    // An open event stream must not hold the shutdown open.
+    let url = node.url.clone();
+    let runtime = rt();
+    let subscriber = runtime.spawn(async move {
+        let resp = reqwest::get(format!("{url}/v1/events")).await.expect("subscribe");
+        let _ = resp.bytes().await;
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let terminator = std::thread::spawn(move || {
+        let ok = node.terminate();
+        let _ = done_tx.send(ok);
+        node
+    });
+    let ok = done_rx.recv_timeout(std::time::Duration::from_secs(20)).expect("node exits within 20 s of SIGTERM");
+    let mut node = terminator.join().expect("terminate thread");
+    assert!(ok, "SIGTERM exits with success");
+    runtime.block_on(subscriber).expect("the event stream ends when the node stops");
+    node.kill9();
     let node = Node::start(&net(&dir));
     let after = verity_json(&["--node", node.url.as_str(), "checkpoint", "show"]);
     assert_eq!(before["height"], after["height"]);

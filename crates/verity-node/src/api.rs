@@ -647,6 +647,7 @@ async fn events(
             Some(Ok(SseEvent::default().event("lagged").data(format!("{{\"missed\":{n}}}"))))
         }
     });
+    let stream = futures::StreamExt::take_until(stream, core.closed());
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(10))))
 }
 

@@ -64,6 +64,9 @@ pub struct NodeCore {
     pub fatal: Arc<Mutex<Option<String>>>,
     stopping: Arc<AtomicBool>,
     producer: Mutex<Option<JoinHandle<()>>>,
+    /// Flips to true when the node starts shutting down; long-lived responses (event
+    /// streams) end on it so graceful shutdown is not held open by subscribers.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 fn now_ms() -> u64 {
@@ -117,6 +120,7 @@ impl NodeCore {
             fatal: Arc::new(Mutex::new(None)),
             stopping: Arc::new(AtomicBool::new(false)),
             producer: Mutex::new(None),
+            closing: tokio::sync::watch::channel(false).0,
         });
         let worker = core.clone();
         let handle = std::thread::Builder::new()
@@ -268,6 +272,19 @@ impl NodeCore {
             if let Some(w) = waiter {
                 let _ = w.send(TxOutcome::Committed(receipt));
             }
+        }
+    }
+
+    /// Tells long-lived responses (event streams) to end.
+    pub fn begin_shutdown(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once [`Self::begin_shutdown`] was called.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.closing.subscribe();
+        async move {
+            let _ = rx.wait_for(|closing| *closing).await;
         }
     }
 

@@ -47,7 +47,14 @@ pub async fn run(
     let addr = listener.local_addr()?;
     on_ready(addr, &core);
     let app = router(core.clone());
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    let closing = core.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // End event streams first, or graceful shutdown would wait on them forever.
+            closing.begin_shutdown();
+        })
+        .await?;
     let c: Arc<NodeCore> = core;
     tokio::task::spawn_blocking(move || c.shutdown()).await.map_err(|e| NodeError::DataDir(e.to_string()))?;
     Ok(())
