@@ -52,3 +52,127 @@ pub fn verify_consistency(old: &Checkpoint, new: &Checkpoint, proof: &Consistenc
         .verify(&old.header.log_root, &new.header.log_root)
         .map_err(|e| fail(format!("consistency {} -> {}: {e}", proof.old_size, proof.new_size)))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use verity_types::keys::SecretKey;
+    use verity_types::proof::{state_proof, state_root};
+    use verity_types::{sha256, BlockHeader, Certificate, OrgId, Validator, ValidatorSignature};
+
+    use super::*;
+
+    fn validators(n: u8) -> (Vec<SecretKey>, ValidatorSet) {
+        let keys: Vec<SecretKey> = (0..n).map(|i| SecretKey::from_seed([i + 1; 32])).collect();
+        let set = ValidatorSet {
+            validators: keys
+                .iter()
+                .map(|k| Validator { org: OrgId::new("o").expect("id"), public_key: k.public_key(), power: 1 })
+                .collect(),
+        };
+        (keys, set)
+    }
+
+    fn checkpoint(
+        set: &ValidatorSet,
+        signers: &[(u32, &SecretKey)],
+        log: &[Hash],
+        state: &BTreeMap<Vec<u8>, Vec<u8>>,
+    ) -> Checkpoint {
+        let header = BlockHeader {
+            chain_id: "c".into(),
+            height: 7,
+            parent: Hash::ZERO,
+            timestamp_ms: 1,
+            proposer: 0,
+            tx_count: 0,
+            txs_root: merkle::empty_root(),
+            log_size: log.len() as u64,
+            log_root: merkle::root(log),
+            state_root: state_root(state),
+            validator_set_hash: set.hash(),
+        };
+        let signatures = signers
+            .iter()
+            .map(|(i, k)| ValidatorSignature { validator: *i, signature: k.sign(&header.signing_bytes()) })
+            .collect();
+        Checkpoint { header, certificate: Certificate { signatures } }
+    }
+
+    fn fixture() -> (Vec<SecretKey>, ValidatorSet, Vec<Hash>, Vec<Hash>, BTreeMap<Vec<u8>, Vec<u8>>) {
+        let (keys, set) = validators(4);
+        let tx_hashes: Vec<Hash> = (0..13u8).map(|i| sha256(&[i])).collect();
+        let leaves: Vec<Hash> = tx_hashes.iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();
+        let state: BTreeMap<Vec<u8>, Vec<u8>> =
+            (0..50u8).map(|i| (format!("k/{i}").into_bytes(), vec![i; 3])).collect();
+        (keys, set, tx_hashes, leaves, state)
+    }
+
+    #[test]
+    fn checkpoint_needs_more_than_two_thirds_of_distinct_valid_signers() {
+        let (keys, set, _, leaves, state) = fixture();
+        let ok = checkpoint(&set, &[(0, &keys[0]), (1, &keys[1]), (2, &keys[2])], &leaves, &state);
+        assert!(verify_checkpoint(&set, &ok).is_ok());
+        let cases: Vec<(&str, Checkpoint)> = vec![
+            ("two of four is not a quorum", checkpoint(&set, &[(0, &keys[0]), (1, &keys[1])], &leaves, &state)),
+            (
+                "a validator counted twice",
+                checkpoint(&set, &[(0, &keys[0]), (1, &keys[1]), (1, &keys[1])], &leaves, &state),
+            ),
+            (
+                "a signature by the wrong key",
+                checkpoint(&set, &[(0, &keys[0]), (1, &keys[1]), (2, &keys[3])], &leaves, &state),
+            ),
+            (
+                "an index outside the set",
+                checkpoint(&set, &[(0, &keys[0]), (1, &keys[1]), (9, &keys[2])], &leaves, &state),
+            ),
+        ];
+        for (what, cp) in cases {
+            assert!(verify_checkpoint(&set, &cp).is_err(), "{what}");
+        }
+        let mut tampered = ok.clone();
+        tampered.header.state_root = Hash::ZERO;
+        assert!(verify_checkpoint(&set, &tampered).is_err(), "a changed header breaks the signatures");
+        let (_, other) = validators(1);
+        assert!(verify_checkpoint(&other, &ok).is_err(), "another validator set is refused");
+    }
+
+    #[test]
+    fn inclusion_state_and_consistency_proofs_against_checkpoints() {
+        let (keys, set, tx_hashes, leaves, state) = fixture();
+        let signers: Vec<(u32, &SecretKey)> = keys.iter().enumerate().map(|(i, k)| (i as u32, k)).collect();
+        let cp = checkpoint(&set, &signers, &leaves, &state);
+
+        for i in 0..leaves.len() {
+            let p = merkle::inclusion_proof(&leaves, i as u64, leaves.len() as u64).expect("proof");
+            assert!(verify_tx_inclusion(&cp, &tx_hashes[i], &p).is_ok());
+            assert!(verify_tx_inclusion(&cp, &sha256(b"other"), &p).is_err(), "wrong transaction");
+        }
+        let short = merkle::inclusion_proof(&leaves[..5], 1, 5).expect("proof");
+        assert!(verify_tx_inclusion(&cp, &tx_hashes[1], &short).is_err(), "proof for another log size");
+
+        let present = state_proof(&state, b"k/7");
+        assert!(verify_state(&cp, &present).is_ok());
+        assert_eq!(present.value.as_deref(), Some(&[7u8, 7, 7][..]));
+        let absent = state_proof(&state, b"k/999");
+        assert!(absent.value.is_none());
+        assert!(verify_state(&cp, &absent).is_ok());
+        let mut lie = present.clone();
+        lie.value = Some(vec![8, 8, 8]);
+        assert!(verify_state(&cp, &lie).is_err(), "a changed value");
+        let mut hide = present;
+        hide.value = None;
+        assert!(verify_state(&cp, &hide).is_err(), "claiming a present key is absent");
+
+        let old = checkpoint(&set, &signers, &leaves[..6], &state);
+        let p = merkle::consistency_proof(&leaves, 6, 13).expect("proof");
+        assert!(verify_consistency(&old, &cp, &p).is_ok());
+        let mut forked = leaves.clone();
+        forked[2] = sha256(b"rewritten history");
+        let forked_cp = checkpoint(&set, &signers, &forked, &state);
+        let p2 = merkle::consistency_proof(&forked, 6, 13).expect("proof");
+        assert!(verify_consistency(&old, &forked_cp, &p2).is_err(), "a rewritten prefix is not an extension");
+    }
+}
