@@ -100,7 +100,10 @@ mod tests {
         Checkpoint { header, certificate: Certificate { signatures } }
     }
 
-    fn fixture() -> (Vec<SecretKey>, ValidatorSet, Vec<Hash>, Vec<Hash>, BTreeMap<Vec<u8>, Vec<u8>>) {
+    type State = BTreeMap<Vec<u8>, Vec<u8>>;
+
+    /// Validator keys and set, transaction hashes, their log leaves, and a state.
+    fn fixture() -> (Vec<SecretKey>, ValidatorSet, Vec<Hash>, Vec<Hash>, State) {
         let (keys, set) = validators(4);
         let tx_hashes: Vec<Hash> = (0..13u8).map(|i| sha256(&[i])).collect();
         let leaves: Vec<Hash> = tx_hashes.iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();
@@ -145,9 +148,9 @@ mod tests {
         let signers: Vec<(u32, &SecretKey)> = keys.iter().enumerate().map(|(i, k)| (i as u32, k)).collect();
         let cp = checkpoint(&set, &signers, &leaves, &state);
 
-        for i in 0..leaves.len() {
+        for (i, tx_hash) in tx_hashes.iter().enumerate() {
             let p = merkle::inclusion_proof(&leaves, i as u64, leaves.len() as u64).expect("proof");
-            assert!(verify_tx_inclusion(&cp, &tx_hashes[i], &p).is_ok());
+            assert!(verify_tx_inclusion(&cp, tx_hash, &p).is_ok());
             assert!(verify_tx_inclusion(&cp, &sha256(b"other"), &p).is_err(), "wrong transaction");
         }
         let short = merkle::inclusion_proof(&leaves[..5], 1, 5).expect("proof");
