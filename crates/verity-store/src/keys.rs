@@ -10,7 +10,6 @@
 //! | `log_leaves` | leaf index / [`LOG_CHUNK_LEAVES`] | the leaf hashes of that aligned run of leaves, concatenated (the last row may be partial and grows) |
 //! | `log_nodes` | (level, index), level >= [`LOG_CHUNK_LEVEL`] | hash of the perfect log subtree over leaves `[index * 2^level, (index + 1) * 2^level)` |
 //! | `state_nodes` | version, depth, path (see `tree`) | encoded state-tree node (written once, never changed) |
-//! | `state_flat` | state key | latest value |
 //!
 //! Per-transaction and per-leaf data is packed into few large rows, because the cost of a
 //! redb commit follows the number of rows and B-tree pages a block touches, not its bytes:
@@ -48,7 +47,6 @@ pub(crate) fn tx_index_key(hash: &[u8; 32], log_index: u64) -> [u8; 16] {
     key
 }
 pub(crate) const STATE_NODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state_nodes");
-pub(crate) const STATE_FLAT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state_flat");
 
 /// `meta` key of the genesis.
 pub(crate) const META_GENESIS: &str = "genesis";

@@ -5,8 +5,10 @@
 //! crash the store holds either the whole block or none of it. The state is a 16-ary
 //! compressed Merkle tree whose nodes are written once under a key that starts with the
 //! height that created them and are never overwritten, so every committed height stays
-//! provable (see [`tree`] for why the keys are not the node hashes); a flat table serves
-//! the latest values to execution.
+//! provable (see [`tree`] for why the keys are not the node hashes). Execution reads the
+//! latest values through the tip's tree (internal nodes from the node cache, one leaf read)
+//! behind a value cache; there is no separate flat table, whose random-key updates cost
+//! every commit more than the walk costs a cache miss.
 //! The transaction log keeps its leaf hashes packed 256 to a row and every complete subtree
 //! of 256 leaves or more as its own row, so roots and proofs for any past size are
 //! assembled from O(log n) stored hashes plus at most a few leaf rows. Transactions and

@@ -20,7 +20,7 @@ use verity_types::{
 use crate::error::StoreError;
 use crate::keys::*;
 use crate::log::{Frontier, LogNode};
-use crate::tree::{self, ChildRef, FullNode, NewNodes, NodeCache, NodeReader};
+use crate::tree::{self, CachedNode, ChildRef, FullNode, NewNodes, NodeCache, NodeReader};
 
 /// State writes of a block: key -> new value, in key order.
 pub type StateWrites = std::collections::BTreeMap<Vec<u8>, Vec<u8>>;
@@ -103,7 +103,6 @@ impl Store {
         txn.open_table(LOG_NODES)?;
         txn.open_table(LOG_LEAVES)?;
         txn.open_table(STATE_NODES)?;
-        txn.open_table(STATE_FLAT)?;
         txn.commit()?;
         let store = Store {
             db,
@@ -180,12 +179,12 @@ impl Store {
             meta.insert(META_GENESIS, encode(genesis).as_slice())?;
             meta.insert(META_HEIGHT, 0u64.to_le_bytes().as_slice())?;
             txn.open_table(STATE_ROOTS)?.insert(0, root_ref.to_bytes().as_slice())?;
-            write_state(&txn, state, &nodes)?;
+            write_state(&txn, &nodes)?;
         }
         txn.commit()?;
         self.nodes.insert_all(nodes.decoded);
-        self.commit_gen.fetch_add(1, Ordering::SeqCst);
         *self.tip.write() = Tip { initialised: true, height: 0, state_root: root_ref, frontier: Frontier::default() };
+        self.commit_gen.fetch_add(1, Ordering::SeqCst);
         Ok(state_root)
     }
 
@@ -218,19 +217,51 @@ impl Store {
         self.tip.read().frontier.root()
     }
 
-    /// The latest committed value of `key`, from the flat table through a bounded cache.
+    /// The latest committed value of `key`, through a bounded cache, else read from the tip's tree.
     pub fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         if let Some(v) = self.values.lock().get(key) {
             return Ok(v.clone());
         }
+        // The generation is read before the root: a commit in between bumps it (after
+        // moving the tip), so a value read from an older root is never cached.
         let generation = self.commit_gen.load(Ordering::SeqCst);
-        let txn = self.read()?;
-        let value = txn.open_table(STATE_FLAT)?.get(key)?.map(|v| v.value().to_vec());
+        let root = self.tip.read().state_root;
+        let value = self.value_in(root, key)?;
         let mut values = self.values.lock();
         if self.commit_gen.load(Ordering::SeqCst) == generation {
             values.put(key.to_vec(), value.clone());
         }
         Ok(value)
+    }
+
+    /// The value of `key` in the tree under `root`: internal nodes through the node cache,
+    /// the leaf read (and hash-checked) from disk.
+    fn value_in(&self, root: ChildRef, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.read()?;
+        let reader = NodeReader { table: txn.open_table(STATE_NODES)?, cache: &self.nodes };
+        let key_hash = state_key_hash(key);
+        let mut node = root;
+        for depth in 0..=verity_types::proof::STATE_TREE_DEPTH_MAX {
+            if node.is_empty() {
+                return Ok(None);
+            }
+            match reader.cached(&node, &key_hash)? {
+                CachedNode::Leaf { key_hash: kh } if kh != key_hash => return Ok(None),
+                CachedNode::Leaf { .. } => {
+                    return match reader.full(&node, &key_hash)? {
+                        FullNode::Leaf { value, .. } => Ok(Some(value)),
+                        FullNode::Internal(_) => Err(StoreError::corrupt("cached leaf is an internal node on disk")),
+                    };
+                }
+                CachedNode::Internal(children) => {
+                    if depth == verity_types::proof::STATE_TREE_DEPTH_MAX {
+                        break;
+                    }
+                    node = children[nibble(&key_hash, depth)];
+                }
+            }
+        }
+        Err(StoreError::corrupt("state tree is deeper than a key hash has nibbles"))
     }
 
     /// Computes, without writing, the state root and log root and size that result from
@@ -404,7 +435,7 @@ impl Store {
             }
             txn.open_table(STATE_ROOTS)?.insert(header.height, prepared.root_ref.to_bytes().as_slice())?;
             t_log = std::time::Instant::now();
-            write_state(&txn, &prepared.writes, &prepared.nodes)?;
+            write_state(&txn, &prepared.nodes)?;
             txn.open_table(META)?.insert(META_HEIGHT, header.height.to_le_bytes().as_slice())?;
         }
         let t_state = std::time::Instant::now();
@@ -422,6 +453,8 @@ impl Store {
 
         let Prepared { root_ref, writes, nodes, frontier, .. } = prepared;
         self.nodes.insert_all(nodes.decoded);
+        // The tip moves before the generation is bumped (see `get_state`).
+        *self.tip.write() = Tip { initialised: true, height: header.height, state_root: root_ref, frontier };
         {
             let mut values = self.values.lock();
             for (k, v) in writes {
@@ -429,7 +462,6 @@ impl Store {
             }
             self.commit_gen.fetch_add(1, Ordering::SeqCst);
         }
-        *self.tip.write() = Tip { initialised: true, height: header.height, state_root: root_ref, frontier };
         Ok(())
     }
 
@@ -646,11 +678,7 @@ fn height_first_index(prepared: &Prepared) -> u64 {
     prepared.log_size - prepared.tx_hashes.len() as u64
 }
 
-fn write_state(txn: &redb::WriteTransaction, writes: &StateWrites, nodes: &NewNodes) -> Result<(), StoreError> {
-    let mut flat = txn.open_table(STATE_FLAT)?;
-    for (k, v) in writes {
-        flat.insert(k.as_slice(), v.as_slice())?;
-    }
+fn write_state(txn: &redb::WriteTransaction, nodes: &NewNodes) -> Result<(), StoreError> {
     // New nodes share the version prefix: sorted, they are one append at the table's end.
     let mut table = txn.open_table(STATE_NODES)?;
     for (key, bytes) in nodes.sorted_rows() {

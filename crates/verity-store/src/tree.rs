@@ -211,7 +211,7 @@ impl NodeReader<'_> {
         Ok(node)
     }
 
-    fn cached(&self, child: &ChildRef, path: &Hash) -> Result<CachedNode, StoreError> {
+    pub(crate) fn cached(&self, child: &ChildRef, path: &Hash) -> Result<CachedNode, StoreError> {
         let key = child.key(path);
         if let Some(n) = self.cache.get(&key) {
             return Ok(n);

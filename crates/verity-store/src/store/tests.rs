@@ -467,3 +467,35 @@ fn packed_chunks_across_blocks_and_reopen() {
     let p = store.inclusion_proof(s - 100, s).expect("proof");
     assert_eq!(p, merkle::inclusion_proof(&leaves, s - 100, s).expect("reference"));
 }
+
+/// Latest values are read through the tip's tree: after updates that move leaves down and
+/// after a reopen (cold caches), every key reads its last value and absent keys read none.
+#[test]
+fn latest_values_through_the_tree() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut expected = std::collections::BTreeMap::new();
+    {
+        let store = Store::open(dir.path()).expect("open");
+        store.init_genesis(&genesis(), &writes(&[("k0", "g")])).expect("init");
+        expected.insert("k0".to_string(), "g".to_string());
+        for b in 0..4u64 {
+            let mut w = StateWrites::new();
+            for i in (b * 300)..(b * 300 + 500) {
+                let (k, v) = (format!("k{i}"), format!("v{b}-{i}"));
+                w.insert(k.clone().into_bytes(), v.clone().into_bytes());
+                expected.insert(k, v);
+            }
+            commit_block(&store, w, vec![tx(b)]);
+            for (k, v) in expected.iter().step_by(13) {
+                assert_eq!(store.get_state(k.as_bytes()).expect("read"), Some(v.clone().into_bytes()));
+            }
+        }
+    }
+    let store = Store::open(dir.path()).expect("reopen");
+    for (k, v) in &expected {
+        assert_eq!(store.get_state(k.as_bytes()).expect("read"), Some(v.clone().into_bytes()));
+    }
+    for i in 5000..5200 {
+        assert_eq!(store.get_state(format!("k{i}").as_bytes()).expect("read"), None);
+    }
+}
