@@ -9,9 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PROPTEST_CASES="${PROPTEST_CASES:-$([ "${VERITY_TEST_LONG:-0}" = 1 ] && echo 2048 || echo 128)}"
 if command -v cargo-nextest >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
-  # nextest does not run doctests.
+  # nextest does not run doctests; run them first so nextest's summary closes the run.
   cargo test --workspace --locked --doc
+  cargo nextest run --workspace --locked --no-fail-fast
 else
   cargo test --workspace --locked --no-fail-fast
 fi
