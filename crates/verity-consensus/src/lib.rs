@@ -209,3 +209,80 @@ impl BlockProducer {
         self.commit(proposal, certificate)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use verity_types::{
+        AccountId, Action, AssetId, GenesisAccount, GenesisAsset, GenesisBalance, GenesisOrg, MintRule, OrgId,
+        Transaction, TxStatus, Validator,
+    };
+
+    fn genesis(validator: &SecretKey, admin: &SecretKey) -> Genesis {
+        let org = OrgId::new("o").expect("id");
+        Genesis {
+            chain_id: "t".into(),
+            genesis_time_ms: 0,
+            orgs: vec![GenesisOrg {
+                id: org.clone(),
+                name: "o".into(),
+                admins: vec![GenesisAccount {
+                    id: AccountId::new("admin").expect("id"),
+                    public_key: admin.public_key(),
+                }],
+            }],
+            validators: vec![Validator { org, public_key: validator.public_key(), power: 1 }],
+            assets: vec![GenesisAsset {
+                id: AssetId::new("usd").expect("id"),
+                mint: MintRule::Fixed,
+                supply_cap: None,
+            }],
+            balances: vec![GenesisBalance {
+                account: AccountId::new("admin").expect("id"),
+                asset: AssetId::new("usd").expect("id"),
+                amount: 1_000,
+            }],
+        }
+    }
+
+    fn burn(admin: &SecretKey, nonce: u64) -> SignedTransaction {
+        Transaction {
+            chain_id: "t".into(),
+            sender: AccountId::new("admin").expect("id"),
+            nonce,
+            action: Action::Burn { asset: AssetId::new("usd").expect("id"), amount: 1 },
+        }
+        .sign(admin)
+    }
+
+    #[test]
+    fn produce_commit_replay_and_refuse_foreign_certificates() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (validator, admin) = (SecretKey::from_seed([1; 32]), SecretKey::from_seed([2; 32]));
+        let g = genesis(&validator, &admin);
+        let store = Arc::new(Store::open(&dir.path().join("s")).expect("open"));
+        store.init_genesis(&g, &verity_state::genesis_state(&g).expect("genesis")).expect("init");
+        let mut finalizer = SoloFinalizer::new(validator, &g.validator_set()).expect("validator");
+        let producer = BlockProducer::new(store.clone(), finalizer.index()).expect("producer");
+        for h in 0..3u64 {
+            let c = producer
+                .produce(&mut finalizer, vec![burn(&admin, 2 * h), burn(&admin, 2 * h + 1)], 10 + h)
+                .expect("block");
+            assert_eq!(c.block.header.height, h + 1);
+            assert!(c.receipts.iter().all(|r| r.status == TxStatus::Success));
+            assert!(g.validator_set().verify_certificate(&c.block.header, &c.certificate).is_ok());
+        }
+        // A certificate by a key outside the validator set is refused and nothing is written.
+        let proposal = producer.propose(vec![burn(&admin, 6)], 20).expect("proposal");
+        let mut stranger = SoloFinalizer { key: SecretKey::from_seed([9; 32]), index: 0 };
+        let cert = stranger.finalize(&proposal.block.header).expect("signs");
+        assert!(matches!(producer.commit(proposal, cert), Err(ConsensusError::InvalidBlock(_))));
+        assert_eq!(store.height(), 3);
+        // Replay from genesis reproduces every root.
+        let scratch = tempfile::tempdir().expect("tempdir");
+        let report = replay(&store, &scratch.path().join("r")).expect("replay");
+        assert!(report.ok(), "{:?}", report.mismatches);
+        assert_eq!((report.blocks, report.txs), (3, 6));
+        assert_eq!(report.final_state_root, store.state_root());
+    }
+}
