@@ -193,12 +193,12 @@ impl Driver {
                     let results = tokio::task::spawn_blocking(move || c.submit(batch, true)).await?;
                     let mut retry = Vec::new();
                     let mut receivers = Vec::new();
-                    for (tx, r) in pending.into_iter().zip(results) {
+                    for (tx, (_, r)) in pending.into_iter().zip(results) {
                         match r {
-                            Ok((_, Some(rx))) => receivers.push(rx),
+                            Ok(Some(rx)) => receivers.push(rx),
                             Err(AdmitError::Full(_)) => retry.push(tx),
                             Err(e) => bail!("admission refused a benchmark transaction: {e}"),
-                            Ok((_, None)) => bail!("no outcome receiver"),
+                            Ok(None) => bail!("no outcome receiver"),
                         }
                     }
                     for rx in receivers {

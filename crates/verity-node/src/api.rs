@@ -304,26 +304,32 @@ fn pending(hash: Hash) -> TxResult {
     }
 }
 
-async fn admit(core: &AppState, txs: Vec<SignedTransaction>, wait: bool) -> Vec<Result<TxResult, ApiError>> {
+/// Admits `txs` and, with `wait`, waits for their commits. Per item, in order: the
+/// transaction's hash and its result or refusal.
+async fn admit(core: &AppState, txs: Vec<SignedTransaction>, wait: bool) -> Vec<(Hash, Result<TxResult, ApiError>)> {
     let core2 = core.clone();
-    let admitted = tokio::task::spawn_blocking(move || core2.submit(txs, wait)).await.unwrap_or_else(|e| {
-        // The admission task itself panicked: a bug, reported as one error per item.
-        vec![Err(AdmitError::Malformed(format!("admission failed: {e}")))]
-    });
+    let admitted = match tokio::task::spawn_blocking(move || core2.submit(txs, wait)).await {
+        Ok(a) => a,
+        // The admission task itself panicked: a bug, and nothing was admitted.
+        Err(e) => return vec![(Hash::ZERO, Err(ApiError::internal(format!("admission failed: {e}"))))],
+    };
     let mut out = Vec::with_capacity(admitted.len());
     let deadline = tokio::time::Instant::now() + COMMIT_WAIT_MAX;
-    for r in admitted {
-        out.push(match r {
-            Err(e) => Err(ApiError::from_admit(&e)),
-            Ok((hash, None)) => Ok(pending(hash)),
-            Ok((hash, Some(rx))) => {
-                let outcome = match tokio::time::timeout_at(deadline, rx).await {
-                    Ok(Ok(o)) => Ok(o),
-                    _ => Err(()),
-                };
-                Ok(committed_result(hash, outcome))
-            }
-        });
+    for (hash, r) in admitted {
+        out.push((
+            hash,
+            match r {
+                Err(e) => Err(ApiError::from_admit(&e)),
+                Ok(None) => Ok(pending(hash)),
+                Ok(Some(rx)) => {
+                    let outcome = match tokio::time::timeout_at(deadline, rx).await {
+                        Ok(Ok(o)) => Ok(o),
+                        _ => Err(()),
+                    };
+                    Ok(committed_result(hash, outcome))
+                }
+            },
+        ));
     }
     out
 }
@@ -344,7 +350,7 @@ async fn submit_tx(
     let wait = wait_commit(&q)?;
     let tx = parse_tx(&body.tx)?;
     let mut results = admit(&core, vec![tx], wait).await;
-    let r = results.pop().unwrap_or_else(|| Err(ApiError::internal("no admission result")))?;
+    let r = results.pop().map(|(_, r)| r).unwrap_or_else(|| Err(ApiError::internal("no admission result")))?;
     if let Some(e) = &r.error {
         if r.status == "rejected" {
             return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, &e.code, e.message.clone()));
@@ -392,8 +398,7 @@ async fn submit_batch(
             })),
         }
     }
-    let hashes: Vec<Hash> = good.iter().map(|t| t.hash()).collect();
-    for ((i, r), h) in slots.into_iter().zip(admit(&core, good, wait).await).zip(hashes) {
+    for (i, (h, r)) in slots.into_iter().zip(admit(&core, good, wait).await) {
         results[i] = Some(match r {
             Ok(r) => r,
             Err(e) => TxResult {

@@ -40,9 +40,10 @@ impl Default for NodeOptions {
     }
 }
 
-/// What admission answers per transaction: its hash and, when asked for, a receiver of
-/// its outcome; or why it was refused.
-pub type Admitted = Result<(Hash, Option<oneshot::Receiver<TxOutcome>>), AdmitError>;
+/// What admission answers per transaction: its hash (computed once, here, from the
+/// canonical encoding) and either, when asked for, a receiver of its outcome, or why it
+/// was refused.
+pub type Admitted = (Hash, Result<Option<oneshot::Receiver<TxOutcome>>, AdmitError>);
 
 /// One event as streamed to subscribers.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -139,52 +140,62 @@ impl NodeCore {
     /// admitted transaction gets a receiver that yields its outcome after the block is
     /// durably committed.
     pub fn submit(&self, txs: Vec<SignedTransaction>, want_outcome: bool) -> Vec<Admitted> {
+        // Encode and hash each transaction once: the hash names it in every answer and in
+        // the mempool, the size bounds the mempool.
+        let encoded: Vec<(Hash, usize)> = txs
+            .iter()
+            .map(|tx| {
+                let bytes = tx.to_bytes();
+                (verity_types::sha256(&bytes), bytes.len())
+            })
+            .collect();
         if self.stopping.load(Ordering::Acquire) {
-            return txs.iter().map(|_| Err(AdmitError::ShuttingDown)).collect();
+            return encoded.into_iter().map(|(h, _)| (h, Err(AdmitError::ShuttingDown))).collect();
         }
-        let n = txs.len();
-        let mut results: Vec<Option<Admitted>> = (0..n).map(|_| None).collect();
-        // Stateless: chain id.
+        let mut refused: Vec<Option<AdmitError>> = (0..txs.len()).map(|_| None).collect();
         let sig_ok = verify_signatures(&txs);
         let view = StoreView(&self.store);
-        let mut admit = Vec::with_capacity(n);
-        let mut slots = Vec::with_capacity(n);
-        for (i, (tx, ok)) in txs.into_iter().zip(sig_ok).enumerate() {
-            if tx.tx.chain_id != self.genesis.chain_id {
-                results[i] = Some(Err(AdmitError::WrongChain {
-                    got: tx.tx.chain_id.clone(),
-                    want: self.genesis.chain_id.clone(),
-                }));
-                continue;
+        let mut admit = Vec::with_capacity(txs.len());
+        let mut slots = Vec::with_capacity(txs.len());
+        for (i, ((tx, ok), (hash, size))) in txs.into_iter().zip(sig_ok).zip(&encoded).enumerate() {
+            let refusal = if tx.tx.chain_id != self.genesis.chain_id {
+                Some(AdmitError::WrongChain { got: tx.tx.chain_id.clone(), want: self.genesis.chain_id.clone() })
+            } else if !ok {
+                Some(AdmitError::BadSignature)
+            } else {
+                verity_state::check_admission(&view, &self.genesis.chain_id, &tx)
+                    .err()
+                    .map(|e| AdmitError::Rejected { code: e.code(), message: e.to_string() })
+            };
+            match refusal {
+                Some(e) => refused[i] = Some(e),
+                None => {
+                    admit.push((tx, *hash, *size));
+                    slots.push(i);
+                }
             }
-            if !ok {
-                results[i] = Some(Err(AdmitError::BadSignature));
-                continue;
-            }
-            if let Err(e) = verity_state::check_admission(&view, &self.genesis.chain_id, &tx) {
-                results[i] = Some(Err(AdmitError::Rejected { code: e.code(), message: e.to_string() }));
-                continue;
-            }
-            let bytes = tx.to_bytes();
-            let hash = verity_types::sha256(&bytes);
-            admit.push((tx, hash, bytes.len()));
-            slots.push((i, hash));
         }
-        for ((i, hash), r) in slots.into_iter().zip(self.mempool.insert(admit, want_outcome)) {
-            results[i] = Some(r.map(|rx| (hash, rx)));
+        let mut inserted: Vec<Option<Result<Option<oneshot::Receiver<TxOutcome>>, AdmitError>>> =
+            (0..encoded.len()).map(|_| None).collect();
+        for (i, r) in slots.into_iter().zip(self.mempool.insert(admit, want_outcome)) {
+            inserted[i] = Some(r);
         }
         let mut admitted = 0u64;
-        let out: Vec<_> = results
+        let out: Vec<Admitted> = encoded
             .into_iter()
-            .map(|r| {
-                let r = r.expect("every slot is filled above");
+            .zip(refused.into_iter().zip(inserted))
+            .map(|((hash, _), (refusal, insert))| {
+                let r = match refusal {
+                    Some(e) => Err(e),
+                    None => insert.expect("every admitted transaction was offered to the mempool"),
+                };
                 match &r {
                     Ok(_) => admitted += 1,
                     Err(e) => {
                         self.metrics.txs_rejected.get_or_create(&vec![("code".into(), e.code().into())]).inc();
                     }
                 }
-                r
+                (hash, r)
             })
             .collect();
         self.metrics.txs_admitted.inc_by(admitted);
