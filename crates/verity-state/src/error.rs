@@ -3,7 +3,7 @@
 //! names the values involved.
 
 use thiserror::Error;
-use verity_types::{AccountId, AssetId, EscrowId, OrgId, Role};
+use verity_types::{AccountId, AssetId, EscrowId, Hash, OrgId, Role};
 
 /// Why a transaction (or a genesis file) was refused.
 ///
@@ -84,6 +84,73 @@ pub enum StateError {
     /// The genesis file breaks a rule.
     #[error("invalid genesis: {0}")]
     InvalidGenesis(String),
+    /// A record named by the action does not exist.
+    #[error("{what} {id} does not exist")]
+    NotFound { what: &'static str, id: String },
+    /// The record to create already exists.
+    #[error("{what} {id} already exists")]
+    AlreadyExists { what: &'static str, id: String },
+    /// Versions are numbered 1, 2, 3, ... with no gaps.
+    #[error("{what} {id}: the next version is {expected}, got {got}")]
+    WrongVersion { what: &'static str, id: String, expected: u32, got: u32 },
+    /// The content is opted out of this use.
+    #[error("content {content} is opted out of this use (opt-out {opt_out})")]
+    OptedOut { content: Hash, opt_out: Hash },
+    /// The dataset's policy requires registered content.
+    #[error("content {0} is not registered, and the dataset's policy requires registered content")]
+    UnregisteredContent(Hash),
+    /// An item's licence differs from the content's registered licence or is not in the
+    /// dataset version's declared licence set.
+    #[error("content {content}: {reason}")]
+    LicenceMismatch { content: Hash, reason: String },
+    /// Enumerated items must arrive in ascending content order, and no more than declared.
+    #[error("dataset {dataset}@{version}: {reason}")]
+    BadItems { dataset: String, version: u32, reason: String },
+    /// The last item arrived and the root over all items differs from the declared root.
+    #[error("dataset {dataset}@{version}: the items' root {computed} differs from the declared root {declared}")]
+    RootMismatch { dataset: String, version: u32, declared: Hash, computed: Hash },
+    /// The dataset version is still waiting for items.
+    #[error("dataset {dataset}@{version} is pending: {received} of {count} items received")]
+    DatasetPending { dataset: String, version: u32, received: u64, count: u64 },
+    /// A Merkle proof in the action does not verify.
+    #[error("invalid proof: {0}")]
+    InvalidProof(String),
+    /// A challenge the ledger checks itself does not hold.
+    #[error("challenge unfounded: {0}")]
+    ChallengeUnfounded(String),
+    /// The challenge is no longer open, or its window has passed.
+    #[error("challenge {challenge} is closed: {reason}")]
+    ChallengeClosed { challenge: Hash, reason: String },
+    /// A signature carried by the action does not verify.
+    #[error("bad {what} signature: {reason}")]
+    BadSignature { what: &'static str, reason: String },
+    /// The attestation is malformed or does not match the ledger's records.
+    #[error("invalid attestation: {0}")]
+    InvalidAttestation(String),
+    /// A record upstream of this one was flagged; it cannot be used or deployed.
+    #[error("{record} is flagged ({flags} flag(s) from its lineage) and cannot be used or deployed")]
+    LineageFlagged { record: String, flags: u32 },
+    /// The model version is deprecated.
+    #[error("model {model}@{version} is deprecated")]
+    DeprecatedVersion { model: String, version: u32 },
+    /// The model has no deploy gate yet.
+    #[error("model {0} has no deploy gate; its organisation must set one (an empty gate allows every deploy)")]
+    NoGate(String),
+    /// The deploy lacks a required attestation.
+    #[error("deploy of {model}@{version} to {environment} refused by the gate: {reason}")]
+    GateNotSatisfied { model: String, version: u32, environment: String, reason: String },
+    /// The rollback does not go back to an earlier version of what is deployed.
+    #[error("invalid rollback: {0}")]
+    InvalidRollback(String),
+    /// The decision may not be corrected by this account, or was already superseded.
+    #[error("correction refused: {0}")]
+    CorrectionRefused(String),
+    /// The action was already taken (revoked, withdrawn, deprecated, answered).
+    #[error("{what} {id} is already {state}")]
+    AlreadyDone { what: &'static str, id: String, state: &'static str },
+    /// The chain of base models would grow beyond its limit.
+    #[error("lineage too deep: {0}")]
+    LineageTooDeep(String),
 }
 
 impl StateError {
@@ -114,11 +181,33 @@ impl StateError {
             StateError::RefundNotYet { .. } => "refund_not_yet",
             StateError::Overflow { .. } => "overflow",
             StateError::InvalidGenesis(_) => "invalid_genesis",
+            StateError::NotFound { .. } => "not_found",
+            StateError::AlreadyExists { .. } => "already_exists",
+            StateError::WrongVersion { .. } => "wrong_version",
+            StateError::OptedOut { .. } => "opted_out",
+            StateError::UnregisteredContent(_) => "unregistered_content",
+            StateError::LicenceMismatch { .. } => "licence_mismatch",
+            StateError::BadItems { .. } => "bad_items",
+            StateError::RootMismatch { .. } => "root_mismatch",
+            StateError::DatasetPending { .. } => "dataset_pending",
+            StateError::InvalidProof(_) => "invalid_proof",
+            StateError::ChallengeUnfounded(_) => "challenge_unfounded",
+            StateError::ChallengeClosed { .. } => "challenge_closed",
+            StateError::BadSignature { .. } => "bad_signature",
+            StateError::InvalidAttestation(_) => "invalid_attestation",
+            StateError::LineageFlagged { .. } => "lineage_flagged",
+            StateError::DeprecatedVersion { .. } => "deprecated",
+            StateError::NoGate(_) => "no_gate",
+            StateError::GateNotSatisfied { .. } => "gate_not_satisfied",
+            StateError::InvalidRollback(_) => "invalid_rollback",
+            StateError::CorrectionRefused(_) => "correction_refused",
+            StateError::AlreadyDone { .. } => "already_done",
+            StateError::LineageTooDeep(_) => "lineage_too_deep",
         }
     }
 
     /// Every code, for documentation and tests (kept in the order of the variants).
-    pub const CODES: [&'static str; 24] = [
+    pub const CODES: [&'static str; 46] = [
         "wrong_chain",
         "invalid_action",
         "unknown_sender",
@@ -143,6 +232,28 @@ impl StateError {
         "refund_not_yet",
         "overflow",
         "invalid_genesis",
+        "not_found",
+        "already_exists",
+        "wrong_version",
+        "opted_out",
+        "unregistered_content",
+        "licence_mismatch",
+        "bad_items",
+        "root_mismatch",
+        "dataset_pending",
+        "invalid_proof",
+        "challenge_unfounded",
+        "challenge_closed",
+        "bad_signature",
+        "invalid_attestation",
+        "lineage_flagged",
+        "deprecated",
+        "no_gate",
+        "gate_not_satisfied",
+        "invalid_rollback",
+        "correction_refused",
+        "already_done",
+        "lineage_too_deep",
     ];
 
     /// The error as recorded in a receipt.

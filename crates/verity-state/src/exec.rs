@@ -5,6 +5,7 @@ use verity_types::{Action, Event, Hash, Receipt, SignedTransaction, TxStatus};
 use crate::bank::{self, escrow};
 use crate::error::StateError;
 use crate::identity::{self, Account};
+use crate::provenance::{self as prov, Ctx};
 use crate::view::{Layer, StateRead, StateWrites};
 
 /// Context of the block being executed.
@@ -140,5 +141,139 @@ fn apply_action(
         ),
         Action::EscrowRelease { escrow: id, splits } => escrow::release(layer, sender, id, splits),
         Action::EscrowRefund { escrow: id } => escrow::refund(layer, sender, ctx.height, id),
+        _ => apply_provenance(layer, &Ctx { sender, height: ctx.height, tx_hash }, action),
+    }
+}
+
+fn apply_provenance(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Action) -> Result<Vec<Event>, StateError> {
+    match action {
+        Action::RegisterContent { content, media_type, licence, payout } => {
+            prov::register_content(layer, ctx, content, media_type, licence, payout)
+        }
+        Action::OptOut { content, scope, reason } => prov::opt_out_content(layer, ctx, content, scope, reason),
+        Action::WithdrawOptOut { opt_out } => prov::withdraw_opt_out(layer, ctx, opt_out),
+        Action::PublishDataset {
+            dataset,
+            version,
+            manifest_hash,
+            root,
+            count,
+            licences,
+            mode,
+            policy,
+            supersedes,
+            reviewers,
+            challenge_window,
+        } => prov::publish_dataset(
+            layer,
+            ctx,
+            prov::Publish {
+                dataset,
+                version: *version,
+                manifest_hash: *manifest_hash,
+                root: *root,
+                count: *count,
+                licences,
+                mode: *mode,
+                policy: *policy,
+                supersedes: *supersedes,
+                reviewers,
+                challenge_window: *challenge_window,
+            },
+        ),
+        Action::AddDatasetItems { dataset, version, items } => {
+            prov::add_dataset_items(layer, ctx, dataset, *version, items)
+        }
+        Action::ChallengeItem { dataset, version, content, kind, evidence, proof } => prov::challenge_item(
+            layer,
+            ctx,
+            prov::ChallengeArgs {
+                dataset,
+                version: *version,
+                content: *content,
+                kind: *kind,
+                evidence: *evidence,
+                proof: proof.as_ref(),
+            },
+        ),
+        Action::AnswerChallenge { challenge, response } => prov::answer_challenge(layer, ctx, challenge, response),
+        Action::ResolveChallenge { challenge, upheld, reason } => {
+            prov::resolve_challenge(layer, ctx, challenge, *upheld, reason)
+        }
+        Action::RegisterRun {
+            run,
+            datasets,
+            base_model,
+            code_commit,
+            hyperparams_hash,
+            training_date,
+            team,
+            run_log_hash,
+            provider,
+            provider_signature,
+        } => prov::register_run(
+            layer,
+            ctx,
+            prov::RunArgs {
+                run,
+                datasets,
+                base_model: base_model.as_ref(),
+                code_commit,
+                hyperparams_hash: *hyperparams_hash,
+                training_date,
+                team,
+                run_log_hash: *run_log_hash,
+                provider,
+                provider_signature: *provider_signature,
+            },
+        ),
+        Action::RegisterModel { model, description } => prov::register_model(layer, ctx, model, description),
+        Action::RegisterModelVersion { model, version, fingerprint, run } => {
+            prov::register_model_version(layer, ctx, model, *version, fingerprint, run)
+        }
+        Action::SubmitAttestation { envelope } => prov::submit_attestation(layer, ctx, envelope),
+        Action::RevokeAttestation { attestation, reason } => prov::revoke_attestation(layer, ctx, attestation, reason),
+        Action::SetGate { model, requirements } => prov::set_gate(layer, ctx, model, requirements),
+        Action::Deploy { model, version, environment } => prov::deploy(layer, ctx, model, *version, environment),
+        Action::Rollback { model, environment, to_version, reason } => {
+            prov::rollback(layer, ctx, model, environment, *to_version, reason)
+        }
+        Action::Deprecate { model, version, reason } => prov::deprecate(layer, ctx, model, *version, reason),
+        Action::RecordDecision {
+            model,
+            version,
+            input_commitment,
+            output_hash,
+            review,
+            binding,
+            correction_policy,
+            context,
+        } => prov::record_decision(
+            layer,
+            ctx,
+            prov::DecisionArgs {
+                model,
+                version: *version,
+                input_commitment: *input_commitment,
+                output_hash: *output_hash,
+                review,
+                binding: *binding,
+                correction_policy: *correction_policy,
+                context,
+            },
+        ),
+        Action::CorrectDecision { decision, output_hash, review, reason } => {
+            prov::correct_decision(layer, ctx, decision, output_hash, review, reason)
+        }
+        Action::CreateAccount { .. }
+        | Action::GrantRole { .. }
+        | Action::RevokeRole { .. }
+        | Action::RotateKey { .. }
+        | Action::Transfer { .. }
+        | Action::Mint { .. }
+        | Action::Burn { .. }
+        | Action::EscrowLock { .. }
+        | Action::EscrowRelease { .. }
+        | Action::EscrowRefund { .. } => unreachable!("identity and bank actions are applied by apply_action"),
     }
 }

@@ -11,8 +11,10 @@
 //! | `bank/balance/<account>/<asset>` | `u128` |
 //! | `bank/holdings/<account>` | `Vec<AssetId>`, sorted: every asset the account ever held |
 //! | `bank/escrow/<escrow id hex>` | [`crate::Escrow`] |
+//! | `prov/...` | provenance records, edges and flags: see [`crate::provenance::keys`] |
 //!
 //! Values are borsh-encoded.
 
 pub use crate::bank::keys::*;
 pub use crate::identity::keys::*;
+pub use crate::provenance::keys::*;

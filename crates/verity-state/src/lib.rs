@@ -15,8 +15,9 @@
 //! Foundation: the public API (`genesis_state`, `execute_block`, `check_admission`,
 //! the read helpers and `MemState`) is what the node is written against and changes
 //! only together with it. The stored record layouts are borsh and part of the state
-//! root: changing a field is a state format change. Further domains (provenance,
-//! registry, market, agents, learning, governance) are not written yet.
+//! root: changing a field is a state format change. Provenance is new: its records
+//! and rules are complete for the provenance issue. Further domains (registry,
+//! market, agents, learning, governance) are not written yet.
 
 pub mod bank;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod exec;
 pub mod genesis;
 pub mod identity;
 pub mod keys;
+pub mod provenance;
 mod view;
 
 #[cfg(test)]

@@ -3,8 +3,13 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
+use crate::hash::Hash;
 use crate::ids::{AccountId, AssetId, EscrowId, OrgId, Role};
 use crate::keys::PublicKey;
+use crate::provenance::{
+    AttestationKind, ChallengeKind, ContentId, DatasetId, DatasetMode, DatasetRef, EnvId, FlagCause, ModelId,
+    RecordRef, RunId,
+};
 
 /// A typed event. Variants are only ever appended.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
@@ -72,6 +77,121 @@ pub enum Event {
         #[serde(with = "crate::amount")]
         amount: u128,
     },
+
+    // ----- provenance -----
+    ContentRegistered {
+        content: ContentId,
+        creator: AccountId,
+    },
+    OptedOut {
+        content: ContentId,
+        opt_out: Hash,
+        by: AccountId,
+    },
+    OptOutWithdrawn {
+        content: ContentId,
+        opt_out: Hash,
+        by: AccountId,
+    },
+    /// A dataset version's commitments were published (root-only versions are complete;
+    /// enumerated ones wait for their items).
+    DatasetPublished {
+        dataset: DatasetId,
+        version: u32,
+        mode: DatasetMode,
+        curator: AccountId,
+    },
+    DatasetItemsAdded {
+        dataset: DatasetId,
+        version: u32,
+        received: u64,
+        count: u64,
+        curator: AccountId,
+    },
+    /// An enumerated version received its last item and its root matched.
+    DatasetCompleted {
+        dataset: DatasetId,
+        version: u32,
+        curator: AccountId,
+    },
+    ChallengeOpened {
+        challenge: Hash,
+        dataset: DatasetId,
+        version: u32,
+        content: ContentId,
+        kind: ChallengeKind,
+        challenger: AccountId,
+    },
+    ChallengeAnswered {
+        challenge: Hash,
+        by: AccountId,
+    },
+    ChallengeResolved {
+        challenge: Hash,
+        upheld: bool,
+        by: AccountId,
+    },
+    /// A record was flagged because of a problem in a dataset version upstream of it.
+    RecordFlagged {
+        record: RecordRef,
+        origin: DatasetRef,
+        cause: FlagCause,
+    },
+    RunRegistered {
+        run: RunId,
+        by: AccountId,
+        provider: AccountId,
+    },
+    ModelRegistered {
+        model: ModelId,
+        org: OrgId,
+        by: AccountId,
+    },
+    ModelVersionRegistered {
+        model: ModelId,
+        version: u32,
+        fingerprint: Hash,
+        run: RunId,
+        by: AccountId,
+    },
+    AttestationSubmitted {
+        attestation: Hash,
+        model: ModelId,
+        version: u32,
+        kind: AttestationKind,
+        passed: bool,
+        evaluator: AccountId,
+    },
+    AttestationRevoked {
+        attestation: Hash,
+        by: AccountId,
+    },
+    GateSet {
+        model: ModelId,
+        requirements: u32,
+        by: AccountId,
+    },
+    /// A deploy or a rollback passed the gate.
+    Deployed {
+        deployment: Hash,
+        model: ModelId,
+        version: u32,
+        environment: EnvId,
+        rollback: bool,
+        by: AccountId,
+    },
+    Deprecated {
+        model: ModelId,
+        version: u32,
+        by: AccountId,
+    },
+    DecisionRecorded {
+        decision: Hash,
+        model: ModelId,
+        version: u32,
+        supersedes: Option<Hash>,
+        operator: AccountId,
+    },
 }
 
 impl Event {
@@ -82,7 +202,13 @@ impl Event {
             | Event::RoleGranted { .. }
             | Event::RoleRevoked { .. }
             | Event::KeyRotated { .. } => "identity",
-            _ => "bank",
+            Event::Transferred { .. }
+            | Event::Minted { .. }
+            | Event::Burned { .. }
+            | Event::EscrowLocked { .. }
+            | Event::EscrowReleased { .. }
+            | Event::EscrowRefunded { .. } => "bank",
+            _ => "provenance",
         }
     }
 
@@ -97,6 +223,25 @@ impl Event {
             Event::EscrowLocked { depositor, arbiter, .. } => vec![depositor, arbiter],
             Event::EscrowReleased { splits, .. } => splits.iter().map(|(a, _)| a).collect(),
             Event::EscrowRefunded { depositor, .. } => vec![depositor],
+            Event::ContentRegistered { creator: a, .. }
+            | Event::OptedOut { by: a, .. }
+            | Event::OptOutWithdrawn { by: a, .. }
+            | Event::DatasetPublished { curator: a, .. }
+            | Event::DatasetItemsAdded { curator: a, .. }
+            | Event::DatasetCompleted { curator: a, .. }
+            | Event::ChallengeOpened { challenger: a, .. }
+            | Event::ChallengeAnswered { by: a, .. }
+            | Event::ChallengeResolved { by: a, .. }
+            | Event::ModelRegistered { by: a, .. }
+            | Event::ModelVersionRegistered { by: a, .. }
+            | Event::AttestationSubmitted { evaluator: a, .. }
+            | Event::AttestationRevoked { by: a, .. }
+            | Event::GateSet { by: a, .. }
+            | Event::Deployed { by: a, .. }
+            | Event::Deprecated { by: a, .. }
+            | Event::DecisionRecorded { operator: a, .. } => vec![a],
+            Event::RunRegistered { by, provider, .. } => vec![by, provider],
+            Event::RecordFlagged { .. } => vec![],
         }
     }
 }

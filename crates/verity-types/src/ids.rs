@@ -157,11 +157,13 @@ pub enum Role {
     Guardian,
     /// Reads and exports audit bundles.
     Auditor,
+    /// Resolves challenges of dataset items.
+    Reviewer,
 }
 
 impl Role {
     /// Every role, in tag order.
-    pub const ALL: [Role; 12] = [
+    pub const ALL: [Role; 13] = [
         Role::OrgAdmin,
         Role::Minter,
         Role::Member,
@@ -174,6 +176,7 @@ impl Role {
         Role::Verifier,
         Role::Guardian,
         Role::Auditor,
+        Role::Reviewer,
     ];
 
     /// The snake_case name used in JSON and on the command line.
@@ -191,6 +194,7 @@ impl Role {
             Role::Verifier => "verifier",
             Role::Guardian => "guardian",
             Role::Auditor => "auditor",
+            Role::Reviewer => "reviewer",
         }
     }
 }

@@ -12,6 +12,7 @@
 pub mod action;
 pub mod amount;
 pub mod block;
+pub mod dsse;
 pub mod encoding;
 pub mod error;
 pub mod event;
@@ -20,8 +21,10 @@ pub mod hash;
 pub mod ids;
 pub mod keys;
 pub mod limits;
+pub mod manifest;
 pub mod merkle;
 pub mod proof;
+pub mod provenance;
 pub mod tx;
 
 pub use action::*;
@@ -33,4 +36,5 @@ pub use hash::{sha256, Hash};
 pub use ids::*;
 pub use keys::{PublicKey, Signature};
 pub use proof::{ConsistencyProof, InclusionProof, StateProof, StateProofLevel, StateProofTerminal};
+pub use provenance::*;
 pub use tx::*;

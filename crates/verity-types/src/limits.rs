@@ -26,6 +26,40 @@ pub const LOG_PROOF_HASHES_MAX: usize = 64;
 /// Most levels in a state proof (a 16-ary tree over 256-bit key hashes).
 pub const STATE_PROOF_LEVELS_MAX: usize = 64;
 
+/// Most recipients in a content payout split.
+pub const PAYOUT_SPLITS_MAX: usize = 16;
+/// Most licences in a dataset version's licence set or an opt-out's scope.
+pub const LICENCES_PER_DATASET_MAX: usize = 64;
+/// Most items in one dataset manifest.
+pub const MANIFEST_ITEMS_MAX: usize = 10_000_000;
+/// Most items in one enumerated-dataset chunk (a chunk must fit one transaction).
+pub const DATASET_CHUNK_ITEMS_MAX: usize = 512;
+/// Most designated reviewers of a dataset version.
+pub const REVIEWERS_MAX: usize = 16;
+/// Longest challenge window, in heights.
+pub const CHALLENGE_WINDOW_MAX: u64 = 1_000_000;
+/// Most dataset versions one training run may use.
+pub const RUN_DATASETS_MAX: usize = 64;
+/// Longest chain of base models under a model version.
+pub const MODEL_DEPTH_MAX: u32 = 64;
+/// Largest DSSE payload (in-toto statement) of an attestation.
+pub const ATTESTATION_BYTES_MAX: usize = 16 * 1024;
+/// Most signatures on a DSSE envelope.
+pub const DSSE_SIGNATURES_MAX: usize = 8;
+/// Most metrics in one attestation.
+pub const METRICS_MAX: usize = 32;
+/// Most requirements in a deploy gate (and environments per requirement).
+pub const GATE_REQUIREMENTS_MAX: usize = 16;
+/// Most evaluators named by one gate requirement.
+pub const GATE_EVALUATORS_MAX: usize = 32;
+/// Most metric bounds in one gate requirement.
+pub const GATE_METRICS_MAX: usize = 16;
+/// Most records one lineage trace returns.
+pub const TRACE_NODES_MAX: usize = 2_000;
+
 const _: () = assert!(BLOCK_TXS_MAX >= BATCH_TXS_MAX);
 const _: () = assert!(REQUEST_BYTES_MAX >= 2 * TX_BYTES_MAX);
 const _: () = assert!(MEMO_BYTES_MAX < TX_BYTES_MAX);
+const _: () = assert!(DATASET_CHUNK_ITEMS_MAX * (32 + 1 + 4 + 64) + 4 * 1024 < TX_BYTES_MAX);
+const _: () = assert!(ATTESTATION_BYTES_MAX * 2 < TX_BYTES_MAX);
+const _: () = assert!(METRICS_MAX >= GATE_METRICS_MAX);

@@ -261,6 +261,26 @@ impl ConsistencyProof {
     }
 }
 
+/// Appends a leaf to a frontier: the roots of the perfect subtrees of a tree of `size`
+/// leaves, largest first. This lets a tree's RFC 6962 root be computed incrementally, in
+/// O(log n) space, as leaves arrive in chunks (see [`frontier_root`]).
+pub fn frontier_push(frontier: &mut Vec<Hash>, size: u64, leaf: Hash) {
+    debug_assert_eq!(frontier.len(), size.count_ones() as usize);
+    let mut node = leaf;
+    let mut n = size;
+    while n & 1 == 1 {
+        let left = frontier.pop().expect("a frontier holds one root per set bit of the size");
+        node = node_hash(&left, &node);
+        n >>= 1;
+    }
+    frontier.push(node);
+}
+
+/// The RFC 6962 root of the tree whose frontier is `frontier`.
+pub fn frontier_root(frontier: &[Hash]) -> Hash {
+    fold_perfect_roots(frontier)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,6 +415,17 @@ mod tests {
             let old = b % n + 1;
             consistency_proof(&all, old, n).expect("in range")
                 .verify(&root(&all[..old as usize]), &r).expect("verifies");
+        }
+    }
+
+    #[test]
+    fn frontier_matches_root_at_every_size() {
+        let leaves: Vec<Hash> = (0..70u32).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut frontier = Vec::new();
+        assert_eq!(frontier_root(&frontier), root(&[]));
+        for (i, leaf) in leaves.iter().enumerate() {
+            frontier_push(&mut frontier, i as u64, *leaf);
+            assert_eq!(frontier_root(&frontier), root(&leaves[..=i]), "size {}", i + 1);
         }
     }
 }

@@ -1,0 +1,416 @@
+//! Content, opt-outs, dataset versions and challenges.
+
+use verity_types::manifest::content_leaf;
+use verity_types::merkle::{frontier_push, frontier_root};
+use verity_types::{
+    AccountId, Challenge, ChallengeKind, ChallengeStatus, Content, ContentId, Dataset, DatasetId, DatasetItem,
+    DatasetMode, DatasetPolicy, DatasetRef, DatasetStatus, DatasetVersion, Event, FlagCause, Hash, InclusionProof,
+    Licence, OptOut, OptOutScope, PayoutShare, RecordRef, Role,
+};
+
+use super::{add_edge, challenge, content, dataset, dataset_version, downstream, flag_downstream, keys, opt_out, Ctx};
+use crate::error::StateError;
+use crate::identity::{self, require_role};
+use crate::view::{Layer, StateRead};
+
+fn unauthorized(ctx: &Ctx<'_>, action: &'static str, reason: String) -> StateError {
+    StateError::Unauthorized { account: ctx.sender.id.clone(), action, reason }
+}
+
+pub(crate) fn register_content(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    id: &ContentId,
+    media_type: &str,
+    licence: &Licence,
+    payout: &[PayoutShare],
+) -> Result<Vec<Event>, StateError> {
+    require_role(ctx.sender, Role::Creator, "register_content")?;
+    if content(layer, id).is_some() {
+        return Err(StateError::AlreadyExists { what: "content", id: id.to_hex() });
+    }
+    for p in payout {
+        if identity::account(layer, &p.account).is_none() {
+            return Err(StateError::UnknownAccount(p.account.clone()));
+        }
+    }
+    let record = Content {
+        id: *id,
+        media_type: media_type.to_string(),
+        licence: licence.clone(),
+        creator: ctx.sender.id.clone(),
+        org: ctx.sender.org.clone(),
+        payout: payout.to_vec(),
+        height: ctx.height,
+        tx: ctx.tx_hash,
+        opt_outs: Vec::new(),
+    };
+    layer.put(keys::content(id), &record);
+    Ok(vec![Event::ContentRegistered { content: *id, creator: ctx.sender.id.clone() }])
+}
+
+/// The creator of the content, or an org admin of its organisation.
+fn require_content_controller(ctx: &Ctx<'_>, c: &Content, action: &'static str) -> Result<(), StateError> {
+    let admin = ctx.sender.has_role(Role::OrgAdmin) && ctx.sender.org == c.org;
+    if ctx.sender.id == c.creator || admin {
+        return Ok(());
+    }
+    Err(unauthorized(ctx, action, format!("only the creator {} or an org_admin of {} may do this", c.creator, c.org)))
+}
+
+pub(crate) fn opt_out_content(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    id: &ContentId,
+    scope: &OptOutScope,
+    reason: &str,
+) -> Result<Vec<Event>, StateError> {
+    let mut c = content(layer, id).ok_or_else(|| StateError::NotFound { what: "content", id: id.to_hex() })?;
+    require_content_controller(ctx, &c, "opt_out")?;
+    if c.opt_outs.len() >= 64 {
+        return Err(StateError::InvalidAction("content holds the maximum of 64 opt-outs".into()));
+    }
+    let record = OptOut {
+        id: ctx.tx_hash,
+        content: *id,
+        scope: scope.clone(),
+        by: ctx.sender.id.clone(),
+        reason: reason.to_string(),
+        height: ctx.height,
+        withdrawn_height: None,
+    };
+    layer.put(keys::opt_out(&record.id), &record);
+    c.opt_outs.push(record.id);
+    layer.put(keys::content(id), &c);
+    let content_ref = RecordRef::Content(*id);
+    add_edge(layer, &content_ref, &RecordRef::OptOut(record.id))?;
+    let mut events = vec![Event::OptedOut { content: *id, opt_out: record.id, by: ctx.sender.id.clone() }];
+    // Opting out after use flags every dataset version that already holds the content
+    // under a use the scope forbids, and everything downstream of it.
+    let cause = FlagCause::ContentOptedOut { content: *id, opt_out: record.id };
+    for r in downstream(layer, &content_ref, 0, usize::MAX) {
+        if let RecordRef::Dataset(d) = r {
+            let v = dataset_version(layer, &d).expect("an edge names an existing dataset version");
+            if scope.forbids(&v.policy, &c.licence) {
+                events.extend(flag_downstream(layer, &d, &cause, ctx.height)?);
+            }
+        }
+    }
+    Ok(events)
+}
+
+pub(crate) fn withdraw_opt_out(layer: &mut Layer<'_>, ctx: &Ctx<'_>, id: &Hash) -> Result<Vec<Event>, StateError> {
+    let mut o = opt_out(layer, id).ok_or_else(|| StateError::NotFound { what: "opt-out", id: id.to_hex() })?;
+    let c = content(layer, &o.content).expect("an opt-out names registered content");
+    require_content_controller(ctx, &c, "withdraw_opt_out")?;
+    if o.withdrawn_height.is_some() {
+        return Err(StateError::AlreadyDone { what: "opt-out", id: id.to_hex(), state: "withdrawn" });
+    }
+    o.withdrawn_height = Some(ctx.height);
+    layer.put(keys::opt_out(id), &o);
+    Ok(vec![Event::OptOutWithdrawn { content: o.content, opt_out: *id, by: ctx.sender.id.clone() }])
+}
+
+/// The first active opt-out of `content` that forbids its use under `licence` in a
+/// dataset with `policy`.
+fn forbidding_opt_out(state: &dyn StateRead, c: &Content, policy: &DatasetPolicy, licence: &Licence) -> Option<Hash> {
+    c.opt_outs.iter().copied().find(|id| {
+        let o = opt_out(state, id).expect("content lists only stored opt-outs");
+        o.withdrawn_height.is_none() && o.scope.forbids(policy, licence)
+    })
+}
+
+/// The parameters of a `PublishDataset` action.
+pub(crate) struct Publish<'a> {
+    pub dataset: &'a DatasetId,
+    pub version: u32,
+    pub manifest_hash: Hash,
+    pub root: Hash,
+    pub count: u64,
+    pub licences: &'a [Licence],
+    pub mode: DatasetMode,
+    pub policy: DatasetPolicy,
+    pub supersedes: Option<u32>,
+    pub reviewers: &'a [AccountId],
+    pub challenge_window: u64,
+}
+
+pub(crate) fn publish_dataset(layer: &mut Layer<'_>, ctx: &Ctx<'_>, p: Publish<'_>) -> Result<Vec<Event>, StateError> {
+    require_role(ctx.sender, Role::Curator, "publish_dataset")?;
+    let mut ds = match dataset(layer, p.dataset) {
+        Some(ds) => {
+            if ds.org != ctx.sender.org {
+                return Err(unauthorized(ctx, "publish_dataset", format!("dataset {} belongs to {}", ds.id, ds.org)));
+            }
+            ds
+        }
+        None => Dataset { id: p.dataset.clone(), org: ctx.sender.org.clone(), versions: 0 },
+    };
+    let expected = ds.versions + 1;
+    if p.version != expected {
+        return Err(StateError::WrongVersion { what: "dataset", id: p.dataset.to_string(), expected, got: p.version });
+    }
+    for r in p.reviewers {
+        if identity::account(layer, r).is_none() {
+            return Err(StateError::UnknownAccount(r.clone()));
+        }
+    }
+    ds.versions = expected;
+    let status = match p.mode {
+        DatasetMode::Enumerated => DatasetStatus::Pending,
+        DatasetMode::RootOnly => DatasetStatus::Published,
+    };
+    let v = DatasetVersion {
+        dataset: p.dataset.clone(),
+        version: p.version,
+        manifest_hash: p.manifest_hash,
+        root: p.root,
+        count: p.count,
+        licences: p.licences.to_vec(),
+        mode: p.mode,
+        policy: p.policy,
+        curator: ctx.sender.id.clone(),
+        supersedes: p.supersedes,
+        reviewers: p.reviewers.to_vec(),
+        challenge_window: p.challenge_window,
+        status,
+        height: ctx.height,
+        tx: ctx.tx_hash,
+        received: 0,
+        last_item: None,
+        frontier: Vec::new(),
+    };
+    layer.put(keys::dataset(p.dataset), &ds);
+    layer.put(keys::dataset_version(p.dataset, p.version), &v);
+    if let Some(old) = p.supersedes {
+        add_edge(layer, &RecordRef::dataset(p.dataset, old), &RecordRef::dataset(p.dataset, p.version))?;
+    }
+    Ok(vec![Event::DatasetPublished {
+        dataset: p.dataset.clone(),
+        version: p.version,
+        mode: p.mode,
+        curator: ctx.sender.id.clone(),
+    }])
+}
+
+pub(crate) fn add_dataset_items(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    ds: &DatasetId,
+    version: u32,
+    items: &[DatasetItem],
+) -> Result<Vec<Event>, StateError> {
+    let r = DatasetRef { dataset: ds.clone(), version };
+    let mut v = dataset_version(layer, &r)
+        .ok_or_else(|| StateError::NotFound { what: "dataset version", id: format!("{ds}@{version}") })?;
+    if v.curator != ctx.sender.id {
+        return Err(unauthorized(ctx, "add_dataset_items", format!("only the curator {} may add items", v.curator)));
+    }
+    let bad = |reason: String| StateError::BadItems { dataset: ds.to_string(), version, reason };
+    if v.mode != DatasetMode::Enumerated || v.status != DatasetStatus::Pending {
+        return Err(bad("only a pending enumerated version receives items".into()));
+    }
+    let len = items.len() as u64;
+    if v.received + len > v.count {
+        return Err(bad(format!("{} items received plus {len} exceeds the declared {}", v.received, v.count)));
+    }
+    if let (Some(last), Some(first)) = (v.last_item, items.first()) {
+        if first.content <= last {
+            return Err(bad(format!("item {} does not follow the last item {last}", first.content)));
+        }
+    }
+    let dref = RecordRef::Dataset(r.clone());
+    for item in items {
+        if !v.licences.contains(&item.licence) {
+            return Err(StateError::LicenceMismatch {
+                content: item.content,
+                reason: format!("licence {} is not in the version's declared licence set", item.licence),
+            });
+        }
+        match content(layer, &item.content) {
+            Some(c) => {
+                if c.licence != item.licence {
+                    return Err(StateError::LicenceMismatch {
+                        content: item.content,
+                        reason: format!(
+                            "the manifest says {}, but the content is registered under {}",
+                            item.licence, c.licence
+                        ),
+                    });
+                }
+                if let Some(opt_out) = forbidding_opt_out(layer, &c, &v.policy, &item.licence) {
+                    return Err(StateError::OptedOut { content: item.content, opt_out });
+                }
+            }
+            None if v.policy.require_registered => return Err(StateError::UnregisteredContent(item.content)),
+            None => {}
+        }
+        frontier_push(&mut v.frontier, v.received, content_leaf(&item.content));
+        v.received += 1;
+        add_edge(layer, &RecordRef::Content(item.content), &dref)?;
+    }
+    v.last_item = items.last().map(|i| i.content);
+    let mut events = vec![Event::DatasetItemsAdded {
+        dataset: ds.clone(),
+        version,
+        received: v.received,
+        count: v.count,
+        curator: ctx.sender.id.clone(),
+    }];
+    if v.received == v.count {
+        let computed = frontier_root(&v.frontier);
+        if computed != v.root {
+            return Err(StateError::RootMismatch { dataset: ds.to_string(), version, declared: v.root, computed });
+        }
+        v.status = DatasetStatus::Published;
+        events.push(Event::DatasetCompleted { dataset: ds.clone(), version, curator: ctx.sender.id.clone() });
+    }
+    layer.put(keys::dataset_version(ds, version), &v);
+    Ok(events)
+}
+
+pub(crate) struct ChallengeArgs<'a> {
+    pub dataset: &'a DatasetId,
+    pub version: u32,
+    pub content: ContentId,
+    pub kind: ChallengeKind,
+    pub evidence: Hash,
+    pub proof: Option<&'a InclusionProof>,
+}
+
+pub(crate) fn challenge_item(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    a: ChallengeArgs<'_>,
+) -> Result<Vec<Event>, StateError> {
+    let r = DatasetRef { dataset: a.dataset.clone(), version: a.version };
+    let v = dataset_version(layer, &r)
+        .ok_or_else(|| StateError::NotFound { what: "dataset version", id: format!("{}@{}", a.dataset, a.version) })?;
+    if let Some(proof) = a.proof {
+        if proof.tree_size != v.count {
+            return Err(StateError::InvalidProof(format!(
+                "the proof is for {} items, the version holds {}",
+                proof.tree_size, v.count
+            )));
+        }
+        proof.verify(&content_leaf(&a.content), &v.root).map_err(|e| StateError::InvalidProof(e.to_string()))?;
+    }
+    let id = ctx.tx_hash;
+    let mut record = Challenge {
+        id,
+        dataset: a.dataset.clone(),
+        version: a.version,
+        content: a.content,
+        kind: a.kind,
+        evidence: a.evidence,
+        challenger: ctx.sender.id.clone(),
+        height: ctx.height,
+        deadline_height: ctx.height.saturating_add(v.challenge_window),
+        response: None,
+        status: ChallengeStatus::Open,
+        resolved_by: None,
+        resolution_reason: String::new(),
+    };
+    let mut events = vec![Event::ChallengeOpened {
+        challenge: id,
+        dataset: a.dataset.clone(),
+        version: a.version,
+        content: a.content,
+        kind: a.kind,
+        challenger: ctx.sender.id.clone(),
+    }];
+    if a.kind == ChallengeKind::OptedOut {
+        // The ledger checks this kind itself: membership by proof, opt-out from its records.
+        if a.proof.is_none() {
+            return Err(StateError::InvalidProof(
+                "an opted_out challenge needs an inclusion proof of the item in the version".into(),
+            ));
+        }
+        let c = content(layer, &a.content).ok_or_else(|| {
+            StateError::ChallengeUnfounded(format!("content {} is not registered, so it has no opt-out", a.content))
+        })?;
+        let Some(opt_out) = forbidding_opt_out(layer, &c, &v.policy, &c.licence) else {
+            return Err(StateError::ChallengeUnfounded(format!(
+                "content {} has no active opt-out that covers dataset {}@{}",
+                a.content, a.dataset, a.version
+            )));
+        };
+        record.status = ChallengeStatus::Upheld;
+        record.resolution_reason = format!("checked by the ledger: inclusion proof and opt-out {opt_out}");
+        events.push(Event::ChallengeResolved { challenge: id, upheld: true, by: ctx.sender.id.clone() });
+        events.extend(flag_downstream(layer, &r, &FlagCause::ChallengeUpheld { challenge: id }, ctx.height)?);
+    }
+    layer.put(keys::challenge(&id), &record);
+    add_edge(layer, &RecordRef::Dataset(r), &RecordRef::Challenge(id))?;
+    add_edge(layer, &RecordRef::Content(a.content), &RecordRef::Challenge(id))?;
+    Ok(events)
+}
+
+fn open_challenge(layer: &Layer<'_>, ctx: &Ctx<'_>, id: &Hash) -> Result<(Challenge, DatasetVersion), StateError> {
+    let c = challenge(layer, id).ok_or_else(|| StateError::NotFound { what: "challenge", id: id.to_hex() })?;
+    if c.status != ChallengeStatus::Open {
+        return Err(StateError::ChallengeClosed {
+            challenge: *id,
+            reason: format!("it was {:?}", c.status).to_lowercase(),
+        });
+    }
+    if ctx.height > c.deadline_height {
+        return Err(StateError::ChallengeClosed {
+            challenge: *id,
+            reason: format!("its window ended at height {}, now {}", c.deadline_height, ctx.height),
+        });
+    }
+    let v = dataset_version(layer, &DatasetRef { dataset: c.dataset.clone(), version: c.version })
+        .expect("a challenge names an existing dataset version");
+    Ok((c, v))
+}
+
+pub(crate) fn answer_challenge(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    id: &Hash,
+    response: &Hash,
+) -> Result<Vec<Event>, StateError> {
+    let (mut c, v) = open_challenge(layer, ctx, id)?;
+    if v.curator != ctx.sender.id {
+        return Err(unauthorized(ctx, "answer_challenge", format!("only the curator {} may answer", v.curator)));
+    }
+    if c.response.is_some() {
+        return Err(StateError::AlreadyDone { what: "challenge", id: id.to_hex(), state: "answered" });
+    }
+    c.response = Some(*response);
+    layer.put(keys::challenge(id), &c);
+    Ok(vec![Event::ChallengeAnswered { challenge: *id, by: ctx.sender.id.clone() }])
+}
+
+pub(crate) fn resolve_challenge(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    id: &Hash,
+    upheld: bool,
+    reason: &str,
+) -> Result<Vec<Event>, StateError> {
+    let (mut c, v) = open_challenge(layer, ctx, id)?;
+    let designated =
+        if v.reviewers.is_empty() { ctx.sender.has_role(Role::Reviewer) } else { v.reviewers.contains(&ctx.sender.id) };
+    if !designated {
+        return Err(unauthorized(
+            ctx,
+            "resolve_challenge",
+            "is not a designated reviewer of this dataset version".into(),
+        ));
+    }
+    if ctx.sender.id == v.curator || ctx.sender.id == c.challenger {
+        return Err(unauthorized(ctx, "resolve_challenge", "the curator and the challenger may not resolve".into()));
+    }
+    c.status = if upheld { ChallengeStatus::Upheld } else { ChallengeStatus::Rejected };
+    c.resolved_by = Some(ctx.sender.id.clone());
+    c.resolution_reason = reason.to_string();
+    layer.put(keys::challenge(id), &c);
+    let mut events = vec![Event::ChallengeResolved { challenge: *id, upheld, by: ctx.sender.id.clone() }];
+    if upheld {
+        let r = DatasetRef { dataset: c.dataset.clone(), version: c.version };
+        events.extend(flag_downstream(layer, &r, &FlagCause::ChallengeUpheld { challenge: *id }, ctx.height)?);
+    }
+    Ok(events)
+}

@@ -1,0 +1,138 @@
+//! State keys of the provenance module. Identifiers never contain `/`; hashes are lower
+//! hex; record references use their text form (`model:clf@2`).
+
+use verity_types::{ContentId, DatasetId, EnvId, Hash, ModelId, RecordRef, RunId};
+
+pub const CONTENT_PREFIX: &[u8] = b"prov/content/";
+pub const OPT_OUT_PREFIX: &[u8] = b"prov/optout/";
+pub const DATASET_PREFIX: &[u8] = b"prov/dataset/";
+pub const DATASET_VERSION_PREFIX: &[u8] = b"prov/dataset_version/";
+pub const CHALLENGE_PREFIX: &[u8] = b"prov/challenge/";
+pub const RUN_PREFIX: &[u8] = b"prov/run/";
+pub const MODEL_PREFIX: &[u8] = b"prov/model/";
+pub const MODEL_VERSION_PREFIX: &[u8] = b"prov/model_version/";
+pub const FINGERPRINT_PREFIX: &[u8] = b"prov/fingerprint/";
+pub const ATTESTATION_PREFIX: &[u8] = b"prov/attestation/";
+pub const GATE_PREFIX: &[u8] = b"prov/gate/";
+pub const DEPLOYMENT_PREFIX: &[u8] = b"prov/deployment/";
+pub const CURRENT_DEPLOYMENT_PREFIX: &[u8] = b"prov/current/";
+pub const DECISION_PREFIX: &[u8] = b"prov/decision/";
+
+fn hex_key(prefix: &[u8], h: &Hash) -> Vec<u8> {
+    [prefix, h.to_hex().as_bytes()].concat()
+}
+
+/// `prov/content/<hash>` -> [`verity_types::Content`].
+pub fn content(id: &ContentId) -> Vec<u8> {
+    hex_key(CONTENT_PREFIX, id)
+}
+
+/// `prov/optout/<id>` -> [`verity_types::OptOut`].
+pub fn opt_out(id: &Hash) -> Vec<u8> {
+    hex_key(OPT_OUT_PREFIX, id)
+}
+
+/// `prov/dataset/<id>` -> [`verity_types::Dataset`].
+pub fn dataset(id: &DatasetId) -> Vec<u8> {
+    [DATASET_PREFIX, id.as_str().as_bytes()].concat()
+}
+
+/// `prov/dataset_version/<id>/<version>` -> [`verity_types::DatasetVersion`].
+pub fn dataset_version(id: &DatasetId, version: u32) -> Vec<u8> {
+    [DATASET_VERSION_PREFIX, id.as_str().as_bytes(), b"/", version.to_string().as_bytes()].concat()
+}
+
+/// `prov/challenge/<id>` -> [`verity_types::Challenge`].
+pub fn challenge(id: &Hash) -> Vec<u8> {
+    hex_key(CHALLENGE_PREFIX, id)
+}
+
+/// `prov/run/<id>` -> [`verity_types::TrainingRun`].
+pub fn run(id: &RunId) -> Vec<u8> {
+    [RUN_PREFIX, id.as_str().as_bytes()].concat()
+}
+
+/// `prov/model/<id>` -> [`verity_types::Model`].
+pub fn model(id: &ModelId) -> Vec<u8> {
+    [MODEL_PREFIX, id.as_str().as_bytes()].concat()
+}
+
+/// `prov/model_version/<id>/<version>` -> [`verity_types::ModelVersion`].
+pub fn model_version(id: &ModelId, version: u32) -> Vec<u8> {
+    [MODEL_VERSION_PREFIX, id.as_str().as_bytes(), b"/", version.to_string().as_bytes()].concat()
+}
+
+/// `prov/fingerprint/<hash>` -> [`verity_types::ModelVersionRef`].
+pub fn fingerprint(h: &Hash) -> Vec<u8> {
+    hex_key(FINGERPRINT_PREFIX, h)
+}
+
+/// `prov/attestation/<id>` -> [`verity_types::Attestation`].
+pub fn attestation(id: &Hash) -> Vec<u8> {
+    hex_key(ATTESTATION_PREFIX, id)
+}
+
+/// `prov/gate/<model>` -> [`verity_types::GatePolicy`].
+pub fn gate(model: &ModelId) -> Vec<u8> {
+    [GATE_PREFIX, model.as_str().as_bytes()].concat()
+}
+
+/// `prov/deployment/<id>` -> [`verity_types::Deployment`].
+pub fn deployment(id: &Hash) -> Vec<u8> {
+    hex_key(DEPLOYMENT_PREFIX, id)
+}
+
+/// `prov/current/<model>/<environment>` -> the id (`Hash`) of the deployment in force.
+pub fn current_deployment(model: &ModelId, env: &EnvId) -> Vec<u8> {
+    [CURRENT_DEPLOYMENT_PREFIX, model.as_str().as_bytes(), b"/", env.as_str().as_bytes()].concat()
+}
+
+/// `prov/deployments` -> `u64`, the number of deployments ever made.
+pub fn deployment_count() -> Vec<u8> {
+    b"prov/deployments".to_vec()
+}
+
+/// `prov/deployment_seq/<n>` (n zero-padded to 20 digits) -> the id of the n-th deployment.
+pub fn deployment_seq(n: u64) -> Vec<u8> {
+    format!("prov/deployment_seq/{n:020}").into_bytes()
+}
+
+/// `prov/decision/<id>` -> [`verity_types::Decision`].
+pub fn decision(id: &Hash) -> Vec<u8> {
+    hex_key(DECISION_PREFIX, id)
+}
+
+/// `prov/edges/<record>` -> `u64`, the number of records directly downstream of it.
+pub fn edge_count(from: &RecordRef) -> Vec<u8> {
+    format!("prov/edges/{from}").into_bytes()
+}
+
+/// `prov/edge/<record>/<n>` -> the n-th [`RecordRef`] directly downstream of it.
+pub fn edge(from: &RecordRef, n: u64) -> Vec<u8> {
+    format!("prov/edge/{from}/{n:020}").into_bytes()
+}
+
+/// `prov/flags/<record>` -> `u32`, the number of flags on the record.
+pub fn flag_count(record: &RecordRef) -> Vec<u8> {
+    format!("prov/flags/{record}").into_bytes()
+}
+
+/// `prov/flag/<record>/<n>` -> the n-th [`verity_types::Flag`] on the record.
+pub fn flag(record: &RecordRef, n: u32) -> Vec<u8> {
+    format!("prov/flag/{record}/{n:010}").into_bytes()
+}
+
+/// The key of the record a reference names.
+pub fn record(r: &RecordRef) -> Vec<u8> {
+    match r {
+        RecordRef::Content(h) => content(h),
+        RecordRef::OptOut(h) => opt_out(h),
+        RecordRef::Dataset(d) => dataset_version(&d.dataset, d.version),
+        RecordRef::Challenge(h) => challenge(h),
+        RecordRef::Run(id) => run(id),
+        RecordRef::ModelVersion(m) => model_version(&m.model, m.version),
+        RecordRef::Attestation(h) => attestation(h),
+        RecordRef::Deployment(h) => deployment(h),
+        RecordRef::Decision(h) => decision(h),
+    }
+}

@@ -1,0 +1,258 @@
+//! Provenance: content and opt-outs, dataset versions and challenges, training runs,
+//! models and their versions, evaluation attestations, deploy gates, deployments, and
+//! decisions with their corrections.
+//!
+//! | action | who may take it |
+//! | --- | --- |
+//! | `RegisterContent` | a `creator` |
+//! | `OptOut` | the content's creator, or an `org_admin` of its organisation |
+//! | `WithdrawOptOut` | whoever may opt the content out |
+//! | `PublishDataset` | a `curator` (of the dataset's organisation, after version 1) |
+//! | `AddDatasetItems` | the curator who published the version |
+//! | `ChallengeItem` | any account |
+//! | `AnswerChallenge` | the challenged version's curator |
+//! | `ResolveChallenge` | a designated reviewer of the version (or, if none are named, any `reviewer`), never its curator or the challenger |
+//! | `RegisterRun` | a `model_owner`; the named provider holds `provider` and signed the run log |
+//! | `RegisterModel` | a `model_owner` (the model belongs to its organisation) |
+//! | `RegisterModelVersion` | a `model_owner` of the model's organisation |
+//! | `SubmitAttestation` | an `evaluator`, who also signed the DSSE envelope |
+//! | `RevokeAttestation` | the attestation's evaluator, or an `org_admin` of its organisation |
+//! | `SetGate` | a `model_owner` or `org_admin` of the model's organisation |
+//! | `Deploy`, `Rollback` | a `deployer` of the model's organisation |
+//! | `Deprecate` | a `model_owner` or `deployer` of the model's organisation |
+//! | `RecordDecision` | a `member`, `deployer` or `model_owner` |
+//! | `CorrectDecision` | as the decision's correction policy says |
+//!
+//! The lineage graph: every record names its upstream records in its own fields, and
+//! each record keeps a list of the records directly downstream of it (`prov/edge/...`),
+//! so a trace in either direction reads only the records it returns. A flag (an upheld
+//! challenge, or content opted out after use) is written on the dataset version and on
+//! every run and model version downstream of it, in the same transaction; a flagged
+//! record can no longer be used by a new run or model version, and a flagged model
+//! version cannot be deployed. Hence every downstream record of a flagged dataset
+//! version is flagged, now and later.
+
+mod data;
+pub mod keys;
+mod model;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeSet, VecDeque};
+
+use borsh::BorshDeserialize;
+use verity_types::{
+    Attestation, Challenge, Content, Dataset, DatasetRef, DatasetVersion, Decision, Deployment, Event, Flag, FlagCause,
+    GatePolicy, Hash, Model, ModelId, ModelVersion, ModelVersionRef, OptOut, RecordRef, TrainingRun,
+};
+
+use crate::error::StateError;
+use crate::identity::Account;
+use crate::view::{read, Layer, StateRead};
+
+pub(crate) use data::*;
+pub(crate) use model::*;
+
+/// Context a provenance handler needs besides the sender.
+pub(crate) struct Ctx<'s> {
+    pub sender: &'s Account,
+    pub height: u64,
+    pub tx_hash: Hash,
+}
+
+pub fn content(state: &dyn StateRead, id: &Hash) -> Option<Content> {
+    read(state, &keys::content(id))
+}
+
+pub fn opt_out(state: &dyn StateRead, id: &Hash) -> Option<OptOut> {
+    read(state, &keys::opt_out(id))
+}
+
+pub fn dataset(state: &dyn StateRead, id: &verity_types::DatasetId) -> Option<Dataset> {
+    read(state, &keys::dataset(id))
+}
+
+pub fn dataset_version(state: &dyn StateRead, r: &DatasetRef) -> Option<DatasetVersion> {
+    read(state, &keys::dataset_version(&r.dataset, r.version))
+}
+
+pub fn challenge(state: &dyn StateRead, id: &Hash) -> Option<Challenge> {
+    read(state, &keys::challenge(id))
+}
+
+pub fn run(state: &dyn StateRead, id: &verity_types::RunId) -> Option<TrainingRun> {
+    read(state, &keys::run(id))
+}
+
+pub fn model(state: &dyn StateRead, id: &ModelId) -> Option<Model> {
+    read(state, &keys::model(id))
+}
+
+pub fn model_version(state: &dyn StateRead, r: &ModelVersionRef) -> Option<ModelVersion> {
+    read(state, &keys::model_version(&r.model, r.version))
+}
+
+/// The model version registered with this fingerprint.
+pub fn model_by_fingerprint(state: &dyn StateRead, fingerprint: &Hash) -> Option<ModelVersionRef> {
+    read(state, &keys::fingerprint(fingerprint))
+}
+
+pub fn attestation(state: &dyn StateRead, id: &Hash) -> Option<Attestation> {
+    read(state, &keys::attestation(id))
+}
+
+pub fn gate(state: &dyn StateRead, model: &ModelId) -> Option<GatePolicy> {
+    read(state, &keys::gate(model))
+}
+
+pub fn deployment(state: &dyn StateRead, id: &Hash) -> Option<Deployment> {
+    read(state, &keys::deployment(id))
+}
+
+/// The deployment in force for a model in an environment.
+pub fn current_deployment(state: &dyn StateRead, model: &ModelId, env: &verity_types::EnvId) -> Option<Hash> {
+    read(state, &keys::current_deployment(model, env))
+}
+
+/// The number of deployments ever made (deploys and rollbacks).
+pub fn deployment_count(state: &dyn StateRead) -> u64 {
+    read(state, &keys::deployment_count()).unwrap_or(0)
+}
+
+/// The id of the n-th deployment (0-based, in ledger order).
+pub fn deployment_at(state: &dyn StateRead, n: u64) -> Option<Hash> {
+    read(state, &keys::deployment_seq(n))
+}
+
+pub fn decision(state: &dyn StateRead, id: &Hash) -> Option<Decision> {
+    read(state, &keys::decision(id))
+}
+
+/// The stored bytes of the record a reference names (what a state proof covers).
+pub fn record_bytes(state: &dyn StateRead, r: &RecordRef) -> Option<Vec<u8>> {
+    state.get(&keys::record(r))
+}
+
+/// Number of records directly downstream of `from`.
+pub fn edge_count(state: &dyn StateRead, from: &RecordRef) -> u64 {
+    read(state, &keys::edge_count(from)).unwrap_or(0)
+}
+
+/// The records directly downstream of `from`, oldest first, from position `start`, at
+/// most `limit` of them.
+pub fn downstream(state: &dyn StateRead, from: &RecordRef, start: u64, limit: usize) -> Vec<RecordRef> {
+    let n = edge_count(state, from);
+    (start..n)
+        .take(limit)
+        .map(|i| read(state, &keys::edge(from, i)).expect("every edge below the count is stored"))
+        .collect()
+}
+
+/// The records directly upstream of `r`, as its own fields name them (an enumerated
+/// dataset version's items are not listed: trace from the content instead).
+pub fn upstream(state: &dyn StateRead, r: &RecordRef) -> Vec<RecordRef> {
+    match r {
+        RecordRef::Content(_) => vec![],
+        RecordRef::OptOut(id) => opt_out(state, id).map(|o| vec![RecordRef::Content(o.content)]).unwrap_or_default(),
+        RecordRef::Dataset(d) => dataset_version(state, d)
+            .and_then(|v| v.supersedes)
+            .map(|s| vec![RecordRef::dataset(&d.dataset, s)])
+            .unwrap_or_default(),
+        RecordRef::Challenge(id) => challenge(state, id)
+            .map(|c| vec![RecordRef::dataset(&c.dataset, c.version), RecordRef::Content(c.content)])
+            .unwrap_or_default(),
+        RecordRef::Run(id) => run(state, id)
+            .map(|run| {
+                let mut out: Vec<RecordRef> = run.datasets.iter().cloned().map(RecordRef::Dataset).collect();
+                out.extend(run.base_model.map(RecordRef::ModelVersion));
+                out
+            })
+            .unwrap_or_default(),
+        RecordRef::ModelVersion(m) => model_version(state, m).map(|v| vec![RecordRef::Run(v.run)]).unwrap_or_default(),
+        RecordRef::Attestation(id) => {
+            attestation(state, id).map(|a| vec![RecordRef::model_version(&a.model, a.version)]).unwrap_or_default()
+        }
+        RecordRef::Deployment(id) => deployment(state, id)
+            .map(|d| {
+                let mut out = vec![RecordRef::model_version(&d.model, d.version)];
+                out.extend(d.attestations.iter().map(|a| RecordRef::Attestation(*a)));
+                out.extend(d.previous.map(RecordRef::Deployment));
+                out
+            })
+            .unwrap_or_default(),
+        RecordRef::Decision(id) => decision(state, id)
+            .map(|d| {
+                let mut out = vec![RecordRef::model_version(&d.model, d.version)];
+                out.extend(d.supersedes.map(RecordRef::Decision));
+                out
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// Number of flags on a record.
+pub fn flag_count(state: &dyn StateRead, r: &RecordRef) -> u32 {
+    read(state, &keys::flag_count(r)).unwrap_or(0)
+}
+
+/// Every flag on a record, oldest first.
+pub fn flags(state: &dyn StateRead, r: &RecordRef) -> Vec<Flag> {
+    (0..flag_count(state, r))
+        .map(|i| read(state, &keys::flag(r, i)).expect("every flag below the count is stored"))
+        .collect()
+}
+
+/// Appends `to` to the downstream list of `from`.
+pub(crate) fn add_edge(layer: &mut Layer<'_>, from: &RecordRef, to: &RecordRef) -> Result<(), StateError> {
+    let n = edge_count(layer, from);
+    layer.put(keys::edge(from, n), to);
+    layer.put(keys::edge_count(from), &n.checked_add(1).ok_or(StateError::Overflow { what: "edge count" })?);
+    Ok(())
+}
+
+/// Flags `origin` (a dataset version) and every run and model version downstream of it.
+/// Returns one `RecordFlagged` event per record flagged.
+pub(crate) fn flag_downstream(
+    layer: &mut Layer<'_>,
+    origin: &DatasetRef,
+    cause: &FlagCause,
+    height: u64,
+) -> Result<Vec<Event>, StateError> {
+    let flag = Flag { origin: origin.clone(), cause: cause.clone(), height };
+    let start = RecordRef::Dataset(origin.clone());
+    let mut seen = BTreeSet::from([start.clone()]);
+    let mut queue = VecDeque::from([start]);
+    let mut events = Vec::new();
+    while let Some(r) = queue.pop_front() {
+        let n = flag_count(layer, &r);
+        layer.put(keys::flag(&r, n), &flag);
+        layer.put(keys::flag_count(&r), &n.checked_add(1).ok_or(StateError::Overflow { what: "flag count" })?);
+        events.push(Event::RecordFlagged { record: r.clone(), origin: origin.clone(), cause: cause.clone() });
+        // Datasets feed runs, runs produce model versions, model versions are the base of runs.
+        for next in downstream(layer, &r, 0, usize::MAX) {
+            let follows = matches!(
+                (&r, &next),
+                (RecordRef::Dataset(_), RecordRef::Run(_))
+                    | (RecordRef::Run(_), RecordRef::ModelVersion(_))
+                    | (RecordRef::ModelVersion(_), RecordRef::Run(_))
+            );
+            if follows && seen.insert(next.clone()) {
+                queue.push_back(next);
+            }
+        }
+    }
+    Ok(events)
+}
+
+/// Refuses if the record is flagged.
+pub(crate) fn require_unflagged(state: &dyn StateRead, r: &RecordRef) -> Result<(), StateError> {
+    match flag_count(state, r) {
+        0 => Ok(()),
+        flags => Err(StateError::LineageFlagged { record: r.to_string(), flags }),
+    }
+}
+
+/// Decodes a stored record's bytes (for readers holding bytes from a proof or the store).
+pub fn decode_record<T: BorshDeserialize>(bytes: &[u8]) -> Option<T> {
+    borsh::from_slice(bytes).ok()
+}

@@ -1,0 +1,574 @@
+//! Training runs, models and versions, attestations, deploy gates, deployments and
+//! decisions.
+
+use verity_types::dsse::{Envelope, EvaluationStatement, IN_TOTO_PAYLOAD_TYPE};
+use verity_types::limits::MODEL_DEPTH_MAX;
+use verity_types::{
+    run_log_message, Attestation, CorrectionPolicy, DatasetRef, DatasetStatus, Decision, Deployment, DeploymentKind,
+    Deprecation, EnvId, Event, GatePolicy, GateRequirement, Hash, Model, ModelId, ModelVersion, ModelVersionRef,
+    RecordRef, ReviewLayer, Role, RunId, Signature, TrainingRun,
+};
+
+use super::{
+    add_edge, attestation, current_deployment, dataset_version, decision, deployment_count, downstream, gate, keys,
+    model, model_by_fingerprint, model_version, require_unflagged, run, Ctx,
+};
+use crate::error::StateError;
+use crate::identity::{self, require_role, Account};
+use crate::view::{Layer, StateRead};
+
+fn unauthorized(ctx: &Ctx<'_>, action: &'static str, reason: String) -> StateError {
+    StateError::Unauthorized { account: ctx.sender.id.clone(), action, reason }
+}
+
+fn existing_model(state: &dyn StateRead, id: &ModelId) -> Result<Model, StateError> {
+    model(state, id).ok_or_else(|| StateError::NotFound { what: "model", id: id.to_string() })
+}
+
+fn existing_version(state: &dyn StateRead, m: &ModelId, version: u32) -> Result<ModelVersion, StateError> {
+    model_version(state, &ModelVersionRef { model: m.clone(), version })
+        .ok_or_else(|| StateError::NotFound { what: "model version", id: format!("{m}@{version}") })
+}
+
+/// Refuses unless the sender belongs to the model's organisation and holds one of `roles`.
+fn require_model_org(ctx: &Ctx<'_>, m: &Model, roles: &[Role], action: &'static str) -> Result<(), StateError> {
+    if ctx.sender.org != m.org {
+        return Err(unauthorized(ctx, action, format!("model {} belongs to organisation {}", m.id, m.org)));
+    }
+    if roles.iter().any(|r| ctx.sender.has_role(*r)) {
+        return Ok(());
+    }
+    let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
+    Err(unauthorized(ctx, action, format!("requires one of the roles {}", names.join(", "))))
+}
+
+/// The parameters of a `RegisterRun` action.
+pub(crate) struct RunArgs<'a> {
+    pub run: &'a RunId,
+    pub datasets: &'a [DatasetRef],
+    pub base_model: Option<&'a ModelVersionRef>,
+    pub code_commit: &'a str,
+    pub hyperparams_hash: Hash,
+    pub training_date: &'a str,
+    pub team: &'a str,
+    pub run_log_hash: Hash,
+    pub provider: &'a verity_types::AccountId,
+    pub provider_signature: Signature,
+}
+
+pub(crate) fn register_run(layer: &mut Layer<'_>, ctx: &Ctx<'_>, a: RunArgs<'_>) -> Result<Vec<Event>, StateError> {
+    require_role(ctx.sender, Role::ModelOwner, "register_run")?;
+    if run(layer, a.run).is_some() {
+        return Err(StateError::AlreadyExists { what: "run", id: a.run.to_string() });
+    }
+    let provider =
+        identity::account(layer, a.provider).ok_or_else(|| StateError::UnknownAccount(a.provider.clone()))?;
+    if !provider.has_role(Role::Provider) {
+        return Err(StateError::BadSignature {
+            what: "provider",
+            reason: format!("account {} does not hold the provider role", provider.id),
+        });
+    }
+    provider.public_key.verify(&run_log_message(a.run, &a.run_log_hash), &a.provider_signature).map_err(|_| {
+        StateError::BadSignature {
+            what: "provider",
+            reason: format!("not a signature of {} over run {} and its log hash", provider.id, a.run),
+        }
+    })?;
+    for d in a.datasets {
+        let v = dataset_version(layer, d).ok_or_else(|| StateError::NotFound {
+            what: "dataset version",
+            id: format!("{}@{}", d.dataset, d.version),
+        })?;
+        if v.status != DatasetStatus::Published {
+            return Err(StateError::DatasetPending {
+                dataset: d.dataset.to_string(),
+                version: d.version,
+                received: v.received,
+                count: v.count,
+            });
+        }
+        require_unflagged(layer, &RecordRef::Dataset(d.clone()))?;
+    }
+    if let Some(b) = a.base_model {
+        let base = existing_version(layer, &b.model, b.version)?;
+        require_unflagged(layer, &RecordRef::ModelVersion(b.clone()))?;
+        if base.depth + 1 > MODEL_DEPTH_MAX {
+            return Err(StateError::LineageTooDeep(format!(
+                "base model {}@{} is {} deep",
+                b.model, b.version, base.depth
+            )));
+        }
+    }
+    let record = TrainingRun {
+        id: a.run.clone(),
+        datasets: a.datasets.to_vec(),
+        base_model: a.base_model.cloned(),
+        code_commit: a.code_commit.to_string(),
+        hyperparams_hash: a.hyperparams_hash,
+        training_date: a.training_date.to_string(),
+        team: a.team.to_string(),
+        run_log_hash: a.run_log_hash,
+        provider: a.provider.clone(),
+        provider_signature: a.provider_signature,
+        registered_by: ctx.sender.id.clone(),
+        org: ctx.sender.org.clone(),
+        height: ctx.height,
+        tx: ctx.tx_hash,
+    };
+    layer.put(keys::run(a.run), &record);
+    let me = RecordRef::Run(a.run.clone());
+    for d in a.datasets {
+        add_edge(layer, &RecordRef::Dataset(d.clone()), &me)?;
+    }
+    if let Some(b) = a.base_model {
+        add_edge(layer, &RecordRef::ModelVersion(b.clone()), &me)?;
+    }
+    Ok(vec![Event::RunRegistered { run: a.run.clone(), by: ctx.sender.id.clone(), provider: a.provider.clone() }])
+}
+
+pub(crate) fn register_model(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    id: &ModelId,
+    description: &str,
+) -> Result<Vec<Event>, StateError> {
+    require_role(ctx.sender, Role::ModelOwner, "register_model")?;
+    if model(layer, id).is_some() {
+        return Err(StateError::AlreadyExists { what: "model", id: id.to_string() });
+    }
+    let m = Model {
+        id: id.clone(),
+        org: ctx.sender.org.clone(),
+        description: description.to_string(),
+        versions: 0,
+        height: ctx.height,
+    };
+    layer.put(keys::model(id), &m);
+    Ok(vec![Event::ModelRegistered { model: id.clone(), org: m.org, by: ctx.sender.id.clone() }])
+}
+
+pub(crate) fn register_model_version(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    id: &ModelId,
+    version: u32,
+    fingerprint: &Hash,
+    run_id: &RunId,
+) -> Result<Vec<Event>, StateError> {
+    let mut m = existing_model(layer, id)?;
+    require_model_org(ctx, &m, &[Role::ModelOwner], "register_model_version")?;
+    let expected = m.versions + 1;
+    if version != expected {
+        return Err(StateError::WrongVersion { what: "model", id: id.to_string(), expected, got: version });
+    }
+    if let Some(existing) = model_by_fingerprint(layer, fingerprint) {
+        return Err(StateError::AlreadyExists {
+            what: "fingerprint",
+            id: format!("{fingerprint} (registered as {}@{})", existing.model, existing.version),
+        });
+    }
+    let r = run(layer, run_id).ok_or_else(|| StateError::NotFound { what: "run", id: run_id.to_string() })?;
+    require_unflagged(layer, &RecordRef::Run(run_id.clone()))?;
+    let depth = match &r.base_model {
+        Some(b) => model_version(layer, b).expect("a run names an existing base model version").depth + 1,
+        None => 0,
+    };
+    let v = ModelVersion {
+        model: id.clone(),
+        version,
+        fingerprint: *fingerprint,
+        run: run_id.clone(),
+        owner: ctx.sender.id.clone(),
+        height: ctx.height,
+        tx: ctx.tx_hash,
+        depth,
+        deprecated: None,
+    };
+    m.versions = version;
+    layer.put(keys::model(id), &m);
+    let me = ModelVersionRef { model: id.clone(), version };
+    layer.put(keys::model_version(id, version), &v);
+    layer.put(keys::fingerprint(fingerprint), &me);
+    add_edge(layer, &RecordRef::Run(run_id.clone()), &RecordRef::ModelVersion(me))?;
+    Ok(vec![Event::ModelVersionRegistered {
+        model: id.clone(),
+        version,
+        fingerprint: *fingerprint,
+        run: run_id.clone(),
+        by: ctx.sender.id.clone(),
+    }])
+}
+
+pub(crate) fn submit_attestation(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    env: &Envelope,
+) -> Result<Vec<Event>, StateError> {
+    require_role(ctx.sender, Role::Evaluator, "submit_attestation")?;
+    if env.payload_type != IN_TOTO_PAYLOAD_TYPE {
+        return Err(StateError::InvalidAttestation(format!(
+            "payloadType is {:?}, expected {IN_TOTO_PAYLOAD_TYPE:?}",
+            env.payload_type
+        )));
+    }
+    env.verify(ctx.sender.id.as_str(), &ctx.sender.public_key).map_err(|e| StateError::BadSignature {
+        what: "DSSE",
+        reason: format!(
+            "the envelope must carry {}'s signature with key id {:?}: {e}",
+            ctx.sender.id,
+            ctx.sender.id.as_str()
+        ),
+    })?;
+    let st = EvaluationStatement::parse(&env.payload).map_err(|e| StateError::InvalidAttestation(e.to_string()))?;
+    let fingerprint = st.subject[0].digest.sha256;
+    let mv = model_by_fingerprint(layer, &fingerprint).ok_or_else(|| {
+        StateError::InvalidAttestation(format!("subject digest {fingerprint} is not a registered model fingerprint"))
+    })?;
+    let id = env.payload_digest();
+    if attestation(layer, &id).is_some() {
+        return Err(StateError::AlreadyExists { what: "attestation", id: id.to_hex() });
+    }
+    let p = st.predicate;
+    let record = Attestation {
+        id,
+        model: mv.model.clone(),
+        version: mv.version,
+        evaluator: ctx.sender.id.clone(),
+        kind: p.kind.clone(),
+        suite: p.suite,
+        dataset_name: p.dataset.name,
+        dataset_sha256: p.dataset.sha256,
+        metrics: p.metrics,
+        passed: p.passed,
+        height: ctx.height,
+        tx: ctx.tx_hash,
+        revoked: None,
+    };
+    layer.put(keys::attestation(&id), &record);
+    add_edge(layer, &RecordRef::ModelVersion(mv.clone()), &RecordRef::Attestation(id))?;
+    Ok(vec![Event::AttestationSubmitted {
+        attestation: id,
+        model: mv.model,
+        version: mv.version,
+        kind: p.kind,
+        passed: p.passed,
+        evaluator: ctx.sender.id.clone(),
+    }])
+}
+
+pub(crate) fn revoke_attestation(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    id: &Hash,
+    reason: &str,
+) -> Result<Vec<Event>, StateError> {
+    let mut a = attestation(layer, id).ok_or_else(|| StateError::NotFound { what: "attestation", id: id.to_hex() })?;
+    if a.evaluator != ctx.sender.id {
+        let evaluator = identity::account(layer, &a.evaluator).expect("an attestation names an existing evaluator");
+        if !(ctx.sender.has_role(Role::OrgAdmin) && ctx.sender.org == evaluator.org) {
+            return Err(unauthorized(
+                ctx,
+                "revoke_attestation",
+                format!("only {} or an org_admin of {} may revoke it", a.evaluator, evaluator.org),
+            ));
+        }
+    }
+    if a.revoked.is_some() {
+        return Err(StateError::AlreadyDone { what: "attestation", id: id.to_hex(), state: "revoked" });
+    }
+    a.revoked = Some(Deprecation { by: ctx.sender.id.clone(), reason: reason.to_string(), height: ctx.height });
+    layer.put(keys::attestation(id), &a);
+    Ok(vec![Event::AttestationRevoked { attestation: *id, by: ctx.sender.id.clone() }])
+}
+
+pub(crate) fn set_gate(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    id: &ModelId,
+    requirements: &[GateRequirement],
+) -> Result<Vec<Event>, StateError> {
+    let m = existing_model(layer, id)?;
+    require_model_org(ctx, &m, &[Role::ModelOwner, Role::OrgAdmin], "set_gate")?;
+    let policy = GatePolicy {
+        model: id.clone(),
+        requirements: requirements.to_vec(),
+        set_by: ctx.sender.id.clone(),
+        height: ctx.height,
+    };
+    layer.put(keys::gate(id), &policy);
+    Ok(vec![Event::GateSet {
+        model: id.clone(),
+        requirements: u32::try_from(requirements.len()).expect("gates are bounded by GATE_REQUIREMENTS_MAX"),
+        by: ctx.sender.id.clone(),
+    }])
+}
+
+/// Checks a model version against its gate for `env`: returns the attestation chosen
+/// for each applicable requirement (the first that satisfies it, in ledger order).
+pub fn check_gate(state: &dyn StateRead, mv: &ModelVersion, env: &EnvId) -> Result<Vec<Hash>, StateError> {
+    let refused = |reason: String| StateError::GateNotSatisfied {
+        model: mv.model.to_string(),
+        version: mv.version,
+        environment: env.to_string(),
+        reason,
+    };
+    let policy = gate(state, &mv.model).ok_or_else(|| StateError::NoGate(mv.model.to_string()))?;
+    let me = RecordRef::model_version(&mv.model, mv.version);
+    let atts: Vec<Attestation> = downstream(state, &me, 0, usize::MAX)
+        .into_iter()
+        .filter_map(|r| match r {
+            RecordRef::Attestation(id) => attestation(state, &id),
+            _ => None,
+        })
+        .collect();
+    let mut chosen = Vec::new();
+    for req in policy.requirements.iter().filter(|r| r.applies_to(env)) {
+        let mut why = Vec::new();
+        let found = atts.iter().find(|a| {
+            let shortfall = req.shortfall(a).or_else(|| {
+                if req.evaluators.is_empty() {
+                    let still_evaluator =
+                        identity::account(state, &a.evaluator).is_some_and(|e: Account| e.has_role(Role::Evaluator));
+                    (!still_evaluator).then(|| format!("{} no longer holds the evaluator role", a.evaluator))
+                } else {
+                    None
+                }
+            });
+            if let Some(s) = &shortfall {
+                if a.kind == req.kind {
+                    why.push(format!("attestation {}: {s}", a.id));
+                }
+            }
+            shortfall.is_none()
+        });
+        match found {
+            Some(a) => chosen.push(a.id),
+            None if why.is_empty() => return Err(refused(format!("no {} attestation", req.kind))),
+            None => return Err(refused(format!("no passing {} attestation ({})", req.kind, why.join("; ")))),
+        }
+    }
+    Ok(chosen)
+}
+
+fn deployable(state: &dyn StateRead, m: &ModelId, version: u32) -> Result<ModelVersion, StateError> {
+    let v = existing_version(state, m, version)?;
+    if v.deprecated.is_some() {
+        return Err(StateError::DeprecatedVersion { model: m.to_string(), version });
+    }
+    require_unflagged(state, &RecordRef::model_version(m, version))?;
+    Ok(v)
+}
+
+fn record_deployment(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    v: &ModelVersion,
+    env: &EnvId,
+    kind: DeploymentKind,
+    attestations: Vec<Hash>,
+) -> Result<Vec<Event>, StateError> {
+    let id = ctx.tx_hash;
+    let rollback = matches!(kind, DeploymentKind::Rollback { .. });
+    let d = Deployment {
+        id,
+        model: v.model.clone(),
+        version: v.version,
+        environment: env.clone(),
+        kind,
+        by: ctx.sender.id.clone(),
+        height: ctx.height,
+        attestations,
+        previous: current_deployment(layer, &v.model, env),
+    };
+    layer.put(keys::deployment(&id), &d);
+    layer.put(keys::current_deployment(&v.model, env), &id);
+    let n = deployment_count(layer);
+    layer.put(keys::deployment_seq(n), &id);
+    layer.put(keys::deployment_count(), &(n + 1));
+    add_edge(layer, &RecordRef::model_version(&v.model, v.version), &RecordRef::Deployment(id))?;
+    Ok(vec![Event::Deployed {
+        deployment: id,
+        model: v.model.clone(),
+        version: v.version,
+        environment: env.clone(),
+        rollback,
+        by: ctx.sender.id.clone(),
+    }])
+}
+
+pub(crate) fn deploy(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    m: &ModelId,
+    version: u32,
+    env: &EnvId,
+) -> Result<Vec<Event>, StateError> {
+    let model = existing_model(layer, m)?;
+    require_model_org(ctx, &model, &[Role::Deployer], "deploy")?;
+    let v = deployable(layer, m, version)?;
+    let atts = check_gate(layer, &v, env)?;
+    record_deployment(layer, ctx, &v, env, DeploymentKind::Deploy, atts)
+}
+
+pub(crate) fn rollback(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    m: &ModelId,
+    env: &EnvId,
+    to_version: u32,
+    reason: &str,
+) -> Result<Vec<Event>, StateError> {
+    let model = existing_model(layer, m)?;
+    require_model_org(ctx, &model, &[Role::Deployer], "rollback")?;
+    let current_id = current_deployment(layer, m, env)
+        .ok_or_else(|| StateError::InvalidRollback(format!("nothing of model {m} is deployed to {env}")))?;
+    let current = super::deployment(layer, &current_id).expect("the current pointer names a stored deployment");
+    if to_version >= current.version {
+        return Err(StateError::InvalidRollback(format!(
+            "{env} runs {m}@{}; a rollback goes to an earlier version, not {to_version}",
+            current.version
+        )));
+    }
+    let v = deployable(layer, m, to_version)?;
+    let atts = check_gate(layer, &v, env)?;
+    let kind = DeploymentKind::Rollback { from_version: current.version, reason: reason.to_string() };
+    record_deployment(layer, ctx, &v, env, kind, atts)
+}
+
+pub(crate) fn deprecate(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    m: &ModelId,
+    version: u32,
+    reason: &str,
+) -> Result<Vec<Event>, StateError> {
+    let model = existing_model(layer, m)?;
+    require_model_org(ctx, &model, &[Role::ModelOwner, Role::Deployer], "deprecate")?;
+    let mut v = existing_version(layer, m, version)?;
+    if v.deprecated.is_some() {
+        return Err(StateError::AlreadyDone {
+            what: "model version",
+            id: format!("{m}@{version}"),
+            state: "deprecated",
+        });
+    }
+    v.deprecated = Some(Deprecation { by: ctx.sender.id.clone(), reason: reason.to_string(), height: ctx.height });
+    layer.put(keys::model_version(m, version), &v);
+    Ok(vec![Event::Deprecated { model: m.clone(), version, by: ctx.sender.id.clone() }])
+}
+
+fn check_reviewer(state: &dyn StateRead, review: &ReviewLayer) -> Result<(), StateError> {
+    if let ReviewLayer::Human(r) = review {
+        if identity::account(state, r).is_none() {
+            return Err(StateError::UnknownAccount(r.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// The parameters of a `RecordDecision` action.
+pub(crate) struct DecisionArgs<'a> {
+    pub model: &'a ModelId,
+    pub version: u32,
+    pub input_commitment: Hash,
+    pub output_hash: Hash,
+    pub review: &'a ReviewLayer,
+    pub binding: bool,
+    pub correction_policy: CorrectionPolicy,
+    pub context: &'a str,
+}
+
+pub(crate) fn record_decision(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    a: DecisionArgs<'_>,
+) -> Result<Vec<Event>, StateError> {
+    if ![Role::Member, Role::Deployer, Role::ModelOwner].iter().any(|r| ctx.sender.has_role(*r)) {
+        return Err(unauthorized(
+            ctx,
+            "record_decision",
+            "requires one of the roles member, deployer, model_owner".into(),
+        ));
+    }
+    existing_version(layer, a.model, a.version)?;
+    check_reviewer(layer, a.review)?;
+    let d = Decision {
+        id: ctx.tx_hash,
+        model: a.model.clone(),
+        version: a.version,
+        input_commitment: a.input_commitment,
+        output_hash: a.output_hash,
+        review: a.review.clone(),
+        binding: a.binding,
+        correction_policy: a.correction_policy,
+        context: a.context.to_string(),
+        operator: ctx.sender.id.clone(),
+        org: ctx.sender.org.clone(),
+        height: ctx.height,
+        supersedes: None,
+        correction_reason: String::new(),
+        superseded_by: None,
+    };
+    layer.put(keys::decision(&d.id), &d);
+    add_edge(layer, &RecordRef::model_version(a.model, a.version), &RecordRef::Decision(d.id))?;
+    Ok(vec![Event::DecisionRecorded {
+        decision: d.id,
+        model: d.model,
+        version: d.version,
+        supersedes: None,
+        operator: ctx.sender.id.clone(),
+    }])
+}
+
+pub(crate) fn correct_decision(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    id: &Hash,
+    output_hash: &Hash,
+    review: &ReviewLayer,
+    reason: &str,
+) -> Result<Vec<Event>, StateError> {
+    let mut old = decision(layer, id).ok_or_else(|| StateError::NotFound { what: "decision", id: id.to_hex() })?;
+    if let Some(newer) = old.superseded_by {
+        return Err(StateError::CorrectionRefused(format!(
+            "decision {id} was already superseded by {newer}; correct that one"
+        )));
+    }
+    let allowed = match (&old.correction_policy, &old.review) {
+        (CorrectionPolicy::NotCorrectable, _) => Err("its correction policy is not_correctable".to_string()),
+        (CorrectionPolicy::ByOperator, _) if ctx.sender.org == old.org => Ok(()),
+        (CorrectionPolicy::ByOperator, _) => {
+            Err(format!("only the operator's organisation {} may correct it", old.org))
+        }
+        (CorrectionPolicy::ByReviewer, ReviewLayer::Human(r)) if *r == ctx.sender.id => Ok(()),
+        (CorrectionPolicy::ByReviewer, ReviewLayer::Human(r)) => Err(format!("only its reviewer {r} may correct it")),
+        (CorrectionPolicy::ByReviewer, ReviewLayer::None) => Err("it names no reviewer to correct it".to_string()),
+    };
+    allowed.map_err(StateError::CorrectionRefused)?;
+    check_reviewer(layer, review)?;
+    let new = Decision {
+        id: ctx.tx_hash,
+        output_hash: *output_hash,
+        review: review.clone(),
+        operator: ctx.sender.id.clone(),
+        org: ctx.sender.org.clone(),
+        height: ctx.height,
+        supersedes: Some(*id),
+        correction_reason: reason.to_string(),
+        superseded_by: None,
+        ..old.clone()
+    };
+    old.superseded_by = Some(new.id);
+    layer.put(keys::decision(id), &old);
+    layer.put(keys::decision(&new.id), &new);
+    add_edge(layer, &RecordRef::Decision(*id), &RecordRef::Decision(new.id))?;
+    add_edge(layer, &RecordRef::model_version(&new.model, new.version), &RecordRef::Decision(new.id))?;
+    Ok(vec![Event::DecisionRecorded {
+        decision: new.id,
+        model: new.model,
+        version: new.version,
+        supersedes: Some(*id),
+        operator: ctx.sender.id.clone(),
+    }])
+}

@@ -1,0 +1,986 @@
+//! Provenance-first training: the identifiers, records and parameters of content,
+//! opt-outs, datasets, challenges, training runs, models, evaluation attestations,
+//! deploy gates, deployments and decisions.
+//!
+//! Records live here rather than in verity-state so that an offline verifier (which
+//! depends on this crate only) can decode the values that state proofs cover.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::TypesError;
+use crate::hash::Hash;
+use crate::ids::{check_id, AccountId, OrgId};
+use crate::limits::{
+    GATE_EVALUATORS_MAX, GATE_METRICS_MAX, GATE_REQUIREMENTS_MAX, LICENCES_PER_DATASET_MAX, MEMO_BYTES_MAX,
+    METRICS_MAX, PAYOUT_SPLITS_MAX, REVIEWERS_MAX,
+};
+
+/// Parts per million: the fixed-point unit of every score and share on the ledger.
+pub const PPM: u64 = 1_000_000;
+
+macro_rules! name_id {
+    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Builds the identifier, checking the identifier rule.
+            pub fn new(value: impl Into<String>) -> Result<Self, TypesError> {
+                let value = value.into();
+                check_id($kind, &value)?;
+                Ok(Self(value))
+            }
+
+            /// Checks a decoded value (borsh decoding does not run [`Self::new`]).
+            pub fn validate(&self) -> Result<(), TypesError> {
+                check_id($kind, &self.0)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = TypesError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::new(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = TypesError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::new(s)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0)
+            }
+        }
+    };
+}
+
+name_id!(
+    /// A dataset (its versions are numbered from 1).
+    DatasetId,
+    "dataset id"
+);
+name_id!(
+    /// A training run.
+    RunId,
+    "run id"
+);
+name_id!(
+    /// A model (its versions are numbered from 1).
+    ModelId,
+    "model id"
+);
+name_id!(
+    /// A deployment environment (`staging`, `production`, ...).
+    EnvId,
+    "environment"
+);
+name_id!(
+    /// A kind of evaluation attestation (`performance`, `fairness`, `safety`, ...).
+    AttestationKind,
+    "attestation kind"
+);
+
+/// A piece of content, named by the SHA-256 of its bytes.
+pub type ContentId = Hash;
+
+/// Checks a short free text (reason, media type, team name): at most `limit` bytes, no
+/// control characters.
+pub fn check_text(field: &'static str, value: &str, limit: usize) -> Result<(), TypesError> {
+    if value.len() > limit {
+        return Err(TypesError::TooLarge { what: field, size: value.len(), limit });
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(TypesError::InvalidField { field, reason: "must not contain control characters".into() });
+    }
+    Ok(())
+}
+
+fn check_len<T>(field: &'static str, items: &[T], min: usize, max: usize) -> Result<(), TypesError> {
+    if items.len() < min || items.len() > max {
+        return Err(TypesError::InvalidField {
+            field,
+            reason: format!("must hold {min} to {max} entries, got {}", items.len()),
+        });
+    }
+    Ok(())
+}
+
+/// Checks that `items` is sorted by `key` with no repeats (the canonical form of every
+/// set on the ledger, so that equal sets encode equally).
+pub fn check_sorted_unique<T, K: Ord>(
+    field: &'static str,
+    items: &[T],
+    key: impl Fn(&T) -> K,
+) -> Result<(), TypesError> {
+    if items.windows(2).all(|w| key(&w[0]) < key(&w[1])) {
+        Ok(())
+    } else {
+        Err(TypesError::InvalidField { field, reason: "must be sorted with no repeats".into() })
+    }
+}
+
+/// Terms under which content may be used: an SPDX licence identifier, or the SHA-256 of
+/// custom licence terms kept off the ledger.
+#[derive(
+    Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+#[borsh(use_discriminant = false)]
+pub enum Licence {
+    /// An SPDX licence identifier or expression such as `CC-BY-4.0` or `MIT`.
+    Spdx(String),
+    /// The SHA-256 of custom licence terms.
+    Custom(Hash),
+}
+
+impl Licence {
+    pub fn validate(&self) -> Result<(), TypesError> {
+        match self {
+            Licence::Spdx(id) => {
+                let ok = !id.is_empty()
+                    && id.len() <= 64
+                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'));
+                if ok {
+                    Ok(())
+                } else {
+                    Err(TypesError::InvalidField {
+                        field: "licence",
+                        reason: format!("{id:?} is not an SPDX identifier (1-64 of A-Z a-z 0-9 . - +)"),
+                    })
+                }
+            }
+            Licence::Custom(_) => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for Licence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Licence::Spdx(id) => f.write_str(id),
+            Licence::Custom(h) => write!(f, "custom:{h}"),
+        }
+    }
+}
+
+impl FromStr for Licence {
+    type Err = TypesError;
+    /// `custom:<sha256 hex>` or an SPDX identifier.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let licence = match s.strip_prefix("custom:") {
+            Some(hex) => Licence::Custom(hex.parse()?),
+            None => Licence::Spdx(s.to_string()),
+        };
+        licence.validate()?;
+        Ok(licence)
+    }
+}
+
+/// Which training uses an opt-out forbids.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[borsh(use_discriminant = false)]
+pub enum OptOutScope {
+    /// Every training use.
+    AllTraining,
+    /// Training for a dataset whose policy marks it commercial.
+    CommercialTraining,
+    /// Uses under the named licences.
+    Licences(Vec<Licence>),
+}
+
+impl OptOutScope {
+    pub fn validate(&self) -> Result<(), TypesError> {
+        if let OptOutScope::Licences(ls) = self {
+            check_len("licences", ls, 1, LICENCES_PER_DATASET_MAX)?;
+            check_sorted_unique("licences", ls, |l| l.clone())?;
+            ls.iter().try_for_each(Licence::validate)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the opt-out forbids using content under `licence` in a dataset with `policy`.
+    pub fn forbids(&self, policy: &DatasetPolicy, licence: &Licence) -> bool {
+        match self {
+            OptOutScope::AllTraining => true,
+            OptOutScope::CommercialTraining => policy.commercial,
+            OptOutScope::Licences(ls) => ls.contains(licence),
+        }
+    }
+}
+
+/// A registered piece of content. Key: `prov/content/<hash hex>`.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Content {
+    pub id: ContentId,
+    pub media_type: String,
+    pub licence: Licence,
+    /// The creator: the account that registered (and signed) it.
+    pub creator: AccountId,
+    pub org: OrgId,
+    /// Who is paid when the content earns revenue, in parts per million (sums to 10^6).
+    pub payout: Vec<PayoutShare>,
+    pub height: u64,
+    /// The registering transaction (its signature is the creator's signature).
+    pub tx: Hash,
+    /// Every opt-out ever registered for it, oldest first (withdrawn ones stay).
+    pub opt_outs: Vec<Hash>,
+}
+
+/// One recipient of a payout split.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct PayoutShare {
+    pub account: AccountId,
+    pub share_ppm: u32,
+}
+
+/// Checks a payout split: 1..=PAYOUT_SPLITS_MAX distinct accounts, shares summing to 10^6.
+pub fn check_payout(payout: &[PayoutShare]) -> Result<(), TypesError> {
+    check_len("payout", payout, 1, PAYOUT_SPLITS_MAX)?;
+    check_sorted_unique("payout", payout, |p| p.account.clone())?;
+    let mut sum = 0u64;
+    for p in payout {
+        p.account.validate()?;
+        sum += u64::from(p.share_ppm);
+    }
+    if sum != PPM {
+        return Err(TypesError::InvalidField {
+            field: "payout",
+            reason: format!("shares add up to {sum} ppm, not 1000000"),
+        });
+    }
+    Ok(())
+}
+
+/// An opt-out. Key: `prov/optout/<id hex>`, id = the registering transaction's hash.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct OptOut {
+    pub id: Hash,
+    pub content: ContentId,
+    pub scope: OptOutScope,
+    pub by: AccountId,
+    pub reason: String,
+    pub height: u64,
+    /// Set when withdrawn; the opt-out stays on record.
+    pub withdrawn_height: Option<u64>,
+}
+
+/// How the items of a dataset version reach the ledger.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[borsh(use_discriminant = false)]
+pub enum DatasetMode {
+    /// The content ids are submitted in chunks and checked item by item.
+    Enumerated,
+    /// Only the commitment is published; items are checked by challenges with proofs.
+    RootOnly,
+}
+
+/// What a dataset version is used for, which decides which opt-outs apply to it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct DatasetPolicy {
+    /// Used for commercial training (opt-outs of commercial training apply).
+    pub commercial: bool,
+    /// Every item must be registered content (enumerated mode checks it).
+    pub require_registered: bool,
+}
+
+/// A dataset. Key: `prov/dataset/<id>`.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Dataset {
+    pub id: DatasetId,
+    /// The organisation whose curators publish its versions.
+    pub org: OrgId,
+    /// The number of versions published (or pending); versions are 1..=versions.
+    pub versions: u32,
+}
+
+/// Whether all of an enumerated version's items have arrived.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[borsh(use_discriminant = false)]
+pub enum DatasetStatus {
+    /// Enumerated items are still arriving; the version cannot be used yet.
+    Pending,
+    /// Complete (root checked for enumerated versions); usable by training runs.
+    Published,
+}
+
+/// One version of a dataset. Key: `prov/dataset_version/<id>/<version>`.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct DatasetVersion {
+    pub dataset: DatasetId,
+    pub version: u32,
+    /// SHA-256 of the canonical manifest file.
+    pub manifest_hash: Hash,
+    /// RFC 6962 root over the sorted content ids.
+    pub root: Hash,
+    pub count: u64,
+    /// Every licence of its items, sorted.
+    pub licences: Vec<Licence>,
+    pub mode: DatasetMode,
+    pub policy: DatasetPolicy,
+    pub curator: AccountId,
+    pub supersedes: Option<u32>,
+    /// Who may resolve challenges (empty: any account with the reviewer role).
+    pub reviewers: Vec<AccountId>,
+    /// Heights a challenge stays open for an answer and a resolution.
+    pub challenge_window: u64,
+    pub status: DatasetStatus,
+    pub height: u64,
+    pub tx: Hash,
+    /// Enumerated mode: items received so far.
+    pub received: u64,
+    /// Enumerated mode: the last content id received (items arrive in ascending order).
+    pub last_item: Option<ContentId>,
+    /// Enumerated mode: roots of the perfect subtrees of the items so far, largest first.
+    pub frontier: Vec<Hash>,
+}
+
+/// What a challenge claims about an item.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[borsh(use_discriminant = false)]
+pub enum ChallengeKind {
+    /// The item is opted out for the dataset's scope (checked by the ledger from an
+    /// inclusion proof; upheld at once when it holds).
+    OptedOut,
+    Unlicensed,
+    Duplicate,
+    Mislabelled,
+}
+
+/// Where a challenge stands.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[borsh(use_discriminant = false)]
+pub enum ChallengeStatus {
+    Open,
+    Upheld,
+    Rejected,
+}
+
+/// A challenge of one item of a dataset version. Key: `prov/challenge/<id hex>`.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Challenge {
+    pub id: Hash,
+    pub dataset: DatasetId,
+    pub version: u32,
+    pub content: ContentId,
+    pub kind: ChallengeKind,
+    pub evidence: Hash,
+    pub challenger: AccountId,
+    pub height: u64,
+    /// The last height at which it may be answered and resolved.
+    pub deadline_height: u64,
+    pub response: Option<Hash>,
+    pub status: ChallengeStatus,
+    pub resolved_by: Option<AccountId>,
+    pub resolution_reason: String,
+}
+
+/// A training run. Key: `prov/run/<id>`.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct TrainingRun {
+    pub id: RunId,
+    pub datasets: Vec<DatasetRef>,
+    pub base_model: Option<ModelVersionRef>,
+    /// The code commit (hex, 7 to 64 digits).
+    pub code_commit: String,
+    pub hyperparams_hash: Hash,
+    /// The training date, `YYYY-MM-DD`.
+    pub training_date: String,
+    pub team: String,
+    pub run_log_hash: Hash,
+    pub provider: AccountId,
+    /// The provider's signature over [`run_log_message`].
+    pub provider_signature: crate::keys::Signature,
+    pub registered_by: AccountId,
+    pub org: OrgId,
+    pub height: u64,
+    pub tx: Hash,
+}
+
+/// Domain separator of a compute provider's run-log signature.
+pub const RUN_LOG_SIGN_DOMAIN: &[u8] = b"verity/run-log/v1\0";
+
+/// The bytes a compute provider signs to vouch for a run's log.
+pub fn run_log_message(run: &RunId, run_log_hash: &Hash) -> Vec<u8> {
+    let mut out = RUN_LOG_SIGN_DOMAIN.to_vec();
+    out.extend_from_slice(&crate::encoding::encode(run));
+    out.extend_from_slice(run_log_hash.as_bytes());
+    out
+}
+
+/// A dataset version.
+#[derive(
+    Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct DatasetRef {
+    pub dataset: DatasetId,
+    pub version: u32,
+}
+
+/// A model version.
+#[derive(
+    Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct ModelVersionRef {
+    pub model: ModelId,
+    pub version: u32,
+}
+
+/// A model. Key: `prov/model/<id>`.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Model {
+    pub id: ModelId,
+    pub org: OrgId,
+    pub description: String,
+    pub versions: u32,
+    pub height: u64,
+}
+
+/// A deprecation of a model version.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Deprecation {
+    pub by: AccountId,
+    pub reason: String,
+    pub height: u64,
+}
+
+/// A model version. Key: `prov/model_version/<id>/<version>`.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct ModelVersion {
+    pub model: ModelId,
+    pub version: u32,
+    /// The OpenSSF model-signing manifest digest of the model's files.
+    pub fingerprint: Hash,
+    pub run: RunId,
+    /// The owner account that registered it (the transaction's signer).
+    pub owner: AccountId,
+    pub height: u64,
+    pub tx: Hash,
+    /// Length of the chain of base models below it (0: trained from scratch).
+    pub depth: u32,
+    pub deprecated: Option<Deprecation>,
+}
+
+/// One metric of an evaluation, in parts per million, with the evaluator's threshold.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Metric {
+    pub name: String,
+    pub value_ppm: i64,
+    /// The suite's threshold, if it has one.
+    pub threshold_ppm: Option<i64>,
+    /// Whether larger values are better (the threshold is a minimum) or smaller ones
+    /// (the threshold is a maximum, as for a fairness gap).
+    pub higher_is_better: bool,
+}
+
+impl Metric {
+    /// Whether the value meets the metric's own threshold (true when it has none).
+    pub fn meets_threshold(&self) -> bool {
+        match self.threshold_ppm {
+            None => true,
+            Some(t) if self.higher_is_better => self.value_ppm >= t,
+            Some(t) => self.value_ppm <= t,
+        }
+    }
+}
+
+/// An evaluation attestation as the ledger keeps it. Key: `prov/attestation/<id hex>`,
+/// id = SHA-256 of the in-toto statement (the DSSE payload).
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Attestation {
+    pub id: Hash,
+    pub model: ModelId,
+    pub version: u32,
+    pub evaluator: AccountId,
+    pub kind: AttestationKind,
+    pub suite: String,
+    pub dataset_name: String,
+    pub dataset_sha256: Hash,
+    pub metrics: Vec<Metric>,
+    pub passed: bool,
+    pub height: u64,
+    pub tx: Hash,
+    pub revoked: Option<Deprecation>,
+}
+
+/// One requirement of a deploy gate.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct GateRequirement {
+    pub kind: AttestationKind,
+    /// Environments it applies to (empty: every environment). Sorted.
+    #[serde(default)]
+    pub environments: Vec<EnvId>,
+    /// Evaluators whose attestations count (empty: any account with the evaluator role). Sorted.
+    #[serde(default)]
+    pub evaluators: Vec<AccountId>,
+    /// Minimum values of named metrics (for higher-is-better metrics) or maximum values
+    /// (for lower-is-better ones), in ppm. Sorted by name.
+    #[serde(default)]
+    pub metrics: Vec<MetricBound>,
+}
+
+/// A bound on one metric in a gate.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct MetricBound {
+    pub name: String,
+    pub bound_ppm: i64,
+}
+
+impl GateRequirement {
+    pub fn validate(&self) -> Result<(), TypesError> {
+        self.kind.validate()?;
+        check_len("environments", &self.environments, 0, GATE_REQUIREMENTS_MAX)?;
+        check_sorted_unique("environments", &self.environments, |e| e.clone())?;
+        self.environments.iter().try_for_each(EnvId::validate)?;
+        check_len("evaluators", &self.evaluators, 0, GATE_EVALUATORS_MAX)?;
+        check_sorted_unique("evaluators", &self.evaluators, |e| e.clone())?;
+        self.evaluators.iter().try_for_each(AccountId::validate)?;
+        check_len("metrics", &self.metrics, 0, GATE_METRICS_MAX)?;
+        check_sorted_unique("metrics", &self.metrics, |m| m.name.clone())?;
+        self.metrics.iter().try_for_each(|m| check_metric_name(&m.name))
+    }
+
+    /// Whether the requirement applies to deploys into `env`.
+    pub fn applies_to(&self, env: &EnvId) -> bool {
+        self.environments.is_empty() || self.environments.contains(env)
+    }
+
+    /// Why `att` does not satisfy this requirement, or `None` when it does. Does not look
+    /// at the attestation's model version or the evaluator's roles.
+    pub fn shortfall(&self, att: &Attestation) -> Option<String> {
+        if att.kind != self.kind {
+            return Some(format!("kind is {}, not {}", att.kind, self.kind));
+        }
+        if att.revoked.is_some() {
+            return Some("revoked".into());
+        }
+        if !att.passed {
+            return Some("did not pass".into());
+        }
+        if !self.evaluators.is_empty() && !self.evaluators.contains(&att.evaluator) {
+            return Some(format!("evaluator {} is not accepted by the gate", att.evaluator));
+        }
+        for bound in &self.metrics {
+            let Some(m) = att.metrics.iter().find(|m| m.name == bound.name) else {
+                return Some(format!("has no metric {}", bound.name));
+            };
+            let ok = if m.higher_is_better { m.value_ppm >= bound.bound_ppm } else { m.value_ppm <= bound.bound_ppm };
+            if !ok {
+                let rel = if m.higher_is_better { "below the minimum" } else { "above the maximum" };
+                return Some(format!("metric {} = {} ppm is {rel} of {} ppm", m.name, m.value_ppm, bound.bound_ppm));
+            }
+        }
+        None
+    }
+}
+
+/// Checks a metric name: 1..=64 bytes of `a-z 0-9 _ . -`.
+pub fn check_metric_name(name: &str) -> Result<(), TypesError> {
+    check_id("metric name", name)
+}
+
+/// A model's deploy gate. Key: `prov/gate/<model>`.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct GatePolicy {
+    pub model: ModelId,
+    pub requirements: Vec<GateRequirement>,
+    pub set_by: AccountId,
+    pub height: u64,
+}
+
+/// Checks a gate's requirement list: at most GATE_REQUIREMENTS_MAX, each valid.
+pub fn check_gate(requirements: &[GateRequirement]) -> Result<(), TypesError> {
+    check_len("requirements", requirements, 0, GATE_REQUIREMENTS_MAX)?;
+    requirements.iter().try_for_each(GateRequirement::validate)
+}
+
+/// Whether a deployment moved forward or rolled back.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[borsh(use_discriminant = false)]
+pub enum DeploymentKind {
+    Deploy,
+    Rollback { from_version: u32, reason: String },
+}
+
+/// A deployment of a model version to an environment. Key: `prov/deployment/<id hex>`,
+/// id = the deploying transaction's hash.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Deployment {
+    pub id: Hash,
+    pub model: ModelId,
+    pub version: u32,
+    pub environment: EnvId,
+    pub kind: DeploymentKind,
+    pub by: AccountId,
+    pub height: u64,
+    /// The attestations that satisfied the gate, one per requirement, in gate order.
+    pub attestations: Vec<Hash>,
+    /// The deployment it replaced in the environment, if any.
+    pub previous: Option<Hash>,
+}
+
+/// Who or what reviews a decision.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(tag = "layer", content = "reviewer", rename_all = "snake_case")]
+#[borsh(use_discriminant = false)]
+pub enum ReviewLayer {
+    None,
+    Human(AccountId),
+}
+
+/// Whether and by whom a decision may be corrected.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[borsh(use_discriminant = false)]
+pub enum CorrectionPolicy {
+    /// Final: no correction is accepted.
+    NotCorrectable,
+    /// The operator's organisation may correct it.
+    ByOperator,
+    /// Only the decision's human reviewer may correct it.
+    ByReviewer,
+}
+
+/// A decision made by an AI system. Key: `prov/decision/<id hex>`, id = the recording
+/// transaction's hash.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Decision {
+    pub id: Hash,
+    pub model: ModelId,
+    pub version: u32,
+    /// A salted commitment to the input (the input itself never goes on the ledger).
+    pub input_commitment: Hash,
+    pub output_hash: Hash,
+    pub review: ReviewLayer,
+    pub binding: bool,
+    pub correction_policy: CorrectionPolicy,
+    pub context: String,
+    pub operator: AccountId,
+    pub org: OrgId,
+    pub height: u64,
+    /// The decision this one corrects, and why.
+    pub supersedes: Option<Hash>,
+    pub correction_reason: String,
+    /// Set when a later correction supersedes it.
+    pub superseded_by: Option<Hash>,
+}
+
+/// Why a record was flagged.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(tag = "cause", rename_all = "snake_case")]
+#[borsh(use_discriminant = false)]
+pub enum FlagCause {
+    /// A challenge of an item of the origin dataset version was upheld.
+    ChallengeUpheld { challenge: Hash },
+    /// Content in the origin dataset version was opted out after it was used.
+    ContentOptedOut { content: ContentId, opt_out: Hash },
+}
+
+/// A flag on a record: the origin dataset version, why, and when. Keys:
+/// `prov/flags/<record>` (count) and `prov/flag/<record>/<n>`.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Flag {
+    pub origin: DatasetRef,
+    pub cause: FlagCause,
+    pub height: u64,
+}
+
+/// A reference to any provenance record: the nodes of the lineage graph.
+///
+/// Text form: `content:<hex>`, `optout:<hex>`, `dataset:<id>@<version>`,
+/// `challenge:<hex>`, `run:<id>`, `model:<id>@<version>`, `attestation:<hex>`,
+/// `deployment:<hex>`, `decision:<hex>`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, BorshSerialize, BorshDeserialize)]
+#[borsh(use_discriminant = false)]
+pub enum RecordRef {
+    Content(ContentId),
+    OptOut(Hash),
+    Dataset(DatasetRef),
+    Challenge(Hash),
+    Run(RunId),
+    ModelVersion(ModelVersionRef),
+    Attestation(Hash),
+    Deployment(Hash),
+    Decision(Hash),
+}
+
+impl RecordRef {
+    /// The record kind, as in the text form.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RecordRef::Content(_) => "content",
+            RecordRef::OptOut(_) => "optout",
+            RecordRef::Dataset(_) => "dataset",
+            RecordRef::Challenge(_) => "challenge",
+            RecordRef::Run(_) => "run",
+            RecordRef::ModelVersion(_) => "model",
+            RecordRef::Attestation(_) => "attestation",
+            RecordRef::Deployment(_) => "deployment",
+            RecordRef::Decision(_) => "decision",
+        }
+    }
+
+    pub fn dataset(dataset: &DatasetId, version: u32) -> Self {
+        RecordRef::Dataset(DatasetRef { dataset: dataset.clone(), version })
+    }
+
+    pub fn model_version(model: &ModelId, version: u32) -> Self {
+        RecordRef::ModelVersion(ModelVersionRef { model: model.clone(), version })
+    }
+}
+
+impl fmt::Display for RecordRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordRef::Content(h)
+            | RecordRef::OptOut(h)
+            | RecordRef::Challenge(h)
+            | RecordRef::Attestation(h)
+            | RecordRef::Deployment(h)
+            | RecordRef::Decision(h) => write!(f, "{}:{h}", self.kind()),
+            RecordRef::Dataset(d) => write!(f, "dataset:{}@{}", d.dataset, d.version),
+            RecordRef::Run(r) => write!(f, "run:{r}"),
+            RecordRef::ModelVersion(m) => write!(f, "model:{}@{}", m.model, m.version),
+        }
+    }
+}
+
+fn split_version(s: &str) -> Result<(&str, u32), TypesError> {
+    let (name, v) = s.rsplit_once('@').ok_or_else(|| TypesError::InvalidField {
+        field: "record",
+        reason: format!("{s:?} needs a version: NAME@VERSION"),
+    })?;
+    let v: u32 = v
+        .parse()
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| TypesError::InvalidField { field: "record", reason: format!("bad version in {s:?}") })?;
+    Ok((name, v))
+}
+
+impl FromStr for RecordRef {
+    type Err = TypesError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (kind, rest) = s.split_once(':').ok_or_else(|| TypesError::InvalidField {
+            field: "record",
+            reason: format!("{s:?} is not KIND:ID (content, optout, dataset, challenge, run, model, attestation, deployment or decision)"),
+        })?;
+        Ok(match kind {
+            "content" => RecordRef::Content(rest.parse()?),
+            "optout" => RecordRef::OptOut(rest.parse()?),
+            "challenge" => RecordRef::Challenge(rest.parse()?),
+            "attestation" => RecordRef::Attestation(rest.parse()?),
+            "deployment" => RecordRef::Deployment(rest.parse()?),
+            "decision" => RecordRef::Decision(rest.parse()?),
+            "run" => RecordRef::Run(rest.parse()?),
+            "dataset" => {
+                let (name, version) = split_version(rest)?;
+                RecordRef::Dataset(DatasetRef { dataset: name.parse()?, version })
+            }
+            "model" => {
+                let (name, version) = split_version(rest)?;
+                RecordRef::ModelVersion(ModelVersionRef { model: name.parse()?, version })
+            }
+            other => {
+                return Err(TypesError::InvalidField {
+                    field: "record",
+                    reason: format!("unknown record kind {other:?}"),
+                })
+            }
+        })
+    }
+}
+
+impl Serialize for RecordRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <String as Deserialize>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Checks the reviewers list of a dataset version.
+pub fn check_reviewers(reviewers: &[AccountId]) -> Result<(), TypesError> {
+    check_len("reviewers", reviewers, 0, REVIEWERS_MAX)?;
+    check_sorted_unique("reviewers", reviewers, |r| r.clone())?;
+    reviewers.iter().try_for_each(AccountId::validate)
+}
+
+/// Checks a dataset version's licence set: 1..=LICENCES_PER_DATASET_MAX, sorted, valid.
+pub fn check_licences(licences: &[Licence]) -> Result<(), TypesError> {
+    check_len("licences", licences, 1, LICENCES_PER_DATASET_MAX)?;
+    check_sorted_unique("licences", licences, |l| l.clone())?;
+    licences.iter().try_for_each(Licence::validate)
+}
+
+/// Checks an attestation's metric list.
+pub fn check_metrics(metrics: &[Metric]) -> Result<(), TypesError> {
+    check_len("metrics", metrics, 0, METRICS_MAX)?;
+    check_sorted_unique("metrics", metrics, |m| m.name.clone())?;
+    metrics.iter().try_for_each(|m| check_metric_name(&m.name))
+}
+
+/// Checks a `YYYY-MM-DD` date (a calendar date; no clock is read).
+pub fn check_date(field: &'static str, s: &str) -> Result<(), TypesError> {
+    let bad = || TypesError::InvalidField { field, reason: format!("{s:?} is not a date YYYY-MM-DD") };
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(bad());
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<u32>().ok());
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return Err(bad());
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    if d == 0 || d > days || !s.bytes().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// Checks a code commit id: 7..=64 lowercase hex digits.
+pub fn check_commit(s: &str) -> Result<(), TypesError> {
+    if (7..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        Ok(())
+    } else {
+        Err(TypesError::InvalidField {
+            field: "code_commit",
+            reason: format!("{s:?} is not 7-64 lowercase hex digits"),
+        })
+    }
+}
+
+/// Checks a reason or context text (at most MEMO_BYTES_MAX bytes).
+pub fn check_reason(field: &'static str, s: &str) -> Result<(), TypesError> {
+    check_text(field, s, MEMO_BYTES_MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_refs_round_trip_through_text() {
+        let h = crate::hash::sha256(b"x");
+        for r in [
+            RecordRef::Content(h),
+            RecordRef::OptOut(h),
+            RecordRef::dataset(&DatasetId::new("digits").expect("id"), 3),
+            RecordRef::Challenge(h),
+            RecordRef::Run(RunId::new("run-1").expect("id")),
+            RecordRef::model_version(&ModelId::new("clf").expect("id"), 2),
+            RecordRef::Attestation(h),
+            RecordRef::Deployment(h),
+            RecordRef::Decision(h),
+        ] {
+            assert_eq!(r.to_string().parse::<RecordRef>(), Ok(r.clone()));
+            let json = serde_json::to_string(&r).expect("json");
+            assert_eq!(serde_json::from_str::<RecordRef>(&json).expect("parse"), r);
+        }
+        for bad in ["", "model:clf", "model:clf@0", "dataset:x@-1", "thing:abc", "content:zz", "run:Bad"] {
+            assert!(bad.parse::<RecordRef>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_commits_licences() {
+        for ok in ["2026-11-23", "2024-02-29", "2000-02-29"] {
+            assert!(check_date("d", ok).is_ok(), "{ok}");
+        }
+        for bad in ["2026-13-01", "2023-02-29", "1900-02-29", "2026-1-01", "2026-11-31", "abcd-ef-gh", "+026-11-23"] {
+            assert!(check_date("d", bad).is_err(), "{bad}");
+        }
+        assert!(check_commit("abc1234").is_ok());
+        assert!(check_commit("ABC1234").is_err());
+        assert!(check_commit("abc12").is_err());
+        assert_eq!("CC-BY-4.0".parse::<Licence>(), Ok(Licence::Spdx("CC-BY-4.0".into())));
+        assert!("CC BY".parse::<Licence>().is_err());
+        let h = crate::hash::sha256(b"terms");
+        assert_eq!(format!("custom:{h}").parse::<Licence>(), Ok(Licence::Custom(h)));
+    }
+
+    #[test]
+    fn gate_shortfalls() {
+        let att = Attestation {
+            id: Hash::ZERO,
+            model: ModelId::new("m").expect("id"),
+            version: 1,
+            evaluator: AccountId::new("eva").expect("id"),
+            kind: AttestationKind::new("fairness").expect("id"),
+            suite: "s".into(),
+            dataset_name: "d".into(),
+            dataset_sha256: Hash::ZERO,
+            metrics: vec![Metric {
+                name: "gap".into(),
+                value_ppm: 30_000,
+                threshold_ppm: Some(50_000),
+                higher_is_better: false,
+            }],
+            passed: true,
+            height: 1,
+            tx: Hash::ZERO,
+            revoked: None,
+        };
+        let mut req = GateRequirement {
+            kind: AttestationKind::new("fairness").expect("id"),
+            environments: vec![],
+            evaluators: vec![],
+            metrics: vec![MetricBound { name: "gap".into(), bound_ppm: 40_000 }],
+        };
+        assert_eq!(req.shortfall(&att), None);
+        req.metrics[0].bound_ppm = 20_000;
+        assert!(req.shortfall(&att).expect("too large a gap").contains("above the maximum"));
+        req.metrics[0].bound_ppm = 40_000;
+        req.evaluators = vec![AccountId::new("other").expect("id")];
+        assert!(req.shortfall(&att).is_some());
+        req.evaluators.clear();
+        let mut revoked = att.clone();
+        revoked.revoked = Some(Deprecation { by: att.evaluator.clone(), reason: "bug".into(), height: 2 });
+        assert_eq!(req.shortfall(&revoked).as_deref(), Some("revoked"));
+        req.kind = AttestationKind::new("safety").expect("id");
+        assert!(req.shortfall(&att).is_some());
+    }
+}
