@@ -898,6 +898,130 @@ pub fn check_reason(field: &'static str, s: &str) -> Result<(), TypesError> {
     check_text(field, s, MEMO_BYTES_MAX)
 }
 
+/// A decoded provenance record of any kind (the value a [`RecordRef`] names).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "record", rename_all = "snake_case")]
+pub enum Record {
+    Content(Content),
+    #[serde(rename = "optout")]
+    OptOut(OptOut),
+    Dataset(DatasetVersion),
+    Challenge(Challenge),
+    Run(TrainingRun),
+    #[serde(rename = "model")]
+    ModelVersion(ModelVersion),
+    Attestation(Attestation),
+    Deployment(Deployment),
+    Decision(Decision),
+}
+
+impl Record {
+    /// Decodes the stored bytes of the record `r` names, checking that the record is the
+    /// one named (so bytes of another record cannot pass for it).
+    pub fn decode(r: &RecordRef, bytes: &[u8]) -> Result<Record, TypesError> {
+        use crate::encoding::decode;
+        const LIMIT: usize = 1 << 20;
+        let record = match r {
+            RecordRef::Content(_) => Record::Content(decode(bytes, LIMIT)?),
+            RecordRef::OptOut(_) => Record::OptOut(decode(bytes, LIMIT)?),
+            RecordRef::Dataset(_) => Record::Dataset(decode(bytes, LIMIT)?),
+            RecordRef::Challenge(_) => Record::Challenge(decode(bytes, LIMIT)?),
+            RecordRef::Run(_) => Record::Run(decode(bytes, LIMIT)?),
+            RecordRef::ModelVersion(_) => Record::ModelVersion(decode(bytes, LIMIT)?),
+            RecordRef::Attestation(_) => Record::Attestation(decode(bytes, LIMIT)?),
+            RecordRef::Deployment(_) => Record::Deployment(decode(bytes, LIMIT)?),
+            RecordRef::Decision(_) => Record::Decision(decode(bytes, LIMIT)?),
+        };
+        if record.reference() != *r {
+            return Err(TypesError::InvalidField {
+                field: "record",
+                reason: format!("the bytes hold {}, not {r}", record.reference()),
+            });
+        }
+        Ok(record)
+    }
+
+    /// The reference that names this record.
+    pub fn reference(&self) -> RecordRef {
+        match self {
+            Record::Content(c) => RecordRef::Content(c.id),
+            Record::OptOut(o) => RecordRef::OptOut(o.id),
+            Record::Dataset(d) => RecordRef::dataset(&d.dataset, d.version),
+            Record::Challenge(c) => RecordRef::Challenge(c.id),
+            Record::Run(r) => RecordRef::Run(r.id.clone()),
+            Record::ModelVersion(m) => RecordRef::model_version(&m.model, m.version),
+            Record::Attestation(a) => RecordRef::Attestation(a.id),
+            Record::Deployment(d) => RecordRef::Deployment(d.id),
+            Record::Decision(d) => RecordRef::Decision(d.id),
+        }
+    }
+
+    /// The transaction that created the record.
+    pub fn tx(&self) -> Hash {
+        match self {
+            Record::Content(c) => c.tx,
+            Record::OptOut(o) => o.id,
+            Record::Dataset(d) => d.tx,
+            Record::Challenge(c) => c.id,
+            Record::Run(r) => r.tx,
+            Record::ModelVersion(m) => m.tx,
+            Record::Attestation(a) => a.tx,
+            Record::Deployment(d) => d.id,
+            Record::Decision(d) => d.id,
+        }
+    }
+
+    /// A one-line human summary.
+    pub fn summary(&self) -> String {
+        match self {
+            Record::Content(c) => {
+                format!("{} {} by {} ({} opt-outs)", c.media_type, c.licence, c.creator, c.opt_outs.len())
+            }
+            Record::OptOut(o) => {
+                format!("{:?} by {}{}", o.scope, o.by, if o.withdrawn_height.is_some() { " (withdrawn)" } else { "" })
+            }
+            Record::Dataset(d) => format!(
+                "{:?} {:?}, {} items, root {}, curator {}",
+                d.mode,
+                d.status,
+                d.count,
+                &d.root.to_hex()[..16],
+                d.curator
+            ),
+            Record::Challenge(c) => format!("{:?} {:?} by {}", c.kind, c.status, c.challenger),
+            Record::Run(r) => {
+                format!("commit {} on {} by team {}, provider {}", r.code_commit, r.training_date, r.team, r.provider)
+            }
+            Record::ModelVersion(m) => format!(
+                "fingerprint {}, owner {}{}",
+                &m.fingerprint.to_hex()[..16],
+                m.owner,
+                if m.deprecated.is_some() { ", deprecated" } else { "" }
+            ),
+            Record::Attestation(a) => format!(
+                "{} by {}: {}{}",
+                a.kind,
+                a.evaluator,
+                if a.passed { "passed" } else { "failed" },
+                if a.revoked.is_some() { ", revoked" } else { "" }
+            ),
+            Record::Deployment(d) => match &d.kind {
+                DeploymentKind::Deploy => format!("deploy to {} by {}", d.environment, d.by),
+                DeploymentKind::Rollback { from_version, .. } => {
+                    format!("rollback of {} from v{from_version} by {}", d.environment, d.by)
+                }
+            },
+            Record::Decision(d) => format!(
+                "by {}, {}, review {:?}{}",
+                d.operator,
+                if d.binding { "binding" } else { "advisory" },
+                d.review,
+                if d.superseded_by.is_some() { ", superseded" } else { "" }
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

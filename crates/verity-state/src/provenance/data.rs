@@ -120,6 +120,45 @@ fn forbidding_opt_out(state: &dyn StateRead, c: &Content, policy: &DatasetPolicy
     })
 }
 
+/// Checks one item for a dataset version with `policy` (and, when given, the version's
+/// declared licence set): the licence must match the content's registration, the content
+/// must be registered if the policy requires it, and no active opt-out may forbid the use.
+/// Enumerated publication runs it on every item; `verity dataset check` runs it ahead.
+pub fn check_item(
+    state: &dyn StateRead,
+    policy: &DatasetPolicy,
+    licences: Option<&[Licence]>,
+    item: &DatasetItem,
+) -> Result<(), StateError> {
+    if let Some(ls) = licences {
+        if !ls.contains(&item.licence) {
+            return Err(StateError::LicenceMismatch {
+                content: item.content,
+                reason: format!("licence {} is not in the version's declared licence set", item.licence),
+            });
+        }
+    }
+    match content(state, &item.content) {
+        Some(c) => {
+            if c.licence != item.licence {
+                return Err(StateError::LicenceMismatch {
+                    content: item.content,
+                    reason: format!(
+                        "the manifest says {}, but the content is registered under {}",
+                        item.licence, c.licence
+                    ),
+                });
+            }
+            if let Some(opt_out) = forbidding_opt_out(state, &c, policy, &item.licence) {
+                return Err(StateError::OptedOut { content: item.content, opt_out });
+            }
+            Ok(())
+        }
+        None if policy.require_registered => Err(StateError::UnregisteredContent(item.content)),
+        None => Ok(()),
+    }
+}
+
 /// The parameters of a `PublishDataset` action.
 pub(crate) struct Publish<'a> {
     pub dataset: &'a DatasetId,
@@ -221,30 +260,7 @@ pub(crate) fn add_dataset_items(
     }
     let dref = RecordRef::Dataset(r.clone());
     for item in items {
-        if !v.licences.contains(&item.licence) {
-            return Err(StateError::LicenceMismatch {
-                content: item.content,
-                reason: format!("licence {} is not in the version's declared licence set", item.licence),
-            });
-        }
-        match content(layer, &item.content) {
-            Some(c) => {
-                if c.licence != item.licence {
-                    return Err(StateError::LicenceMismatch {
-                        content: item.content,
-                        reason: format!(
-                            "the manifest says {}, but the content is registered under {}",
-                            item.licence, c.licence
-                        ),
-                    });
-                }
-                if let Some(opt_out) = forbidding_opt_out(layer, &c, &v.policy, &item.licence) {
-                    return Err(StateError::OptedOut { content: item.content, opt_out });
-                }
-            }
-            None if v.policy.require_registered => return Err(StateError::UnregisteredContent(item.content)),
-            None => {}
-        }
+        check_item(layer, &v.policy, Some(&v.licences), item)?;
         frontier_push(&mut v.frontier, v.received, content_leaf(&item.content));
         v.received += 1;
         add_edge(layer, &RecordRef::Content(item.content), &dref)?;

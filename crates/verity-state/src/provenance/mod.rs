@@ -41,16 +41,19 @@ mod tests;
 use std::collections::{BTreeSet, VecDeque};
 
 use borsh::BorshDeserialize;
+use verity_types::limits::TRACE_NODES_MAX;
 use verity_types::{
     Attestation, Challenge, Content, Dataset, DatasetRef, DatasetVersion, Decision, Deployment, Event, Flag, FlagCause,
-    GatePolicy, Hash, Model, ModelId, ModelVersion, ModelVersionRef, OptOut, RecordRef, TrainingRun,
+    GatePolicy, Hash, Model, ModelId, ModelVersion, ModelVersionRef, OptOut, Record, RecordRef, TrainingRun,
 };
 
 use crate::error::StateError;
 use crate::identity::Account;
 use crate::view::{read, Layer, StateRead};
 
+pub use data::check_item;
 pub(crate) use data::*;
+pub use model::check_gate;
 pub(crate) use model::*;
 
 /// Context a provenance handler needs besides the sender.
@@ -255,4 +258,108 @@ pub(crate) fn require_unflagged(state: &dyn StateRead, r: &RecordRef) -> Result<
 /// Decodes a stored record's bytes (for readers holding bytes from a proof or the store).
 pub fn decode_record<T: BorshDeserialize>(bytes: &[u8]) -> Option<T> {
     borsh::from_slice(bytes).ok()
+}
+
+/// Deepest a trace walks from its root in either direction.
+pub const TRACE_DEPTH_MAX: usize = 256;
+
+/// One record in a lineage trace, with the records beyond it in the walk's direction.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TraceNode {
+    pub record: RecordRef,
+    pub summary: String,
+    pub data: Record,
+    /// Number of flags on the record (problems found upstream of it).
+    pub flags: u32,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<TraceNode>,
+    /// The record already appears earlier in this direction; its children are there.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub repeated: bool,
+}
+
+/// A lineage trace: the root record, what it came from, and what came from it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Trace {
+    pub root: TraceNode,
+    pub upstream: Vec<TraceNode>,
+    pub downstream: Vec<TraceNode>,
+    /// Records returned (the root included).
+    pub nodes: usize,
+    /// The walk stopped at its node or depth limit before reaching every record.
+    pub truncated: bool,
+}
+
+/// The decoded record a reference names, if it exists.
+pub fn record(state: &dyn StateRead, r: &RecordRef) -> Option<Record> {
+    record_bytes(state, r).map(|b| Record::decode(r, &b).expect("the ledger stores only records of the named kind"))
+}
+
+fn trace_node(state: &dyn StateRead, r: &RecordRef) -> Option<TraceNode> {
+    let data = record(state, r)?;
+    Some(TraceNode {
+        record: r.clone(),
+        summary: data.summary(),
+        data,
+        flags: flag_count(state, r),
+        children: Vec::new(),
+        repeated: false,
+    })
+}
+
+struct Walk<'s> {
+    state: &'s dyn StateRead,
+    upstream: bool,
+    seen: BTreeSet<RecordRef>,
+    budget: usize,
+    truncated: bool,
+}
+
+impl Walk<'_> {
+    fn children(&mut self, r: &RecordRef, depth: usize) -> Vec<TraceNode> {
+        if depth >= TRACE_DEPTH_MAX {
+            self.truncated = true;
+            return Vec::new();
+        }
+        let next = if self.upstream {
+            upstream(self.state, r)
+        } else {
+            downstream(self.state, r, 0, self.budget.saturating_add(1))
+        };
+        let mut out = Vec::new();
+        for n in next {
+            if self.budget == 0 {
+                self.truncated = true;
+                break;
+            }
+            let Some(mut node) = trace_node(self.state, &n) else { continue };
+            self.budget -= 1;
+            if self.seen.insert(n.clone()) {
+                node.children = self.children(&n, depth + 1);
+            } else {
+                node.repeated = true;
+            }
+            out.push(node);
+        }
+        out
+    }
+}
+
+/// Traces the lineage of `root` in both directions, returning at most `limit` records
+/// (capped at TRACE_NODES_MAX). `None` when the record does not exist.
+pub fn trace(state: &dyn StateRead, root: &RecordRef, limit: usize) -> Option<Trace> {
+    let root_node = trace_node(state, root)?;
+    let mut budget = limit.clamp(1, TRACE_NODES_MAX) - 1;
+    let mut truncated = false;
+    let mut halves = Vec::new();
+    for up in [true, false] {
+        let mut w = Walk { state, upstream: up, seen: BTreeSet::from([root.clone()]), budget, truncated: false };
+        halves.push(w.children(root, 0));
+        budget = w.budget;
+        truncated |= w.truncated;
+    }
+    let downstream = halves.pop().expect("two halves");
+    let upstream = halves.pop().expect("two halves");
+    let nodes = limit.clamp(1, TRACE_NODES_MAX) - budget;
+    Some(Trace { root: root_node, upstream, downstream, nodes, truncated })
 }

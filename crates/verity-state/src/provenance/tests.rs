@@ -587,6 +587,31 @@ fn decisions_and_corrections() {
     );
 }
 
+#[test]
+fn trace_walks_both_directions_and_respects_its_limit() {
+    let mut c = lineage();
+    c.ok("owen", gate("clf", &[("performance", &[], 900_000)]));
+    let att = c.ok("eve", attest("eve", &statement("clf", 1, "performance", 950_000, true)));
+    let dep = c.ok("dep", deploy("clf", 1, "production")).tx_hash;
+    let mv = RecordRef::model_version(&model("clf"), 1);
+    let t = super::trace(&c.state, &mv, 100).expect("exists");
+    let refs = |nodes: &[super::TraceNode]| nodes.iter().map(|n| n.record.to_string()).collect::<Vec<_>>();
+    assert_eq!(refs(&t.upstream), ["run:r1"]);
+    assert_eq!(refs(&t.upstream[0].children), ["dataset:ds@1"]);
+    let Event::AttestationSubmitted { attestation, .. } = att.events[0].clone() else { panic!() };
+    assert_eq!(refs(&t.downstream), [format!("attestation:{attestation}"), format!("deployment:{dep}")]);
+    assert!(!t.truncated);
+    assert_eq!(t.nodes, 5);
+    // From the content: its dataset, then the run, the model version and beyond.
+    let from_content = super::trace(&c.state, &RecordRef::Content(content_id(2)), 100).expect("exists");
+    assert_eq!(refs(&from_content.downstream), ["dataset:ds@1"]);
+    assert_eq!(refs(&from_content.downstream[0].children[0].children), ["model:clf@1"]);
+    let small = super::trace(&c.state, &RecordRef::Content(content_id(2)), 2).expect("exists");
+    assert!(small.truncated);
+    assert_eq!(small.nodes, 2);
+    assert!(super::trace(&c.state, &RecordRef::Content(content_id(99)), 10).is_none());
+}
+
 // ----- properties -----
 
 #[derive(Clone, Debug)]
