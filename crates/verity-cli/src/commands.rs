@@ -316,14 +316,14 @@ fn keys(g: &Global, cmd: KeysCmd) -> Result<()> {
 }
 
 /// Signs `action` as `signer` with the sender's next nonce from the node.
-async fn sign(client: &Client, ks: &Keystore, signer: &str, action: Action) -> Result<SignedTransaction> {
+pub(crate) async fn sign(client: &Client, ks: &Keystore, signer: &str, action: Action) -> Result<SignedTransaction> {
     let (sender, key) = ks.find(signer)?;
     let acct = client.account(sender.as_str()).await.with_context(|| format!("looking up account {sender}"))?;
     let genesis = client.genesis().await?;
     Ok(Transaction { chain_id: genesis.chain_id, sender, nonce: acct.nonce, action }.sign(&key))
 }
 
-async fn send(g: &Global, client: &Client, signer: &str, action: Action) -> Result<()> {
+pub(crate) async fn send(g: &Global, client: &Client, signer: &str, action: Action) -> Result<()> {
     let ks = Keystore::open(&g.keystore)?;
     let tx = sign(client, &ks, signer, action).await?;
     let r = client.submit(&tx, true).await?;
@@ -372,7 +372,7 @@ fn trusted_validators(genesis: Option<&PathBuf>) -> Result<Option<ValidatorSet>>
     Ok(Some(g.validator_set()))
 }
 
-async fn validators_for(client: &Client, genesis: Option<&PathBuf>) -> Result<ValidatorSet> {
+pub(crate) async fn validators_for(client: &Client, genesis: Option<&PathBuf>) -> Result<ValidatorSet> {
     if let Some(v) = trusted_validators(genesis)? {
         return Ok(v);
     }
