@@ -27,8 +27,10 @@
 //!   BLAKE3 is never sharded: asking for BLAKE3 shards gives `files` mode, as
 //!   model-signing does.
 //!
-//! Hashing runs on rayon's pool: files and shards in parallel (largest first), and
-//! inside a BLAKE3 file the tree is hashed in parallel while the next buffer is read.
+//! Hashing runs on rayon's pool. SHA-256 files and shards advance in steps of
+//! `SHA256_STEP_BYTES`, each idle thread continuing the job with the most bytes left,
+//! so every core stays busy to the end. BLAKE3 files run in parallel (largest first)
+//! and inside a file the tree is hashed in parallel while the next buffer is read.
 //! Files are streamed through buffers of `READ_BUFFER_BYTES` / `BLAKE3_BUFFER_BYTES`,
 //! so memory stays bounded whatever the model size.
 
@@ -283,15 +285,29 @@ pub fn fingerprint_with(
             cb(Progress { bytes_hashed, bytes_total });
         }
     };
-    // Largest first, one job per task: with few large shards on few cores this keeps
-    // every core busy until the end.
-    jobs.sort_by_key(|j| std::cmp::Reverse(j.end - j.start));
     let algorithm = serialization.resource_algorithm();
-    let mut hashed: Vec<(&Job, Vec<u8>)> = jobs
-        .par_iter()
-        .with_max_len(1)
-        .map(|job| hash_job(job, serialization.hash, &report).map(|d| (job, d)))
-        .collect::<Result<_, _>>()?;
+    let digests = match serialization.hash {
+        HashAlgorithm::Sha256 => hash_sha256_jobs(&jobs, &report)?,
+        HashAlgorithm::Blake3 => {
+            // Largest first, one file per task; inside a file BLAKE3 itself is parallel.
+            let mut order: Vec<usize> = (0..jobs.len()).collect();
+            order.sort_by_key(|&i| std::cmp::Reverse(jobs.get(i).map_or(0, |j| j.end - j.start)));
+            let hashed: Vec<(usize, Vec<u8>)> = order
+                .par_iter()
+                .with_max_len(1)
+                .map(|&i| {
+                    let job = jobs.get(i).expect("order holds indices of jobs");
+                    hash_blake3_job(job, &report).map(|d| (i, d))
+                })
+                .collect::<Result<_, _>>()?;
+            let mut digests = vec![Vec::new(); jobs.len()];
+            for (i, d) in hashed {
+                *digests.get_mut(i).expect("index from order") = d;
+            }
+            digests
+        }
+    };
+    let mut hashed: Vec<(&Job, Vec<u8>)> = jobs.iter().zip(digests).collect();
     hashed.sort_by(|(a, _), (b, _)| (&a.entry.rel, a.start, a.end).cmp(&(&b.entry.rel, b.start, b.end)));
     let resources = hashed
         .into_iter()
@@ -374,51 +390,123 @@ fn check_entry(path: &Path, allow_symlinks: bool) -> Result<std::fs::Metadata, A
     Ok(meta)
 }
 
-fn hash_job(job: &Job, hash: HashAlgorithm, report: &(dyn Fn(u64) + Sync)) -> Result<Vec<u8>, AiError> {
+/// Bytes of one SHA-256 job hashed per scheduling step.
+pub const SHA256_STEP_BYTES: u64 = 16 << 20;
+
+/// Hashes SHA-256 jobs (files or shards) on every rayon thread, one step of
+/// `SHA256_STEP_BYTES` at a time, always continuing the idle job with the most bytes
+/// left. SHA-256 is sequential inside a job, so with few large jobs on few cores (a
+/// 2 GiB file in 1 GB shards on 2 cores) "largest first, whole job per task" leaves a
+/// core idle at the end; largest-remaining-first steps keep every core busy until the
+/// last step, as an oversubscribed thread pool would, without more threads than cores.
+fn hash_sha256_jobs(jobs: &[Job], report: &(dyn Fn(u64) + Sync)) -> Result<Vec<Vec<u8>>, AiError> {
+    struct Sched {
+        states: Vec<Option<(Sha256, u64)>>,
+        /// Idle unfinished jobs by bytes left (and index, for a deterministic order).
+        idle: std::collections::BinaryHeap<(u64, std::cmp::Reverse<usize>)>,
+        error: Option<AiError>,
+    }
+    let mut idle = std::collections::BinaryHeap::new();
+    let mut states = Vec::with_capacity(jobs.len());
+    for (i, job) in jobs.iter().enumerate() {
+        states.push(Some((Sha256::new(), job.start)));
+        if job.end > job.start {
+            idle.push((job.end - job.start, std::cmp::Reverse(i)));
+        }
+    }
+    let sched = std::sync::Mutex::new(Sched { states, idle, error: None });
+    let lock = || sched.lock().expect("no thread panics while holding the scheduler lock");
+    let worker = || {
+        let mut buf = vec![0u8; READ_BUFFER_BYTES];
+        loop {
+            let (i, mut hasher, pos) = {
+                let mut s = lock();
+                if s.error.is_some() {
+                    return;
+                }
+                let Some((_, std::cmp::Reverse(i))) = s.idle.pop() else { return };
+                let (h, pos) = s.states.get_mut(i).and_then(Option::take).expect("an idle job has its state");
+                (i, h, pos)
+            };
+            let job = jobs.get(i).expect("heap holds indices of jobs");
+            let len = SHA256_STEP_BYTES.min(job.end - pos);
+            let step = sha256_range(&mut hasher, &job.entry.path, pos, len, &mut buf, report);
+            let mut s = lock();
+            match step {
+                Ok(()) => {
+                    let pos = pos + len;
+                    if pos < job.end {
+                        s.idle.push((job.end - pos, std::cmp::Reverse(i)));
+                    }
+                    *s.states.get_mut(i).expect("index of a job") = Some((hasher, pos));
+                }
+                Err(e) => {
+                    s.error.get_or_insert(e);
+                    return;
+                }
+            }
+        }
+    };
+    let workers = rayon::current_num_threads().min(jobs.len()).max(1);
+    rayon::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|_| worker());
+        }
+    });
+    let sched = sched.into_inner().expect("no thread panics while holding the scheduler lock");
+    if let Some(e) = sched.error {
+        return Err(e);
+    }
+    Ok(sched.states.into_iter().map(|s| s.expect("every state is returned").0.finalize().to_vec()).collect())
+}
+
+/// Feeds `len` bytes of `path` from `start` into `hasher`.
+fn sha256_range(
+    hasher: &mut Sha256,
+    path: &Path,
+    start: u64,
+    len: u64,
+    buf: &mut [u8],
+    report: &(dyn Fn(u64) + Sync),
+) -> Result<(), AiError> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = File::open(path).map_err(|e| AiError::io(path, e))?;
+    file.seek(SeekFrom::Start(start)).map_err(|e| AiError::io(path, e))?;
+    let mut left = len;
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let chunk = buf.get_mut(..want).expect("want is at most the buffer length");
+        fill(&mut file, chunk, path)?;
+        hasher.update(&*chunk);
+        left -= want as u64;
+        report(want as u64);
+    }
+    Ok(())
+}
+
+fn hash_blake3_job(job: &Job, report: &(dyn Fn(u64) + Sync)) -> Result<Vec<u8>, AiError> {
     let path = &job.entry.path;
     let mut file = File::open(path).map_err(|e| AiError::io(path, e))?;
-    if job.start > 0 {
-        use std::io::{Seek, SeekFrom};
-        file.seek(SeekFrom::Start(job.start)).map_err(|e| AiError::io(path, e))?;
-    }
     let len = job.end - job.start;
-    match hash {
-        HashAlgorithm::Sha256 => {
-            let mut h = Sha256::new();
-            let mut buf = vec![0u8; READ_BUFFER_BYTES];
-            let mut left = len;
-            while left > 0 {
-                let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                let chunk = buf.get_mut(..want).expect("want is at most the buffer length");
-                fill(&mut file, chunk, path)?;
-                h.update(&*chunk);
-                left -= want as u64;
-                report(want as u64);
-            }
-            Ok(h.finalize().to_vec())
-        }
-        HashAlgorithm::Blake3 => {
-            let mut h = blake3::Hasher::new();
-            let mut current = vec![0u8; BLAKE3_BUFFER_BYTES];
-            let mut next = vec![0u8; BLAKE3_BUFFER_BYTES];
-            let mut left = len;
-            let mut current_len = read_next(&mut file, &mut current, &mut left, path)?;
-            while current_len > 0 {
-                // Hash this buffer on the pool while the next one is read.
-                let data = current.get(..current_len).expect("read length is at most the buffer length");
-                let ((), read) = rayon::join(
-                    || {
-                        h.update_rayon(data);
-                    },
-                    || read_next(&mut file, &mut next, &mut left, path),
-                );
-                report(current_len as u64);
-                current_len = read?;
-                std::mem::swap(&mut current, &mut next);
-            }
-            Ok(h.finalize().as_bytes().to_vec())
-        }
+    let mut h = blake3::Hasher::new();
+    let mut current = vec![0u8; BLAKE3_BUFFER_BYTES];
+    let mut next = vec![0u8; BLAKE3_BUFFER_BYTES];
+    let mut left = len;
+    let mut current_len = read_next(&mut file, &mut current, &mut left, path)?;
+    while current_len > 0 {
+        // Hash this buffer on the pool while the next one is read.
+        let data = current.get(..current_len).expect("read length is at most the buffer length");
+        let ((), read) = rayon::join(
+            || {
+                h.update_rayon(data);
+            },
+            || read_next(&mut file, &mut next, &mut left, path),
+        );
+        report(current_len as u64);
+        current_len = read?;
+        std::mem::swap(&mut current, &mut next);
     }
+    Ok(h.finalize().as_bytes().to_vec())
 }
 
 /// Reads the next min(buffer, left) bytes into `buf`, returning how many.
