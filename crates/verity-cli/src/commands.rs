@@ -224,6 +224,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Keys(k) => keys(&g, k),
         Command::Bench(b) => bench::run(&g, b),
         Command::Load(a) => load::run(&g, a),
+        Command::Model(m) => crate::model::run(&g, m),
         other => runtime()?.block_on(remote(&g, other)),
     }
 }

@@ -8,6 +8,7 @@ mod bench_proofs;
 mod commands;
 mod init;
 mod load;
+mod model;
 mod output;
 
 use std::net::SocketAddr;
@@ -95,6 +96,9 @@ pub enum Command {
     Bench(bench::BenchCmd),
     /// Send signed transfers to a running node and record every acknowledged commit.
     Load(load::LoadArgs),
+    /// Fingerprint, sign and verify AI models (OpenSSF model-signing compatible).
+    #[command(subcommand)]
+    Model(model::ModelCmd),
 }
 
 fn main() -> ExitCode {
