@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit, property, integration (real node processes on
-# loopback, HTTP) and the kill -9 crash test. Installs nothing beyond the Rust
-# toolchain; cargo fetches the pinned crates on first use.
+# loopback, HTTP), the kill -9 crash test and the model-signing interoperability
+# test. Creates the project-local Python venv `.venv` first (scripts/py-venv.sh:
+# pinned model-signing and pyopenssl); cargo fetches the pinned crates on first use.
+# VERITY_SKIP_PY_INTEROP=1 skips the venv and the interoperability test.
 #
 # VERITY_TEST_LONG=1 runs the slow suites in their long mode (more proptest cases,
 # a longer crash test); CI runs the bounded default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${VERITY_SKIP_PY_INTEROP:-0}" != 1 ]; then
+  scripts/py-venv.sh
+fi
 export PROPTEST_CASES="${PROPTEST_CASES:-$([ "${VERITY_TEST_LONG:-0}" = 1 ] && echo 2048 || echo 128)}"
 if command -v cargo-nextest >/dev/null 2>&1; then
   # nextest does not run doctests; run them first so nextest's summary closes the run.

@@ -25,6 +25,8 @@ pub enum BenchCmd {
     Ingest(IngestArgs),
     /// Inclusion-proof latency in a large transaction log (default 10 million entries).
     Proofs(ProofsArgs),
+    /// Model fingerprint throughput vs openssl, b3sum and model-signing (default 2 GiB file).
+    Fingerprint(crate::model::BenchFingerprintArgs),
 }
 
 #[derive(Args, Clone)]
@@ -106,6 +108,7 @@ pub(crate) fn max_rss_mib() -> f64 {
 
 pub fn run(g: &Global, cmd: BenchCmd) -> Result<()> {
     match cmd {
+        BenchCmd::Fingerprint(a) => crate::model::bench_fingerprint(g, &a),
         BenchCmd::Proofs(a) => {
             let r = crate::bench_proofs::proofs(&a)?;
             show(

@@ -182,7 +182,7 @@ pub enum ProofCmd {
     },
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
 }
 
@@ -227,6 +227,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Audit(crate::provenance::AuditCmd::Verify { file, validators }) => {
             crate::provenance::audit_verify(&g, &file, &validators)
         }
+        Command::Model(m) => crate::model::run(&g, m),
         other => runtime()?.block_on(remote(&g, other)),
     }
 }
@@ -537,7 +538,6 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
         }
         Command::Proof(p) => proof(g, &client, p).await,
         Command::Run(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Run(c)).await,
-        Command::Model(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Model(c)).await,
         Command::Attest(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Attest(c)).await,
         Command::Gate(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Gate(c)).await,
         Command::Decision(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Decision(c)).await,

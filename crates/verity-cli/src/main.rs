@@ -8,6 +8,7 @@ mod bench_proofs;
 mod commands;
 mod init;
 mod load;
+mod model;
 mod output;
 mod provenance;
 
@@ -99,9 +100,6 @@ pub enum Command {
     /// Training runs.
     #[command(subcommand)]
     Run(provenance::RunCmd),
-    /// Models on the ledger: register, versions, deploy, rollback, deprecate, show.
-    #[command(subcommand)]
-    Model(provenance::ModelLedgerCmd),
     /// Evaluation attestations: submit (signed DSSE in-toto statements) and revoke.
     #[command(subcommand)]
     Attest(provenance::AttestCmd),
@@ -121,6 +119,10 @@ pub enum Command {
     /// Audit bundles (export, offline verify) and release audits.
     #[command(subcommand)]
     Audit(provenance::AuditCmd),
+    /// Models: fingerprint, sign and verify files (OpenSSF model-signing compatible);
+    /// register versions, deploy, roll back, deprecate and show them on the ledger.
+    #[command(subcommand)]
+    Model(model::ModelCmd),
 }
 
 fn main() -> ExitCode {
