@@ -89,6 +89,9 @@ macro_rules! string_id {
     };
 }
 
+/// Lets other modules of this crate declare string identifiers the same way.
+pub(crate) use string_id;
+
 string_id!(
     /// An account: a person, service or pipeline that signs transactions.
     AccountId,

@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use crate::error::TypesError;
 use crate::hash::Hash;
-use crate::ids::{check_id, AccountId, OrgId};
+use crate::ids::{check_id, string_id, AccountId, OrgId};
 use crate::limits::{
     GATE_EVALUATORS_MAX, GATE_METRICS_MAX, GATE_REQUIREMENTS_MAX, LICENCES_PER_DATASET_MAX, MEMO_BYTES_MAX,
     METRICS_MAX, PAYOUT_SPLITS_MAX, REVIEWERS_MAX,
@@ -21,86 +21,27 @@ use crate::limits::{
 /// Parts per million: the fixed-point unit of every score and share on the ledger.
 pub const PPM: u64 = 1_000_000;
 
-macro_rules! name_id {
-    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
-
-        impl $name {
-            /// Builds the identifier, checking the identifier rule.
-            pub fn new(value: impl Into<String>) -> Result<Self, TypesError> {
-                let value = value.into();
-                check_id($kind, &value)?;
-                Ok(Self(value))
-            }
-
-            /// Checks a decoded value (borsh decoding does not run [`Self::new`]).
-            pub fn validate(&self) -> Result<(), TypesError> {
-                check_id($kind, &self.0)
-            }
-
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = TypesError;
-            fn try_from(value: String) -> Result<Self, Self::Error> {
-                Self::new(value)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(value: $name) -> String {
-                value.0
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = TypesError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Self::new(s)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}({})", stringify!($name), self.0)
-            }
-        }
-    };
-}
-
-name_id!(
+string_id!(
     /// A dataset (its versions are numbered from 1).
     DatasetId,
     "dataset id"
 );
-name_id!(
+string_id!(
     /// A training run.
     RunId,
     "run id"
 );
-name_id!(
+string_id!(
     /// A model (its versions are numbered from 1).
     ModelId,
     "model id"
 );
-name_id!(
+string_id!(
     /// A deployment environment (`staging`, `production`, ...).
     EnvId,
     "environment"
 );
-name_id!(
+string_id!(
     /// A kind of evaluation attestation (`performance`, `fairness`, `safety`, ...).
     AttestationKind,
     "attestation kind"
