@@ -27,6 +27,8 @@ pub enum BenchCmd {
     Proofs(ProofsArgs),
     /// Model fingerprint throughput vs openssl, b3sum and model-signing (default 2 GiB file).
     Fingerprint(crate::model::BenchFingerprintArgs),
+    /// Lineage-trace latency and audit-bundle verification time in a store of N linked provenance records.
+    Trace(crate::bench_trace::TraceArgs),
 }
 
 #[derive(Args, Clone)]
@@ -109,6 +111,70 @@ pub(crate) fn max_rss_mib() -> f64 {
 pub fn run(g: &Global, cmd: BenchCmd) -> Result<()> {
     match cmd {
         BenchCmd::Fingerprint(a) => crate::model::bench_fingerprint(g, &a),
+        BenchCmd::Trace(a) => {
+            let r = crate::bench_trace::trace(&a)?;
+            let mut rows = vec![
+                ("records / transactions / blocks", format!("{} / {} / {}", r.records, r.transactions, r.blocks)),
+                (
+                    "fill seconds (records/s, tx/s)",
+                    format!("{:.1} ({:.0}, {:.0})", r.fill_seconds, r.fill_records_per_s, r.fill_tx_per_s),
+                ),
+                ("store MiB", format!("{:.0}", r.store_mib)),
+                ("trace p50 / p99 / max ms", format!("{:.3} / {:.3} / {:.3}", r.p50_ms, r.p99_ms, r.max_ms)),
+                ("traces (truncated)", format!("{} ({})", r.samples, r.truncated)),
+                ("nodes per trace mean / max", format!("{:.1} / {}", r.nodes_mean, r.nodes_max)),
+            ];
+            let kinds: Vec<(String, String)> = r
+                .by_kind
+                .iter()
+                .map(|k| {
+                    (
+                        format!("  {} p50 / p99 / max ms", k.kind),
+                        format!(
+                            "{:.3} / {:.3} / {:.3}  ({:.1} nodes, {:.0} reads)",
+                            k.p50_ms, k.p99_ms, k.max_ms, k.nodes_mean, k.reads_mean
+                        ),
+                    )
+                })
+                .collect();
+            rows.extend(kinds.iter().map(|(k, v)| (k.as_str(), v.clone())));
+            rows.extend([
+                (
+                    "HTTP trace p50 / p99 ms",
+                    format!("{:.3} / {:.3} ({} samples)", r.http_p50_ms, r.http_p99_ms, r.http_samples),
+                ),
+                ("baseline: record read p50 / p99 us", format!("{:.1} / {:.1}", r.read_p50_us, r.read_p99_us)),
+                (
+                    "baseline: ed25519 verify / state proof verify us",
+                    format!("{:.1} / {:.1}", r.ed25519_verify_us, r.state_proof_verify_us),
+                ),
+                ("p99 trace in record reads", format!("{:.0}", r.p99_in_reads)),
+            ]);
+            for b in [&r.bundle, &r.decision_bundle] {
+                let v = match &b.error {
+                    Some(e) => format!("{}: {e}", b.subject),
+                    None => format!(
+                        "{}: {} records, {} txs, {} KiB; verify {:.2} ms (floor {:.2} ms), build {:.1} ms",
+                        b.subject,
+                        b.records,
+                        b.transactions,
+                        b.bytes / 1024,
+                        b.verify_ms,
+                        b.floor_ms,
+                        b.build_ms
+                    ),
+                };
+                rows.push(("audit bundle", v));
+            }
+            rows.push(("lineage checks", if r.lineage_ok { "ok".into() } else { r.lineage_problems.join("; ") }));
+            rows.push(("bundles verified", r.verified.to_string()));
+            rows.push(("peak RSS MiB", format!("{:.0}", r.max_rss_mib)));
+            show(g.json, &r, rows);
+            if !r.lineage_ok || !r.verified {
+                bail!("the lineage checks or the bundle verification failed");
+            }
+            Ok(())
+        }
         BenchCmd::Proofs(a) => {
             let r = crate::bench_proofs::proofs(&a)?;
             show(
@@ -421,7 +487,7 @@ fn ingest(a: &IngestArgs) -> Result<IngestReport> {
     result.context("ingest benchmark")
 }
 
-async fn axum_serve(listener: tokio::net::TcpListener, app: verity_node::api::ApiRouter) {
+pub(crate) async fn axum_serve(listener: tokio::net::TcpListener, app: verity_node::api::ApiRouter) {
     if let Err(e) = verity_node::api::serve(listener, app).await {
         eprintln!("bench server stopped: {e}");
     }

@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_proofs;
+mod bench_trace;
 mod commands;
 mod init;
 mod load;
