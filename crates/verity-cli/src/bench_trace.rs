@@ -34,12 +34,12 @@ use serde::Serialize;
 use verity_client::keystore::Keystore;
 use verity_consensus::{BlockProducer, SoloFinalizer, StoreView};
 use verity_node::{audit, datadir, NodeCore, NodeOptions};
-use verity_state::provenance::{self as prov, keys, TraceNode};
+use verity_state::provenance::{self as prov, keys, TraceLimits, TraceNode};
 use verity_state::StateRead;
 use verity_store::Store;
 use verity_types::dsse::{Envelope, EvalDataset, EvaluationPredicate, EvaluationStatement, IN_TOTO_PAYLOAD_TYPE};
 use verity_types::keys::SecretKey;
-use verity_types::limits::{BLOCK_TXS_MAX, DATASET_CHUNK_ITEMS_MAX, MODEL_DEPTH_MAX, TRACE_NODES_MAX};
+use verity_types::limits::{BLOCK_TXS_MAX, DATASET_CHUNK_ITEMS_MAX, MODEL_DEPTH_MAX};
 use verity_types::manifest::{DatasetManifest, ManifestItem};
 use verity_types::{
     run_log_message, sha256, AccountId, Action, AttestationKind, ChallengeKind, CorrectionPolicy, DatasetId,
@@ -69,6 +69,10 @@ pub struct TraceArgs {
     /// Offline verifications of each audit bundle; the median is reported.
     #[arg(long, default_value_t = 7)]
     pub verify_runs: usize,
+    /// Write the two audit bundles and the network's genesis.json into this directory, to
+    /// check them again with `verity audit verify FILE --validators DIR/genesis.json`.
+    #[arg(long)]
+    pub keep_bundles: Option<std::path::PathBuf>,
 }
 
 /// Latency of the traces of one record kind.
@@ -79,6 +83,9 @@ pub struct KindStats {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// CPU time of the tracing thread (wall time minus waiting for a core).
+    pub cpu_p50_ms: f64,
+    pub cpu_p99_ms: f64,
     /// Records returned per trace (the root included).
     pub nodes_mean: f64,
     pub nodes_max: usize,
@@ -126,6 +133,10 @@ pub struct TraceReport {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// The same traces' CPU time on the tracing thread: on a shared machine, wall time
+    /// includes waiting for a core, this does not (nor time blocked on the disk).
+    pub cpu_p50_ms: f64,
+    pub cpu_p99_ms: f64,
     pub nodes_mean: f64,
     pub nodes_max: usize,
     pub truncated: usize,
@@ -242,7 +253,7 @@ impl Shape {
 
 /// Every third model version after a model's first is rolled back after its decisions.
 fn rolls_back(k: u64, models: u64) -> bool {
-    k >= models && k % 3 == 0
+    k >= models && k.is_multiple_of(3)
 }
 
 fn content_id(i: u64) -> Hash {
@@ -525,7 +536,7 @@ impl Gen {
                             input_commitment: sha256(format!("input {decision_no}").as_bytes()),
                             output_hash: sha256(format!("output {decision_no}").as_bytes()),
                             review: ReviewLayer::None,
-                            binding: decision_no % 2 == 0,
+                            binding: decision_no.is_multiple_of(2),
                             correction_policy: CorrectionPolicy::ByOperator,
                             context: "loan triage".into(),
                         };
@@ -550,6 +561,12 @@ impl Gen {
         }
         Ok(())
     }
+}
+
+/// CPU time consumed by the calling thread so far, in milliseconds.
+fn thread_cpu_ms() -> f64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    t.tv_sec as f64 * 1e3 + t.tv_nsec as f64 / 1e6
 }
 
 /// Counts state reads (to report reads per trace); otherwise the store view itself.
@@ -587,7 +604,7 @@ fn lineage_checks(store: &Store, shape: Shape, c: &Catalog) -> Vec<String> {
         return vec!["no model version was registered".into()];
     };
     let subject = RecordRef::ModelVersion(mv.clone());
-    match prov::trace(&view, &subject, TRACE_NODES_MAX) {
+    match prov::trace(&view, &subject, TraceLimits::default()) {
         None => expect(false, format!("{subject} is missing")),
         Some(t) => {
             let run_ref = RecordRef::Run(run.clone());
@@ -610,7 +627,7 @@ fn lineage_checks(store: &Store, shape: Shape, c: &Catalog) -> Vec<String> {
     }
     if let Some((decision, correction)) = c.subject_decision {
         let d = RecordRef::Decision(decision);
-        match prov::trace(&view, &d, TRACE_NODES_MAX) {
+        match prov::trace(&view, &d, TraceLimits::default()) {
             None => expect(false, format!("{d} is missing")),
             Some(t) => {
                 expect(holds(&t.upstream, &subject), format!("{d}: upstream lacks {subject}"));
@@ -624,7 +641,7 @@ fn lineage_checks(store: &Store, shape: Shape, c: &Catalog) -> Vec<String> {
     // The first item of the first dataset is in both of its versions.
     let first = shape.dataset_items(0, 1)[0];
     let content = RecordRef::Content(content_id(first));
-    match prov::trace(&view, &content, TRACE_NODES_MAX) {
+    match prov::trace(&view, &content, TraceLimits::default()) {
         None => expect(false, format!("{content} is missing")),
         Some(t) => {
             for v in 1..=2 {
@@ -637,7 +654,9 @@ fn lineage_checks(store: &Store, shape: Shape, c: &Catalog) -> Vec<String> {
 }
 
 /// Builds, writes out and verifies (median of `runs`) the bundle of `subject`.
+#[allow(clippy::too_many_arguments)]
 fn bundle_stats(
+    keep: Option<&std::path::Path>,
     store: &Store,
     chain: &str,
     validators: &verity_types::ValidatorSet,
@@ -657,6 +676,12 @@ fn bundle_stats(
     };
     s.build_ms = t.elapsed().as_secs_f64() * 1e3;
     let bytes = b.to_file_bytes();
+    if let Some(dir) = keep {
+        let name = format!("{}.bundle.json", subject.to_string().replace(':', "-"));
+        if let Err(e) = std::fs::write(dir.join(name), &bytes) {
+            s.error = Some(format!("writing the bundle: {e}"));
+        }
+    }
     s.records = b.records.len();
     s.transactions = b.txs.len();
     s.index_proofs = b.index.len();
@@ -773,23 +798,27 @@ pub fn trace(a: &TraceArgs) -> Result<TraceReport> {
 
     let view = StoreView(&store);
     for r in &warm {
-        prov::trace(&view, r, TRACE_NODES_MAX).context("a warm-up id is missing")?;
+        prov::trace(&view, r, TraceLimits::default()).context("a warm-up id is missing")?;
     }
     struct Sample {
         ms: f64,
+        cpu_ms: f64,
         nodes: usize,
         reads: u64,
         truncated: bool,
     }
     let mut timed: BTreeMap<&str, Vec<Sample>> = BTreeMap::new();
     for r in &samples {
+        let cpu = thread_cpu_ms();
         let t = Instant::now();
-        let tr = prov::trace(&view, r, TRACE_NODES_MAX).with_context(|| format!("{r} is missing"))?;
+        let tr = prov::trace(&view, r, TraceLimits::default()).with_context(|| format!("{r} is missing"))?;
         let ms = t.elapsed().as_secs_f64() * 1e3;
+        let cpu_ms = thread_cpu_ms() - cpu;
         let counting = CountingView { inner: StoreView(&store), reads: Cell::new(0) };
-        prov::trace(&counting, r, TRACE_NODES_MAX);
+        prov::trace(&counting, r, TraceLimits::default());
         timed.entry(r.kind()).or_default().push(Sample {
             ms,
+            cpu_ms,
             nodes: tr.nodes,
             reads: counting.reads.get(),
             truncated: tr.truncated,
@@ -797,11 +826,15 @@ pub fn trace(a: &TraceArgs) -> Result<TraceReport> {
     }
     let mut all: Vec<f64> = timed.values().flatten().map(|s| s.ms).collect();
     all.sort_by(f64::total_cmp);
+    let mut all_cpu: Vec<f64> = timed.values().flatten().map(|s| s.cpu_ms).collect();
+    all_cpu.sort_by(f64::total_cmp);
     let by_kind: Vec<KindStats> = timed
         .iter()
         .map(|(kind, v)| {
             let mut ms: Vec<f64> = v.iter().map(|s| s.ms).collect();
             ms.sort_by(f64::total_cmp);
+            let mut cpu: Vec<f64> = v.iter().map(|s| s.cpu_ms).collect();
+            cpu.sort_by(f64::total_cmp);
             let n = v.len() as f64;
             KindStats {
                 kind: kind.to_string(),
@@ -809,6 +842,8 @@ pub fn trace(a: &TraceArgs) -> Result<TraceReport> {
                 p50_ms: percentile(&ms, 0.5),
                 p99_ms: percentile(&ms, 0.99),
                 max_ms: ms.last().copied().unwrap_or(0.0),
+                cpu_p50_ms: percentile(&cpu, 0.5),
+                cpu_p99_ms: percentile(&cpu, 0.99),
                 nodes_mean: v.iter().map(|s| s.nodes as f64).sum::<f64>() / n,
                 nodes_max: v.iter().map(|s| s.nodes).max().unwrap_or(0),
                 reads_mean: v.iter().map(|s| s.reads as f64).sum::<f64>() / n,
@@ -852,7 +887,12 @@ pub fn trace(a: &TraceArgs) -> Result<TraceReport> {
     let genesis = datadir::read_genesis(dir.path())?;
     let validators = genesis.validator_set();
     let subject = catalog.subject.clone().map(RecordRef::ModelVersion).context("no model version")?;
+    if let Some(keep) = &a.keep_bundles {
+        std::fs::create_dir_all(keep)?;
+        std::fs::copy(datadir::genesis_path(dir.path()), keep.join("genesis.json"))?;
+    }
     let bundle = bundle_stats(
+        a.keep_bundles.as_deref(),
         &store,
         &genesis.chain_id,
         &validators,
@@ -863,6 +903,7 @@ pub fn trace(a: &TraceArgs) -> Result<TraceReport> {
     );
     let decision = RecordRef::Decision(catalog.subject_decision.context("no corrected decision")?.0);
     let decision_bundle = bundle_stats(
+        a.keep_bundles.as_deref(),
         &store,
         &genesis.chain_id,
         &validators,
@@ -886,7 +927,7 @@ pub fn trace(a: &TraceArgs) -> Result<TraceReport> {
             let client = verity_client::Client::new(&format!("http://{addr}"));
             for (i, r) in samples.iter().cycle().take(a.http_samples + 20).enumerate() {
                 let t = Instant::now();
-                client.trace(&r.to_string(), None).await?;
+                client.trace(&r.to_string(), None, None).await?;
                 if i >= 20 {
                     http_ms.push(t.elapsed().as_secs_f64() * 1e3);
                 }
@@ -914,6 +955,8 @@ pub fn trace(a: &TraceArgs) -> Result<TraceReport> {
         p50_ms: percentile(&all, 0.5),
         p99_ms,
         max_ms: all.last().copied().unwrap_or(0.0),
+        cpu_p50_ms: percentile(&all_cpu, 0.5),
+        cpu_p99_ms: percentile(&all_cpu, 0.99),
         nodes_mean,
         nodes_max,
         truncated,

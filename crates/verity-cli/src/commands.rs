@@ -541,8 +541,8 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
         Command::Attest(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Attest(c)).await,
         Command::Gate(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Gate(c)).await,
         Command::Decision(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Decision(c)).await,
-        Command::Trace { id, limit } => {
-            crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Trace { id, limit }).await
+        Command::Trace { id, limit, fanout } => {
+            crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Trace { id, limit, fanout }).await
         }
         Command::Audit(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Audit(c)).await,
         _ => unreachable!("local commands are dispatched in run()"),

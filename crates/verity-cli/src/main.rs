@@ -116,6 +116,9 @@ pub enum Command {
         /// Most records to show.
         #[arg(long)]
         limit: Option<usize>,
+        /// Most downstream records of one kind to list under each record, the newest (the node's default is 16).
+        #[arg(long)]
+        fanout: Option<usize>,
     },
     /// Audit bundles (export, offline verify) and release audits.
     #[command(subcommand)]

@@ -362,7 +362,13 @@ pub fn audit_verify(g: &Global, file: &Path, validators: &Path) -> Result<()> {
         let flags = if r.flags.is_empty() { "no flags".to_string() } else { format!("{} FLAG(S)", r.flags.len()) };
         println!("  {:<80} {flags}: {}", r.record.to_string(), r.summary);
     }
-    println!("complete downstream of {} ({} records):", report.subject, report.downstream.len());
+    let counts: Vec<String> = report.downstream_counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    println!(
+        "downstream of {} (proven counts: {}; {} listed, the newest of each kind):",
+        report.subject,
+        if counts.is_empty() { "none".to_string() } else { counts.join(", ") },
+        report.downstream.len()
+    );
     for d in &report.downstream {
         println!("  {d}");
     }
@@ -381,6 +387,14 @@ fn print_tree(nodes: &serde_json::Value, indent: usize, arrow: &str) {
             n["summary"].as_str().unwrap_or("")
         );
         print_tree(&n["children"], indent + 1, arrow);
+        print_more(&n["more"], indent + 1);
+    }
+}
+
+/// Prints a record's `more`: downstream records beyond the trace's fan-out, by kind.
+fn print_more(more: &serde_json::Value, indent: usize) {
+    for (kind, n) in more.as_object().into_iter().flatten() {
+        println!("{}-> ... {} more {kind} record(s) (raise --fanout to list them)", "  ".repeat(indent), n);
     }
 }
 
@@ -580,9 +594,9 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
             };
             send(g, client, &signer, action).await
         }
-        ProvCmd::Trace { id, limit } => {
+        ProvCmd::Trace { id, limit, fanout } => {
             let r: RecordRef = id.parse()?;
-            let t = client.trace(&r.to_string(), limit).await?;
+            let t = client.trace(&r.to_string(), limit, fanout).await?;
             if g.json {
                 println!("{}", serde_json::to_string_pretty(&t)?);
                 return Ok(());
@@ -599,6 +613,7 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
             print_tree(&t["upstream"], 1, "<-");
             println!("downstream (what came from it):");
             print_tree(&t["downstream"], 1, "->");
+            print_more(&root["more"], 1);
             if t["truncated"].as_bool().unwrap_or(false) {
                 println!("(truncated at {} records; raise --limit)", t["nodes"]);
             }
@@ -668,6 +683,6 @@ pub enum ProvCmd {
     Attest(AttestCmd),
     Gate(GateCmd),
     Decision(DecisionCmd),
-    Trace { id: String, limit: Option<usize> },
+    Trace { id: String, limit: Option<usize>, fanout: Option<usize> },
     Audit(AuditCmd),
 }

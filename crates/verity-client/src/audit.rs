@@ -5,18 +5,21 @@
 //! refused); the checkpoint carries signatures of more than two thirds of the validators'
 //! power; every record's state proof holds against the checkpoint's state root under the
 //! record's own key; the subject's whole upstream lineage is present; the subject's
-//! downstream list is complete (its count and every entry are proven); every record's
-//! flags are proven, absence included; and every record's creating transaction is in the
-//! log (inclusion proof against the checkpoint's log root), correctly signed, and says
-//! what the record says (attestations: the DSSE envelope's signature and digest).
+//! downstream lists are proven, one per kind (each count, and every entry up to the
+//! newest `AUDIT_DOWNSTREAM_PER_KIND_MAX`, so a model version's attestations and
+//! deployments are complete and its decisions are counted); the flags of every record
+//! flags can reach (dataset versions, runs, model versions) are proven, absence
+//! included; and every record's creating transaction is in the log (inclusion proof
+//! against the checkpoint's log root), correctly signed, and says what the record says
+//! (attestations: the DSSE envelope's signature and digest).
 
 use std::collections::BTreeMap;
 
-use verity_types::audit::{AuditBundle, AUDIT_BUNDLE_FORMAT, AUDIT_RECORDS_MAX};
+use verity_types::audit::{AuditBundle, AUDIT_BUNDLE_FORMAT, AUDIT_DOWNSTREAM_PER_KIND_MAX, AUDIT_RECORDS_MAX};
 use verity_types::dsse::EvaluationStatement;
 use verity_types::encoding::decode;
 use verity_types::provenance_keys as keys;
-use verity_types::{Action, Flag, Hash, Record, RecordRef, SignedTransaction, ValidatorSet};
+use verity_types::{Action, Flag, Hash, Record, RecordKind, RecordRef, SignedTransaction, ValidatorSet};
 
 use crate::error::ClientError;
 use crate::verify::{verify_checkpoint, verify_tx_inclusion};
@@ -35,8 +38,11 @@ pub struct AuditReport {
     pub log_size: u64,
     /// Records proven, with their summaries and flag counts.
     pub records: Vec<ProvenRecord>,
-    /// The subject's complete downstream list.
+    /// The subject's downstream records, by kind, oldest first: every one, except that
+    /// a list longer than `AUDIT_DOWNSTREAM_PER_KIND_MAX` is represented by its newest.
     pub downstream: Vec<RecordRef>,
+    /// How many records of each kind are directly downstream of the subject (proven).
+    pub downstream_counts: BTreeMap<RecordKind, u64>,
     pub transactions: usize,
 }
 
@@ -107,30 +113,40 @@ pub fn verify_bundle(b: &AuditBundle, validators: &ValidatorSet) -> Result<Audit
             }
         }
     }
-    // The subject's downstream list, complete.
-    let n: u64 = match indexed(keys::edge_count(&b.subject), "the subject's downstream count")? {
-        None => 0,
-        Some(v) => decode(&v, 16).map_err(|e| fail(format!("downstream count: {e}")))?,
-    };
-    if n > AUDIT_RECORDS_MAX as u64 {
-        return Err(fail("downstream list larger than a bundle holds"));
-    }
+    // The subject's downstream lists, one per kind: each length proven (absence
+    // included) and its newest entries (all of them, up to AUDIT_DOWNSTREAM_PER_KIND_MAX)
+    // proven and present.
     let mut downstream = Vec::new();
-    for i in 0..n {
-        let v = indexed(keys::edge(&b.subject, i), "a downstream entry")?
-            .ok_or_else(|| fail(format!("downstream entry {i} of {} is proven absent", b.subject)))?;
-        let d: RecordRef = decode(&v, 1024).map_err(|e| fail(format!("downstream entry {i}: {e}")))?;
-        if !records.contains_key(&d) {
-            return Err(fail(format!("{} lists {d} downstream, which the bundle lacks", b.subject)));
+    let mut downstream_counts = BTreeMap::new();
+    for &kind in b.subject.record_kind().downstream() {
+        let n: u64 = match indexed(keys::edge_count(&b.subject, kind), &format!("the subject's {kind} count"))? {
+            None => 0,
+            Some(v) => decode(&v, 16).map_err(|e| fail(format!("{kind} count: {e}")))?,
+        };
+        for i in n - n.min(AUDIT_DOWNSTREAM_PER_KIND_MAX as u64)..n {
+            let v = indexed(keys::edge(&b.subject, kind, i), &format!("{kind} entry {i}"))?
+                .ok_or_else(|| fail(format!("{kind} entry {i} of {} is proven absent", b.subject)))?;
+            let d: RecordRef = decode(&v, 1024).map_err(|e| fail(format!("{kind} entry {i}: {e}")))?;
+            if d.record_kind() != kind {
+                return Err(fail(format!("the {kind} list of {} holds {d}", b.subject)));
+            }
+            if !records.contains_key(&d) {
+                return Err(fail(format!("{} lists {d} downstream, which the bundle lacks", b.subject)));
+            }
+            downstream.push(d);
         }
-        downstream.push(d);
+        downstream_counts.insert(kind, n);
     }
-    // Flags of every record, absence proven too.
+    // Flags of every record that flags can reach (dataset versions, runs and model
+    // versions: the ledger flags no other kind), absence proven too.
     let mut proven = Vec::new();
     for (r, rec) in &records {
-        let count: u32 = match indexed(keys::flag_count(r), &format!("the flag count of {r}"))? {
-            None => 0,
-            Some(v) => decode(&v, 8).map_err(|e| fail(format!("flag count of {r}: {e}")))?,
+        let count: u32 = match r.record_kind().flaggable() {
+            false => 0,
+            true => match indexed(keys::flag_count(r), &format!("the flag count of {r}"))? {
+                None => 0,
+                Some(v) => decode(&v, 8).map_err(|e| fail(format!("flag count of {r}: {e}")))?,
+            },
         };
         let mut flags = Vec::new();
         for i in 0..count.min(AUDIT_RECORDS_MAX as u32) {
@@ -161,6 +177,7 @@ pub fn verify_bundle(b: &AuditBundle, validators: &ValidatorSet) -> Result<Audit
         log_size: cp.header.log_size,
         records: proven,
         downstream,
+        downstream_counts,
         transactions: txs.len(),
     })
 }

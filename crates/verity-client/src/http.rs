@@ -235,9 +235,18 @@ impl Client {
         self.get(&format!("/v1/records/{reference}"), &[]).await
     }
 
-    /// The lineage trace of a record (JSON: root, upstream, downstream, nodes, truncated).
-    pub async fn trace(&self, reference: &str, limit: Option<usize>) -> Result<serde_json::Value, ClientError> {
-        let q: Vec<(&str, String)> = limit.map(|l| ("limit", l.to_string())).into_iter().collect();
+    /// The lineage trace of a record (JSON: root, upstream, downstream, nodes, truncated;
+    /// each record's `more` counts by kind the downstream records beyond the fan-out).
+    pub async fn trace(
+        &self,
+        reference: &str,
+        limit: Option<usize>,
+        fanout: Option<usize>,
+    ) -> Result<serde_json::Value, ClientError> {
+        let q: Vec<(&str, String)> = [("limit", limit), ("fanout", fanout)]
+            .into_iter()
+            .filter_map(|(name, v)| v.map(|v| (name, v.to_string())))
+            .collect();
         self.get(&format!("/v1/trace/{reference}"), &q).await
     }
 

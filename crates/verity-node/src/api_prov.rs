@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use verity_consensus::StoreView;
 use verity_state::provenance as prov;
-use verity_types::limits::{BATCH_TXS_MAX, TRACE_NODES_MAX};
+use verity_types::limits::{BATCH_TXS_MAX, TRACE_FANOUT_DEFAULT, TRACE_NODES_MAX};
 use verity_types::{DatasetItem, DatasetPolicy, EnvId, Licence, ModelId, ModelVersionRef, RecordRef};
 
 use crate::api::{ApiError, ApiResult};
@@ -70,9 +70,16 @@ pub(crate) async fn get_record(
 pub struct TraceQuery {
     /// Most records to return (default and maximum 2000).
     pub limit: Option<usize>,
+    /// Most downstream records of one kind listed under each record, the newest (default
+    /// 16, at most 2000); each record's `more` counts the others by kind.
+    pub fanout: Option<usize>,
 }
 
 /// The lineage of a record in both directions: what it came from and what came from it.
+/// Under each record at most `fanout` downstream records of each kind are listed (the
+/// newest), and decisions only under the record traced (below it they are counted), so a
+/// model version with thousands of decisions answers as fast as one with none; `more` on
+/// a record counts, by kind, the downstream records not listed.
 #[utoipa::path(get, path = "/v1/trace/{ref}", params(("ref" = String, Path, description = "Record reference"), TraceQuery),
     responses((status = 200, description = "The trace: root, upstream and downstream trees", body = Object),
               (status = 400, body = ApiError), (status = 404, body = ApiError)))]
@@ -84,12 +91,17 @@ pub(crate) async fn trace(
     let Path(r) = r?;
     let Query(q) = q?;
     let r = parse_ref(&r)?;
-    let limit = q.limit.unwrap_or(TRACE_NODES_MAX);
-    if limit == 0 || limit > TRACE_NODES_MAX {
-        return Err(ApiError::bad_request("invalid_query", format!("limit must be 1 to {TRACE_NODES_MAX}")));
+    let limits = prov::TraceLimits {
+        nodes: q.limit.unwrap_or(TRACE_NODES_MAX),
+        fanout: q.fanout.unwrap_or(TRACE_FANOUT_DEFAULT),
+    };
+    for (name, value) in [("limit", limits.nodes), ("fanout", limits.fanout)] {
+        if value == 0 || value > TRACE_NODES_MAX {
+            return Err(ApiError::bad_request("invalid_query", format!("{name} must be 1 to {TRACE_NODES_MAX}")));
+        }
     }
     let store = core.store.clone();
-    let t = tokio::task::spawn_blocking(move || prov::trace(&StoreView(&store), &r, limit).ok_or(r))
+    let t = tokio::task::spawn_blocking(move || prov::trace(&StoreView(&store), &r, limits).ok_or(r))
         .await
         .map_err(ApiError::internal)?
         .map_err(|r| ApiError::not_found(format!("{r} does not exist")))?;
@@ -202,7 +214,7 @@ pub(crate) async fn releases(
 /// A self-contained audit bundle of a record's lineage, verifiable offline
 /// (`verity audit verify`).
 #[utoipa::path(get, path = "/v1/audit/bundle/{ref}", params(("ref" = String, Path, description = "Record reference")),
-    responses((status = 200, description = "The bundle (format verity-audit-bundle/v1)", body = Object),
+    responses((status = 200, description = "The bundle (format verity-audit-bundle/v2)", body = Object),
               (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 pub(crate) async fn bundle(
     State(core): State<AppState>,

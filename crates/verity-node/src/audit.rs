@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use verity_state::provenance::{self as prov, keys};
 use verity_state::StateRead;
 use verity_store::{Store, StoreError};
-use verity_types::audit::{AuditBundle, BundleRecord, BundleTx, AUDIT_BUNDLE_FORMAT, AUDIT_RECORDS_MAX};
+use verity_types::audit::{
+    AuditBundle, BundleRecord, BundleTx, AUDIT_BUNDLE_FORMAT, AUDIT_DOWNSTREAM_PER_KIND_MAX, AUDIT_RECORDS_MAX,
+};
 use verity_types::{Checkpoint, Deployment, EnvId, Hash, RecordRef};
 
 /// Committed state as of one height.
@@ -46,8 +48,17 @@ pub fn build_bundle(store: &Store, chain_id: &str, subject: &RecordRef) -> Resul
     if prov::record_bytes(&view, subject).is_none() {
         return Err(AuditError::NotFound(subject.to_string()));
     }
-    // The subject, its direct downstream records, and everything upstream of all of them.
-    let direct = prov::downstream(&view, subject, 0, AUDIT_RECORDS_MAX + 1);
+    // The subject, the newest of its direct downstream records of each kind (every one
+    // unless a list is longer than AUDIT_DOWNSTREAM_PER_KIND_MAX, as a model version's
+    // decisions are), and everything upstream of all of them.
+    let mut lists = Vec::new();
+    let mut direct = Vec::new();
+    for &kind in subject.record_kind().downstream() {
+        let count = prov::edge_count(&view, subject, kind);
+        let first = count - count.min(AUDIT_DOWNSTREAM_PER_KIND_MAX as u64);
+        direct.extend(prov::downstream(&view, subject, kind, first, AUDIT_DOWNSTREAM_PER_KIND_MAX));
+        lists.push((kind, first..count));
+    }
     let mut set = BTreeSet::new();
     let mut stack: Vec<RecordRef> = std::iter::once(subject.clone()).chain(direct.iter().cloned()).collect();
     while let Some(r) = stack.pop() {
@@ -72,14 +83,20 @@ pub fn build_bundle(store: &Store, chain_id: &str, subject: &RecordRef) -> Resul
             let proof = store.inclusion_proof(receipt.log_index, header.log_size)?;
             txs.push(BundleTx { tx, proof });
         }
-        index.push(store.state_proof(&keys::flag_count(r), height)?);
-        for i in 0..prov::flag_count(&view, r) {
-            index.push(store.state_proof(&keys::flag(r, i), height)?);
+        // Flags reach only dataset versions, runs and model versions; other records carry
+        // no flag proofs (the verifier knows the same rule).
+        if r.record_kind().flaggable() {
+            index.push(store.state_proof(&keys::flag_count(r), height)?);
+            for i in 0..prov::flag_count(&view, r) {
+                index.push(store.state_proof(&keys::flag(r, i), height)?);
+            }
         }
     }
-    index.push(store.state_proof(&keys::edge_count(subject), height)?);
-    for i in 0..prov::edge_count(&view, subject) {
-        index.push(store.state_proof(&keys::edge(subject, i), height)?);
+    for (kind, listed) in lists {
+        index.push(store.state_proof(&keys::edge_count(subject, kind), height)?);
+        for i in listed {
+            index.push(store.state_proof(&keys::edge(subject, kind, i), height)?);
+        }
     }
     Ok(AuditBundle {
         format: AUDIT_BUNDLE_FORMAT.to_string(),

@@ -14,10 +14,19 @@ use crate::proof::{InclusionProof, StateProof};
 use crate::provenance::RecordRef;
 use crate::tx::SignedTransaction;
 
-/// The format identifier of version 1 bundles.
-pub const AUDIT_BUNDLE_FORMAT: &str = "verity-audit-bundle/v1";
+/// The format identifier of version 2 bundles (downstream lists per record kind; version
+/// 1 had one mixed list per record and is no longer produced or accepted).
+pub const AUDIT_BUNDLE_FORMAT: &str = "verity-audit-bundle/v2";
 /// Most records in one bundle.
 pub const AUDIT_RECORDS_MAX: usize = 2_000;
+/// Most downstream records of one kind a bundle lists under its subject: the newest ones.
+/// The list's length is always proven, so a model version with a hundred thousand
+/// decisions has a bundle of bounded size that states how many it made.
+pub const AUDIT_DOWNSTREAM_PER_KIND_MAX: usize = 200;
+
+// The four downstream lists of a model version, at their longest, leave at least half of
+// a bundle for the upstream lineage.
+const _: () = assert!(4 * AUDIT_DOWNSTREAM_PER_KIND_MAX <= AUDIT_RECORDS_MAX / 2);
 
 /// A record with the proof of its value at the bundle's checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,10 +51,13 @@ pub struct AuditBundle {
     pub subject: RecordRef,
     pub checkpoint: Checkpoint,
     /// The subject and everything upstream of it, plus the subject's direct downstream
-    /// records (attestations, deployments, decisions, corrections) and what they name.
+    /// records (attestations, deployments, decisions, corrections; the newest
+    /// [`AUDIT_DOWNSTREAM_PER_KIND_MAX`] of each kind) and what they name.
     pub records: Vec<BundleRecord>,
-    /// Proofs of the subject's downstream list (`prov/edges/...`, `prov/edge/...`) and of
-    /// every record's flag count (`prov/flags/...`, present or proven absent) and flags.
+    /// Proofs of the subject's downstream lists, one per kind (`prov/edges/<ref>/<kind>`,
+    /// present or proven absent, and the listed `prov/edge/...` entries), and of the flag
+    /// count (`prov/flags/...`, present or proven absent) and flags of every record flags
+    /// can reach (`RecordKind::flaggable`: dataset versions, runs, model versions).
     pub index: Vec<StateProof>,
     /// The transactions that created the records.
     pub txs: Vec<BundleTx>,

@@ -56,6 +56,10 @@ pub const GATE_EVALUATORS_MAX: usize = 32;
 pub const GATE_METRICS_MAX: usize = 16;
 /// Most records one lineage trace returns.
 pub const TRACE_NODES_MAX: usize = 2_000;
+/// Downstream records of one kind a trace lists under one record unless asked for more
+/// (the newest; the others are counted). Decisions are the bulk of a production ledger,
+/// thousands per model version: listing them all made a trace cost thousands of reads.
+pub const TRACE_FANOUT_DEFAULT: usize = 16;
 
 const _: () = assert!(BLOCK_TXS_MAX >= BATCH_TXS_MAX);
 const _: () = assert!(REQUEST_BYTES_MAX >= 2 * TX_BYTES_MAX);
@@ -63,3 +67,4 @@ const _: () = assert!(MEMO_BYTES_MAX < TX_BYTES_MAX);
 const _: () = assert!(DATASET_CHUNK_ITEMS_MAX * (32 + 1 + 4 + 64) + 4 * 1024 < TX_BYTES_MAX);
 const _: () = assert!(ATTESTATION_BYTES_MAX * 2 < TX_BYTES_MAX);
 const _: () = assert!(METRICS_MAX >= GATE_METRICS_MAX);
+const _: () = assert!(TRACE_FANOUT_DEFAULT >= 1 && TRACE_FANOUT_DEFAULT <= TRACE_NODES_MAX);

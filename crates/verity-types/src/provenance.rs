@@ -676,20 +676,101 @@ pub enum RecordRef {
     Decision(Hash),
 }
 
+/// The kinds of provenance records, and the shape of the lineage graph between them.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum RecordKind {
+    Content,
+    OptOut,
+    Dataset,
+    Challenge,
+    Run,
+    ModelVersion,
+    Attestation,
+    Deployment,
+    Decision,
+}
+
+impl RecordKind {
+    /// The kind's name, as in the text form of a reference (`model` for a model version).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Content => "content",
+            RecordKind::OptOut => "optout",
+            RecordKind::Dataset => "dataset",
+            RecordKind::Challenge => "challenge",
+            RecordKind::Run => "run",
+            RecordKind::ModelVersion => "model",
+            RecordKind::Attestation => "attestation",
+            RecordKind::Deployment => "deployment",
+            RecordKind::Decision => "decision",
+        }
+    }
+
+    /// The kinds of records the ledger links directly downstream of a record of this kind,
+    /// one list per kind (`prov/edges/<ref>/<kind>`), in the order traces show them:
+    /// content feeds opt-outs, dataset versions and challenges; a dataset version feeds
+    /// its next version, challenges and runs; a run produces model versions; a model
+    /// version has attestations, deployments and decisions and is the base of runs; a
+    /// decision is superseded by its correction. Opt-outs, challenges, attestations and
+    /// deployments have nothing downstream (a deployment names its attestations and the
+    /// deployment it replaced upstream, without a link back).
+    pub fn downstream(self) -> &'static [RecordKind] {
+        use RecordKind::*;
+        match self {
+            Content => &[OptOut, Dataset, Challenge],
+            Dataset => &[Dataset, Challenge, Run],
+            Run => &[ModelVersion],
+            ModelVersion => &[Attestation, Deployment, Decision, Run],
+            Decision => &[Decision],
+            OptOut | Challenge | Attestation | Deployment => &[],
+        }
+    }
+
+    /// Whether records of this kind record the use of a model rather than its making:
+    /// decisions, the bulk of a production ledger (thousands per model version). Traces
+    /// list them only under the record traced and count them everywhere below it.
+    pub fn is_usage(self) -> bool {
+        matches!(self, RecordKind::Decision)
+    }
+
+    /// Whether records of this kind can carry flags: flags start at a dataset version and
+    /// follow runs and model versions only, so no other kind is ever flagged.
+    pub fn flaggable(self) -> bool {
+        matches!(self, RecordKind::Dataset | RecordKind::Run | RecordKind::ModelVersion)
+    }
+}
+
+impl fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for RecordKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl RecordRef {
+    /// The record's kind.
+    pub fn record_kind(&self) -> RecordKind {
+        match self {
+            RecordRef::Content(_) => RecordKind::Content,
+            RecordRef::OptOut(_) => RecordKind::OptOut,
+            RecordRef::Dataset(_) => RecordKind::Dataset,
+            RecordRef::Challenge(_) => RecordKind::Challenge,
+            RecordRef::Run(_) => RecordKind::Run,
+            RecordRef::ModelVersion(_) => RecordKind::ModelVersion,
+            RecordRef::Attestation(_) => RecordKind::Attestation,
+            RecordRef::Deployment(_) => RecordKind::Deployment,
+            RecordRef::Decision(_) => RecordKind::Decision,
+        }
+    }
+
     /// The record kind, as in the text form.
     pub fn kind(&self) -> &'static str {
-        match self {
-            RecordRef::Content(_) => "content",
-            RecordRef::OptOut(_) => "optout",
-            RecordRef::Dataset(_) => "dataset",
-            RecordRef::Challenge(_) => "challenge",
-            RecordRef::Run(_) => "run",
-            RecordRef::ModelVersion(_) => "model",
-            RecordRef::Attestation(_) => "attestation",
-            RecordRef::Deployment(_) => "deployment",
-            RecordRef::Decision(_) => "decision",
-        }
+        self.record_kind().as_str()
     }
 
     pub fn dataset(dataset: &DatasetId, version: u32) -> Self {

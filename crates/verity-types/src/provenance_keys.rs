@@ -4,7 +4,7 @@
 //! hex; record references use their text form (`model:clf@2`).
 
 use crate::hash::Hash;
-use crate::provenance::{ContentId, DatasetId, EnvId, ModelId, RecordRef, RunId};
+use crate::provenance::{ContentId, DatasetId, EnvId, ModelId, RecordKind, RecordRef, RunId};
 
 pub const CONTENT_PREFIX: &[u8] = b"prov/content/";
 pub const OPT_OUT_PREFIX: &[u8] = b"prov/optout/";
@@ -105,14 +105,17 @@ pub fn decision(id: &Hash) -> Vec<u8> {
     hex_key(DECISION_PREFIX, id)
 }
 
-/// `prov/edges/<record>` -> `u64`, the number of records directly downstream of it.
-pub fn edge_count(from: &RecordRef) -> Vec<u8> {
-    format!("prov/edges/{from}").into_bytes()
+/// `prov/edges/<record>/<kind>` -> `u64`, the number of records of `kind` directly
+/// downstream of `record` (one list per kind in [`RecordKind::downstream`], so readers of
+/// one kind, such as a deploy gate reading attestations, never walk the others).
+pub fn edge_count(from: &RecordRef, kind: RecordKind) -> Vec<u8> {
+    format!("prov/edges/{from}/{kind}").into_bytes()
 }
 
-/// `prov/edge/<record>/<n>` -> the n-th [`RecordRef`] directly downstream of it.
-pub fn edge(from: &RecordRef, n: u64) -> Vec<u8> {
-    format!("prov/edge/{from}/{n:020}").into_bytes()
+/// `prov/edge/<record>/<kind>/<n>` (n zero-padded to 20 digits) -> the n-th
+/// [`RecordRef`] of `kind` directly downstream of `record`, oldest first.
+pub fn edge(from: &RecordRef, kind: RecordKind, n: u64) -> Vec<u8> {
+    format!("prov/edge/{from}/{kind}/{n:020}").into_bytes()
 }
 
 /// `prov/flags/<record>` -> `u32`, the number of flags on the record.
@@ -137,5 +140,31 @@ pub fn record(r: &RecordRef) -> Vec<u8> {
         RecordRef::Attestation(h) => attestation(h),
         RecordRef::Deployment(h) => deployment(h),
         RecordRef::Decision(h) => decision(h),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lineage keys are part of the ledger format (state proofs and audit bundles
+    /// name them): a change here is a deliberate format change.
+    #[test]
+    fn lineage_keys_golden() {
+        let mv: RecordRef = "model:clf@2".parse().expect("ref");
+        let text = |k: Vec<u8>| String::from_utf8(k).expect("utf-8");
+        assert_eq!(text(edge_count(&mv, RecordKind::Decision)), "prov/edges/model:clf@2/decision");
+        assert_eq!(
+            text(edge(&mv, RecordKind::Attestation, 7)),
+            "prov/edge/model:clf@2/attestation/00000000000000000007"
+        );
+        assert_eq!(text(flag_count(&mv)), "prov/flags/model:clf@2");
+        assert_eq!(text(flag(&mv, 3)), "prov/flag/model:clf@2/0000000003");
+        // The longest reference and kind stay within the state key limit.
+        let long =
+            RecordRef::model_version(&ModelId::new("m".repeat(crate::limits::ID_BYTES_MAX)).expect("id"), u32::MAX);
+        assert!(edge(&long, RecordKind::Attestation, u64::MAX).len() <= crate::limits::STATE_KEY_BYTES_MAX);
+        let content = RecordRef::Content(crate::sha256(b"x"));
+        assert!(edge(&content, RecordKind::Challenge, u64::MAX).len() <= crate::limits::STATE_KEY_BYTES_MAX);
     }
 }

@@ -5,7 +5,7 @@ use verity_types::merkle::{frontier_push, frontier_root};
 use verity_types::{
     AccountId, Challenge, ChallengeKind, ChallengeStatus, Content, ContentId, Dataset, DatasetId, DatasetItem,
     DatasetMode, DatasetPolicy, DatasetRef, DatasetStatus, DatasetVersion, Event, FlagCause, Hash, InclusionProof,
-    Licence, OptOut, OptOutScope, PayoutShare, RecordRef, Role,
+    Licence, OptOut, OptOutScope, PayoutShare, RecordKind, RecordRef, Role,
 };
 
 use super::{add_edge, challenge, content, dataset, dataset_version, downstream, flag_downstream, keys, opt_out, Ctx};
@@ -88,12 +88,11 @@ pub(crate) fn opt_out_content(
     // Opting out after use flags every dataset version that already holds the content
     // under a use the scope forbids, and everything downstream of it.
     let cause = FlagCause::ContentOptedOut { content: *id, opt_out: record.id };
-    for r in downstream(layer, &content_ref, 0, usize::MAX) {
-        if let RecordRef::Dataset(d) = r {
-            let v = dataset_version(layer, &d).expect("an edge names an existing dataset version");
-            if scope.forbids(&v.policy, &c.licence) {
-                events.extend(flag_downstream(layer, &d, &cause, ctx.height)?);
-            }
+    for r in downstream(layer, &content_ref, RecordKind::Dataset, 0, usize::MAX) {
+        let RecordRef::Dataset(d) = r else { unreachable!("the dataset list holds dataset versions") };
+        let v = dataset_version(layer, &d).expect("an edge names an existing dataset version");
+        if scope.forbids(&v.policy, &c.licence) {
+            events.extend(flag_downstream(layer, &d, &cause, ctx.height)?);
         }
     }
     Ok(events)

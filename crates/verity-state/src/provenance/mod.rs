@@ -24,8 +24,11 @@
 //! | `CorrectDecision` | as the decision's correction policy says |
 //!
 //! The lineage graph: every record names its upstream records in its own fields, and
-//! each record keeps a list of the records directly downstream of it (`prov/edge/...`),
-//! so a trace in either direction reads only the records it returns. A flag (an upheld
+//! each record keeps one list per kind of the records directly downstream of it
+//! (`prov/edges/<ref>/<kind>` count, `prov/edge/<ref>/<kind>/<n>` entries; the kinds are
+//! `RecordKind::downstream`), so a trace in either direction reads only the records it
+//! returns, and a reader of one kind (the deploy gate reading attestations, flagging
+//! following runs) never walks a model version's thousands of decisions. A flag (an upheld
 //! challenge, or content opted out after use) is written on the dataset version and on
 //! every run and model version downstream of it, in the same transaction; a flagged
 //! record can no longer be used by a new run or model version, and a flagged model
@@ -39,13 +42,14 @@ mod model;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use borsh::BorshDeserialize;
-use verity_types::limits::TRACE_NODES_MAX;
+use verity_types::limits::{TRACE_FANOUT_DEFAULT, TRACE_NODES_MAX};
 use verity_types::{
     Attestation, Challenge, Content, Dataset, DatasetRef, DatasetVersion, Decision, Deployment, Event, Flag, FlagCause,
-    GatePolicy, Hash, Model, ModelId, ModelVersion, ModelVersionRef, OptOut, Record, RecordRef, TrainingRun,
+    GatePolicy, Hash, Model, ModelId, ModelVersion, ModelVersionRef, OptOut, Record, RecordKind, RecordRef,
+    TrainingRun,
 };
 
 use crate::error::StateError;
@@ -137,18 +141,24 @@ pub fn record_bytes(state: &dyn StateRead, r: &RecordRef) -> Option<Vec<u8>> {
     state.get(&keys::record(r))
 }
 
-/// Number of records directly downstream of `from`.
-pub fn edge_count(state: &dyn StateRead, from: &RecordRef) -> u64 {
-    read(state, &keys::edge_count(from)).unwrap_or(0)
+/// Number of records of `kind` directly downstream of `from`.
+pub fn edge_count(state: &dyn StateRead, from: &RecordRef, kind: RecordKind) -> u64 {
+    read(state, &keys::edge_count(from, kind)).unwrap_or(0)
 }
 
-/// The records directly downstream of `from`, oldest first, from position `start`, at
-/// most `limit` of them.
-pub fn downstream(state: &dyn StateRead, from: &RecordRef, start: u64, limit: usize) -> Vec<RecordRef> {
-    let n = edge_count(state, from);
+/// The records of `kind` directly downstream of `from`, oldest first, from position
+/// `start`, at most `limit` of them.
+pub fn downstream(
+    state: &dyn StateRead,
+    from: &RecordRef,
+    kind: RecordKind,
+    start: u64,
+    limit: usize,
+) -> Vec<RecordRef> {
+    let n = edge_count(state, from, kind);
     (start..n)
         .take(limit)
-        .map(|i| read(state, &keys::edge(from, i)).expect("every edge below the count is stored"))
+        .map(|i| read(state, &keys::edge(from, kind, i)).expect("every edge below the count is stored"))
         .collect()
 }
 
@@ -170,11 +180,17 @@ pub fn flags(state: &dyn StateRead, r: &RecordRef) -> Vec<Flag> {
         .collect()
 }
 
-/// Appends `to` to the downstream list of `from`.
+/// Appends `to` to the downstream list of its kind under `from`.
 pub(crate) fn add_edge(layer: &mut Layer<'_>, from: &RecordRef, to: &RecordRef) -> Result<(), StateError> {
-    let n = edge_count(layer, from);
-    layer.put(keys::edge(from, n), to);
-    layer.put(keys::edge_count(from), &n.checked_add(1).ok_or(StateError::Overflow { what: "edge count" })?);
+    let kind = to.record_kind();
+    assert!(
+        from.record_kind().downstream().contains(&kind),
+        "the lineage graph has no {kind} records downstream of a {} record",
+        from.kind()
+    );
+    let n = edge_count(layer, from, kind);
+    layer.put(keys::edge(from, kind, n), to);
+    layer.put(keys::edge_count(from, kind), &n.checked_add(1).ok_or(StateError::Overflow { what: "edge count" })?);
     Ok(())
 }
 
@@ -192,19 +208,20 @@ pub(crate) fn flag_downstream(
     let mut queue = VecDeque::from([start]);
     let mut events = Vec::new();
     while let Some(r) = queue.pop_front() {
+        assert!(r.record_kind().flaggable(), "flags follow only datasets, runs and model versions");
         let n = flag_count(layer, &r);
         layer.put(keys::flag(&r, n), &flag);
         layer.put(keys::flag_count(&r), &n.checked_add(1).ok_or(StateError::Overflow { what: "flag count" })?);
         events.push(Event::RecordFlagged { record: r.clone(), origin: origin.clone(), cause: cause.clone() });
-        // Datasets feed runs, runs produce model versions, model versions are the base of runs.
-        for next in downstream(layer, &r, 0, usize::MAX) {
-            let follows = matches!(
-                (&r, &next),
-                (RecordRef::Dataset(_), RecordRef::Run(_))
-                    | (RecordRef::Run(_), RecordRef::ModelVersion(_))
-                    | (RecordRef::ModelVersion(_), RecordRef::Run(_))
-            );
-            if follows && seen.insert(next.clone()) {
+        // Datasets feed runs, runs produce model versions, model versions are the base of
+        // runs; only those lists are read (never a model version's decisions).
+        let follows = match r.record_kind() {
+            RecordKind::Dataset | RecordKind::ModelVersion => RecordKind::Run,
+            RecordKind::Run => RecordKind::ModelVersion,
+            _ => continue,
+        };
+        for next in downstream(layer, &r, follows, 0, usize::MAX) {
+            if seen.insert(next.clone()) {
                 queue.push_back(next);
             }
         }
@@ -238,6 +255,11 @@ pub struct TraceNode {
     pub flags: u32,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<TraceNode>,
+    /// Downstream records not listed under this record, by kind: the older ones beyond
+    /// the trace's fan-out, and any the node limit cut off. Only the downstream walk
+    /// (and the root, for its downstream) fills it.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub more: BTreeMap<RecordKind, u64>,
     /// The record already appears earlier in this direction; its children are there.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub repeated: bool,
@@ -251,8 +273,27 @@ pub struct Trace {
     pub downstream: Vec<TraceNode>,
     /// Records returned (the root included).
     pub nodes: usize,
-    /// The walk stopped at its node or depth limit before reaching every record.
+    /// The walk stopped at its node or depth limit before reaching every record (records
+    /// left out by the fan-out are counted in `more` and do not make a trace truncated).
     pub truncated: bool,
+}
+
+/// How far a trace goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceLimits {
+    /// Most records returned, the root included (capped at `TRACE_NODES_MAX`).
+    pub nodes: usize,
+    /// Most downstream records of one kind listed under one record: the newest, in
+    /// ledger order; the others are counted in the record's `more`. Decisions (usage
+    /// records, `RecordKind::is_usage`) are listed only under the traced record itself
+    /// and counted under every record below it.
+    pub fanout: usize,
+}
+
+impl Default for TraceLimits {
+    fn default() -> Self {
+        TraceLimits { nodes: TRACE_NODES_MAX, fanout: TRACE_FANOUT_DEFAULT }
+    }
 }
 
 /// The decoded record a reference names, if it exists.
@@ -266,8 +307,10 @@ fn trace_node(state: &dyn StateRead, r: &RecordRef) -> Option<TraceNode> {
         record: r.clone(),
         summary: data.summary(),
         data,
-        flags: flag_count(state, r),
+        // Only datasets, runs and model versions are ever flagged: skip the read otherwise.
+        flags: if r.record_kind().flaggable() { flag_count(state, r) } else { 0 },
         children: Vec::new(),
+        more: BTreeMap::new(),
         repeated: false,
     })
 }
@@ -275,56 +318,106 @@ fn trace_node(state: &dyn StateRead, r: &RecordRef) -> Option<TraceNode> {
 struct Walk<'s> {
     state: &'s dyn StateRead,
     upstream: bool,
+    fanout: u64,
     seen: BTreeSet<RecordRef>,
     budget: usize,
     truncated: bool,
 }
 
 impl Walk<'_> {
-    fn children(&mut self, r: &RecordRef, depth: usize) -> Vec<TraceNode> {
+    /// The records beyond `r` in the walk's direction, and (downstream) how many of each
+    /// kind were not listed.
+    fn children(&mut self, r: &RecordRef, depth: usize) -> (Vec<TraceNode>, BTreeMap<RecordKind, u64>) {
+        let mut out = Vec::new();
+        let mut more = BTreeMap::new();
         if depth >= TRACE_DEPTH_MAX {
             self.truncated = true;
-            return Vec::new();
+            return (out, more);
         }
-        let next = if self.upstream {
-            upstream(self.state, r)
+        if self.upstream {
+            // Upstream lists are short by construction (a run's datasets and base model,
+            // a deployment's attestations): no fan-out bound.
+            for n in upstream(self.state, r) {
+                if self.budget == 0 {
+                    self.truncated = true;
+                    break;
+                }
+                self.visit(n, depth, &mut out);
+            }
+            return (out, more);
+        }
+        for &kind in r.record_kind().downstream() {
+            let count = edge_count(self.state, r, kind);
+            // Decisions are listed under the traced record itself; deeper they are only
+            // counted: a trace is about lineage, and decisions are its countless leaves.
+            let fanout = if kind.is_usage() && depth > 0 { 0 } else { self.fanout };
+            let first = count - count.min(fanout);
+            let mut listed = 0u64;
+            for i in first..count {
+                if self.budget == 0 {
+                    self.truncated = true;
+                    break;
+                }
+                let n: RecordRef =
+                    read(self.state, &keys::edge(r, kind, i)).expect("every edge below the count is stored");
+                if self.visit(n, depth, &mut out) {
+                    listed += 1;
+                }
+            }
+            if count > listed {
+                more.insert(kind, count - listed);
+            }
+        }
+        (out, more)
+    }
+
+    /// Adds `n` (and what lies beyond it) to `out`, spending one node of the budget
+    /// (which the caller checked); false if the record does not exist.
+    fn visit(&mut self, n: RecordRef, depth: usize, out: &mut Vec<TraceNode>) -> bool {
+        let Some(mut node) = trace_node(self.state, &n) else { return false };
+        self.budget -= 1;
+        if self.seen.insert(n.clone()) {
+            (node.children, node.more) = self.children(&n, depth + 1);
         } else {
-            downstream(self.state, r, 0, self.budget.saturating_add(1))
-        };
-        let mut out = Vec::new();
-        for n in next {
-            if self.budget == 0 {
-                self.truncated = true;
-                break;
-            }
-            let Some(mut node) = trace_node(self.state, &n) else { continue };
-            self.budget -= 1;
-            if self.seen.insert(n.clone()) {
-                node.children = self.children(&n, depth + 1);
-            } else {
-                node.repeated = true;
-            }
-            out.push(node);
+            node.repeated = true;
         }
-        out
+        out.push(node);
+        true
     }
 }
 
-/// Traces the lineage of `root` in both directions, returning at most `limit` records
-/// (capped at TRACE_NODES_MAX). `None` when the record does not exist.
-pub fn trace(state: &dyn StateRead, root: &RecordRef, limit: usize) -> Option<Trace> {
-    let root_node = trace_node(state, root)?;
-    let mut budget = limit.clamp(1, TRACE_NODES_MAX) - 1;
+/// Traces the lineage of `root` in both directions within `limits`. `None` when the
+/// record does not exist.
+///
+/// Cost: each record returned costs its record read, its flag count (datasets, runs and
+/// model versions only), its edge entry (downstream) and one count per downstream kind,
+/// so a trace reads a small multiple of the records it returns; the fan-out, and counting
+/// rather than listing the decisions of every record but the traced one, keep that
+/// number independent of how many decisions model versions have made.
+pub fn trace(state: &dyn StateRead, root: &RecordRef, limits: TraceLimits) -> Option<Trace> {
+    let mut root_node = trace_node(state, root)?;
+    let nodes_max = limits.nodes.clamp(1, TRACE_NODES_MAX);
+    let mut budget = nodes_max - 1;
     let mut truncated = false;
     let mut halves = Vec::new();
     for up in [true, false] {
-        let mut w = Walk { state, upstream: up, seen: BTreeSet::from([root.clone()]), budget, truncated: false };
-        halves.push(w.children(root, 0));
+        let mut w = Walk {
+            state,
+            upstream: up,
+            fanout: limits.fanout.max(1) as u64,
+            seen: BTreeSet::from([root.clone()]),
+            budget,
+            truncated: false,
+        };
+        let (nodes, more) = w.children(root, 0);
+        halves.push(nodes);
+        if !up {
+            root_node.more = more;
+        }
         budget = w.budget;
         truncated |= w.truncated;
     }
     let downstream = halves.pop().expect("two halves");
     let upstream = halves.pop().expect("two halves");
-    let nodes = limit.clamp(1, TRACE_NODES_MAX) - budget;
-    Some(Trace { root: root_node, upstream, downstream, nodes, truncated })
+    Some(Trace { root: root_node, upstream, downstream, nodes: nodes_max - budget, truncated })
 }

@@ -6,7 +6,7 @@ use verity_types::limits::MODEL_DEPTH_MAX;
 use verity_types::{
     run_log_message, Attestation, CorrectionPolicy, DatasetRef, DatasetStatus, Decision, Deployment, DeploymentKind,
     Deprecation, EnvId, Event, GatePolicy, GateRequirement, Hash, Model, ModelId, ModelVersion, ModelVersionRef,
-    RecordRef, ReviewLayer, Role, RunId, Signature, TrainingRun,
+    RecordKind, RecordRef, ReviewLayer, Role, RunId, Signature, TrainingRun,
 };
 
 use super::{
@@ -315,7 +315,8 @@ pub fn check_gate(state: &dyn StateRead, mv: &ModelVersion, env: &EnvId) -> Resu
     };
     let policy = gate(state, &mv.model).ok_or_else(|| StateError::NoGate(mv.model.to_string()))?;
     let me = RecordRef::model_version(&mv.model, mv.version);
-    let atts: Vec<Attestation> = downstream(state, &me, 0, usize::MAX)
+    // Only the attestation list: a model version's decisions are never read here.
+    let atts: Vec<Attestation> = downstream(state, &me, RecordKind::Attestation, 0, usize::MAX)
         .into_iter()
         .filter_map(|r| match r {
             RecordRef::Attestation(id) => attestation(state, &id),

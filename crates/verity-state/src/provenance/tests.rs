@@ -7,8 +7,8 @@ use verity_types::manifest::{DatasetManifest, ManifestItem};
 use verity_types::{
     run_log_message, sha256, Action, AttestationKind, ChallengeKind, ChallengeStatus, CorrectionPolicy, DatasetId,
     DatasetItem, DatasetMode, DatasetPolicy, DatasetRef, DatasetStatus, EnvId, Event, GateRequirement, Hash, Licence,
-    Metric, MetricBound, ModelId, ModelVersionRef, OptOutScope, PayoutShare, RecordRef, ReviewLayer, Role, RunId,
-    TxStatus,
+    Metric, MetricBound, ModelId, ModelVersionRef, OptOutScope, PayoutShare, RecordKind, RecordRef, ReviewLayer, Role,
+    RunId, TxStatus,
 };
 
 use crate::testkit::*;
@@ -448,7 +448,10 @@ fn runs_and_model_versions() {
         super::upstream(&c.state, &run),
         vec!["dataset:ds@1".parse().expect("ref"), "model:clf@1".parse().expect("ref")]
     );
-    assert_eq!(super::downstream(&c.state, &run, 0, 10), vec![RecordRef::model_version(&model("clf"), 2)]);
+    assert_eq!(
+        super::downstream(&c.state, &run, RecordKind::ModelVersion, 0, 10),
+        vec![RecordRef::model_version(&model("clf"), 2)]
+    );
 }
 
 #[test]
@@ -587,6 +590,29 @@ fn decisions_and_corrections() {
     );
 }
 
+fn limits(nodes: usize) -> super::TraceLimits {
+    super::TraceLimits { nodes, ..Default::default() }
+}
+
+/// Records `n` decisions of clf@1 by alice; returns their ids, oldest first.
+fn decide(c: &mut Chain, n: usize) -> Vec<Hash> {
+    (0..n)
+        .map(|i| {
+            let action = Action::RecordDecision {
+                model: model("clf"),
+                version: 1,
+                input_commitment: sha256(format!("input {i}").as_bytes()),
+                output_hash: sha256(b"deny"),
+                review: ReviewLayer::None,
+                binding: false,
+                correction_policy: CorrectionPolicy::ByOperator,
+                context: "triage".into(),
+            };
+            c.ok("alice", action).tx_hash
+        })
+        .collect()
+}
+
 #[test]
 fn trace_walks_both_directions_and_respects_its_limit() {
     let mut c = lineage();
@@ -594,22 +620,97 @@ fn trace_walks_both_directions_and_respects_its_limit() {
     let att = c.ok("eve", attest("eve", &statement("clf", 1, "performance", 950_000, true)));
     let dep = c.ok("dep", deploy("clf", 1, "production")).tx_hash;
     let mv = RecordRef::model_version(&model("clf"), 1);
-    let t = super::trace(&c.state, &mv, 100).expect("exists");
+    let t = super::trace(&c.state, &mv, limits(100)).expect("exists");
     let refs = |nodes: &[super::TraceNode]| nodes.iter().map(|n| n.record.to_string()).collect::<Vec<_>>();
     assert_eq!(refs(&t.upstream), ["run:r1"]);
     assert_eq!(refs(&t.upstream[0].children), ["dataset:ds@1"]);
     let Event::AttestationSubmitted { attestation, .. } = att.events[0].clone() else { panic!() };
     assert_eq!(refs(&t.downstream), [format!("attestation:{attestation}"), format!("deployment:{dep}")]);
-    assert!(!t.truncated);
+    assert!(!t.truncated && t.root.more.is_empty());
     assert_eq!(t.nodes, 5);
     // From the content: its dataset, then the run, the model version and beyond.
-    let from_content = super::trace(&c.state, &RecordRef::Content(content_id(2)), 100).expect("exists");
+    let from_content = super::trace(&c.state, &RecordRef::Content(content_id(2)), limits(100)).expect("exists");
     assert_eq!(refs(&from_content.downstream), ["dataset:ds@1"]);
     assert_eq!(refs(&from_content.downstream[0].children[0].children), ["model:clf@1"]);
-    let small = super::trace(&c.state, &RecordRef::Content(content_id(2)), 2).expect("exists");
+    let small = super::trace(&c.state, &RecordRef::Content(content_id(2)), limits(2)).expect("exists");
     assert!(small.truncated);
     assert_eq!(small.nodes, 2);
-    assert!(super::trace(&c.state, &RecordRef::Content(content_id(99)), 10).is_none());
+    assert_eq!(small.downstream[0].more.get(&RecordKind::Run), Some(&1), "the run the limit cut off is counted");
+    assert!(super::trace(&c.state, &RecordRef::Content(content_id(99)), limits(10)).is_none());
+}
+
+#[test]
+fn trace_lists_the_newest_records_of_each_kind_and_counts_the_rest() {
+    let mut c = lineage();
+    c.ok("owen", gate("clf", &[("performance", &[], 900_000)]));
+    c.ok("eve", attest("eve", &statement("clf", 1, "performance", 950_000, true)));
+    let decisions = decide(&mut c, 20);
+    c.ok("eve", attest("eve", &statement("clf", 1, "fairness", 950_000, true)));
+    let dep = c.ok("dep", deploy("clf", 1, "production")).tx_hash;
+    let mv = RecordRef::model_version(&model("clf"), 1);
+    let t = super::trace(&c.state, &mv, super::TraceLimits { nodes: 100, fanout: 5 }).expect("exists");
+    let kinds: Vec<&str> = t.downstream.iter().map(|n| n.record.kind()).collect();
+    // Grouped by kind (attestations, deployments, decisions), each in ledger order; the
+    // fairness attestation came after 20 decisions and is listed all the same.
+    assert_eq!(
+        kinds,
+        ["attestation", "attestation", "deployment", "decision", "decision", "decision", "decision", "decision"]
+    );
+    assert_eq!(t.downstream[2].record, RecordRef::Deployment(dep));
+    let listed: Vec<RecordRef> = t.downstream[3..].iter().map(|n| n.record.clone()).collect();
+    let newest: Vec<RecordRef> = decisions[15..].iter().map(|d| RecordRef::Decision(*d)).collect();
+    assert_eq!(listed, newest);
+    assert_eq!(t.root.more, [(RecordKind::Decision, 15)].into_iter().collect());
+    assert!(!t.truncated, "records left out by the fan-out are counted, not truncated");
+    assert_eq!(t.nodes, 1 + 2 + 8);
+    // From the dataset, the model version's attestations and deployment are listed and
+    // its decisions only counted: decisions are listed under the traced record alone.
+    let from_ds =
+        super::trace(&c.state, &"dataset:ds@1".parse().expect("ref"), super::TraceLimits { nodes: 100, fanout: 5 })
+            .expect("exists");
+    let mv_node = &from_ds.downstream[0].children[0];
+    assert_eq!(mv_node.record, mv);
+    let below: Vec<&str> = mv_node.children.iter().map(|n| n.record.kind()).collect();
+    assert_eq!(below, ["attestation", "attestation", "deployment"]);
+    assert_eq!(mv_node.more, [(RecordKind::Decision, 20)].into_iter().collect());
+    // A large enough fan-out lists everything.
+    let all = super::trace(&c.state, &mv, super::TraceLimits { nodes: 100, fanout: 100 }).expect("exists");
+    assert_eq!(all.downstream.len(), 23);
+    assert!(all.root.more.is_empty());
+}
+
+/// Counts the reads made through it.
+struct Counting<'a>(&'a dyn crate::StateRead, std::cell::Cell<usize>);
+
+impl crate::StateRead for Counting<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.1.set(self.1.get() + 1);
+        self.0.get(key)
+    }
+}
+
+#[test]
+fn the_gate_and_traces_do_not_read_a_model_versions_decisions() {
+    let mut c = lineage();
+    c.ok("owen", gate("clf", &[("performance", &[], 900_000)]));
+    c.ok("eve", attest("eve", &statement("clf", 1, "performance", 950_000, true)));
+    let mv_ref = ModelVersionRef { model: model("clf"), version: 1 };
+    let mv = super::model_version(&c.state, &mv_ref).expect("stored");
+    let env = env("production");
+    let reads = |c: &Chain| {
+        let gate = Counting(&c.state, Default::default());
+        super::check_gate(&gate, &mv, &env).expect("passes");
+        let trace = Counting(&c.state, Default::default());
+        super::trace(&trace, &RecordRef::ModelVersion(mv_ref.clone()), Default::default()).expect("exists");
+        (gate.1.get(), trace.1.get())
+    };
+    let (gate_before, _) = reads(&c);
+    decide(&mut c, 2 * verity_types::limits::TRACE_FANOUT_DEFAULT);
+    let (gate_some, trace_some) = reads(&c);
+    decide(&mut c, 3 * verity_types::limits::TRACE_FANOUT_DEFAULT);
+    let (gate_many, trace_many) = reads(&c);
+    assert_eq!((gate_before, gate_some), (gate_many, gate_many), "the gate reads only attestations");
+    assert_eq!(trace_some, trace_many, "a trace reads at most the fan-out of decisions");
 }
 
 // ----- properties -----
