@@ -533,6 +533,8 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::Proof(p) => proof(g, &client, p).await,
+        Command::Content(c) => crate::content::run(g, &client, c).await,
+        Command::Dataset(d) => crate::dataset::run(g, &client, d).await,
         _ => unreachable!("local commands are dispatched in run()"),
     }
 }
