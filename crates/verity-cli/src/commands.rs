@@ -224,6 +224,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Keys(k) => keys(&g, k),
         Command::Bench(b) => bench::run(&g, b),
         Command::Load(a) => load::run(&g, a),
+        Command::Audit(crate::provenance::AuditCmd::Verify { file, validators }) => {
+            crate::provenance::audit_verify(&g, &file, &validators)
+        }
         other => runtime()?.block_on(remote(&g, other)),
     }
 }
@@ -535,6 +538,15 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
         Command::Proof(p) => proof(g, &client, p).await,
         Command::Content(c) => crate::content::run(g, &client, c).await,
         Command::Dataset(d) => crate::dataset::run(g, &client, d).await,
+        Command::Run(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Run(c)).await,
+        Command::Model(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Model(c)).await,
+        Command::Attest(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Attest(c)).await,
+        Command::Gate(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Gate(c)).await,
+        Command::Decision(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Decision(c)).await,
+        Command::Trace { id, limit } => {
+            crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Trace { id, limit }).await
+        }
+        Command::Audit(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Audit(c)).await,
         _ => unreachable!("local commands are dispatched in run()"),
     }
 }

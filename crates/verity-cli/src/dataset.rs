@@ -15,10 +15,11 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
+use verity_client::http::{DatasetCheckRequest, ItemProblem};
 use verity_client::Client;
-use verity_types::limits::DATASET_CHUNK_ITEMS_MAX;
+use verity_types::limits::{BATCH_TXS_MAX, DATASET_CHUNK_ITEMS_MAX};
 use verity_types::manifest::{DatasetManifest, ManifestItem, MembershipProof};
 use verity_types::{
     AccountId, Action, ChallengeKind, ContentId, DatasetId, DatasetItem, DatasetMode, DatasetPolicy, DatasetRef,
@@ -29,8 +30,9 @@ use crate::content::{hash_file, parse_licence, result_json, result_rows, submit,
 use crate::output::{show, table};
 use crate::Global;
 
-/// Items per `POST /v1/datasets/check` request (the node refuses more).
-pub const CHECK_ITEMS_MAX: usize = 4_096;
+/// Items per `POST /v1/datasets/check` request: the node bounds a check request like a
+/// transaction batch.
+pub const CHECK_ITEMS_MAX: usize = BATCH_TXS_MAX;
 /// Deepest folder nesting `dataset build` walks (no unbounded recursion).
 pub const WALK_DEPTH_MAX: usize = 128;
 
@@ -190,96 +192,6 @@ pub struct ChallengeArgs {
     pub manifest: Option<PathBuf>,
     #[command(flatten)]
     pub signer: SignerArg,
-}
-
-// ---------- node API shapes (POST /v1/datasets/check, GET /v1/records/{ref}) ----------
-
-/// Body of `POST /v1/datasets/check`.
-#[derive(Serialize)]
-pub struct DatasetCheckRequest {
-    pub policy: DatasetPolicy,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub licences: Option<Vec<Licence>>,
-    pub items: Vec<DatasetItem>,
-}
-
-/// Answer of `POST /v1/datasets/check`.
-#[derive(Deserialize)]
-pub struct DatasetCheck {
-    pub checked: u64,
-    pub problems: Vec<ItemProblem>,
-}
-
-/// One item the ledger would refuse, or a problem of the manifest itself (empty content).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ItemProblem {
-    pub content: String,
-    pub code: String,
-    pub message: String,
-}
-
-/// Answer of `GET /v1/records/{ref}`.
-#[derive(Deserialize)]
-pub struct RecordView {
-    pub reference: String,
-    pub kind: String,
-    pub summary: String,
-    pub flags: u32,
-    pub record: serde_json::Value,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    code: String,
-    message: String,
-}
-
-/// The two read endpoints this module needs, called with the client's base URL.
-struct NodeApi {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl NodeApi {
-    fn new(client: &Client) -> Self {
-        NodeApi { base: client.base().to_string(), http: reqwest::Client::new() }
-    }
-
-    async fn answer<T: serde::de::DeserializeOwned>(&self, what: &str, resp: reqwest::Response) -> Result<T> {
-        let status = resp.status();
-        let bytes = resp.bytes().await.with_context(|| format!("{what}: reading the answer"))?;
-        if !status.is_success() {
-            let e = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or(ErrorBody {
-                code: "http_error".into(),
-                message: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
-            });
-            bail!("{what}: node refused ({} {}): {}", status.as_u16(), e.code, e.message);
-        }
-        serde_json::from_slice(&bytes).with_context(|| format!("{what}: unexpected answer from the node"))
-    }
-
-    async fn check_dataset_items(&self, req: &DatasetCheckRequest) -> Result<DatasetCheck> {
-        let what = "POST /v1/datasets/check";
-        let resp = self
-            .http
-            .post(format!("{}/v1/datasets/check", self.base))
-            .json(req)
-            .send()
-            .await
-            .with_context(|| format!("{what}: cannot reach the node at {}", self.base))?;
-        self.answer(what, resp).await
-    }
-
-    async fn record(&self, reference: &str) -> Result<RecordView> {
-        let what = format!("GET /v1/records/{reference}");
-        let resp = self
-            .http
-            .get(format!("{}/v1/records/{reference}", self.base))
-            .send()
-            .await
-            .with_context(|| format!("{what}: cannot reach the node at {}", self.base))?;
-        self.answer(&what, resp).await
-    }
 }
 
 // ---------- building ----------
@@ -506,7 +418,6 @@ async fn check_cmd(g: &Global, client: &Client, a: CheckArgs) -> Result<()> {
     if let Err(e) = verity_types::check_licences(&licences) {
         problems.push(ItemProblem { content: String::new(), code: "licences".into(), message: e.to_string() });
     }
-    let api = NodeApi::new(client);
     let pb = progress_bar(m.items.len() as u64, false, "checking");
     let mut checked = 0u64;
     for chunk in m.items.chunks(CHECK_ITEMS_MAX) {
@@ -515,14 +426,14 @@ async fn check_cmd(g: &Global, client: &Client, a: CheckArgs) -> Result<()> {
             licences: Some(licences.clone()),
             items: chunk.iter().map(|i| DatasetItem { content: i.content, licence: i.licence.clone() }).collect(),
         };
-        let answer = match api.check_dataset_items(&req).await {
+        let answer = match client.check_dataset_items(&req).await {
             Ok(a) => a,
             Err(e) => {
                 pb.finish_and_clear();
-                return Err(e);
+                return Err(anyhow::Error::new(e).context("checking the items against the ledger"));
             }
         };
-        checked += answer.checked;
+        checked += answer.checked as u64;
         problems.extend(answer.problems);
         pb.inc(chunk.len() as u64);
     }
@@ -622,7 +533,7 @@ async fn publish_cmd(g: &Global, client: &Client, a: PublishArgs) -> Result<()> 
                 "chunks": chunks, "status": status}),
         vec![
             ("dataset", name.clone()),
-            ("mode", format!("{mode:?}")),
+            ("mode", a.mode.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default()),
             ("manifest hash", hash.to_hex()),
             ("root", root.to_hex()),
             ("items", count.to_string()),
@@ -672,7 +583,7 @@ async fn verify_member_cmd(
         (Some(r), Some(c)) => (parse_hash("--root", &r)?, c, "the given --root and --count".to_string()),
         (None, None) => {
             let reference = format!("dataset:{name}");
-            let view = NodeApi::new(client).record(&reference).await?;
+            let view = client.record(&reference).await.with_context(|| format!("reading {reference}"))?;
             if view.kind != "dataset" || view.reference != reference {
                 bail!("asked for {reference}, the node answered {} ({})", view.reference, view.kind);
             }
@@ -837,12 +748,12 @@ mod tests {
         }
         let req = DatasetCheckRequest {
             policy: DatasetPolicy { commercial: true, require_registered: false },
-            licences: None,
+            licences: Some(vec![Licence::Spdx("MIT".into())]),
             items: vec![DatasetItem { content: Hash::ZERO, licence: Licence::Spdx("MIT".into()) }],
         };
         assert_eq!(
             serde_json::to_value(&req).expect("json"),
-            json!({"policy": {"commercial": true, "require_registered": false},
+            json!({"policy": {"commercial": true, "require_registered": false}, "licences": [{"spdx": "MIT"}],
                    "items": [{"content": Hash::ZERO.to_hex(), "licence": {"spdx": "MIT"}}]})
         );
     }

@@ -11,6 +11,7 @@ mod dataset;
 mod init;
 mod load;
 mod output;
+mod provenance;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -103,6 +104,31 @@ pub enum Command {
     Bench(bench::BenchCmd),
     /// Send signed transfers to a running node and record every acknowledged commit.
     Load(load::LoadArgs),
+    /// Training runs.
+    #[command(subcommand)]
+    Run(provenance::RunCmd),
+    /// Models on the ledger: register, versions, deploy, rollback, deprecate, show.
+    #[command(subcommand)]
+    Model(provenance::ModelLedgerCmd),
+    /// Evaluation attestations: submit (signed DSSE in-toto statements) and revoke.
+    #[command(subcommand)]
+    Attest(provenance::AttestCmd),
+    /// Deploy gates.
+    #[command(subcommand)]
+    Gate(provenance::GateCmd),
+    /// Decisions made by models, and their corrections.
+    #[command(subcommand)]
+    Decision(provenance::DecisionCmd),
+    /// Trace a record's lineage in both directions (content:, dataset:NAME@V, run:, model:NAME@V, attestation:, deployment:, decision:, ...).
+    Trace {
+        id: String,
+        /// Most records to show.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Audit bundles (export, offline verify) and release audits.
+    #[command(subcommand)]
+    Audit(provenance::AuditCmd),
 }
 
 fn main() -> ExitCode {

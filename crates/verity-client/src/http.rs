@@ -98,6 +98,38 @@ pub struct Health {
     pub mempool: usize,
 }
 
+/// A provenance record with its flags (`GET /v1/records/{ref}`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecordView {
+    pub reference: String,
+    pub kind: String,
+    pub summary: String,
+    pub flags: u32,
+    pub record: serde_json::Value,
+    pub flag_list: Vec<verity_types::Flag>,
+}
+
+/// Items to check against the registry before publishing (`POST /v1/datasets/check`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DatasetCheckRequest {
+    pub policy: verity_types::DatasetPolicy,
+    pub licences: Option<Vec<verity_types::Licence>>,
+    pub items: Vec<verity_types::DatasetItem>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ItemProblem {
+    pub content: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DatasetCheck {
+    pub checked: usize,
+    pub problems: Vec<ItemProblem>,
+}
+
 #[derive(Serialize)]
 struct SubmitTx<'a> {
     tx: &'a str,
@@ -190,6 +222,54 @@ impl Client {
 
     pub async fn submit_batch(&self, txs: &[SignedTransaction], wait: bool) -> Result<BatchResult, ClientError> {
         self.submit_batch_encoded(txs.iter().map(|t| hex::encode(t.to_bytes())).collect(), wait).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
+        let resp =
+            self.http.post(format!("{}{}", self.base, path)).json(body).send().await.map_err(|e| self.transport(e))?;
+        self.parse(resp).await
+    }
+
+    /// A provenance record by reference (`model:clf@2`, `content:<hex>`, ...).
+    pub async fn record(&self, reference: &str) -> Result<RecordView, ClientError> {
+        self.get(&format!("/v1/records/{reference}"), &[]).await
+    }
+
+    /// The lineage trace of a record (JSON: root, upstream, downstream, nodes, truncated).
+    pub async fn trace(&self, reference: &str, limit: Option<usize>) -> Result<serde_json::Value, ClientError> {
+        let q: Vec<(&str, String)> = limit.map(|l| ("limit", l.to_string())).into_iter().collect();
+        self.get(&format!("/v1/trace/{reference}"), &q).await
+    }
+
+    /// Checks dataset items against the registry (at most 4096 per call).
+    pub async fn check_dataset_items(&self, req: &DatasetCheckRequest) -> Result<DatasetCheck, ClientError> {
+        self.post("/v1/datasets/check", req).await
+    }
+
+    /// Every deployment, optionally to one environment, with the kinds it passed.
+    pub async fn releases(
+        &self,
+        environment: Option<&str>,
+        kind: Option<&str>,
+    ) -> Result<serde_json::Value, ClientError> {
+        let mut q = Vec::new();
+        if let Some(e) = environment {
+            q.push(("environment", e.to_string()));
+        }
+        if let Some(k) = kind {
+            q.push(("kind", k.to_string()));
+        }
+        self.get("/v1/audit/releases", &q).await
+    }
+
+    /// The audit bundle of a record.
+    pub async fn audit_bundle(&self, reference: &str) -> Result<verity_types::audit::AuditBundle, ClientError> {
+        self.get(&format!("/v1/audit/bundle/{reference}"), &[]).await
+    }
+
+    /// A model with its gate and versions.
+    pub async fn model(&self, id: &str) -> Result<serde_json::Value, ClientError> {
+        self.get(&format!("/v1/models/{id}"), &[]).await
     }
 
     pub async fn tx(&self, hash: &str) -> Result<TxView, ClientError> {

@@ -1,5 +1,6 @@
 //! Talks to a Verity node over HTTP ([`Client`]), keeps account keys in a keystore file
-//! ([`keystore`]), and verifies checkpoints and every proof kind offline ([`verify`]).
+//! ([`keystore`]), and verifies checkpoints and every proof kind offline ([`verify`]),
+//! including whole audit bundles ([`audit`]).
 //!
 //! Offline verification needs only the genesis (or its validator set) and the bytes the
 //! node served: a checkpoint is trusted when more than two thirds of the validator set's
@@ -10,6 +11,7 @@
 //! Complete for the ledger foundation; validator-set changes (light-client following of
 //! checkpoints across sets) arrive with the BFT network.
 
+pub mod audit;
 pub mod error;
 pub mod http;
 pub mod keystore;

@@ -49,13 +49,13 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         ApiError { status: status.as_u16(), code: code.into(), message: message.into() }
     }
-    fn bad_request(code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(code: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
-    fn not_found(what: impl Into<String>) -> Self {
+    pub(crate) fn not_found(what: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", what)
     }
-    fn internal(e: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
     }
     fn from_admit(e: &AdmitError) -> Self {
@@ -102,7 +102,7 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 type AppState = Arc<NodeCore>;
 
 // ---------- request and response bodies ----------
@@ -238,7 +238,7 @@ pub struct ConsistencyView {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct EventsQuery {
-    /// Only events of this module (`identity`, `bank`).
+    /// Only events of this module (`identity`, `bank`, `provenance`).
     pub module: Option<String>,
     /// Only events that concern this account.
     pub account: Option<String>,
@@ -628,7 +628,7 @@ async fn events(
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let Query(q) = q?;
     if let Some(m) = &q.module {
-        if !["identity", "bank"].contains(&m.as_str()) {
+        if !["identity", "bank", "provenance"].contains(&m.as_str()) {
             return Err(ApiError::bad_request("invalid_module", format!("unknown module {m:?}")));
         }
     }
@@ -698,7 +698,7 @@ async fn method_not_allowed() -> ApiError {
 #[openapi(
     info(
         title = "Verity node API",
-        description = "Permissioned ledger node: transactions, blocks, checkpoints, proofs, events."
+        description = "Permissioned ledger node: transactions, blocks, checkpoints, proofs, events, provenance records, lineage traces and audit bundles."
     ),
     paths(
         submit_tx,
@@ -715,7 +715,13 @@ async fn method_not_allowed() -> ApiError {
         events,
         health,
         metrics,
-        openapi
+        openapi,
+        crate::api_prov::get_record,
+        crate::api_prov::trace,
+        crate::api_prov::check_dataset,
+        crate::api_prov::releases,
+        crate::api_prov::bundle,
+        crate::api_prov::get_model
     ),
     components(schemas(
         ApiError,
@@ -730,7 +736,14 @@ async fn method_not_allowed() -> ApiError {
         BalanceView,
         StateProofView,
         ConsistencyView,
-        Health
+        Health,
+        crate::api_prov::RecordView,
+        crate::api_prov::DatasetCheckRequest,
+        crate::api_prov::DatasetCheck,
+        crate::api_prov::ItemProblem,
+        crate::api_prov::ReleaseAudit,
+        crate::audit::Release,
+        crate::api_prov::ModelView
     ))
 )]
 pub struct ApiDoc;
@@ -753,6 +766,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/health"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
+    ("get", "/v1/records/{ref}"),
+    ("get", "/v1/trace/{ref}"),
+    ("post", "/v1/datasets/check"),
+    ("get", "/v1/audit/releases"),
+    ("get", "/v1/audit/bundle/{ref}"),
+    ("get", "/v1/models/{id}"),
 ];
 
 /// Builds the router.
@@ -773,6 +792,12 @@ pub fn router(core: Arc<NodeCore>) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
+        .route("/v1/records/{ref}", get(crate::api_prov::get_record))
+        .route("/v1/trace/{ref}", get(crate::api_prov::trace))
+        .route("/v1/datasets/check", post(crate::api_prov::check_dataset))
+        .route("/v1/audit/releases", get(crate::api_prov::releases))
+        .route("/v1/audit/bundle/{ref}", get(crate::api_prov::bundle))
+        .route("/v1/models/{id}", get(crate::api_prov::get_model))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))

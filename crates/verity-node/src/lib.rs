@@ -12,6 +12,8 @@
 //! Embedded single-validator node: complete for the ledger foundation.
 
 pub mod api;
+pub mod api_prov;
+pub mod audit;
 pub mod core;
 pub mod datadir;
 pub mod error;

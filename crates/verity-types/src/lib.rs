@@ -11,6 +11,7 @@
 
 pub mod action;
 pub mod amount;
+pub mod audit;
 pub mod block;
 pub mod dsse;
 pub mod encoding;
@@ -25,6 +26,7 @@ pub mod manifest;
 pub mod merkle;
 pub mod proof;
 pub mod provenance;
+pub mod provenance_keys;
 pub mod tx;
 
 pub use action::*;

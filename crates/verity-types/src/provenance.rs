@@ -971,6 +971,35 @@ impl Record {
         }
     }
 
+    /// The records this one names as its sources (an enumerated dataset version's items
+    /// are not listed; they are reached from the content side).
+    pub fn upstream(&self) -> Vec<RecordRef> {
+        match self {
+            Record::Content(_) => vec![],
+            Record::OptOut(o) => vec![RecordRef::Content(o.content)],
+            Record::Dataset(d) => d.supersedes.map(|s| vec![RecordRef::dataset(&d.dataset, s)]).unwrap_or_default(),
+            Record::Challenge(c) => vec![RecordRef::dataset(&c.dataset, c.version), RecordRef::Content(c.content)],
+            Record::Run(r) => {
+                let mut out: Vec<RecordRef> = r.datasets.iter().cloned().map(RecordRef::Dataset).collect();
+                out.extend(r.base_model.clone().map(RecordRef::ModelVersion));
+                out
+            }
+            Record::ModelVersion(m) => vec![RecordRef::Run(m.run.clone())],
+            Record::Attestation(a) => vec![RecordRef::model_version(&a.model, a.version)],
+            Record::Deployment(d) => {
+                let mut out = vec![RecordRef::model_version(&d.model, d.version)];
+                out.extend(d.attestations.iter().map(|a| RecordRef::Attestation(*a)));
+                out.extend(d.previous.map(RecordRef::Deployment));
+                out
+            }
+            Record::Decision(d) => {
+                let mut out = vec![RecordRef::model_version(&d.model, d.version)];
+                out.extend(d.supersedes.map(RecordRef::Decision));
+                out
+            }
+        }
+    }
+
     /// A one-line human summary.
     pub fn summary(&self) -> String {
         match self {

@@ -33,7 +33,8 @@
 //! version is flagged, now and later.
 
 mod data;
-pub mod keys;
+/// Provenance state keys (defined in verity-types so offline verifiers share them).
+pub use verity_types::provenance_keys as keys;
 mod model;
 #[cfg(test)]
 mod tests;
@@ -154,43 +155,7 @@ pub fn downstream(state: &dyn StateRead, from: &RecordRef, start: u64, limit: us
 /// The records directly upstream of `r`, as its own fields name them (an enumerated
 /// dataset version's items are not listed: trace from the content instead).
 pub fn upstream(state: &dyn StateRead, r: &RecordRef) -> Vec<RecordRef> {
-    match r {
-        RecordRef::Content(_) => vec![],
-        RecordRef::OptOut(id) => opt_out(state, id).map(|o| vec![RecordRef::Content(o.content)]).unwrap_or_default(),
-        RecordRef::Dataset(d) => dataset_version(state, d)
-            .and_then(|v| v.supersedes)
-            .map(|s| vec![RecordRef::dataset(&d.dataset, s)])
-            .unwrap_or_default(),
-        RecordRef::Challenge(id) => challenge(state, id)
-            .map(|c| vec![RecordRef::dataset(&c.dataset, c.version), RecordRef::Content(c.content)])
-            .unwrap_or_default(),
-        RecordRef::Run(id) => run(state, id)
-            .map(|run| {
-                let mut out: Vec<RecordRef> = run.datasets.iter().cloned().map(RecordRef::Dataset).collect();
-                out.extend(run.base_model.map(RecordRef::ModelVersion));
-                out
-            })
-            .unwrap_or_default(),
-        RecordRef::ModelVersion(m) => model_version(state, m).map(|v| vec![RecordRef::Run(v.run)]).unwrap_or_default(),
-        RecordRef::Attestation(id) => {
-            attestation(state, id).map(|a| vec![RecordRef::model_version(&a.model, a.version)]).unwrap_or_default()
-        }
-        RecordRef::Deployment(id) => deployment(state, id)
-            .map(|d| {
-                let mut out = vec![RecordRef::model_version(&d.model, d.version)];
-                out.extend(d.attestations.iter().map(|a| RecordRef::Attestation(*a)));
-                out.extend(d.previous.map(RecordRef::Deployment));
-                out
-            })
-            .unwrap_or_default(),
-        RecordRef::Decision(id) => decision(state, id)
-            .map(|d| {
-                let mut out = vec![RecordRef::model_version(&d.model, d.version)];
-                out.extend(d.supersedes.map(RecordRef::Decision));
-                out
-            })
-            .unwrap_or_default(),
-    }
+    record(state, r).map(|rec| rec.upstream()).unwrap_or_default()
 }
 
 /// Number of flags on a record.

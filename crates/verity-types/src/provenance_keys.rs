@@ -1,7 +1,10 @@
-//! State keys of the provenance module. Identifiers never contain `/`; hashes are lower
+//! State keys of the provenance module (verity-state's `provenance` writes them). They
+//! live here so that an offline verifier can check that a state proof is for the key of
+//! the record it claims. Identifiers never contain `/`; hashes are lower
 //! hex; record references use their text form (`model:clf@2`).
 
-use verity_types::{ContentId, DatasetId, EnvId, Hash, ModelId, RecordRef, RunId};
+use crate::hash::Hash;
+use crate::provenance::{ContentId, DatasetId, EnvId, ModelId, RecordRef, RunId};
 
 pub const CONTENT_PREFIX: &[u8] = b"prov/content/";
 pub const OPT_OUT_PREFIX: &[u8] = b"prov/optout/";
@@ -22,62 +25,62 @@ fn hex_key(prefix: &[u8], h: &Hash) -> Vec<u8> {
     [prefix, h.to_hex().as_bytes()].concat()
 }
 
-/// `prov/content/<hash>` -> [`verity_types::Content`].
+/// `prov/content/<hash>` -> [`crate::Content`].
 pub fn content(id: &ContentId) -> Vec<u8> {
     hex_key(CONTENT_PREFIX, id)
 }
 
-/// `prov/optout/<id>` -> [`verity_types::OptOut`].
+/// `prov/optout/<id>` -> [`crate::OptOut`].
 pub fn opt_out(id: &Hash) -> Vec<u8> {
     hex_key(OPT_OUT_PREFIX, id)
 }
 
-/// `prov/dataset/<id>` -> [`verity_types::Dataset`].
+/// `prov/dataset/<id>` -> [`crate::Dataset`].
 pub fn dataset(id: &DatasetId) -> Vec<u8> {
     [DATASET_PREFIX, id.as_str().as_bytes()].concat()
 }
 
-/// `prov/dataset_version/<id>/<version>` -> [`verity_types::DatasetVersion`].
+/// `prov/dataset_version/<id>/<version>` -> [`crate::DatasetVersion`].
 pub fn dataset_version(id: &DatasetId, version: u32) -> Vec<u8> {
     [DATASET_VERSION_PREFIX, id.as_str().as_bytes(), b"/", version.to_string().as_bytes()].concat()
 }
 
-/// `prov/challenge/<id>` -> [`verity_types::Challenge`].
+/// `prov/challenge/<id>` -> [`crate::Challenge`].
 pub fn challenge(id: &Hash) -> Vec<u8> {
     hex_key(CHALLENGE_PREFIX, id)
 }
 
-/// `prov/run/<id>` -> [`verity_types::TrainingRun`].
+/// `prov/run/<id>` -> [`crate::TrainingRun`].
 pub fn run(id: &RunId) -> Vec<u8> {
     [RUN_PREFIX, id.as_str().as_bytes()].concat()
 }
 
-/// `prov/model/<id>` -> [`verity_types::Model`].
+/// `prov/model/<id>` -> [`crate::Model`].
 pub fn model(id: &ModelId) -> Vec<u8> {
     [MODEL_PREFIX, id.as_str().as_bytes()].concat()
 }
 
-/// `prov/model_version/<id>/<version>` -> [`verity_types::ModelVersion`].
+/// `prov/model_version/<id>/<version>` -> [`crate::ModelVersion`].
 pub fn model_version(id: &ModelId, version: u32) -> Vec<u8> {
     [MODEL_VERSION_PREFIX, id.as_str().as_bytes(), b"/", version.to_string().as_bytes()].concat()
 }
 
-/// `prov/fingerprint/<hash>` -> [`verity_types::ModelVersionRef`].
+/// `prov/fingerprint/<hash>` -> [`crate::ModelVersionRef`].
 pub fn fingerprint(h: &Hash) -> Vec<u8> {
     hex_key(FINGERPRINT_PREFIX, h)
 }
 
-/// `prov/attestation/<id>` -> [`verity_types::Attestation`].
+/// `prov/attestation/<id>` -> [`crate::Attestation`].
 pub fn attestation(id: &Hash) -> Vec<u8> {
     hex_key(ATTESTATION_PREFIX, id)
 }
 
-/// `prov/gate/<model>` -> [`verity_types::GatePolicy`].
+/// `prov/gate/<model>` -> [`crate::GatePolicy`].
 pub fn gate(model: &ModelId) -> Vec<u8> {
     [GATE_PREFIX, model.as_str().as_bytes()].concat()
 }
 
-/// `prov/deployment/<id>` -> [`verity_types::Deployment`].
+/// `prov/deployment/<id>` -> [`crate::Deployment`].
 pub fn deployment(id: &Hash) -> Vec<u8> {
     hex_key(DEPLOYMENT_PREFIX, id)
 }
@@ -97,7 +100,7 @@ pub fn deployment_seq(n: u64) -> Vec<u8> {
     format!("prov/deployment_seq/{n:020}").into_bytes()
 }
 
-/// `prov/decision/<id>` -> [`verity_types::Decision`].
+/// `prov/decision/<id>` -> [`crate::Decision`].
 pub fn decision(id: &Hash) -> Vec<u8> {
     hex_key(DECISION_PREFIX, id)
 }
@@ -117,7 +120,7 @@ pub fn flag_count(record: &RecordRef) -> Vec<u8> {
     format!("prov/flags/{record}").into_bytes()
 }
 
-/// `prov/flag/<record>/<n>` -> the n-th [`verity_types::Flag`] on the record.
+/// `prov/flag/<record>/<n>` -> the n-th [`crate::Flag`] on the record.
 pub fn flag(record: &RecordRef, n: u32) -> Vec<u8> {
     format!("prov/flag/{record}/{n:010}").into_bytes()
 }

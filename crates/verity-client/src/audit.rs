@@ -1,0 +1,271 @@
+//! Offline verification of audit bundles (`verity audit verify`).
+//!
+//! Given only the bundle file and a trusted validator set, [`verify_bundle_file`] checks:
+//! the file is the canonical text of its content (any re-formatting or altered byte is
+//! refused); the checkpoint carries signatures of more than two thirds of the validators'
+//! power; every record's state proof holds against the checkpoint's state root under the
+//! record's own key; the subject's whole upstream lineage is present; the subject's
+//! downstream list is complete (its count and every entry are proven); every record's
+//! flags are proven, absence included; and every record's creating transaction is in the
+//! log (inclusion proof against the checkpoint's log root), correctly signed, and says
+//! what the record says (attestations: the DSSE envelope's signature and digest).
+
+use std::collections::BTreeMap;
+
+use verity_types::audit::{AuditBundle, AUDIT_BUNDLE_FORMAT, AUDIT_RECORDS_MAX};
+use verity_types::dsse::EvaluationStatement;
+use verity_types::encoding::decode;
+use verity_types::provenance_keys as keys;
+use verity_types::{Action, Flag, Hash, Record, RecordRef, SignedTransaction, ValidatorSet};
+
+use crate::error::ClientError;
+use crate::verify::{verify_checkpoint, verify_tx_inclusion};
+
+fn fail(msg: impl Into<String>) -> ClientError {
+    ClientError::Verify(msg.into())
+}
+
+/// What a verified bundle proves.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AuditReport {
+    pub subject: RecordRef,
+    pub chain_id: String,
+    pub height: u64,
+    pub state_root: Hash,
+    pub log_size: u64,
+    /// Records proven, with their summaries and flag counts.
+    pub records: Vec<ProvenRecord>,
+    /// The subject's complete downstream list.
+    pub downstream: Vec<RecordRef>,
+    pub transactions: usize,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ProvenRecord {
+    pub record: RecordRef,
+    pub summary: String,
+    pub flags: Vec<Flag>,
+}
+
+/// Verifies a bundle file's bytes against a trusted validator set.
+pub fn verify_bundle_file(bytes: &[u8], validators: &ValidatorSet) -> Result<AuditReport, ClientError> {
+    let bundle: AuditBundle = serde_json::from_slice(bytes).map_err(|e| fail(format!("not an audit bundle: {e}")))?;
+    if bundle.to_file_bytes() != bytes {
+        return Err(fail("the file is not the canonical text of its content: it was altered or re-formatted"));
+    }
+    verify_bundle(&bundle, validators)
+}
+
+/// Verifies a parsed bundle against a trusted validator set.
+pub fn verify_bundle(b: &AuditBundle, validators: &ValidatorSet) -> Result<AuditReport, ClientError> {
+    if b.format != AUDIT_BUNDLE_FORMAT {
+        return Err(fail(format!("unknown bundle format {:?}", b.format)));
+    }
+    if b.records.len() > AUDIT_RECORDS_MAX || b.index.len() > 64 * AUDIT_RECORDS_MAX || b.txs.len() > AUDIT_RECORDS_MAX
+    {
+        return Err(fail("bundle exceeds its size limits"));
+    }
+    let cp = &b.checkpoint;
+    if cp.header.chain_id != b.chain_id {
+        return Err(fail(format!("bundle says chain {:?}, checkpoint says {:?}", b.chain_id, cp.header.chain_id)));
+    }
+    verify_checkpoint(validators, cp)?;
+    let root = cp.header.state_root;
+
+    // Records: each proven under its own key, decoded as the record it claims to be.
+    let mut records: BTreeMap<RecordRef, Record> = BTreeMap::new();
+    for br in &b.records {
+        let r = &br.record;
+        if br.proof.key != keys::record(r) {
+            return Err(fail(format!("the proof for {r} is for another key")));
+        }
+        br.proof.verify(&root).map_err(|e| fail(format!("state proof of {r}: {e}")))?;
+        let value = br.proof.value.as_ref().ok_or_else(|| fail(format!("the bundle proves {r} absent")))?;
+        let rec = Record::decode(r, value).map_err(|e| fail(format!("record {r}: {e}")))?;
+        if records.insert(r.clone(), rec).is_some() {
+            return Err(fail(format!("{r} appears twice")));
+        }
+    }
+    // Index entries: downstream list and flags, each proven (present or absent).
+    let mut index: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+    for p in &b.index {
+        p.verify(&root).map_err(|e| fail(format!("state proof of {}: {e}", String::from_utf8_lossy(&p.key))))?;
+        index.insert(p.key.clone(), p.value.clone());
+    }
+    let indexed = |key: Vec<u8>, what: &str| -> Result<Option<Vec<u8>>, ClientError> {
+        index.get(&key).cloned().ok_or_else(|| fail(format!("the bundle lacks the proof of {what}")))
+    };
+
+    if !records.contains_key(&b.subject) {
+        return Err(fail(format!("the subject {} is not in the bundle", b.subject)));
+    }
+    // Completeness upstream: every record's sources are present.
+    for (r, rec) in &records {
+        for up in rec.upstream() {
+            if !records.contains_key(&up) {
+                return Err(fail(format!("{r} names {up}, which the bundle lacks")));
+            }
+        }
+    }
+    // The subject's downstream list, complete.
+    let n: u64 = match indexed(keys::edge_count(&b.subject), "the subject's downstream count")? {
+        None => 0,
+        Some(v) => decode(&v, 16).map_err(|e| fail(format!("downstream count: {e}")))?,
+    };
+    if n > AUDIT_RECORDS_MAX as u64 {
+        return Err(fail("downstream list larger than a bundle holds"));
+    }
+    let mut downstream = Vec::new();
+    for i in 0..n {
+        let v = indexed(keys::edge(&b.subject, i), "a downstream entry")?
+            .ok_or_else(|| fail(format!("downstream entry {i} of {} is proven absent", b.subject)))?;
+        let d: RecordRef = decode(&v, 1024).map_err(|e| fail(format!("downstream entry {i}: {e}")))?;
+        if !records.contains_key(&d) {
+            return Err(fail(format!("{} lists {d} downstream, which the bundle lacks", b.subject)));
+        }
+        downstream.push(d);
+    }
+    // Flags of every record, absence proven too.
+    let mut proven = Vec::new();
+    for (r, rec) in &records {
+        let count: u32 = match indexed(keys::flag_count(r), &format!("the flag count of {r}"))? {
+            None => 0,
+            Some(v) => decode(&v, 8).map_err(|e| fail(format!("flag count of {r}: {e}")))?,
+        };
+        let mut flags = Vec::new();
+        for i in 0..count.min(AUDIT_RECORDS_MAX as u32) {
+            let v = indexed(keys::flag(r, i), &format!("flag {i} of {r}"))?
+                .ok_or_else(|| fail(format!("flag {i} of {r} is proven absent")))?;
+            flags.push(decode::<Flag>(&v, 4096).map_err(|e| fail(format!("flag {i} of {r}: {e}")))?);
+        }
+        proven.push(ProvenRecord { record: r.clone(), summary: rec.summary(), flags });
+    }
+    // Transactions: in the log, signed, and saying what the records say.
+    let mut txs: BTreeMap<Hash, &SignedTransaction> = BTreeMap::new();
+    for bt in &b.txs {
+        let h = bt.tx.hash();
+        verify_tx_inclusion(cp, &h, &bt.proof)?;
+        bt.tx.verify_signature().map_err(|e| fail(format!("transaction {h}: {e}")))?;
+        txs.insert(h, &bt.tx);
+    }
+    for (r, rec) in &records {
+        let tx =
+            txs.get(&rec.tx()).ok_or_else(|| fail(format!("the bundle lacks the transaction that created {r}")))?;
+        check_tx_matches(r, rec, tx, &records)?;
+    }
+    Ok(AuditReport {
+        subject: b.subject.clone(),
+        chain_id: b.chain_id.clone(),
+        height: cp.header.height,
+        state_root: root,
+        log_size: cp.header.log_size,
+        records: proven,
+        downstream,
+        transactions: txs.len(),
+    })
+}
+
+/// Checks that the creating transaction says what the record says.
+fn check_tx_matches(
+    r: &RecordRef,
+    rec: &Record,
+    tx: &SignedTransaction,
+    records: &BTreeMap<RecordRef, Record>,
+) -> Result<(), ClientError> {
+    let mismatch = |what: &str| fail(format!("the transaction that created {r} does not match it: {what}"));
+    let sender = &tx.tx.sender;
+    match (rec, &tx.tx.action) {
+        (Record::Content(c), Action::RegisterContent { content, licence, .. }) => {
+            if *content != c.id || *licence != c.licence || *sender != c.creator {
+                return Err(mismatch("content, licence or creator"));
+            }
+        }
+        (Record::OptOut(o), Action::OptOut { content, scope, .. }) => {
+            if *content != o.content || *scope != o.scope || *sender != o.by {
+                return Err(mismatch("content, scope or signer"));
+            }
+        }
+        (Record::Dataset(d), Action::PublishDataset { dataset, version, manifest_hash, root, count, .. }) => {
+            if *dataset != d.dataset
+                || *version != d.version
+                || *manifest_hash != d.manifest_hash
+                || *root != d.root
+                || *count != d.count
+                || *sender != d.curator
+            {
+                return Err(mismatch("dataset, version, manifest hash, root, count or curator"));
+            }
+        }
+        (Record::Challenge(c), Action::ChallengeItem { dataset, version, content, .. }) => {
+            if *dataset != c.dataset || *version != c.version || *content != c.content || *sender != c.challenger {
+                return Err(mismatch("dataset, item or challenger"));
+            }
+        }
+        (Record::Run(run), Action::RegisterRun { run: id, datasets, run_log_hash, provider_signature, .. }) => {
+            if *id != run.id
+                || *datasets != run.datasets
+                || *run_log_hash != run.run_log_hash
+                || *provider_signature != run.provider_signature
+                || *sender != run.registered_by
+            {
+                return Err(mismatch("run id, datasets, run-log hash, provider signature or owner"));
+            }
+        }
+        (Record::ModelVersion(m), Action::RegisterModelVersion { model, version, fingerprint, run }) => {
+            if *model != m.model
+                || *version != m.version
+                || *fingerprint != m.fingerprint
+                || *run != m.run
+                || *sender != m.owner
+            {
+                return Err(mismatch("model, version, fingerprint, run or owner"));
+            }
+        }
+        (Record::Attestation(a), Action::SubmitAttestation { envelope }) => {
+            if envelope.payload_digest() != a.id || *sender != a.evaluator {
+                return Err(mismatch("statement digest or evaluator"));
+            }
+            envelope
+                .verify(a.evaluator.as_str(), &tx.public_key)
+                .map_err(|e| fail(format!("attestation {}: DSSE signature: {e}", a.id)))?;
+            let st = EvaluationStatement::parse(&envelope.payload)
+                .map_err(|e| fail(format!("attestation {}: {e}", a.id)))?;
+            let mv = records.get(&RecordRef::model_version(&a.model, a.version));
+            if let Some(Record::ModelVersion(mv)) = mv {
+                if st.subject[0].digest.sha256 != mv.fingerprint {
+                    return Err(mismatch("the statement's subject is not the model version's fingerprint"));
+                }
+            }
+            if st.predicate.kind != a.kind || st.predicate.passed != a.passed || st.predicate.metrics != a.metrics {
+                return Err(mismatch("kind, result or metrics differ from the signed statement"));
+            }
+        }
+        (Record::Deployment(d), Action::Deploy { model, version, environment }) => {
+            if *model != d.model || *version != d.version || *environment != d.environment || *sender != d.by {
+                return Err(mismatch("model, version, environment or deployer"));
+            }
+        }
+        (Record::Deployment(d), Action::Rollback { model, environment, to_version, .. }) => {
+            if *model != d.model || *to_version != d.version || *environment != d.environment || *sender != d.by {
+                return Err(mismatch("model, version, environment or deployer"));
+            }
+        }
+        (Record::Decision(d), Action::RecordDecision { model, version, input_commitment, output_hash, .. }) => {
+            if *model != d.model
+                || *version != d.version
+                || *input_commitment != d.input_commitment
+                || *output_hash != d.output_hash
+                || *sender != d.operator
+            {
+                return Err(mismatch("model version, input commitment, output or operator"));
+            }
+        }
+        (Record::Decision(d), Action::CorrectDecision { decision, output_hash, .. }) => {
+            if Some(*decision) != d.supersedes || *output_hash != d.output_hash || *sender != d.operator {
+                return Err(mismatch("corrected decision, output or operator"));
+            }
+        }
+        _ => return Err(mismatch("it carries another kind of action")),
+    }
+    Ok(())
+}

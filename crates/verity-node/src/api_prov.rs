@@ -1,0 +1,254 @@
+//! Provenance endpoints: records, lineage traces, dataset pre-checks, release audits and
+//! audit bundles. Part of the /v1 API documented by [`crate::api::ApiDoc`].
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use verity_consensus::StoreView;
+use verity_state::provenance as prov;
+use verity_types::limits::{BATCH_TXS_MAX, TRACE_NODES_MAX};
+use verity_types::{DatasetItem, DatasetPolicy, EnvId, Licence, ModelId, ModelVersionRef, RecordRef};
+
+use crate::api::{ApiError, ApiResult};
+use crate::audit;
+use crate::core::NodeCore;
+
+type AppState = Arc<NodeCore>;
+
+fn parse_ref(s: &str) -> ApiResult<RecordRef> {
+    s.parse::<RecordRef>().map_err(|e| ApiError::bad_request("invalid_record", e.to_string()))
+}
+
+/// A provenance record with its flags.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RecordView {
+    /// The record's reference, e.g. `model:clf@2`.
+    pub reference: String,
+    /// `content`, `optout`, `dataset`, `challenge`, `run`, `model`, `attestation`, `deployment` or `decision`.
+    pub kind: String,
+    pub summary: String,
+    /// Number of flags on the record (problems found upstream).
+    pub flags: u32,
+    /// The record's fields.
+    #[schema(value_type = Object)]
+    pub record: serde_json::Value,
+    /// Every flag, oldest first.
+    #[schema(value_type = Vec<Object>)]
+    pub flag_list: Vec<verity_types::Flag>,
+}
+
+/// A provenance record by reference (`content:<hex>`, `dataset:NAME@V`, `run:ID`,
+/// `model:NAME@V`, `attestation:<hex>`, `deployment:<hex>`, `decision:<hex>`, `optout:<hex>`,
+/// `challenge:<hex>`).
+#[utoipa::path(get, path = "/v1/records/{ref}", params(("ref" = String, Path, description = "Record reference")),
+    responses((status = 200, body = RecordView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+pub(crate) async fn get_record(
+    State(core): State<AppState>,
+    r: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<RecordView>> {
+    let Path(r) = r?;
+    let r = parse_ref(&r)?;
+    let view = StoreView(&core.store);
+    let record = prov::record(&view, &r).ok_or_else(|| ApiError::not_found(format!("{r} does not exist")))?;
+    let mut json = serde_json::to_value(&record).map_err(ApiError::internal)?;
+    let inner = json.get_mut("record").map(serde_json::Value::take).unwrap_or_default();
+    Ok(Json(RecordView {
+        reference: r.to_string(),
+        kind: r.kind().to_string(),
+        summary: record.summary(),
+        flags: prov::flag_count(&view, &r),
+        record: inner,
+        flag_list: prov::flags(&view, &r),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TraceQuery {
+    /// Most records to return (default and maximum 2000).
+    pub limit: Option<usize>,
+}
+
+/// The lineage of a record in both directions: what it came from and what came from it.
+#[utoipa::path(get, path = "/v1/trace/{ref}", params(("ref" = String, Path, description = "Record reference"), TraceQuery),
+    responses((status = 200, description = "The trace: root, upstream and downstream trees", body = Object),
+              (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+pub(crate) async fn trace(
+    State(core): State<AppState>,
+    r: Result<Path<String>, PathRejection>,
+    q: Result<Query<TraceQuery>, QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let Path(r) = r?;
+    let Query(q) = q?;
+    let r = parse_ref(&r)?;
+    let limit = q.limit.unwrap_or(TRACE_NODES_MAX);
+    if limit == 0 || limit > TRACE_NODES_MAX {
+        return Err(ApiError::bad_request("invalid_query", format!("limit must be 1 to {TRACE_NODES_MAX}")));
+    }
+    let store = core.store.clone();
+    let t = tokio::task::spawn_blocking(move || prov::trace(&StoreView(&store), &r, limit).ok_or(r))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|r| ApiError::not_found(format!("{r} does not exist")))?;
+    serde_json::to_value(t).map(Json).map_err(ApiError::internal)
+}
+
+/// Items to check against the registry before publishing a dataset version.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DatasetCheckRequest {
+    #[schema(value_type = Object)]
+    pub policy: DatasetPolicy,
+    /// The version's declared licence set, if it should be checked too.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub licences: Option<Vec<Licence>>,
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<DatasetItem>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ItemProblem {
+    pub content: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DatasetCheck {
+    pub checked: usize,
+    pub problems: Vec<ItemProblem>,
+}
+
+/// Checks dataset items against the opt-out and content registries, as enumerated
+/// publication would (at most 4096 items per request).
+#[utoipa::path(post, path = "/v1/datasets/check", request_body = DatasetCheckRequest,
+    responses((status = 200, body = DatasetCheck), (status = 400, body = ApiError)))]
+pub(crate) async fn check_dataset(
+    State(core): State<AppState>,
+    body: Result<Json<DatasetCheckRequest>, JsonRejection>,
+) -> ApiResult<Json<DatasetCheck>> {
+    let Json(req) = body?;
+    if req.items.len() > BATCH_TXS_MAX {
+        return Err(ApiError::bad_request("too_many_items", format!("at most {BATCH_TXS_MAX} items per request")));
+    }
+    for l in req.items.iter().map(|i| &i.licence).chain(req.licences.iter().flatten()) {
+        l.validate().map_err(|e| ApiError::bad_request("invalid_licence", e.to_string()))?;
+    }
+    let view = StoreView(&core.store);
+    let problems = req
+        .items
+        .iter()
+        .filter_map(|item| {
+            prov::check_item(&view, &req.policy, req.licences.as_deref(), item).err().map(|e| ItemProblem {
+                content: item.content.to_hex(),
+                code: e.code().to_string(),
+                message: e.to_string(),
+            })
+        })
+        .collect();
+    Ok(Json(DatasetCheck { checked: req.items.len(), problems }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReleasesQuery {
+    /// Only deployments to this environment (e.g. `production`).
+    pub environment: Option<String>,
+    /// An attestation kind every release must have passed with (e.g. `fairness`).
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReleaseAudit {
+    pub environment: Option<String>,
+    pub kind: Option<String>,
+    pub releases: Vec<audit::Release>,
+    /// With `kind`: ids of the releases that did not pass with an attestation of that kind.
+    pub missing_kind: Vec<String>,
+}
+
+/// Every deployment (deploys and rollbacks), oldest first, with the attestations each
+/// passed the gate with.
+#[utoipa::path(get, path = "/v1/audit/releases", params(ReleasesQuery),
+    responses((status = 200, body = ReleaseAudit), (status = 400, body = ApiError)))]
+pub(crate) async fn releases(
+    State(core): State<AppState>,
+    q: Result<Query<ReleasesQuery>, QueryRejection>,
+) -> ApiResult<Json<ReleaseAudit>> {
+    let Query(q) = q?;
+    let env = q
+        .environment
+        .as_deref()
+        .map(EnvId::new)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+    let store = core.store.clone();
+    let env2 = env.clone();
+    let releases = tokio::task::spawn_blocking(move || audit::releases(&StoreView(&store), env2.as_ref()))
+        .await
+        .map_err(ApiError::internal)?;
+    let missing_kind = match &q.kind {
+        Some(k) => releases
+            .iter()
+            .filter(|r| !r.attestation_kinds.iter().any(|x| x == k))
+            .map(|r| r.deployment.id.to_hex())
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(Json(ReleaseAudit { environment: q.environment, kind: q.kind, releases, missing_kind }))
+}
+
+/// A self-contained audit bundle of a record's lineage, verifiable offline
+/// (`verity audit verify`).
+#[utoipa::path(get, path = "/v1/audit/bundle/{ref}", params(("ref" = String, Path, description = "Record reference")),
+    responses((status = 200, description = "The bundle (format verity-audit-bundle/v1)", body = Object),
+              (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+pub(crate) async fn bundle(
+    State(core): State<AppState>,
+    r: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<verity_types::audit::AuditBundle>> {
+    let Path(r) = r?;
+    let r = parse_ref(&r)?;
+    let store = core.store.clone();
+    let chain = core.chain_id().to_string();
+    let b = tokio::task::spawn_blocking(move || audit::build_bundle(&store, &chain, &r))
+        .await
+        .map_err(ApiError::internal)?;
+    match b {
+        Ok(b) => Ok(Json(b)),
+        Err(e @ (audit::AuditError::NotFound(_) | audit::AuditError::NoCheckpoint)) => {
+            Err(ApiError::not_found(e.to_string()))
+        }
+        Err(e @ audit::AuditError::TooLarge(_)) => Err(ApiError::bad_request("bundle_too_large", e.to_string())),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ModelView {
+    #[schema(value_type = Object)]
+    pub model: verity_types::Model,
+    #[schema(value_type = Option<Object>)]
+    pub gate: Option<verity_types::GatePolicy>,
+    #[schema(value_type = Vec<Object>)]
+    pub versions: Vec<verity_types::ModelVersion>,
+}
+
+/// A model with its deploy gate and versions (newest 1000).
+#[utoipa::path(get, path = "/v1/models/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = ModelView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+pub(crate) async fn get_model(
+    State(core): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<ModelView>> {
+    let Path(id) = id?;
+    let id = ModelId::new(id).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+    let view = StoreView(&core.store);
+    let model = prov::model(&view, &id).ok_or_else(|| ApiError::not_found(format!("model {id} does not exist")))?;
+    let first = model.versions.saturating_sub(999).max(1);
+    let versions = (first..=model.versions)
+        .filter_map(|v| prov::model_version(&view, &ModelVersionRef { model: id.clone(), version: v }))
+        .collect();
+    Ok(Json(ModelView { gate: prov::gate(&view, &id), model, versions }))
+}

@@ -1,0 +1,126 @@
+//! Building audit bundles and release audits from the store, all read at one committed
+//! height so that every proof in a bundle is against the same checkpoint.
+
+use std::collections::BTreeSet;
+
+use verity_state::provenance::{self as prov, keys};
+use verity_state::StateRead;
+use verity_store::{Store, StoreError};
+use verity_types::audit::{AuditBundle, BundleRecord, BundleTx, AUDIT_BUNDLE_FORMAT, AUDIT_RECORDS_MAX};
+use verity_types::{Checkpoint, Deployment, EnvId, Hash, RecordRef};
+
+/// Committed state as of one height.
+pub struct StoreAt<'a> {
+    pub store: &'a Store,
+    pub height: u64,
+}
+
+impl StateRead for StoreAt<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        // As for the latest-state view: a failing store is fatal, never a silent `None`.
+        self.store.get_state_at(key, self.height).expect("reading committed state from the store failed")
+    }
+}
+
+/// Why a bundle could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("{0} does not exist")]
+    NotFound(String),
+    #[error("no block has been committed yet")]
+    NoCheckpoint,
+    #[error("the lineage of {0} holds more than {AUDIT_RECORDS_MAX} records")]
+    TooLarge(String),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Builds the audit bundle of `subject` at the latest committed height.
+pub fn build_bundle(store: &Store, chain_id: &str, subject: &RecordRef) -> Result<AuditBundle, AuditError> {
+    let height = store.height();
+    if height == 0 {
+        return Err(AuditError::NoCheckpoint);
+    }
+    let (header, certificate) = store.header(height)?.ok_or(AuditError::NoCheckpoint)?;
+    let view = StoreAt { store, height };
+    if prov::record_bytes(&view, subject).is_none() {
+        return Err(AuditError::NotFound(subject.to_string()));
+    }
+    // The subject, its direct downstream records, and everything upstream of all of them.
+    let direct = prov::downstream(&view, subject, 0, AUDIT_RECORDS_MAX + 1);
+    let mut set = BTreeSet::new();
+    let mut stack: Vec<RecordRef> = std::iter::once(subject.clone()).chain(direct.iter().cloned()).collect();
+    while let Some(r) = stack.pop() {
+        if set.insert(r.clone()) {
+            if set.len() > AUDIT_RECORDS_MAX {
+                return Err(AuditError::TooLarge(subject.to_string()));
+            }
+            stack.extend(prov::upstream(&view, &r));
+        }
+    }
+    let mut records = Vec::with_capacity(set.len());
+    let mut txs = Vec::with_capacity(set.len());
+    let mut index = Vec::new();
+    let mut tx_seen = BTreeSet::new();
+    for r in &set {
+        let proof = store.state_proof(&keys::record(r), height)?;
+        let record = prov::record(&view, r).expect("every record in the closure exists");
+        records.push(BundleRecord { record: r.clone(), proof });
+        let tx_hash = record.tx();
+        if tx_seen.insert(tx_hash) {
+            let (tx, receipt) = store.tx(&tx_hash)?.expect("a record's creating transaction is in the log");
+            let proof = store.inclusion_proof(receipt.log_index, header.log_size)?;
+            txs.push(BundleTx { tx, proof });
+        }
+        index.push(store.state_proof(&keys::flag_count(r), height)?);
+        for i in 0..prov::flag_count(&view, r) {
+            index.push(store.state_proof(&keys::flag(r, i), height)?);
+        }
+    }
+    index.push(store.state_proof(&keys::edge_count(subject), height)?);
+    for i in 0..prov::edge_count(&view, subject) {
+        index.push(store.state_proof(&keys::edge(subject, i), height)?);
+    }
+    Ok(AuditBundle {
+        format: AUDIT_BUNDLE_FORMAT.to_string(),
+        chain_id: chain_id.to_string(),
+        subject: subject.clone(),
+        checkpoint: Checkpoint { header, certificate },
+        records,
+        index,
+        txs,
+    })
+}
+
+/// One release in a release audit.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Release {
+    #[schema(value_type = Object)]
+    pub deployment: Deployment,
+    /// Kinds of the attestations the deploy passed with, in gate order.
+    pub attestation_kinds: Vec<String>,
+    /// Whether the version is currently deployed there (not replaced since).
+    pub current: bool,
+}
+
+/// Every deployment to `env` (all environments when `None`), oldest first, with the
+/// kinds of the attestations it passed the gate with.
+pub fn releases(state: &dyn StateRead, env: Option<&EnvId>) -> Vec<Release> {
+    let n = prov::deployment_count(state);
+    let mut out = Vec::new();
+    for i in 0..n {
+        let id: Hash = prov::deployment_at(state, i).expect("every deployment below the count is indexed");
+        let d = prov::deployment(state, &id).expect("indexed deployments are stored");
+        if env.is_some_and(|e| *e != d.environment) {
+            continue;
+        }
+        let attestation_kinds = d
+            .attestations
+            .iter()
+            .map(|a| prov::attestation(state, a).map(|a| a.kind.to_string()).unwrap_or_default())
+            .collect();
+        let current = prov::current_deployment(state, &d.model, &d.environment) == Some(d.id);
+        out.push(Release { deployment: d, attestation_kinds, current });
+    }
+    out
+}
