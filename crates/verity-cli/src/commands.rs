@@ -537,6 +537,8 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::Proof(p) => proof(g, &client, p).await,
+        Command::Content(c) => crate::content::run(g, &client, c).await,
+        Command::Dataset(d) => crate::dataset::run(g, &client, d).await,
         Command::Run(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Run(c)).await,
         Command::Attest(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Attest(c)).await,
         Command::Gate(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Gate(c)).await,

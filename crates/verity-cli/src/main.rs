@@ -6,6 +6,8 @@
 mod bench;
 mod bench_proofs;
 mod commands;
+mod content;
+mod dataset;
 mod init;
 mod load;
 mod model;
@@ -92,6 +94,12 @@ pub enum Command {
     /// Fetch proofs and verify them offline against a checkpoint signed by the genesis validators.
     #[command(subcommand)]
     Proof(commands::ProofCmd),
+    /// Content provenance: register content, opt it out of training, withdraw opt-outs.
+    #[command(subcommand)]
+    Content(content::ContentCmd),
+    /// Datasets: build, check, publish, prove membership, challenge items.
+    #[command(subcommand)]
+    Dataset(dataset::DatasetCmd),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
