@@ -327,6 +327,26 @@ pub(crate) async fn sign(client: &Client, ks: &Keystore, signer: &str, action: A
     Ok(Transaction { chain_id: genesis.chain_id, sender, nonce: acct.nonce, action }.sign(&key))
 }
 
+/// Signs and submits `action`, waits for its commit and fails unless it succeeded;
+/// prints nothing (for commands that make several transactions).
+pub(crate) async fn send_quiet(
+    client: &Client,
+    ks: &Keystore,
+    signer: &str,
+    action: Action,
+) -> Result<verity_client::http::TxResult> {
+    let tx = sign(client, ks, signer, action).await?;
+    let r = client.submit(&tx, true).await?;
+    if r.success == Some(false) {
+        let e = r.receipt.as_ref().and_then(|rc| rc.error.clone());
+        bail!("the ledger refused it: {}", e.map(|e| format!("{}: {}", e.code, e.message)).unwrap_or_default());
+    }
+    if r.status != "committed" {
+        bail!("the transaction is {} (not committed yet); check later with `verity tx show`", r.status);
+    }
+    Ok(r)
+}
+
 pub(crate) async fn send(g: &Global, client: &Client, signer: &str, action: Action) -> Result<()> {
     let ks = Keystore::open(&g.keystore)?;
     let tx = sign(client, &ks, signer, action).await?;

@@ -13,6 +13,7 @@ mod load;
 mod model;
 mod output;
 mod provenance;
+mod publish;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
