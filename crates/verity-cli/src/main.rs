@@ -6,11 +6,13 @@
 mod bench;
 mod bench_proofs;
 mod commands;
+mod eval;
 mod init;
 mod load;
 mod model;
 mod output;
 mod provenance;
+mod train;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -123,6 +125,13 @@ pub enum Command {
     /// register versions, deploy, roll back, deprecate and show them on the ledger.
     #[command(subcommand)]
     Model(model::ModelCmd),
+    /// Train a tabular classifier deterministically (logreg or mlp) and save it as safetensors.
+    Train(train::TrainArgs),
+    /// Predict with a model; prints classes, probabilities and the output hash.
+    Infer(train::InferArgs),
+    /// Evaluation oracle: run a suite, sign one attestation per kind, optionally submit them.
+    #[command(subcommand)]
+    Eval(eval::EvalCmd),
 }
 
 fn main() -> ExitCode {
