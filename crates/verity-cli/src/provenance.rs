@@ -541,7 +541,7 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
                 std::fs::write(out, serde_json::to_vec_pretty(&envelope)?)?;
             }
             eprintln!("attestation id {}", envelope.payload_digest());
-            send(g, client, &a.signer, Action::SubmitAttestation { envelope }).await
+            submit_attestation(g, client, &a.signer, envelope, true).await.map(|_| ())
         }
         ProvCmd::Attest(AttestCmd::Revoke { attestation, reason, signer }) => {
             send(g, client, &signer, Action::RevokeAttestation { attestation: attestation.parse()?, reason }).await
@@ -689,6 +689,22 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Submits a signed evaluation attestation as `signer` (who must be the envelope's
+/// signer and hold the evaluator role) and waits for the commit: the one path shared by
+/// `verity attest submit` and `verity eval run --submit`. Returns the attestation id
+/// (the SHA-256 of the statement); fails if the ledger refused it.
+pub(crate) async fn submit_attestation(
+    g: &Global,
+    client: &Client,
+    signer: &str,
+    envelope: Envelope,
+    print: bool,
+) -> Result<Hash> {
+    let id = envelope.payload_digest();
+    crate::commands::send_with(g, client, signer, Action::SubmitAttestation { envelope }, print).await?;
+    Ok(id)
 }
 
 /// Provenance commands, dispatched by [`run_cmd`].

@@ -141,7 +141,7 @@ pub fn run(g: &Global, a: PublishArgs) -> Result<()> {
             Ok(v) => serde_json::from_value(v["versions"].clone()).context("the node's model view has no versions")?,
             Err(e) if not_found(&e) => {
                 let action = Action::RegisterModel { model: model_id.clone(), description: a.description.clone() };
-                crate::commands::send_quiet(&client, &ks, &a.signer, action)
+                crate::commands::send_with(g, &client, &a.signer, action, false)
                     .await
                     .with_context(|| format!("registering model {model_id}"))?;
                 registered_model = true;
@@ -176,7 +176,7 @@ pub fn run(g: &Global, a: PublishArgs) -> Result<()> {
                     provider: provider.0,
                 };
                 let action = run_action(fields, provider.1, provider.2.as_ref())?;
-                crate::commands::send_quiet(&client, &ks, &a.signer, action)
+                crate::commands::send_with(g, &client, &a.signer, action, false)
                     .await
                     .with_context(|| format!("registering run {run_id}"))?;
                 registered_run = true;
@@ -204,7 +204,7 @@ pub fn run(g: &Global, a: PublishArgs) -> Result<()> {
         let version = versions.iter().map(|v| v.version).max().unwrap_or(0) + 1;
         let action =
             Action::RegisterModelVersion { model: model_id.clone(), version, fingerprint, run: run_id.clone() };
-        crate::commands::send_quiet(&client, &ks, &a.signer, action)
+        crate::commands::send_with(g, &client, &a.signer, action, false)
             .await
             .with_context(|| format!("registering {model_id}@{version}"))?;
         Ok(Published {
