@@ -667,6 +667,18 @@ mod tests {
         assert!(bad_sha.expect_err("bad sha").contains("64 hex"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn suite_parsing_never_panics(text in "\\PC{0,300}") {
+            let _ = Suite::parse(&text, Path::new("."));
+        }
+
+        #[test]
+        fn check_tables_never_panic(body in "(type|kind|metric|min|max|groups|noise|scale|seed|clip|split_at) = [-0-9.\"a-z\\[\\], ]{0,20}\n{0,3}") {
+            let _ = suite(&format!("[[check]]\n{body}"));
+        }
+    }
+
     #[test]
     fn gap_is_exact_and_rounded_up() {
         // Group a: 2/3 correct, group b: 1/1 correct; gap 1/3 = 333333.3.. ppm -> 333334.
