@@ -228,11 +228,15 @@ pub fn run(cli: Cli) -> Result<()> {
             crate::provenance::audit_verify(&g, &file, &validators)
         }
         Command::Model(m) => crate::model::run(&g, m),
+        Command::Train(a) => crate::train::run_train(&g, a),
+        Command::Demo(a) => crate::demo::run(&g, a),
+        Command::Infer(a) => crate::train::run_infer(&g, a),
+        Command::Eval(c) => crate::eval::run(&g, c),
         other => runtime()?.block_on(remote(&g, other)),
     }
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
@@ -327,10 +331,40 @@ pub(crate) async fn sign(client: &Client, ks: &Keystore, signer: &str, action: A
     Ok(Transaction { chain_id: genesis.chain_id, sender, nonce: acct.nonce, action }.sign(&key))
 }
 
+/// Signs `action` as `signer`, submits it, waits for the commit and prints the result.
+/// Fails if the transaction was not committed or its action failed.
 pub(crate) async fn send(g: &Global, client: &Client, signer: &str, action: Action) -> Result<()> {
+    send_with(g, client, signer, action, true).await.map(|_| ())
+}
+
+/// [`send`], printing the result table only when `print` is set; returns the result.
+pub(crate) async fn send_with(
+    g: &Global,
+    client: &Client,
+    signer: &str,
+    action: Action,
+    print: bool,
+) -> Result<verity_client::http::TxResult> {
     let ks = Keystore::open(&g.keystore)?;
     let tx = sign(client, &ks, signer, action).await?;
     let r = client.submit(&tx, true).await?;
+    if print {
+        print_tx_result(g, &r)?;
+    }
+    if r.success == Some(false) {
+        let e = r.receipt.as_ref().and_then(|rc| rc.error.clone());
+        bail!(
+            "the transaction was committed but its action failed: {}",
+            e.map(|e| format!("{}: {}", e.code, e.message)).unwrap_or_default()
+        );
+    }
+    if r.status != "committed" {
+        bail!("the transaction is {} (not committed yet); check later with `verity tx show`", r.status);
+    }
+    Ok(r)
+}
+
+fn print_tx_result(g: &Global, r: &verity_client::http::TxResult) -> Result<()> {
     let receipt = r.receipt.as_ref();
     let mut rows = vec![
         ("hash", r.hash.clone().unwrap_or_default()),
@@ -346,17 +380,7 @@ pub(crate) async fn send(g: &Global, client: &Client, signer: &str, action: Acti
             rows.push(("event", serde_json::to_string(ev)?));
         }
     }
-    show(g.json, &r, rows);
-    if r.success == Some(false) {
-        let e = receipt.and_then(|rc| rc.error.clone());
-        bail!(
-            "the transaction was committed but its action failed: {}",
-            e.map(|e| format!("{}: {}", e.code, e.message)).unwrap_or_default()
-        );
-    }
-    if r.status != "committed" {
-        bail!("the transaction is {} (not committed yet); check later with `verity tx show`", r.status);
-    }
+    show(g.json, r, rows);
     Ok(())
 }
 
@@ -537,6 +561,8 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::Proof(p) => proof(g, &client, p).await,
+        Command::Content(c) => crate::content::run(g, &client, c).await,
+        Command::Dataset(d) => crate::dataset::run(g, &client, d).await,
         Command::Run(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Run(c)).await,
         Command::Attest(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Attest(c)).await,
         Command::Gate(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Gate(c)).await,

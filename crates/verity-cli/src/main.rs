@@ -7,11 +7,17 @@ mod bench;
 mod bench_proofs;
 mod bench_trace;
 mod commands;
+mod content;
+mod dataset;
+mod demo;
+mod eval;
 mod init;
 mod load;
 mod model;
 mod output;
 mod provenance;
+mod publish;
+mod train;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -53,6 +59,9 @@ pub enum Command {
         #[arg(long, default_value = verity_node::server::DEFAULT_LISTEN)]
         listen: SocketAddr,
     },
+    /// Run the whole provenance loop on a fresh embedded node with a real dataset and model,
+    /// print the deployed model's lineage and the path of its audit bundle.
+    Demo(demo::DemoArgs),
     /// Initialise ./.verity if missing, then run the node: the first command to run.
     Up {
         #[arg(long, default_value = ".verity")]
@@ -93,6 +102,12 @@ pub enum Command {
     /// Fetch proofs and verify them offline against a checkpoint signed by the genesis validators.
     #[command(subcommand)]
     Proof(commands::ProofCmd),
+    /// Content provenance: register content, opt it out of training, withdraw opt-outs.
+    #[command(subcommand)]
+    Content(content::ContentCmd),
+    /// Datasets: build, check, publish, prove membership, challenge items.
+    #[command(subcommand)]
+    Dataset(dataset::DatasetCmd),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -127,6 +142,13 @@ pub enum Command {
     /// register versions, deploy, roll back, deprecate and show them on the ledger.
     #[command(subcommand)]
     Model(model::ModelCmd),
+    /// Train a tabular classifier deterministically (logreg or mlp) and save it as safetensors.
+    Train(train::TrainArgs),
+    /// Predict with a model; prints classes, probabilities and the output hash.
+    Infer(train::InferArgs),
+    /// Evaluation oracle: run a suite, sign one attestation per kind, optionally submit them.
+    #[command(subcommand)]
+    Eval(eval::EvalCmd),
 }
 
 fn main() -> ExitCode {

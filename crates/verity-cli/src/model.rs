@@ -30,6 +30,9 @@ pub enum ModelCmd {
     /// Ledger commands: register, version, deploy, rollback, deprecate, show.
     #[command(flatten)]
     Ledger(crate::provenance::ModelLedgerCmd),
+    /// Fingerprint, sign (OMS bundle) and register a model version with its training
+    /// run, in one idempotent step for CI pipelines.
+    Publish(crate::publish::PublishArgs),
     /// Print a model's OMS manifest digest and its resources (files or shards with digests).
     Fingerprint {
         path: PathBuf,
@@ -87,7 +90,7 @@ pub struct HashingArgs {
 }
 
 impl HashingArgs {
-    fn options(&self) -> Result<Options> {
+    pub(crate) fn options(&self) -> Result<Options> {
         Ok(Options {
             hash: self.hash.parse::<HashAlgorithm>()?,
             shard_size: self.shard_size,
@@ -108,6 +111,7 @@ pub fn run(g: &Global, cmd: ModelCmd) -> Result<()> {
                 crate::provenance::ProvCmd::Model(c),
             ))
         }
+        ModelCmd::Publish(a) => crate::publish::run(g, a),
         ModelCmd::Fingerprint { path, hashing } => {
             let options = hashing.options()?;
             let manifest = with_progress(|p| fingerprint::fingerprint(&path, &options, p))?;
@@ -226,7 +230,7 @@ fn manifest_rows(m: &Manifest) -> Vec<(&'static str, String)> {
 
 /// Runs `f` with a byte progress callback that draws an indicatif bar on stderr, or
 /// with none when stderr is not a terminal (pipes, CI).
-fn with_progress<T>(f: impl FnOnce(Option<&(dyn Fn(Progress) + Sync)>) -> T) -> T {
+pub(crate) fn with_progress<T>(f: impl FnOnce(Option<&(dyn Fn(Progress) + Sync)>) -> T) -> T {
     if !std::io::stderr().is_terminal() {
         return f(None);
     }

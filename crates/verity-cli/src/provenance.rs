@@ -9,9 +9,11 @@ use serde_json::json;
 use verity_client::keystore::Keystore;
 use verity_client::Client;
 use verity_types::dsse::{Envelope, EvalDataset, EvaluationPredicate, EvaluationStatement, IN_TOTO_PAYLOAD_TYPE};
+use verity_types::keys::SecretKey;
 use verity_types::{
-    run_log_message, sha256, Action, AttestationKind, CorrectionPolicy, DatasetRef, EnvId, GateRequirement, Genesis,
-    Hash, Metric, MetricBound, ModelId, ModelVersionRef, RecordRef, ReviewLayer, RunId, Signature, ValidatorSet,
+    run_log_message, sha256, AccountId, Action, AttestationKind, CorrectionPolicy, DatasetRef, EnvId, GateRequirement,
+    Genesis, Hash, Metric, MetricBound, ModelId, ModelVersionRef, RecordRef, ReviewLayer, RunId, Signature,
+    ValidatorSet,
 };
 
 use crate::commands::send;
@@ -398,42 +400,70 @@ fn print_more(more: &serde_json::Value, indent: usize) {
     }
 }
 
+/// The fields of a training run as a user or a run file gives them.
+pub struct RunFields {
+    pub run: RunId,
+    /// NAME@VERSION of each dataset version.
+    pub datasets: Vec<String>,
+    /// NAME@VERSION of the base model, for fine-tuning.
+    pub base_model: Option<String>,
+    pub code_commit: String,
+    pub hyperparams_hash: Hash,
+    pub training_date: String,
+    pub team: String,
+    pub run_log_hash: Hash,
+    pub provider: AccountId,
+}
+
+/// The `RegisterRun` action, with the provider's signature given or made here with
+/// the provider's key.
+pub fn run_action(f: RunFields, signature: Option<Signature>, provider_key: Option<&SecretKey>) -> Result<Action> {
+    let mut datasets = f
+        .datasets
+        .iter()
+        .map(|s| {
+            let (n, v) = name_version(s)?;
+            Ok(DatasetRef { dataset: n.parse()?, version: v })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    datasets.sort();
+    let provider_signature = match (signature, provider_key) {
+        (Some(s), _) => s,
+        (None, Some(k)) => k.sign(&run_log_message(&f.run, &f.run_log_hash)),
+        (None, None) => bail!("the run needs its compute provider's signature"),
+    };
+    Ok(Action::RegisterRun {
+        run: f.run,
+        datasets,
+        base_model: f.base_model.as_deref().map(model_ref).transpose()?,
+        code_commit: f.code_commit,
+        hyperparams_hash: f.hyperparams_hash,
+        training_date: f.training_date,
+        team: f.team,
+        run_log_hash: f.run_log_hash,
+        provider: f.provider,
+        provider_signature,
+    })
+}
+
 pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
     match cmd {
         ProvCmd::Run(RunCmd::Register(a)) => {
-            let run = RunId::new(&a.run)?;
-            let datasets = {
-                let mut d = a
-                    .datasets
-                    .iter()
-                    .map(|s| {
-                        let (n, v) = name_version(s)?;
-                        Ok(DatasetRef { dataset: n.parse()?, version: v })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                d.sort();
-                d
-            };
-            let run_log_hash = hash_or_file(a.run_log_hash.as_deref(), a.run_log.as_deref(), "run-log")?;
-            let provider_signature: Signature = match (a.provider_signer, a.provider_signature) {
-                (Some(k), None) => {
-                    let ks = Keystore::open(&g.keystore)?;
-                    ks.find(&k)?.1.sign(&run_log_message(&run, &run_log_hash))
-                }
-                (None, Some(s)) => s.parse()?,
-                _ => bail!("give exactly one of --provider-signer KEY or --provider-signature HEX"),
-            };
-            let action = Action::RegisterRun {
-                run,
-                datasets,
-                base_model: a.base_model.as_deref().map(model_ref).transpose()?,
+            let fields = RunFields {
+                run: RunId::new(&a.run)?,
+                datasets: a.datasets,
+                base_model: a.base_model,
                 code_commit: a.code_commit,
                 hyperparams_hash: hash_or_file(a.hyperparams_hash.as_deref(), a.hyperparams.as_deref(), "hyperparams")?,
                 training_date: a.training_date,
                 team: a.team,
-                run_log_hash,
+                run_log_hash: hash_or_file(a.run_log_hash.as_deref(), a.run_log.as_deref(), "run-log")?,
                 provider: a.provider.parse()?,
-                provider_signature,
+            };
+            let action = match (a.provider_signer, a.provider_signature) {
+                (Some(k), None) => run_action(fields, None, Some(&Keystore::open(&g.keystore)?.find(&k)?.1))?,
+                (None, Some(s)) => run_action(fields, Some(s.parse()?), None)?,
+                _ => bail!("give exactly one of --provider-signer KEY or --provider-signature HEX"),
             };
             send(g, client, &a.signer, action).await
         }
@@ -525,7 +555,7 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
                 std::fs::write(out, serde_json::to_vec_pretty(&envelope)?)?;
             }
             eprintln!("attestation id {}", envelope.payload_digest());
-            send(g, client, &a.signer, Action::SubmitAttestation { envelope }).await
+            submit_attestation(g, client, &a.signer, envelope, true).await.map(|_| ())
         }
         ProvCmd::Attest(AttestCmd::Revoke { attestation, reason, signer }) => {
             send(g, client, &signer, Action::RevokeAttestation { attestation: attestation.parse()?, reason }).await
@@ -674,6 +704,22 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Submits a signed evaluation attestation as `signer` (who must be the envelope's
+/// signer and hold the evaluator role) and waits for the commit: the one path shared by
+/// `verity attest submit` and `verity eval run --submit`. Returns the attestation id
+/// (the SHA-256 of the statement); fails if the ledger refused it.
+pub(crate) async fn submit_attestation(
+    g: &Global,
+    client: &Client,
+    signer: &str,
+    envelope: Envelope,
+    print: bool,
+) -> Result<Hash> {
+    let id = envelope.payload_digest();
+    crate::commands::send_with(g, client, signer, Action::SubmitAttestation { envelope }, print).await?;
+    Ok(id)
 }
 
 /// Provenance commands, dispatched by [`run_cmd`].

@@ -392,4 +392,59 @@ fn provenance_loop_through_the_node() {
     let out = verity(&["audit", "verify", file_s, "--validators", other_genesis.to_str().expect("utf-8")]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("checkpoint"));
+
+    eval_submit_through_the_node(&n);
+}
+
+/// `verity train` a digits model, register its fingerprint as clf@3, and let `verity eval
+/// run --submit` post one attestation per kind through the `attest submit` path.
+fn eval_submit_through_the_node(n: &Net) {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let model = n.work.join("digits.safetensors");
+    let data = repo.join("data/sklearn/digits.csv");
+    let trained = verity_json(&[
+        "train",
+        "--data",
+        data.to_str().expect("utf-8"),
+        "--arch",
+        "logreg",
+        "--out",
+        model.to_str().expect("utf-8"),
+    ]);
+    let fp = trained["fingerprint"].as_str().expect("fingerprint").to_string();
+    n.cli(&["model", "version", "clf@3", "--fingerprint", &fp, "--run", "r1", "--as", "owen"]);
+    let suite = repo.join("examples/suites/digits.toml");
+    let args = [
+        "eval",
+        "run",
+        "--model",
+        model.to_str().expect("utf-8"),
+        "--suite",
+        suite.to_str().expect("utf-8"),
+        "--subject",
+        "clf@3",
+        "--as",
+        "eve",
+        "-o",
+        n.work.to_str().expect("utf-8"),
+        "--submit",
+    ];
+    let report = n.cli(&args);
+    let statements = report["statements"].as_array().expect("statements");
+    assert_eq!(statements.len(), 3);
+    let client = Client::new(&n.node.url);
+    for st in statements {
+        assert_eq!(st["submitted"], true, "{st}");
+        let id = st["attestation_id"].as_str().expect("id");
+        let rec = rt().block_on(client.record(&format!("attestation:{id}"))).expect("the ledger has it");
+        assert_eq!(rec.record["model"], "clf");
+        assert_eq!(rec.record["version"], 3);
+        assert_eq!(rec.record["evaluator"], "eve");
+        assert_eq!(rec.record["kind"], st["kind"]);
+        assert_eq!(rec.record["suite"], "digits-basic");
+        assert_eq!(rec.record["passed"], true);
+    }
+    // The same statements again are refused by the ledger, and the command says so.
+    let stderr = n.refused(&args);
+    assert!(stderr.contains("could not be submitted"), "{stderr}");
 }

@@ -42,6 +42,18 @@ pub async fn run(
     options: NodeOptions,
     on_ready: impl FnOnce(SocketAddr, &NodeCore),
 ) -> Result<(), NodeError> {
+    run_until(dir, listen, options, on_ready, shutdown_signal()).await
+}
+
+/// Runs a node until `stop` completes (a signal, or an embedding program's own
+/// shutdown), then shuts down as gracefully as on a signal.
+pub async fn run_until(
+    dir: &Path,
+    listen: SocketAddr,
+    options: NodeOptions,
+    on_ready: impl FnOnce(SocketAddr, &NodeCore),
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
     let core = NodeCore::open(dir, options)?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
@@ -50,7 +62,7 @@ pub async fn run(
     let closing = core.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
+            stop.await;
             // End event streams first, or graceful shutdown would wait on them forever.
             closing.begin_shutdown();
         })

@@ -1063,10 +1063,13 @@ impl Record {
                 }
             },
             Record::Decision(d) => format!(
-                "by {}, {}, review {:?}{}",
+                "by {}, {}, {}{}",
                 d.operator,
                 if d.binding { "binding" } else { "advisory" },
-                d.review,
+                match &d.review {
+                    ReviewLayer::None => "no human review".to_string(),
+                    ReviewLayer::Human(r) => format!("reviewed by {r}"),
+                },
                 if d.superseded_by.is_some() { ", superseded" } else { "" }
             ),
         }
