@@ -386,6 +386,12 @@ fn provenance_loop_through_the_node() {
     let last = value.len() - 1;
     value[last] ^= 1;
     assert!(fails(&b.to_file_bytes(), "a forged record").contains("state proof"));
+    // A transaction with an altered signature is refused (its hash no longer matches the
+    // log, and its signature no longer verifies).
+    let mut b: AuditBundle = serde_json::from_slice(&original).expect("bundle");
+    b.txs[0].tx.signature.0[7] ^= 0x10;
+    let reason = fails(&b.to_file_bytes(), "a forged signature");
+    assert!(reason.contains("inclusion of") || reason.contains("transaction"), "{reason}");
     // The wrong validator set (another network's genesis) is refused.
     let other = init_dir();
     let other_genesis = net(&other).join("genesis.json");

@@ -85,6 +85,40 @@ pub fn verify_batch(messages: &[&[u8]], sigs: &[Signature], keys: &[PublicKey]) 
     ed25519_dalek::verify_batch(messages, &sigs, &vks).map_err(|_| TypesError::BadSignature)
 }
 
+/// Verifies many signatures, each as strictly as [`PublicKey::verify`], at batch speed:
+/// one batch equation for all of them (about three times faster than one by one), and
+/// only if that fails (or a key is of small order, which the batch equation would not
+/// refuse) each one strictly. `Err(i)`: the first signature that does not verify.
+pub fn verify_each(messages: &[&[u8]], sigs: &[Signature], keys: &[PublicKey]) -> Result<(), usize> {
+    if messages.len() != sigs.len() || sigs.len() != keys.len() {
+        return Err(messages.len().min(sigs.len()).min(keys.len()));
+    }
+    // A bundle's transactions come from a few signers: decompress each key once.
+    let mut points: std::collections::HashMap<[u8; 32], Option<ed25519_dalek::VerifyingKey>> =
+        std::collections::HashMap::new();
+    let mut vks = Vec::with_capacity(keys.len());
+    for k in keys {
+        let vk = *points.entry(k.0).or_insert_with(|| k.to_dalek().ok().filter(|vk| !vk.is_weak()));
+        match vk {
+            Some(vk) => vks.push(vk),
+            None => break,
+        }
+    }
+    if vks.len() == keys.len() {
+        let dsigs: Vec<ed25519_dalek::Signature> =
+            sigs.iter().map(|s| ed25519_dalek::Signature::from_bytes(&s.0)).collect();
+        if ed25519_dalek::verify_batch(messages, &dsigs, &vks).is_ok() {
+            return Ok(());
+        }
+    }
+    for (i, ((m, s), k)) in messages.iter().zip(sigs).zip(keys).enumerate() {
+        if k.verify(m, s).is_err() {
+            return Err(i);
+        }
+    }
+    Ok(())
+}
+
 fn parse_hex<const N: usize>(s: &str) -> Result<[u8; N], TypesError> {
     let s = s.strip_prefix("0x").unwrap_or(s);
     let mut out = [0u8; N];
@@ -149,6 +183,14 @@ mod tests {
         let mut bad = sigs.clone();
         bad[3].0[0] ^= 1;
         assert!(verify_batch(&refs, &bad, &pks).is_err());
+        assert_eq!(verify_each(&refs, &sigs, &pks), Ok(()));
+        assert_eq!(verify_each(&refs, &bad, &pks), Err(3));
+        assert_eq!(verify_each(&refs[..7], &sigs, &pks), Err(7));
+        // A small-order key is refused as the strict check refuses it, batch or not.
+        let mut weak = pks.clone();
+        weak[5] = PublicKey([0; 32]);
+        weak[5].0[0] = 1; // the identity point
+        assert_eq!(verify_each(&refs, &sigs, &weak), Err(5));
     }
 
     #[test]
