@@ -6,13 +6,16 @@
 # VERITY_SKIP_PY_INTEROP=1 skips the venv and the interoperability test.
 #
 # VERITY_TEST_LONG=1 runs the slow suites in their long mode (more proptest cases,
-# a longer crash test); CI runs the bounded default.
+# a longer crash test, 1000 consensus-simulation seeds per scenario instead of 32);
+# CI runs the bounded default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${VERITY_SKIP_PY_INTEROP:-0}" != 1 ]; then
   scripts/py-venv.sh
 fi
 export PROPTEST_CASES="${PROPTEST_CASES:-$([ "${VERITY_TEST_LONG:-0}" = 1 ] && echo 2048 || echo 128)}"
+# Consensus simulation seeds per scenario (crates/verity-bft/tests/sim.rs).
+export VERITY_SIM_SEEDS="${VERITY_SIM_SEEDS:-$([ "${VERITY_TEST_LONG:-0}" = 1 ] && echo 1000 || echo 32)}"
 if command -v cargo-nextest >/dev/null 2>&1; then
   # nextest does not run doctests; run them first so nextest's summary closes the run.
   cargo test --workspace --locked --doc

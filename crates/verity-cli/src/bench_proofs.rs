@@ -121,9 +121,10 @@ pub fn proofs(a: &ProofsArgs) -> Result<ProofsReport> {
             state_root: prepared.state_root,
             validator_set_hash: vset_hash,
         };
-        let certificate = Certificate {
-            signatures: vec![ValidatorSignature { validator: 0, signature: validator.sign(&header.signing_bytes()) }],
-        };
+        let certificate = Certificate::embedded(vec![ValidatorSignature {
+            validator: 0,
+            signature: validator.sign(&header.signing_bytes()),
+        }]);
         store.commit(prepared, &Block { header, txs }, &certificate, &receipts)?;
     }
     let build_seconds = started.elapsed().as_secs_f64();

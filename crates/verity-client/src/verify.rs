@@ -97,7 +97,7 @@ mod tests {
             .iter()
             .map(|(i, k)| ValidatorSignature { validator: *i, signature: k.sign(&header.signing_bytes()) })
             .collect();
-        Checkpoint { header, certificate: Certificate { signatures } }
+        Checkpoint { header, certificate: Certificate::embedded(signatures) }
     }
 
     type State = BTreeMap<Vec<u8>, Vec<u8>>;

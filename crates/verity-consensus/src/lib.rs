@@ -92,7 +92,7 @@ impl SoloFinalizer {
 impl Finalizer for SoloFinalizer {
     fn finalize(&mut self, header: &BlockHeader) -> Result<Certificate, ConsensusError> {
         let signature = self.key.sign(&header.signing_bytes());
-        Ok(Certificate { signatures: vec![ValidatorSignature { validator: self.index, signature }] })
+        Ok(Certificate::embedded(vec![ValidatorSignature { validator: self.index, signature }]))
     }
 }
 

@@ -68,9 +68,88 @@ pub struct ValidatorSignature {
 
 /// The signatures that finalise a block: more than two thirds of the voting power of
 /// the validator set named in the header.
+///
+/// Two forms, told apart by `round`:
+/// - embedded mode (`round` absent): each signature is over [`BlockHeader::signing_bytes`];
+/// - BFT mode (`round` present): each signature is a validator's *finalize* vote of the
+///   simplex consensus (Commonware, Ed25519 scheme) for the header's hash in that round,
+///   so a quorum of them is exactly the engine's finalization certificate, re-expressed
+///   with this set's validator indices. [`finalize_vote_bytes`] rebuilds the signed bytes,
+///   so a light client checks it with Ed25519 alone.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Certificate {
     pub signatures: Vec<ValidatorSignature>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<FinalityRound>,
+    /// BFT mode: the engine finalised this block only through a later block's own
+    /// certificate (at this height), whose chain of parent hashes leads back here; the
+    /// signatures are then empty. Such a block is final but is not a checkpoint:
+    /// [`ValidatorSet::verify_certificate`] refuses it, and checkpoints are taken at
+    /// blocks with their own certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finalized_by: Option<u64>,
+}
+
+impl Certificate {
+    /// An embedded-mode certificate: signatures over the header's signing bytes.
+    pub fn embedded(signatures: Vec<ValidatorSignature>) -> Self {
+        Certificate { signatures, round: None, finalized_by: None }
+    }
+
+    /// A BFT block final through the certificate of its descendant at `height`.
+    pub fn by_descendant(height: u64) -> Self {
+        Certificate { signatures: Vec::new(), round: None, finalized_by: Some(height) }
+    }
+}
+
+/// The consensus round in which a BFT certificate's votes were cast.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct FinalityRound {
+    /// Epoch of the validator set (one engine instance per epoch).
+    pub epoch: u64,
+    /// The view (consensus round number) that finalised the block.
+    pub view: u64,
+    /// The view of the parent block's proposal.
+    pub parent_view: u64,
+}
+
+/// The base namespace of a chain's consensus votes: votes of one chain can never be
+/// replayed on another.
+pub fn consensus_namespace(chain_id: &str) -> Vec<u8> {
+    let mut ns = b"verity/consensus/v1/".to_vec();
+    ns.extend_from_slice(chain_id.as_bytes());
+    ns
+}
+
+/// The bytes an Ed25519 validator key signs for a simplex *finalize* vote on
+/// `payload` in `round`: Commonware's `union_unique(namespace || "_FINALIZE",
+/// Proposal::encode())`, i.e. the varint length of the vote namespace, the namespace,
+/// then the proposal (varint epoch, varint view, varint parent view, 32-byte payload).
+/// Pinned by a golden test against Commonware itself in `verity-bft`.
+pub fn finalize_vote_bytes(namespace: &[u8], round: &FinalityRound, payload: &Hash) -> Vec<u8> {
+    let mut vote_ns = namespace.to_vec();
+    vote_ns.extend_from_slice(b"_FINALIZE");
+    let mut out = Vec::with_capacity(vote_ns.len() + 3 * 10 + 32 + 5);
+    leb128(&mut out, vote_ns.len() as u64);
+    out.extend_from_slice(&vote_ns);
+    leb128(&mut out, round.epoch);
+    leb128(&mut out, round.view);
+    leb128(&mut out, round.parent_view);
+    out.extend_from_slice(payload.as_bytes());
+    out
+}
+
+/// Unsigned LEB128, the varint of Commonware's codec.
+fn leb128(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
 }
 
 /// A validator: its organisation, key and voting power.
@@ -105,7 +184,27 @@ impl ValidatorSet {
                 reason: "header names a different validator set".into(),
             });
         }
-        let msg = header.signing_bytes();
+        if let Some(h) = cert.finalized_by {
+            return Err(TypesError::InvalidField {
+                field: "certificate",
+                reason: format!("block {} is final through block {h}'s certificate, not its own", header.height),
+            });
+        }
+        let msg = match &cert.round {
+            None => header.signing_bytes(),
+            Some(round) => {
+                // BFT votes count validators, not power: the engine's quorum is 2f+1 of
+                // 3f+1 equal votes, which the check below (power > 2/3) then matches
+                // only if every validator has the same power.
+                if self.validators.iter().any(|v| v.power != self.validators[0].power) {
+                    return Err(TypesError::InvalidField {
+                        field: "certificate",
+                        reason: "a BFT certificate needs a validator set of equal powers".into(),
+                    });
+                }
+                finalize_vote_bytes(&consensus_namespace(&header.chain_id), round, &header.hash())
+            }
+        };
         let mut seen = vec![false; self.validators.len()];
         let mut power: u128 = 0;
         for vs in &cert.signatures {

@@ -83,7 +83,7 @@ fn next_block(store: &Store, writes: StateWrites, txs: Vec<SignedTransaction>) -
 
 fn commit_block(store: &Store, w: StateWrites, txs: Vec<SignedTransaction>) -> Block {
     let (prepared, block, receipts) = next_block(store, w, txs);
-    store.commit(prepared, &block, &Certificate { signatures: vec![] }, &receipts).expect("commit");
+    store.commit(prepared, &block, &Certificate::embedded(vec![]), &receipts).expect("commit");
     block
 }
 
@@ -176,7 +176,7 @@ fn blocks_txs_and_receipts_read_back() {
     assert_eq!(store.last_header().expect("read"), Some(b2.header.clone()));
     let (block, cert) = store.block(1).expect("read").expect("block 1");
     assert_eq!(block, b1);
-    assert_eq!(cert, Certificate { signatures: vec![] });
+    assert_eq!(cert, Certificate::embedded(vec![]));
     assert_eq!(store.header(2).expect("read").map(|(h, _)| h), Some(b2.header.clone()));
     assert_eq!(store.block(0).expect("read"), None);
     assert_eq!(store.block(3).expect("read"), None);
@@ -227,7 +227,7 @@ fn state_proofs_at_every_height() {
 fn bad_commits_write_nothing() {
     let (_dir, store) = open_fresh();
     store.init_genesis(&genesis(), &writes(&[("a", "1")])).expect("init");
-    let cert = Certificate { signatures: vec![] };
+    let cert = Certificate::embedded(vec![]);
     let before = (store.height(), store.state_root(), store.log_root());
 
     let (prepared, mut block, receipts) = next_block(&store, writes(&[("a", "2")]), vec![tx(0)]);
@@ -367,7 +367,7 @@ fn bench_block_prepare_commit() {
         let (_, mut block, receipts) = next_block(&store, StateWrites::new(), txs);
         block.header.state_root = prepared.state_root;
         let t1 = Instant::now();
-        store.commit(prepared, &block, &Certificate { signatures: vec![] }, &receipts).expect("commit");
+        store.commit(prepared, &block, &Certificate::embedded(vec![]), &receipts).expect("commit");
         let t_commit = t1.elapsed();
         println!("block {b}: {writes_count} writes, prepare {t_prepare:?}, commit {t_commit:?}");
         times.push(t_prepare + t_commit);

@@ -1,0 +1,254 @@
+//! The ledger as the consensus engine's application, and the task that commits what
+//! the engine finalizes.
+//!
+//! [`App`] is a marshal [`Application`]: marshal's `Inline` wrapper turns it into the
+//! simplex automaton, so a leader's `propose` builds a block from the mempool on the
+//! block's ancestry, and every validator's `verify` re-executes a proposal before it
+//! votes (the block is fetched from the proposer or peers by marshal first).
+//! [`Committer`] receives marshal's finalized blocks in height order, attaches the
+//! block's finalization certificate (re-expressed as a Verity certificate) and commits
+//! them durably; only then does it acknowledge, so marshal redelivers after a crash.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use commonware_actor::Feedback;
+use commonware_consensus::marshal::ancestry::Ancestry;
+use commonware_consensus::marshal::core::Mailbox;
+use commonware_consensus::marshal::standard::Standard;
+use commonware_consensus::marshal::Update;
+use commonware_consensus::simplex::scheme::ed25519::Scheme;
+use commonware_consensus::simplex::types::Context;
+use commonware_consensus::types::Height;
+use commonware_consensus::{Application, Heightable, Reporter};
+use commonware_cryptography::{ed25519, Digested};
+use commonware_runtime::Clock;
+use commonware_utils::acknowledgement::{Acknowledgement, Exact};
+use commonware_utils::ordered::Set;
+use futures::channel::mpsc;
+use futures::StreamExt;
+use verity_types::{Block, Certificate, Hash};
+
+use crate::block::LedgerBlock;
+use crate::keys::verity_public_key;
+use crate::ledger::{Ledger, TxSource};
+use crate::{cert, digest, Digest};
+
+/// How far ahead of a validator's clock a proposal's timestamp may be before the
+/// validator waits for its clock to catch up.
+pub const CLOCK_DRIFT_MAX: Duration = Duration::from_secs(5);
+
+/// The engine's context for one proposal.
+pub type ConsensusContext = Context<Digest, ed25519::PublicKey>;
+
+/// A validator's application: its ledger, its mempool and its place in the set.
+#[derive(Clone)]
+pub struct App {
+    ledger: Arc<Ledger>,
+    mempool: Arc<dyn TxSource>,
+    max_block_txs: usize,
+}
+
+impl App {
+    pub fn new(ledger: Arc<Ledger>, mempool: Arc<dyn TxSource>, max_block_txs: usize) -> Self {
+        App { ledger, mempool, max_block_txs }
+    }
+
+    /// The Verity index of the round's leader.
+    fn leader_index(&self, ctx: &ConsensusContext) -> Option<u32> {
+        let pk = verity_public_key(&ctx.leader);
+        self.ledger.validators().validators.iter().position(|v| v.public_key == pk).map(|i| i as u32)
+    }
+
+    /// Walks `ancestry` back to the committed tip: the uncommitted blocks, oldest first.
+    /// `None` if the stream ends before reaching the tip (the engine cancelled).
+    async fn chain(&self, mut ancestry: impl Ancestry<LedgerBlock>) -> Option<Vec<Arc<Block>>> {
+        let mut chain = Vec::new();
+        loop {
+            let (tip, _) = self.ledger.tip().ok()?;
+            let next = ancestry.next().await?;
+            let b: &LedgerBlock = next.inner();
+            match b.block() {
+                None => break,
+                Some(block) => {
+                    chain.push(Arc::new(block.clone()));
+                    // The committed block itself is included, so the ledger can check
+                    // that the chain extends it.
+                    if block.header.height <= tip {
+                        break;
+                    }
+                }
+            }
+        }
+        chain.reverse();
+        Some(chain)
+    }
+}
+
+fn now_ms(ctx: &impl Clock) -> u64 {
+    ctx.current().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl<E: Clock + Send + 'static> Application<E> for App {
+    type SigningScheme = Scheme;
+    type Context = ConsensusContext;
+    type Block = LedgerBlock;
+    type Input = ();
+
+    async fn propose(
+        &mut self,
+        (runtime, ctx): (E, Self::Context),
+        ancestry: impl Ancestry<Self::Block>,
+        _input: (),
+    ) -> Option<Digested<Self::Block>> {
+        let proposer = self.leader_index(&ctx)?;
+        let chain = self.chain(ancestry).await?;
+        let exclude: HashSet<Hash> = self.ledger.pending_tx_hashes(&chain);
+        let txs = self.mempool.batch(self.max_block_txs, &exclude);
+        match self.ledger.build(&chain, txs, now_ms(&runtime), proposer) {
+            Ok(block) => {
+                let d = digest(&block.header.hash());
+                Some(Digested::precomputed(LedgerBlock::Block(Box::new(block)), d))
+            }
+            Err(e) => {
+                // Declining leads the engine to skip this view.
+                tracing::warn!(error = %e, "not proposing");
+                None
+            }
+        }
+    }
+
+    async fn verify(&mut self, (runtime, ctx): (E, Self::Context), ancestry: impl Ancestry<Self::Block>) -> bool {
+        let Some(proposed) = ancestry.peek().cloned() else {
+            return false;
+        };
+        let Some(block) = proposed.inner().block().cloned() else {
+            // The genesis anchor is never proposed.
+            return false;
+        };
+        let Some(leader) = self.leader_index(&ctx) else {
+            return false;
+        };
+        // A timestamp ahead of this clock: wait for the clock rather than refuse (a
+        // refusal is final), within the engine's patience.
+        let ahead = block.header.timestamp_ms.saturating_sub(now_ms(&runtime));
+        if ahead > CLOCK_DRIFT_MAX.as_millis() as u64 {
+            runtime.sleep(Duration::from_millis(ahead) - CLOCK_DRIFT_MAX).await;
+        }
+        let mut rest = ancestry;
+        let _ = rest.next().await; // the proposed block itself
+        let Some(chain) = self.chain(rest).await else {
+            return false;
+        };
+        match self.ledger.verify(&chain, &block, leader) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(height = block.header.height, error = %e, "voting against a proposal");
+                false
+            }
+        }
+    }
+}
+
+/// Receives marshal's updates (finalized tips and finalized blocks in height order).
+#[derive(Clone)]
+pub struct Committer {
+    tx: mpsc::UnboundedSender<Update<LedgerBlock, Exact>>,
+}
+
+impl Reporter for Committer {
+    type Activity = Update<LedgerBlock, Exact>;
+
+    fn report(&mut self, activity: Self::Activity) -> Feedback {
+        if self.tx.unbounded_send(activity).is_err() {
+            Feedback::Closed
+        } else {
+            Feedback::Ok
+        }
+    }
+}
+
+/// What the commit loop reports after each committed block.
+pub trait CommitListener: Send + Sync + 'static {
+    fn committed(&self, block: &Block, certificate: &Certificate);
+}
+
+/// The commit loop: its reporter half, and the future to spawn.
+pub fn committer<E: Clock + Send + 'static>(
+    runtime: E,
+    ledger: Arc<Ledger>,
+    mempool: Arc<dyn TxSource>,
+    marshal: Mailbox<Scheme, Standard<LedgerBlock>>,
+    participants: Set<ed25519::PublicKey>,
+    listener: Option<Arc<dyn CommitListener>>,
+) -> (Committer, impl std::future::Future<Output = ()> + Send) {
+    let (tx, mut rx) = mpsc::unbounded::<Update<LedgerBlock, Exact>>();
+    let tip = Arc::new(AtomicU64::new(0));
+    let run = async move {
+        while let Some(update) = rx.next().await {
+            match update {
+                Update::Tip(_, height, _) => {
+                    tip.fetch_max(height.get(), Ordering::SeqCst);
+                }
+                Update::Block(block, ack) => {
+                    if let Some(b) = block.inner().block() {
+                        let height = block.height();
+                        let certificate =
+                            certificate_for(&runtime, &marshal, &participants, &ledger, b, height, &tip).await;
+                        match ledger.commit(b, &certificate) {
+                            Ok(hashes) => {
+                                mempool.committed(&hashes);
+                                if let Some(l) = &listener {
+                                    l.committed(b, &certificate);
+                                }
+                            }
+                            // A finalized block this validator cannot commit means its
+                            // state diverged from the quorum's: stopping is the only
+                            // safe answer (the block stays unacknowledged).
+                            Err(e) => panic!("cannot commit finalized block {}: {e}", height.get()),
+                        }
+                    }
+                    ack.acknowledge();
+                }
+            }
+        }
+    };
+    (Committer { tx }, run)
+}
+
+/// The block's own finalization certificate if marshal holds it; otherwise (the block
+/// was finalized through a descendant) a certificate naming the finalized tip.
+async fn certificate_for(
+    runtime: &impl Clock,
+    marshal: &Mailbox<Scheme, Standard<LedgerBlock>>,
+    participants: &Set<ed25519::PublicKey>,
+    ledger: &Ledger,
+    block: &Block,
+    height: Height,
+    tip: &AtomicU64,
+) -> Certificate {
+    let want = digest(&block.header.hash());
+    let mut attempt = 0u32;
+    loop {
+        if let Some(fin) = marshal.get_finalization(height).await {
+            if fin.proposal.payload == want {
+                if let Ok(c) = cert::certificate(&fin, participants, ledger.validators()) {
+                    return c;
+                }
+            }
+        }
+        // Marshal delivers only finalized blocks: without a certificate of its own,
+        // this one was finalized by a descendant's, which marshal reports as the tip.
+        let t = tip.load(Ordering::SeqCst);
+        if t > height.get() && attempt >= 2 {
+            return Certificate::by_descendant(t);
+        }
+        attempt += 1;
+        if attempt.is_multiple_of(200) {
+            tracing::warn!(height = height.get(), "finalized block without a certificate yet");
+        }
+        runtime.sleep(Duration::from_millis(25)).await;
+    }
+}

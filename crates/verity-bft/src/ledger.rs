@@ -1,0 +1,348 @@
+//! The ledger side of BFT ordering: building, re-executing and committing blocks on a
+//! chain whose newest blocks are not final yet.
+//!
+//! The engine lets a leader build on a parent that is notarized but not finalized (and
+//! under faults a notarized block can stay unfinalized until a descendant is finalized),
+//! so execution cannot wait for the parent to be committed. [`Ledger`] executes a block
+//! on top of the committed state *plus* the writes of its uncommitted ancestors (an
+//! overlay), and computes its roots by preparing the ancestors' and the block's writes
+//! together on the committed base (nothing is written). Results are cached by header
+//! hash, so a validator re-executes each block once, and committing a finalized block
+//! whose parent is committed reuses them.
+//!
+//! One lock orders execution and commit: the committed base cannot move while a block
+//! is being executed on it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use verity_consensus::StoreView;
+use verity_state::{execute_block, BlockContext, BlockOutcome, StateRead};
+use verity_store::{Prepared, StateWrites, Store, StoreError};
+use verity_types::keys::{verify_each, PublicKey, Signature};
+use verity_types::{merkle, Block, BlockHeader, Certificate, Genesis, Hash, Receipt, SignedTransaction, ValidatorSet};
+
+/// Why a block cannot be built, accepted or committed.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The block (or its ancestry) is invalid: a validator votes against it.
+    #[error("invalid block: {0}")]
+    Invalid(String),
+    /// The block's ancestry conflicts with a committed block: it can never be final.
+    #[error("the block forks from committed block {height}")]
+    Fork { height: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Admitted transactions waiting for a block.
+pub trait TxSource: Send + Sync + 'static {
+    /// Up to `max` transactions, oldest first, none of those in `exclude` (already in a
+    /// block that is not final yet).
+    fn batch(&self, max: usize, exclude: &HashSet<Hash>) -> Vec<SignedTransaction>;
+    /// These transactions are final: forget them.
+    fn committed(&self, hashes: &[Hash]);
+}
+
+/// One block's execution on its ancestry.
+struct Executed {
+    header: BlockHeader,
+    writes: StateWrites,
+    receipts: Vec<Receipt>,
+    tx_hashes: Vec<Hash>,
+    /// The prepared roots, when the block was executed directly on the committed tip
+    /// (then committing it needs no second preparation).
+    prepared: Mutex<Option<Prepared>>,
+}
+
+/// Committed state plus the writes of uncommitted ancestors, oldest first.
+struct Overlay<'a> {
+    base: StoreView<'a>,
+    layers: Vec<&'a StateWrites>,
+}
+
+impl StateRead for Overlay<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        for layer in self.layers.iter().rev() {
+            if let Some(v) = layer.get(key) {
+                return Some(v.clone());
+            }
+        }
+        self.base.get(key)
+    }
+}
+
+/// A validator's ledger: its store, the chain's genesis and validator set, and the
+/// executions of blocks not final yet.
+pub struct Ledger {
+    store: Arc<Store>,
+    genesis: Genesis,
+    validators: ValidatorSet,
+    validator_set_hash: Hash,
+    executed: Mutex<BTreeMap<Hash, Arc<Executed>>>,
+    lock: Mutex<()>,
+}
+
+/// The parent a new block builds on: what its header needs.
+struct Parent {
+    height: u64,
+    hash: Hash,
+    timestamp_ms: u64,
+    log_size: u64,
+}
+
+impl Ledger {
+    pub fn new(store: Arc<Store>) -> Result<Self, LedgerError> {
+        let genesis = store.genesis()?.ok_or(StoreError::NotInitialised)?;
+        let validators = genesis.validator_set();
+        let validator_set_hash = validators.hash();
+        Ok(Ledger {
+            store,
+            genesis,
+            validators,
+            validator_set_hash,
+            executed: Mutex::new(BTreeMap::new()),
+            lock: Mutex::new(()),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    pub fn validators(&self) -> &ValidatorSet {
+        &self.validators
+    }
+
+    /// The committed tip: height and header hash (the genesis hash at height 0).
+    pub fn tip(&self) -> Result<(u64, Hash), LedgerError> {
+        Ok(match self.store.last_header()? {
+            Some(h) => (h.height, h.hash()),
+            None => (0, self.genesis.hash()),
+        })
+    }
+
+    fn committed_parent(&self) -> Result<Parent, LedgerError> {
+        Ok(match self.store.last_header()? {
+            Some(h) => Parent { height: h.height, hash: h.hash(), timestamp_ms: h.timestamp_ms, log_size: h.log_size },
+            None => {
+                Parent { height: 0, hash: self.genesis.hash(), timestamp_ms: self.genesis.genesis_time_ms, log_size: 0 }
+            }
+        })
+    }
+
+    /// Hashes of the transactions in `chain` (uncommitted ancestors): a proposer leaves
+    /// them out of its block.
+    pub fn pending_tx_hashes(&self, chain: &[Arc<Block>]) -> HashSet<Hash> {
+        chain.iter().flat_map(|b| b.txs.iter().map(SignedTransaction::hash)).collect()
+    }
+
+    /// Builds the block on `chain` (the uncommitted ancestors, oldest first; blocks that
+    /// were committed meanwhile are checked against the store and skipped).
+    pub fn build(
+        &self,
+        chain: &[Arc<Block>],
+        txs: Vec<SignedTransaction>,
+        timestamp_ms: u64,
+        proposer: u32,
+    ) -> Result<Block, LedgerError> {
+        let _guard = self.lock.lock();
+        let (layers, parent) = self.ancestry(chain)?;
+        let timestamp_ms = timestamp_ms.max(parent.timestamp_ms);
+        let exec = self.execute_on(&layers, &parent, &txs, timestamp_ms, proposer)?;
+        let header = exec.header.clone();
+        self.executed.lock().insert(header.hash(), Arc::new(exec));
+        Ok(Block { header, txs })
+    }
+
+    /// Re-executes `block` on `chain` and checks that its header is exactly the one this
+    /// validator computes (roots, height, parent, counts, validator set), that every
+    /// transaction signature is valid, and that the proposer is `proposer`.
+    pub fn verify(&self, chain: &[Arc<Block>], block: &Block, proposer: u32) -> Result<(), LedgerError> {
+        let h = &block.header;
+        if h.chain_id != self.genesis.chain_id {
+            return Err(LedgerError::Invalid(format!("chain {:?}", h.chain_id)));
+        }
+        if h.proposer != proposer {
+            return Err(LedgerError::Invalid(format!("proposer {} is not the round's leader {proposer}", h.proposer)));
+        }
+        if block.txs.len() > verity_types::limits::BLOCK_TXS_MAX || h.tx_count as usize != block.txs.len() {
+            return Err(LedgerError::Invalid(format!("{} transactions", block.txs.len())));
+        }
+        let signing: Vec<Vec<u8>> = block.txs.iter().map(|t| t.tx.signing_bytes()).collect();
+        let messages: Vec<&[u8]> = signing.iter().map(Vec::as_slice).collect();
+        let sigs: Vec<Signature> = block.txs.iter().map(|t| t.signature).collect();
+        let keys: Vec<PublicKey> = block.txs.iter().map(|t| t.public_key).collect();
+        if let Err(i) = verify_each(&messages, &sigs, &keys) {
+            return Err(LedgerError::Invalid(format!("transaction {i} has a bad signature")));
+        }
+        let hash = h.hash();
+        if self.executed.lock().get(&hash).is_some_and(|e| e.header == *h) {
+            return Ok(());
+        }
+        let _guard = self.lock.lock();
+        let (layers, parent) = self.ancestry(chain)?;
+        if h.timestamp_ms < parent.timestamp_ms {
+            return Err(LedgerError::Invalid("the timestamp is before the parent's".into()));
+        }
+        let exec = self.execute_on(&layers, &parent, &block.txs, h.timestamp_ms, proposer)?;
+        if exec.header != *h {
+            return Err(LedgerError::Invalid(format!(
+                "re-execution gives another header (state root {}, log root {}, height {})",
+                exec.header.state_root, exec.header.log_root, exec.header.height
+            )));
+        }
+        self.executed.lock().insert(hash, Arc::new(exec));
+        Ok(())
+    }
+
+    /// Commits a finalized block whose parent is the committed tip, with its
+    /// certificate, durably. A block at or below the tip is accepted again only if it is
+    /// the committed one (marshal may redeliver after a restart). Returns the committed
+    /// transaction hashes.
+    pub fn commit(&self, block: &Block, certificate: &Certificate) -> Result<Vec<Hash>, LedgerError> {
+        let h = &block.header;
+        if certificate.finalized_by.is_none() {
+            self.validators
+                .verify_certificate(h, certificate)
+                .map_err(|e| LedgerError::Invalid(format!("certificate: {e}")))?;
+        }
+        let _guard = self.lock.lock();
+        let parent = self.committed_parent()?;
+        if h.height <= parent.height {
+            let stored = self.store.header(h.height)?.map(|(s, _)| s.hash());
+            return if stored == Some(h.hash()) { Ok(Vec::new()) } else { Err(LedgerError::Fork { height: h.height }) };
+        }
+        if h.height != parent.height + 1 || h.parent != parent.hash {
+            return Err(LedgerError::Invalid(format!(
+                "block {} does not follow committed block {}",
+                h.height, parent.height
+            )));
+        }
+        let hash = h.hash();
+        let cached = self.executed.lock().get(&hash).cloned();
+        let exec = match cached {
+            Some(e) => e,
+            None => {
+                let e = self.execute_on(&[], &parent, &block.txs, h.timestamp_ms, h.proposer)?;
+                if e.header != *h {
+                    return Err(LedgerError::Invalid("re-execution of a finalized block gives another header".into()));
+                }
+                Arc::new(e)
+            }
+        };
+        let prepared = match exec.prepared.lock().take() {
+            Some(p) => p,
+            None => self.store.prepare(exec.writes.clone(), &exec.tx_hashes)?,
+        };
+        let prepared = match self.store.commit(prepared, block, certificate, &exec.receipts) {
+            Err(StoreError::StalePrepared { .. }) => Some(self.store.prepare(exec.writes.clone(), &exec.tx_hashes)?),
+            Err(e) => return Err(e.into()),
+            Ok(()) => None,
+        };
+        if let Some(p) = prepared {
+            self.store.commit(p, block, certificate, &exec.receipts)?;
+        }
+        // Executions at or below the committed height are no longer needed.
+        self.executed.lock().retain(|_, e| e.header.height > h.height);
+        Ok(exec.tx_hashes.clone())
+    }
+
+    /// Resolves `chain` against the committed tip: the writes of its uncommitted blocks
+    /// (executing any this validator has not executed) and the parent a new block
+    /// builds on. Called with the lock held.
+    fn ancestry(&self, chain: &[Arc<Block>]) -> Result<(Vec<Arc<Executed>>, Parent), LedgerError> {
+        let committed = self.committed_parent()?;
+        let mut uncommitted = Vec::new();
+        for b in chain {
+            let h = &b.header;
+            if h.height <= committed.height {
+                let stored = if h.height == committed.height {
+                    Some(committed.hash)
+                } else {
+                    self.store.header(h.height)?.map(|(s, _)| s.hash())
+                };
+                if stored != Some(h.hash()) {
+                    return Err(LedgerError::Fork { height: h.height });
+                }
+            } else {
+                uncommitted.push(b.clone());
+            }
+        }
+        let mut parent = committed;
+        let mut layers: Vec<Arc<Executed>> = Vec::new();
+        for b in &uncommitted {
+            let h = &b.header;
+            if h.height != parent.height + 1 || h.parent != parent.hash {
+                return Err(LedgerError::Invalid(format!("ancestor {} does not follow {}", h.height, parent.height)));
+            }
+            let hash = h.hash();
+            let cached = self.executed.lock().get(&hash).cloned();
+            let exec = match cached {
+                Some(e) => e,
+                None => {
+                    let e = self.execute_on(&layers, &parent, &b.txs, h.timestamp_ms, h.proposer)?;
+                    if e.header != *h {
+                        return Err(LedgerError::Invalid(format!("ancestor {} does not re-execute", h.height)));
+                    }
+                    let e = Arc::new(e);
+                    self.executed.lock().insert(hash, e.clone());
+                    e
+                }
+            };
+            parent = Parent { height: h.height, hash, timestamp_ms: h.timestamp_ms, log_size: h.log_size };
+            layers.push(exec);
+        }
+        Ok((layers, parent))
+    }
+
+    /// Executes `txs` as the block after `parent`, on the committed state plus `layers`.
+    fn execute_on(
+        &self,
+        layers: &[Arc<Executed>],
+        parent: &Parent,
+        txs: &[SignedTransaction],
+        timestamp_ms: u64,
+        proposer: u32,
+    ) -> Result<Executed, LedgerError> {
+        let height = parent.height + 1;
+        let ctx = BlockContext { chain_id: self.genesis.chain_id.clone(), height, timestamp_ms };
+        let overlay = Overlay { base: StoreView(&self.store), layers: layers.iter().map(|l| &l.writes).collect() };
+        let BlockOutcome { writes, receipts } = execute_block(&overlay, &ctx, txs, parent.log_size);
+        let tx_hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
+        let leaves: Vec<Hash> = tx_hashes.iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();
+        // The roots: every uncommitted write and log entry since the committed tip, on it.
+        let (prepared, keep) = if layers.is_empty() {
+            (self.store.prepare(writes.clone(), &tx_hashes)?, true)
+        } else {
+            let mut all = StateWrites::new();
+            let mut hashes = Vec::new();
+            for l in layers {
+                all.extend(l.writes.iter().map(|(k, v)| (k.clone(), v.clone())));
+                hashes.extend_from_slice(&l.tx_hashes);
+            }
+            all.extend(writes.iter().map(|(k, v)| (k.clone(), v.clone())));
+            hashes.extend_from_slice(&tx_hashes);
+            (self.store.prepare(all, &hashes)?, false)
+        };
+        let header = BlockHeader {
+            chain_id: self.genesis.chain_id.clone(),
+            height,
+            parent: parent.hash,
+            timestamp_ms,
+            proposer,
+            tx_count: txs.len() as u32,
+            txs_root: merkle::root(&leaves),
+            log_size: prepared.log_size,
+            log_root: prepared.log_root,
+            state_root: prepared.state_root,
+            validator_set_hash: self.validator_set_hash,
+        };
+        Ok(Executed { header, writes, receipts, tx_hashes, prepared: Mutex::new(keep.then_some(prepared)) })
+    }
+}

@@ -1,0 +1,615 @@
+//! Deterministic simulation: N validators, each with its own on-disk Verity store, run
+//! Commonware simplex + marshal with the Verity ledger as the application, over the
+//! simulated network of Commonware's deterministic runtime (virtual time, seeded
+//! scheduling, lossy and jittery links, partitions that heal).
+//!
+//! Each seed checks safety (at every height all validators committed the same header,
+//! hence the same state root and log root, and every block's certificate verifies
+//! against the genesis validator set with Ed25519 alone) and liveness (every submitted
+//! transaction is committed once the network is healed). A failing seed prints its
+//! number; `VERITY_SIM_SEED=N` re-runs just that one, `VERITY_SIM_SEEDS=K` runs K seeds
+//! per scenario (default 32, about 200 seeds over the six scenarios; a nightly run sets
+//! `VERITY_SIM_SEEDS=1000`).
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use commonware_broadcast::buffered;
+use commonware_consensus::marshal::core::Actor;
+use commonware_consensus::marshal::resolver::p2p as marshal_resolver;
+use commonware_consensus::marshal::standard::Inline;
+use commonware_consensus::marshal::{Config as MarshalConfig, Start};
+use commonware_consensus::simplex::config::{Config as SimplexConfig, Floor};
+use commonware_consensus::simplex::elector::RoundRobin;
+use commonware_consensus::simplex::scheme::ed25519::Scheme;
+use commonware_consensus::simplex::{Engine, ForwardPolicy, SkipBudget, SkipPolicy};
+use commonware_consensus::types::{Epoch, FixedEpocher, ViewDelta};
+use commonware_cryptography::certificate::ConstantProvider;
+use commonware_cryptography::{ed25519, Digested, Sha256};
+use commonware_p2p::simulated::{self, Link, Network, Oracle};
+use commonware_parallel::Sequential;
+use commonware_runtime::buffer::paged::CacheRef;
+use commonware_runtime::{deterministic, Clock, Quota, Runner, Spawner, Supervisor};
+use commonware_storage::archive::immutable;
+use commonware_utils::{NZDuration, NZUsize, NZU16, NZU32, NZU64};
+use parking_lot::Mutex;
+use verity_bft::app::{committer, App};
+use verity_bft::block::LedgerBlock;
+use verity_bft::digest;
+use verity_bft::keys::{participants, private_key, public_key};
+use verity_bft::ledger::{Ledger, TxSource};
+use verity_state::genesis_state;
+use verity_store::Store;
+use verity_types::keys::SecretKey;
+use verity_types::{
+    consensus_namespace, sha256, AccountId, Action, AssetId, Genesis, GenesisAccount, GenesisAsset, GenesisBalance,
+    GenesisOrg, Hash, MintRule, OrgId, SignedTransaction, Transaction, TxStatus, Validator,
+};
+
+const CHAIN: &str = "bft-sim";
+const MAX_BLOCK_BYTES: usize = 4 << 20;
+const MAX_BLOCK_TXS: usize = 16;
+/// Seeds per scenario in a default run (six scenarios: about two hundred seeds).
+const SEEDS_DEFAULT: u64 = 32;
+
+fn key(name: &str) -> SecretKey {
+    SecretKey::from_seed(sha256(name.as_bytes()).0)
+}
+
+fn genesis(n: usize) -> Genesis {
+    let org = |i: usize| OrgId::new(format!("org{i}")).expect("org");
+    let acc = |s: &str| AccountId::new(s).expect("account");
+    Genesis {
+        chain_id: CHAIN.into(),
+        genesis_time_ms: 0,
+        orgs: (0..n)
+            .map(|i| GenesisOrg {
+                id: org(i),
+                name: format!("Org {i}"),
+                admins: vec![GenesisAccount {
+                    id: acc(&format!("admin{i}")),
+                    public_key: key(&format!("admin{i}")).public_key(),
+                }],
+            })
+            .collect(),
+        validators: (0..n)
+            .map(|i| Validator { org: org(i), public_key: key(&format!("validator{i}")).public_key(), power: 1 })
+            .collect(),
+        assets: vec![GenesisAsset { id: AssetId::new("usd").expect("asset"), mint: MintRule::Fixed, supply_cap: None }],
+        balances: (0..n)
+            .map(|i| GenesisBalance {
+                account: acc(&format!("admin{i}")),
+                asset: AssetId::new("usd").expect("asset"),
+                amount: 1_000_000,
+            })
+            .collect(),
+    }
+}
+
+/// Transfers from each admin to the next, `per_sender` each, nonces from 0.
+fn load(n: usize, per_sender: u64) -> Vec<SignedTransaction> {
+    let mut out = Vec::new();
+    for nonce in 0..per_sender {
+        for i in 0..n {
+            let tx = Transaction {
+                chain_id: CHAIN.into(),
+                sender: AccountId::new(format!("admin{i}")).expect("account"),
+                nonce,
+                action: Action::Transfer {
+                    to: AccountId::new(format!("admin{}", (i + 1) % n)).expect("account"),
+                    asset: AssetId::new("usd").expect("asset"),
+                    amount: 1,
+                    memo: String::new(),
+                },
+            };
+            out.push(tx.sign(&key(&format!("admin{i}"))));
+        }
+    }
+    out
+}
+
+/// A validator's mempool: the transactions of the load released so far (the same
+/// load reaches every validator, standing in for gossip; the test releases it over
+/// virtual time so that blocks are built before, during and after the faults).
+struct Pool {
+    txs: Mutex<VecDeque<SignedTransaction>>,
+    released: Arc<AtomicUsize>,
+    /// Position in the load of the first transaction still in `txs`.
+    first: Mutex<Vec<Hash>>,
+}
+
+impl TxSource for Pool {
+    fn batch(&self, max: usize, exclude: &HashSet<Hash>) -> Vec<SignedTransaction> {
+        let released: HashSet<Hash> =
+            self.first.lock()[..self.released.load(Ordering::SeqCst)].iter().copied().collect();
+        self.txs
+            .lock()
+            .iter()
+            .filter(|t| released.contains(&t.hash()) && !exclude.contains(&t.hash()))
+            .take(max)
+            .cloned()
+            .collect()
+    }
+    fn committed(&self, hashes: &[Hash]) {
+        let done: HashSet<&Hash> = hashes.iter().collect();
+        self.txs.lock().retain(|t| !done.contains(&t.hash()));
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Scenario {
+    validators: usize,
+    per_sender: u64,
+    link: (u64, u64, f64),
+    /// Cut the network into {0, 1} and the rest from this virtual second for this long.
+    partition: Option<(u64, u64)>,
+    /// Crash the last `count` validators at this virtual second, restart them after
+    /// this long: (at, for, count).
+    crash: Option<(u64, u64, usize)>,
+}
+
+/// What every validator task needs to (re)start.
+#[derive(Clone)]
+struct Shared {
+    genesis: Genesis,
+    parts: commonware_utils::ordered::Set<ed25519::PublicKey>,
+    peers: Vec<ed25519::PublicKey>,
+    oracle: Oracle<ed25519::PublicKey, deterministic::Context>,
+}
+
+/// The test's handle on a validator: its data directory, its mempool, the store its
+/// running task opened, and that task.
+struct Node {
+    dir: tempfile::TempDir,
+    pool: Arc<Pool>,
+    store: Arc<Mutex<Option<Arc<Store>>>>,
+    task: Option<commonware_runtime::Handle<()>>,
+}
+
+impl Node {
+    /// Committed height (of the running task's store; 0 while crashed).
+    fn height(&self) -> u64 {
+        self.store.lock().as_ref().map_or(0, |s| s.height())
+    }
+}
+
+fn link(latency_ms: u64, jitter_ms: u64, success: f64) -> Link {
+    Link {
+        latency: Duration::from_millis(latency_ms),
+        jitter: Duration::from_millis(jitter_ms),
+        success_rate: commonware_utils::Probability::from_f64(success).expect("a probability"),
+    }
+}
+
+async fn connect(
+    oracle: &Oracle<ed25519::PublicKey, deterministic::Context>,
+    peers: &[ed25519::PublicKey],
+    l: Link,
+    only: Option<&dyn Fn(usize, usize) -> bool>,
+) {
+    for (i, a) in peers.iter().enumerate() {
+        for (j, b) in peers.iter().enumerate() {
+            if i != j && only.is_none_or(|f| f(i, j)) {
+                let _ = oracle.remove_link(a.clone(), b.clone()).await;
+                oracle.add_link(a.clone(), b.clone(), l.clone()).await.expect("link");
+            }
+        }
+    }
+}
+
+/// Runs one seed; returns a description of the first violated property, if any.
+fn run(seed: u64, sc: Scenario) -> Result<(u64, u64, u64, Hash), String> {
+    let cfg = deterministic::Config::new().with_seed(seed).with_timeout(Some(Duration::from_secs(1800)));
+    deterministic::Runner::new(cfg).start(|context| async move {
+        let t0 = context.current();
+        let n = sc.validators;
+        let genesis = genesis(n);
+        let vs = genesis.validator_set();
+        let parts = participants(&vs).expect("participants");
+        let txs = load(n, sc.per_sender);
+        let total = txs.len();
+
+        let (network, oracle) = Network::new_with_peers(
+            context.child("network"),
+            simulated::Config {
+                max_size: (MAX_BLOCK_BYTES + 4096) as u32,
+                max_peers_per_set: NZUsize!(n + 1),
+                disconnect_on_block: true,
+                tracked_peer_sets: NZUsize!(1),
+            },
+            parts.iter().cloned().collect::<Vec<_>>(),
+        )
+        .await;
+        network.start();
+        let peers: Vec<ed25519::PublicKey> =
+            (0..n).map(|i| public_key(&key(&format!("validator{i}")).public_key()).expect("key")).collect();
+        let (lat, jit, ok) = sc.link;
+        connect(&oracle, &peers, link(lat, jit, ok), None).await;
+
+        let released = Arc::new(AtomicUsize::new(0));
+        let mut nodes = Vec::new();
+        let shared =
+            Shared { genesis: genesis.clone(), parts: parts.clone(), peers: peers.clone(), oracle: oracle.clone() };
+        for i in 0..n {
+            let pool = Arc::new(Pool {
+                txs: Mutex::new(txs.iter().cloned().collect()),
+                released: released.clone(),
+                first: Mutex::new(txs.iter().map(SignedTransaction::hash).collect()),
+            });
+            let mut node = Node {
+                dir: tempfile::tempdir().expect("tempdir"),
+                pool,
+                store: Arc::new(Mutex::new(None)),
+                task: None,
+            };
+            node.task = Some(start_validator(&context, i, &shared, &node));
+            nodes.push(node);
+        }
+
+        // The load: a slice of transactions every 100 ms of virtual time, over 4 s.
+        let feeder = released.clone();
+        context.child("load").spawn(move |ctx| async move {
+            let step = total.div_ceil(40);
+            while feeder.load(Ordering::SeqCst) < total {
+                let next = (feeder.load(Ordering::SeqCst) + step).min(total);
+                feeder.store(next, Ordering::SeqCst);
+                ctx.sleep(Duration::from_millis(100)).await;
+            }
+        });
+
+        // Faults: a partition of {0, 1} from the rest, healed later.
+        if let Some((from, len)) = sc.partition {
+            context.sleep(Duration::from_secs(from)).await;
+            for (i, a) in peers.iter().enumerate() {
+                for (j, b) in peers.iter().enumerate() {
+                    if i != j && ((i < 2) != (j < 2)) {
+                        let _ = oracle.remove_link(a.clone(), b.clone()).await;
+                    }
+                }
+            }
+            context.sleep(Duration::from_secs(len)).await;
+            connect(&oracle, &peers, link(lat, jit, ok), Some(&|i, j| (i < 2) != (j < 2))).await;
+        }
+
+        // Faults: crash validators (their tasks aborted: no more votes, no clean
+        // shutdown), then restart them on the same store, journals and archives.
+        if let Some((at, len, count)) = sc.crash {
+            context.sleep(Duration::from_secs(at)).await;
+            let f = (n - 1) / 3;
+            for nd in nodes.iter_mut().skip(n - count) {
+                nd.store.lock().take();
+                if let Some(t) = nd.task.take() {
+                    t.abort();
+                }
+            }
+            context.sleep(Duration::from_secs(2)).await;
+            let before: Vec<u64> = nodes.iter().take(n - count).map(Node::height).collect();
+            context.sleep(Duration::from_secs(len.saturating_sub(2))).await;
+            let after: Vec<u64> = nodes.iter().take(n - count).map(Node::height).collect();
+            // Running validators may still commit blocks finalized before the crash (one
+            // catching up with another), but no block beyond them can be finalized.
+            let top = |v: &[u64]| v.iter().copied().max().unwrap_or(0);
+            if count > f && top(&after) > top(&before) {
+                return Err(format!(
+                    "safety over liveness: {count} of {n} down, yet the chain grew {before:?} -> {after:?}"
+                ));
+            }
+            if count <= f && after.iter().zip(&before).all(|(a, b)| a == b) && released.load(Ordering::SeqCst) < total {
+                return Err(format!("liveness: {count} of {n} down (f = {f}) and no block finalized"));
+            }
+            for (i, nd) in nodes.iter_mut().enumerate().skip(n - count) {
+                nd.task = Some(start_validator(&context, i, &shared, nd));
+            }
+        }
+
+        // Liveness: every transaction committed everywhere, within virtual time.
+        let started = context.current();
+        loop {
+            if nodes.iter().all(|nd| nd.pool.txs.lock().is_empty()) {
+                break;
+            }
+            if context.current().duration_since(started).unwrap_or_default() > Duration::from_secs(900) {
+                let left: Vec<usize> = nodes.iter().map(|nd| nd.pool.txs.lock().len()).collect();
+                let heights: Vec<u64> = nodes.iter().map(|nd| nd.height()).collect();
+                return Err(format!("liveness: transactions left {left:?} of {total}, heights {heights:?}"));
+            }
+            context.sleep(Duration::from_millis(200)).await;
+        }
+        // Let the slowest catch up to the same height.
+        let target = nodes.iter().map(|nd| nd.height()).max().unwrap_or(0);
+        for _ in 0..600 {
+            if nodes.iter().all(|nd| nd.height() >= target) {
+                break;
+            }
+            context.sleep(Duration::from_millis(100)).await;
+        }
+
+        let heights: Vec<u64> = nodes.iter().map(Node::height).collect();
+        if heights.iter().any(|&h| h < target) {
+            return Err(format!("catch-up: heights {heights:?}, the chain is at {target}"));
+        }
+
+        // Safety: identical headers at every height, certificates that verify.
+        let heights: Vec<u64> = nodes.iter().map(|nd| nd.height()).collect();
+        let common = *heights.iter().min().unwrap_or(&0);
+        let store0 = nodes[0].store.lock().clone().expect("validator 0 is running");
+        let mut direct = 0u64;
+        for h in 1..=common {
+            let (h0, c0) = store0.header(h).expect("read").expect("header");
+            for (i, nd) in nodes.iter().enumerate().skip(1) {
+                let (hi, _) = nd.store.lock().as_ref().expect("running").header(h).expect("read").expect("header");
+                if hi != h0 {
+                    return Err(format!("safety: validators 0 and {i} committed different blocks at height {h}"));
+                }
+            }
+            if c0.finalized_by.is_none() {
+                vs.verify_certificate(&h0, &c0).map_err(|e| format!("certificate at {h}: {e}"))?;
+                direct += 1;
+            } else if c0.finalized_by.is_some_and(|d| d <= h) {
+                return Err(format!("height {h} claims finalization by a non-descendant"));
+            }
+        }
+        if direct == 0 {
+            return Err("no block has its own certificate".into());
+        }
+        // Every transaction committed once, successfully.
+        let mut seen = 0usize;
+        for tx in &txs {
+            match store0.tx(&tx.hash()).expect("read") {
+                Some((_, r)) if r.status == TxStatus::Success => seen += 1,
+                Some((_, r)) => return Err(format!("transaction failed: {:?}", r.error)),
+                None => return Err("an acknowledged transaction is missing".into()),
+            }
+        }
+        assert_eq!(seen, total);
+        let secs = context.current().duration_since(t0).unwrap_or_default().as_secs();
+        let tip = store0.header(common).expect("read").expect("header").0.hash();
+        Ok((common, direct, secs, tip))
+    })
+}
+
+/// Starts (or restarts) validator `i` as one task: its ledger, marshal, block
+/// broadcast, backfill resolver and simplex engine all run under it, so aborting the
+/// task crashes the validator as a whole.
+fn start_validator(
+    context: &deterministic::Context,
+    i: usize,
+    shared: &Shared,
+    node: &Node,
+) -> commonware_runtime::Handle<()> {
+    let Shared { genesis, parts, peers, oracle } = shared.clone();
+    let dir = node.dir.path().to_path_buf();
+    let pool = node.pool.clone();
+    let slot = node.store.clone();
+    context.child("validator").with_attribute("index", i).spawn(move |ctx| async move {
+        let ns = consensus_namespace(CHAIN);
+        let quota = Quota::per_second(NZU32!(10_000));
+        let page_cache = CacheRef::new(NZU16!(4096), NZUsize!(64));
+        let epocher = FixedEpocher::new(NZU64!(1 << 40));
+        let genesis_block = LedgerBlock::genesis(&genesis);
+        let genesis_digest = digest(&genesis.hash());
+        let secret = key(&format!("validator{i}"));
+        let pk = peers[i].clone();
+        // A restart reopens the same store (after a crash) and the same journals and
+        // archives (the runtime's storage outlives the task).
+        let store = Arc::new(Store::open(&dir).expect("store"));
+        if store.genesis().expect("read").is_none() {
+            store.init_genesis(&genesis, &genesis_state(&genesis).expect("genesis state")).expect("genesis");
+        }
+        *slot.lock() = Some(store.clone());
+        let ledger = Arc::new(Ledger::new(store.clone()).expect("ledger"));
+        let scheme = Scheme::signer(&ns, parts.clone(), private_key(&secret)).expect("a validator");
+
+        let control = oracle.control(pk.clone());
+        let vote = control.register(0, quota).await.expect("channel");
+        let cert = control.register(1, quota).await.expect("channel");
+        let res = control.register(2, quota).await.expect("channel");
+        let backfill = control.register(3, quota).await.expect("channel");
+        let blocks = control.register(4, quota).await.expect("channel");
+
+        let resolver = marshal_resolver::init(
+            ctx.child("resolver"),
+            marshal_resolver::Config {
+                public_key: pk.clone(),
+                peer_provider: oracle.manager(),
+                blocker: oracle.control(pk.clone()),
+                mailbox_size: NZUsize!(1024),
+                fetch_timeout: NZDuration!(Duration::from_secs(2)),
+                fetch_retry_delay: Duration::from_millis(100),
+                priority_requests: false,
+                priority_responses: false,
+            },
+            backfill,
+        );
+        let (bcast, buffer) = buffered::Engine::new(
+            ctx.child("broadcast"),
+            buffered::Config {
+                public_key: pk.clone(),
+                mailbox_size: NZUsize!(1024),
+                deque_size: 10,
+                priority: false,
+                codec_config: MAX_BLOCK_BYTES,
+                peer_provider: oracle.manager(),
+                strategy: Sequential,
+            },
+        );
+        bcast.start(blocks);
+        let prefix = format!("v{i}");
+        let archive = |what: &str, codec| immutable::Config {
+            metadata_partition: format!("{prefix}-{what}-metadata"),
+            freezer_table_partition: format!("{prefix}-{what}-freezer-table"),
+            freezer_table_initial_size: 64,
+            freezer_table_resize_frequency: 10,
+            freezer_table_resize_chunk_size: 10,
+            freezer_key_partition: format!("{prefix}-{what}-freezer-key"),
+            freezer_key_page_cache: page_cache.clone(),
+            freezer_value_partition: format!("{prefix}-{what}-freezer-value"),
+            freezer_value_target_size: 1 << 20,
+            freezer_value_compression: None,
+            ordinal_partition: format!("{prefix}-{what}-ordinal"),
+            items_per_section: NZU64!(64),
+            codec_config: codec,
+            replay_buffer: NZUsize!(1 << 16),
+            freezer_key_write_buffer: NZUsize!(1 << 16),
+            freezer_value_write_buffer: NZUsize!(1 << 16),
+            ordinal_write_buffer: NZUsize!(1 << 16),
+        };
+        let finalizations = immutable::Archive::init(
+            ctx.child("finalizations"),
+            archive(
+                "finalizations",
+                <Scheme as commonware_cryptography::certificate::Verifier>::certificate_codec_config_unbounded(),
+            ),
+        )
+        .await
+        .expect("archive");
+        let finalized =
+            immutable::Archive::init(ctx.child("blocks"), archive("blocks", MAX_BLOCK_BYTES)).await.expect("archive");
+        let (actor, mailbox, _floor) = Actor::init(
+            ctx.child("marshal"),
+            finalizations,
+            finalized,
+            MarshalConfig {
+                provider: ConstantProvider::new(scheme.clone()),
+                epocher: epocher.clone(),
+                start: Start::Genesis(Digested::precomputed(genesis_block.clone(), genesis_digest)),
+                partition_prefix: format!("{prefix}-marshal"),
+                mailbox_size: NZUsize!(1024),
+                view_retention: ViewDelta::new(10),
+                prunable_items_per_section: NZU64!(64),
+                page_cache: page_cache.clone(),
+                replay_buffer: NZUsize!(1 << 16),
+                key_write_buffer: NZUsize!(1 << 16),
+                value_write_buffer: NZUsize!(1 << 16),
+                block_codec_config: MAX_BLOCK_BYTES,
+                max_repair: NZUsize!(10),
+                max_pending_acks: NZUsize!(1),
+                strategy: Sequential,
+            },
+        )
+        .await;
+        let (reporter, commit_loop) =
+            committer(ctx.child("clock"), ledger.clone(), pool.clone(), mailbox.clone(), parts.clone(), None);
+        ctx.child("committer").spawn(|_| commit_loop);
+        actor.start(reporter, buffer, resolver);
+        let app = App::new(ledger.clone(), pool.clone(), MAX_BLOCK_TXS);
+        let inline = Inline::new(ctx.child("inline"), app, mailbox.clone(), epocher.clone());
+        let engine = Engine::new(
+            ctx.child("engine"),
+            SimplexConfig {
+                scheme,
+                elector: RoundRobin::<Sha256>::default(),
+                blocker: oracle.control(pk.clone()),
+                automaton: inline.clone(),
+                relay: inline.clone(),
+                reporter: inline,
+                strategy: Sequential,
+                partition: format!("{prefix}-simplex"),
+                mailbox_size: NZUsize!(1024),
+                epoch: Epoch::zero(),
+                floor: Floor::Genesis(genesis_digest),
+                replay_buffer: NZUsize!(1 << 20),
+                write_buffer: NZUsize!(1 << 20),
+                page_cache: page_cache.clone(),
+                leader_timeout: Duration::from_secs(1),
+                certification_timeout: Duration::from_secs(2),
+                timeout_retry: Duration::from_secs(5),
+                view_retention: ViewDelta::new(10),
+                skip: SkipPolicy::Enabled { timeout: Duration::from_secs(8), budget: SkipBudget::Participants },
+                fetch_timeout: NZDuration!(Duration::from_secs(1)),
+                fetch_retry_delay: Duration::from_millis(100),
+                forward: ForwardPolicy::Disabled,
+                track_historical_votes: false,
+            },
+        );
+        engine.start(vote, cert, res);
+        // The validator lives as long as this task.
+        futures::future::pending::<()>().await;
+    })
+}
+
+fn seeds() -> Vec<u64> {
+    if let Ok(s) = std::env::var("VERITY_SIM_SEED") {
+        return vec![s.parse().expect("VERITY_SIM_SEED is a number")];
+    }
+    let k: u64 = std::env::var("VERITY_SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(SEEDS_DEFAULT);
+    (0..k).collect()
+}
+
+fn check(name: &str, sc: Scenario) {
+    let mut failed = Vec::new();
+    for seed in seeds() {
+        match run(seed, sc) {
+            Ok((height, direct, secs, _)) => {
+                assert!(height > 0);
+                eprintln!(
+                    "{name} seed {seed}: height {height}, {direct} blocks with their own certificate, {secs} virtual s"
+                );
+            }
+            Err(e) => failed.push(format!("seed {seed}: {e}")),
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{name}: {} seeds failed (re-run one with VERITY_SIM_SEED=N):\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+}
+
+#[test]
+fn four_validators_good_network() {
+    check("n4-good", Scenario { validators: 4, per_sender: 50, link: (20, 5, 1.0), partition: None, crash: None });
+}
+
+#[test]
+fn four_validators_lossy_network_with_a_healed_partition() {
+    check(
+        "n4-lossy-partition",
+        Scenario { validators: 4, per_sender: 50, link: (50, 30, 0.9), partition: Some((1, 10)), crash: None },
+    );
+}
+
+#[test]
+fn seven_validators_lossy_network() {
+    check(
+        "n7-lossy",
+        Scenario { validators: 7, per_sender: 20, link: (40, 20, 0.85), partition: Some((1, 8)), crash: None },
+    );
+}
+
+#[test]
+fn four_validators_one_crashes_and_catches_up() {
+    check(
+        "n4-crash-1",
+        Scenario { validators: 4, per_sender: 50, link: (20, 10, 0.95), partition: None, crash: Some((1, 6, 1)) },
+    );
+}
+
+#[test]
+fn four_validators_two_crash_finality_stops_then_resumes() {
+    check(
+        "n4-crash-2",
+        Scenario { validators: 4, per_sender: 50, link: (20, 10, 0.95), partition: None, crash: Some((1, 6, 2)) },
+    );
+}
+
+#[test]
+fn seven_validators_two_crash() {
+    check(
+        "n7-crash-2",
+        Scenario { validators: 7, per_sender: 20, link: (30, 10, 0.95), partition: None, crash: Some((1, 6, 2)) },
+    );
+}
+
+#[test]
+fn a_seed_replays_identically() {
+    let sc = Scenario { validators: 4, per_sender: 20, link: (50, 30, 0.9), partition: Some((1, 5)), crash: None };
+    let a = run(42, sc).expect("seed 42");
+    let b = run(42, sc).expect("seed 42 again");
+    assert_eq!(a, b, "same seed, same chain (height, certificates, virtual time, tip hash)");
+    let c = run(43, sc).expect("seed 43");
+    assert_ne!(a.3, c.3, "another seed schedules differently (different timestamps and blocks)");
+}
