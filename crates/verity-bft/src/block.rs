@@ -71,7 +71,8 @@ impl EncodeSize for LedgerBlock {
         match self {
             LedgerBlock::Genesis(_) => 1 + 32,
             LedgerBlock::Block(b) => {
-                let n = encode(b.as_ref()).len();
+                // Counted, not encoded: `write` is the one place that encodes.
+                let n = borsh::object_length(b.as_ref()).expect("a block's encoding has a length");
                 1 + UInt(n as u64).encode_size() + n
             }
         }

@@ -20,7 +20,6 @@ use parking_lot::Mutex;
 use verity_consensus::StoreView;
 use verity_state::{execute_block, BlockContext, BlockOutcome, StateRead};
 use verity_store::{Prepared, StateWrites, Store, StoreError};
-use verity_types::keys::{verify_each, PublicKey, Signature};
 use verity_types::{merkle, Block, BlockHeader, Certificate, Genesis, Hash, Receipt, SignedTransaction, ValidatorSet};
 
 /// Why a block cannot be built, accepted or committed.
@@ -174,11 +173,7 @@ impl Ledger {
         if block.txs.len() > verity_types::limits::BLOCK_TXS_MAX || h.tx_count as usize != block.txs.len() {
             return Err(LedgerError::Invalid(format!("{} transactions", block.txs.len())));
         }
-        let signing: Vec<Vec<u8>> = block.txs.iter().map(|t| t.tx.signing_bytes()).collect();
-        let messages: Vec<&[u8]> = signing.iter().map(Vec::as_slice).collect();
-        let sigs: Vec<Signature> = block.txs.iter().map(|t| t.signature).collect();
-        let keys: Vec<PublicKey> = block.txs.iter().map(|t| t.public_key).collect();
-        if let Err(i) = verify_each(&messages, &sigs, &keys) {
+        if let Err(i) = verity_types::tx::verify_signatures(&block.txs) {
             return Err(LedgerError::Invalid(format!("transaction {i} has a bad signature")));
         }
         let hash = h.hash();

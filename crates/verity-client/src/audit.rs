@@ -18,7 +18,6 @@ use std::collections::BTreeMap;
 use verity_types::audit::{AuditBundle, AUDIT_BUNDLE_FORMAT, AUDIT_DOWNSTREAM_PER_KIND_MAX, AUDIT_RECORDS_MAX};
 use verity_types::dsse::EvaluationStatement;
 use verity_types::encoding::decode;
-use verity_types::keys::{verify_each, PublicKey, Signature};
 use verity_types::provenance_keys as keys;
 use verity_types::{Action, Flag, Hash, Record, RecordKind, RecordRef, SignedTransaction, TypesError, ValidatorSet};
 
@@ -165,11 +164,7 @@ pub fn verify_bundle(b: &AuditBundle, validators: &ValidatorSet) -> Result<Audit
         txs.insert(h, &bt.tx);
     }
     // Every signature strictly, in one batch when all are good.
-    let signing: Vec<Vec<u8>> = b.txs.iter().map(|bt| bt.tx.tx.signing_bytes()).collect();
-    let messages: Vec<&[u8]> = signing.iter().map(Vec::as_slice).collect();
-    let sigs: Vec<Signature> = b.txs.iter().map(|bt| bt.tx.signature).collect();
-    let keys_: Vec<PublicKey> = b.txs.iter().map(|bt| bt.tx.public_key).collect();
-    if let Err(i) = verify_each(&messages, &sigs, &keys_) {
+    if let Err(i) = verity_types::tx::verify_signatures(b.txs.iter().map(|bt| &bt.tx)) {
         return Err(fail(format!("transaction {}: {}", b.txs[i].tx.hash(), TypesError::BadSignature)));
     }
     for (r, rec) in &records {

@@ -81,6 +81,18 @@ impl SignedTransaction {
     }
 }
 
+/// Verifies every transaction's signature as strictly as
+/// [`SignedTransaction::verify_signature`], in one batch when all are good
+/// ([`crate::keys::verify_each`]). `Err(i)`: the first transaction whose signature fails.
+pub fn verify_signatures<'a>(txs: impl IntoIterator<Item = &'a SignedTransaction>) -> Result<(), usize> {
+    let txs: Vec<&SignedTransaction> = txs.into_iter().collect();
+    let signing: Vec<Vec<u8>> = txs.iter().map(|t| t.tx.signing_bytes()).collect();
+    let messages: Vec<&[u8]> = signing.iter().map(Vec::as_slice).collect();
+    let sigs: Vec<crate::keys::Signature> = txs.iter().map(|t| t.signature).collect();
+    let keys: Vec<crate::keys::PublicKey> = txs.iter().map(|t| t.public_key).collect();
+    crate::keys::verify_each(&messages, &sigs, &keys)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
