@@ -9,7 +9,6 @@
 //! block's finalization certificate (re-expressed as a Verity certificate) and commits
 //! them durably; only then does it acknowledge, so marshal redelivers after a crash.
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -29,7 +28,7 @@ use commonware_utils::acknowledgement::{Acknowledgement, Exact};
 use commonware_utils::ordered::Set;
 use futures::channel::mpsc;
 use futures::StreamExt;
-use verity_types::{Block, Certificate, Hash};
+use verity_types::{Block, Certificate, Hash, Receipt};
 
 use crate::block::LedgerBlock;
 use crate::keys::verity_public_key;
@@ -39,6 +38,10 @@ use crate::{cert, digest, Digest};
 /// How far ahead of a validator's clock a proposal's timestamp may be before the
 /// validator waits for its clock to catch up.
 pub const CLOCK_DRIFT_MAX: Duration = Duration::from_secs(5);
+
+/// How long a leader with an empty mempool waits for transactions before proposing an
+/// empty block (well under the validators' leader timeout).
+pub const EMPTY_BLOCK_DELAY: Duration = Duration::from_millis(200);
 
 /// The engine's context for one proposal.
 pub type ConsensusContext = Context<Digest, ed25519::PublicKey>;
@@ -105,9 +108,13 @@ impl<E: Clock + Send + 'static> Application<E> for App {
     ) -> Option<Digested<Self::Block>> {
         let proposer = self.leader_index(&ctx)?;
         let chain = self.chain(ancestry).await?;
-        let exclude: HashSet<Hash> = self.ledger.pending_tx_hashes(&chain);
-        let txs = self.mempool.batch(self.max_block_txs, &exclude);
-        match self.ledger.build(&chain, txs, now_ms(&runtime), proposer) {
+        // An idle network proposes empty blocks at a walk, not as fast as it can vote.
+        let mut waited = Duration::ZERO;
+        while !self.mempool.has_pending() && waited < EMPTY_BLOCK_DELAY {
+            runtime.sleep(Duration::from_millis(10)).await;
+            waited += Duration::from_millis(10);
+        }
+        match self.ledger.build_from(&chain, self.mempool.as_ref(), self.max_block_txs, now_ms(&runtime), proposer) {
             Ok(block) => {
                 let d = digest(&block.header.hash());
                 Some(Digested::precomputed(LedgerBlock::Block(Box::new(block)), d))
@@ -142,7 +149,7 @@ impl<E: Clock + Send + 'static> Application<E> for App {
         let Some(chain) = self.chain(rest).await else {
             return false;
         };
-        match self.ledger.verify(&chain, &block, leader) {
+        match self.ledger.verify(&chain, &block, leader, Some(self.mempool.as_ref())) {
             Ok(()) => true,
             Err(e) => {
                 tracing::warn!(height = block.header.height, error = %e, "voting against a proposal");
@@ -172,7 +179,7 @@ impl Reporter for Committer {
 
 /// What the commit loop reports after each committed block.
 pub trait CommitListener: Send + Sync + 'static {
-    fn committed(&self, block: &Block, certificate: &Certificate);
+    fn committed(&self, block: &Block, certificate: &Certificate, receipts: &[Receipt]);
 }
 
 /// The commit loop: its reporter half, and the future to spawn.
@@ -198,10 +205,11 @@ pub fn committer<E: Clock + Send + 'static>(
                         let certificate =
                             certificate_for(&runtime, &marshal, &participants, &ledger, b, height, &tip).await;
                         match ledger.commit(b, &certificate) {
-                            Ok(hashes) => {
+                            Ok(receipts) => {
+                                let hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
                                 mempool.committed(&hashes);
                                 if let Some(l) = &listener {
-                                    l.committed(b, &certificate);
+                                    l.committed(b, &certificate, &receipts);
                                 }
                             }
                             // A finalized block this validator cannot commit means its

@@ -1,6 +1,7 @@
 use thiserror::Error;
 
-/// Failures converting between Verity's types and the consensus engine's.
+/// Failures converting between Verity's types and the consensus engine's, and starting
+/// a validator.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum BftError {
     #[error("invalid validator key: {0}")]
@@ -9,4 +10,6 @@ pub enum BftError {
     InvalidValidatorSet(String),
     #[error("invalid certificate: {0}")]
     InvalidCertificate(String),
+    #[error("consensus storage: {0}")]
+    Storage(String),
 }

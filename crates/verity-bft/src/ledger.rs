@@ -20,7 +20,9 @@ use parking_lot::Mutex;
 use verity_consensus::StoreView;
 use verity_state::{execute_block, BlockContext, BlockOutcome, StateRead};
 use verity_store::{Prepared, StateWrites, Store, StoreError};
-use verity_types::{merkle, Block, BlockHeader, Certificate, Genesis, Hash, Receipt, SignedTransaction, ValidatorSet};
+use verity_types::{
+    merkle, AccountId, Block, BlockHeader, Certificate, Genesis, Hash, Receipt, SignedTransaction, ValidatorSet,
+};
 
 /// Why a block cannot be built, accepted or committed.
 #[derive(Debug, thiserror::Error)]
@@ -35,13 +37,27 @@ pub enum LedgerError {
     Store(#[from] StoreError),
 }
 
+/// A sender's next nonce on the chain a block is built on (`None`: no such account).
+pub type NextNonce<'a> = &'a dyn Fn(&AccountId) -> Option<u64>;
+
 /// Admitted transactions waiting for a block.
 pub trait TxSource: Send + Sync + 'static {
-    /// Up to `max` transactions, oldest first, none of those in `exclude` (already in a
-    /// block that is not final yet).
-    fn batch(&self, max: usize, exclude: &HashSet<Hash>) -> Vec<SignedTransaction>;
+    /// Up to `max` transactions, oldest first and in nonce order per sender (from
+    /// `next_nonce`, the state the block builds on), none of those in `exclude` (already
+    /// in a block that is not final yet).
+    fn batch(&self, max: usize, exclude: &HashSet<Hash>, next_nonce: NextNonce<'_>) -> Vec<SignedTransaction>;
     /// These transactions are final: forget them.
     fn committed(&self, hashes: &[Hash]);
+    /// Whether transactions are waiting (a proposer with none waits a little before
+    /// proposing an empty block).
+    fn has_pending(&self) -> bool {
+        true
+    }
+    /// Whether the transaction with this hash (of its signed encoding) was admitted with
+    /// a verified signature: block verification need not check it again.
+    fn verified(&self, _hash: &Hash) -> bool {
+        false
+    }
 }
 
 /// One block's execution on its ancestry.
@@ -135,23 +151,23 @@ impl Ledger {
         })
     }
 
-    /// Hashes of the transactions in `chain` (uncommitted ancestors): a proposer leaves
-    /// them out of its block.
-    pub fn pending_tx_hashes(&self, chain: &[Arc<Block>]) -> HashSet<Hash> {
-        chain.iter().flat_map(|b| b.txs.iter().map(SignedTransaction::hash)).collect()
-    }
-
-    /// Builds the block on `chain` (the uncommitted ancestors, oldest first; blocks that
-    /// were committed meanwhile are checked against the store and skipped).
-    pub fn build(
+    /// Builds the block on `chain` from up to `max` transactions of `source`, chosen on
+    /// the state the block builds on (nonces of the uncommitted ancestors included).
+    pub fn build_from(
         &self,
         chain: &[Arc<Block>],
-        txs: Vec<SignedTransaction>,
+        source: &dyn TxSource,
+        max: usize,
         timestamp_ms: u64,
         proposer: u32,
     ) -> Result<Block, LedgerError> {
         let _guard = self.lock.lock();
         let (layers, parent) = self.ancestry(chain)?;
+        let exclude: HashSet<Hash> = layers.iter().flat_map(|l| l.tx_hashes.iter().copied()).collect();
+        let txs = {
+            let overlay = Overlay { base: StoreView(&self.store), layers: layers.iter().map(|l| &l.writes).collect() };
+            source.batch(max, &exclude, &|a| verity_state::account(&overlay, a).map(|acc| acc.nonce))
+        };
         let timestamp_ms = timestamp_ms.max(parent.timestamp_ms);
         let exec = self.execute_on(&layers, &parent, &txs, timestamp_ms, proposer)?;
         let header = exec.header.clone();
@@ -161,8 +177,15 @@ impl Ledger {
 
     /// Re-executes `block` on `chain` and checks that its header is exactly the one this
     /// validator computes (roots, height, parent, counts, validator set), that every
-    /// transaction signature is valid, and that the proposer is `proposer`.
-    pub fn verify(&self, chain: &[Arc<Block>], block: &Block, proposer: u32) -> Result<(), LedgerError> {
+    /// transaction signature is valid (those `known` verified at admission are not
+    /// checked again), and that the proposer is `proposer`.
+    pub fn verify(
+        &self,
+        chain: &[Arc<Block>],
+        block: &Block,
+        proposer: u32,
+        known: Option<&dyn TxSource>,
+    ) -> Result<(), LedgerError> {
         let h = &block.header;
         if h.chain_id != self.genesis.chain_id {
             return Err(LedgerError::Invalid(format!("chain {:?}", h.chain_id)));
@@ -173,8 +196,13 @@ impl Ledger {
         if block.txs.len() > verity_types::limits::BLOCK_TXS_MAX || h.tx_count as usize != block.txs.len() {
             return Err(LedgerError::Invalid(format!("{} transactions", block.txs.len())));
         }
-        if let Err(i) = verity_types::tx::verify_signatures(&block.txs) {
-            return Err(LedgerError::Invalid(format!("transaction {i} has a bad signature")));
+        let unknown: Vec<usize> = match known {
+            None => (0..block.txs.len()).collect(),
+            Some(k) => (0..block.txs.len()).filter(|&i| !k.verified(&block.txs[i].hash())).collect(),
+        };
+        let check: Vec<SignedTransaction> = unknown.iter().map(|&i| block.txs[i].clone()).collect();
+        if let Err(i) = verity_types::tx::verify_signatures(&check) {
+            return Err(LedgerError::Invalid(format!("transaction {} has a bad signature", unknown[i])));
         }
         let hash = h.hash();
         if self.executed.lock().get(&hash).is_some_and(|e| e.header == *h) {
@@ -198,9 +226,9 @@ impl Ledger {
 
     /// Commits a finalized block whose parent is the committed tip, with its
     /// certificate, durably. A block at or below the tip is accepted again only if it is
-    /// the committed one (marshal may redeliver after a restart). Returns the committed
-    /// transaction hashes.
-    pub fn commit(&self, block: &Block, certificate: &Certificate) -> Result<Vec<Hash>, LedgerError> {
+    /// the committed one (marshal may redeliver after a restart). Returns the receipts
+    /// of the committed transactions (none for a redelivered block).
+    pub fn commit(&self, block: &Block, certificate: &Certificate) -> Result<Vec<Receipt>, LedgerError> {
         let h = &block.header;
         if certificate.finalized_by.is_none() {
             self.validators
@@ -245,7 +273,7 @@ impl Ledger {
         }
         // Executions at or below the committed height are no longer needed.
         self.executed.lock().retain(|_, e| e.header.height > h.height);
-        Ok(exec.tx_hashes.clone())
+        Ok(exec.receipts.clone())
     }
 
     /// Resolves `chain` against the committed tip: the writes of its uncommitted blocks

@@ -27,8 +27,10 @@ pub mod app;
 pub mod block;
 pub mod cert;
 pub mod error;
+pub mod gossip;
 pub mod keys;
 pub mod ledger;
+pub mod validator;
 
 pub use error::BftError;
 

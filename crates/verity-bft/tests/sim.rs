@@ -16,36 +16,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use commonware_broadcast::buffered;
-use commonware_consensus::marshal::core::Actor;
-use commonware_consensus::marshal::resolver::p2p as marshal_resolver;
-use commonware_consensus::marshal::standard::Inline;
-use commonware_consensus::marshal::{Config as MarshalConfig, Start};
-use commonware_consensus::simplex::config::{Config as SimplexConfig, Floor};
-use commonware_consensus::simplex::elector::RoundRobin;
-use commonware_consensus::simplex::scheme::ed25519::Scheme;
-use commonware_consensus::simplex::{Engine, ForwardPolicy, SkipBudget, SkipPolicy};
-use commonware_consensus::types::{Epoch, FixedEpocher, ViewDelta};
-use commonware_cryptography::certificate::ConstantProvider;
-use commonware_cryptography::{ed25519, Digested, Sha256};
+use commonware_cryptography::ed25519;
 use commonware_p2p::simulated::{self, Link, Network, Oracle};
-use commonware_parallel::Sequential;
-use commonware_runtime::buffer::paged::CacheRef;
 use commonware_runtime::{deterministic, Clock, Quota, Runner, Spawner, Supervisor};
-use commonware_storage::archive::immutable;
-use commonware_utils::{NZDuration, NZUsize, NZU16, NZU32, NZU64};
+use commonware_utils::{NZUsize, NZU32};
 use parking_lot::Mutex;
-use verity_bft::app::{committer, App};
-use verity_bft::block::LedgerBlock;
-use verity_bft::digest;
-use verity_bft::keys::{participants, private_key, public_key};
-use verity_bft::ledger::{Ledger, TxSource};
+use verity_bft::keys::{participants, public_key};
+use verity_bft::ledger::{Ledger, NextNonce, TxSource};
+use verity_bft::validator::{self, channel, Channels, Settings};
 use verity_state::genesis_state;
 use verity_store::Store;
 use verity_types::keys::SecretKey;
 use verity_types::{
-    consensus_namespace, sha256, AccountId, Action, AssetId, Genesis, GenesisAccount, GenesisAsset, GenesisBalance,
-    GenesisOrg, Hash, MintRule, OrgId, SignedTransaction, Transaction, TxStatus, Validator,
+    sha256, AccountId, Action, AssetId, Genesis, GenesisAccount, GenesisAsset, GenesisBalance, GenesisOrg, Hash,
+    MintRule, OrgId, SignedTransaction, Transaction, TxStatus, Validator,
 };
 
 const CHAIN: &str = "bft-sim";
@@ -121,7 +105,7 @@ struct Pool {
 }
 
 impl TxSource for Pool {
-    fn batch(&self, max: usize, exclude: &HashSet<Hash>) -> Vec<SignedTransaction> {
+    fn batch(&self, max: usize, exclude: &HashSet<Hash>, _next_nonce: NextNonce<'_>) -> Vec<SignedTransaction> {
         let released: HashSet<Hash> =
             self.first.lock()[..self.released.load(Ordering::SeqCst)].iter().copied().collect();
         self.txs
@@ -154,7 +138,6 @@ struct Scenario {
 #[derive(Clone)]
 struct Shared {
     genesis: Genesis,
-    parts: commonware_utils::ordered::Set<ed25519::PublicKey>,
     peers: Vec<ed25519::PublicKey>,
     oracle: Oracle<ed25519::PublicKey, deterministic::Context>,
 }
@@ -230,8 +213,7 @@ fn run(seed: u64, sc: Scenario) -> Result<(u64, u64, u64, Hash), String> {
 
         let released = Arc::new(AtomicUsize::new(0));
         let mut nodes = Vec::new();
-        let shared =
-            Shared { genesis: genesis.clone(), parts: parts.clone(), peers: peers.clone(), oracle: oracle.clone() };
+        let shared = Shared { genesis: genesis.clone(), peers: peers.clone(), oracle: oracle.clone() };
         for i in 0..n {
             let pool = Arc::new(Pool {
                 txs: Mutex::new(txs.iter().cloned().collect()),
@@ -379,19 +361,11 @@ fn start_validator(
     shared: &Shared,
     node: &Node,
 ) -> commonware_runtime::Handle<()> {
-    let Shared { genesis, parts, peers, oracle } = shared.clone();
+    let Shared { genesis, peers, oracle } = shared.clone();
     let dir = node.dir.path().to_path_buf();
     let pool = node.pool.clone();
     let slot = node.store.clone();
     context.child("validator").with_attribute("index", i).spawn(move |ctx| async move {
-        let ns = consensus_namespace(CHAIN);
-        let quota = Quota::per_second(NZU32!(10_000));
-        let page_cache = CacheRef::new(NZU16!(4096), NZUsize!(64));
-        let epocher = FixedEpocher::new(NZU64!(1 << 40));
-        let genesis_block = LedgerBlock::genesis(&genesis);
-        let genesis_digest = digest(&genesis.hash());
-        let secret = key(&format!("validator{i}"));
-        let pk = peers[i].clone();
         // A restart reopens the same store (after a crash) and the same journals and
         // archives (the runtime's storage outlives the task).
         let store = Arc::new(Store::open(&dir).expect("store"));
@@ -400,131 +374,37 @@ fn start_validator(
         }
         *slot.lock() = Some(store.clone());
         let ledger = Arc::new(Ledger::new(store.clone()).expect("ledger"));
-        let scheme = Scheme::signer(&ns, parts.clone(), private_key(&secret)).expect("a validator");
-
+        let pk = peers[i].clone();
+        let quota = Quota::per_second(NZU32!(10_000));
         let control = oracle.control(pk.clone());
-        let vote = control.register(0, quota).await.expect("channel");
-        let cert = control.register(1, quota).await.expect("channel");
-        let res = control.register(2, quota).await.expect("channel");
-        let backfill = control.register(3, quota).await.expect("channel");
-        let blocks = control.register(4, quota).await.expect("channel");
-
-        let resolver = marshal_resolver::init(
-            ctx.child("resolver"),
-            marshal_resolver::Config {
-                public_key: pk.clone(),
-                peer_provider: oracle.manager(),
-                blocker: oracle.control(pk.clone()),
-                mailbox_size: NZUsize!(1024),
-                fetch_timeout: NZDuration!(Duration::from_secs(2)),
-                fetch_retry_delay: Duration::from_millis(100),
-                priority_requests: false,
-                priority_responses: false,
-            },
-            backfill,
-        );
-        let (bcast, buffer) = buffered::Engine::new(
-            ctx.child("broadcast"),
-            buffered::Config {
-                public_key: pk.clone(),
-                mailbox_size: NZUsize!(1024),
-                deque_size: 10,
-                priority: false,
-                codec_config: MAX_BLOCK_BYTES,
-                peer_provider: oracle.manager(),
-                strategy: Sequential,
-            },
-        );
-        bcast.start(blocks);
-        let prefix = format!("v{i}");
-        let archive = |what: &str, codec| immutable::Config {
-            metadata_partition: format!("{prefix}-{what}-metadata"),
-            freezer_table_partition: format!("{prefix}-{what}-freezer-table"),
-            freezer_table_initial_size: 64,
-            freezer_table_resize_frequency: 10,
-            freezer_table_resize_chunk_size: 10,
-            freezer_key_partition: format!("{prefix}-{what}-freezer-key"),
-            freezer_key_page_cache: page_cache.clone(),
-            freezer_value_partition: format!("{prefix}-{what}-freezer-value"),
-            freezer_value_target_size: 1 << 20,
-            freezer_value_compression: None,
-            ordinal_partition: format!("{prefix}-{what}-ordinal"),
-            items_per_section: NZU64!(64),
-            codec_config: codec,
-            replay_buffer: NZUsize!(1 << 16),
-            freezer_key_write_buffer: NZUsize!(1 << 16),
-            freezer_value_write_buffer: NZUsize!(1 << 16),
-            ordinal_write_buffer: NZUsize!(1 << 16),
+        let register = async |c| control.register(c, quota).await.expect("channel");
+        let channels = Channels {
+            votes: register(channel::VOTES).await,
+            certificates: register(channel::CERTIFICATES).await,
+            resolver: register(channel::RESOLVER).await,
+            backfill: register(channel::BACKFILL).await,
+            blocks: register(channel::BLOCKS).await,
         };
-        let finalizations = immutable::Archive::init(
-            ctx.child("finalizations"),
-            archive(
-                "finalizations",
-                <Scheme as commonware_cryptography::certificate::Verifier>::certificate_codec_config_unbounded(),
-            ),
+        let settings = Settings {
+            partition_prefix: format!("v{i}"),
+            max_block_bytes: MAX_BLOCK_BYTES,
+            max_block_txs: MAX_BLOCK_TXS,
+            ..Settings::default()
+        };
+        let secret = key(&format!("validator{i}"));
+        validator::start(
+            ctx.child("node"),
+            &settings,
+            ledger,
+            pool,
+            &secret,
+            channels,
+            oracle.manager(),
+            oracle.control(pk.clone()),
+            None,
         )
         .await
-        .expect("archive");
-        let finalized =
-            immutable::Archive::init(ctx.child("blocks"), archive("blocks", MAX_BLOCK_BYTES)).await.expect("archive");
-        let (actor, mailbox, _floor) = Actor::init(
-            ctx.child("marshal"),
-            finalizations,
-            finalized,
-            MarshalConfig {
-                provider: ConstantProvider::new(scheme.clone()),
-                epocher: epocher.clone(),
-                start: Start::Genesis(Digested::precomputed(genesis_block.clone(), genesis_digest)),
-                partition_prefix: format!("{prefix}-marshal"),
-                mailbox_size: NZUsize!(1024),
-                view_retention: ViewDelta::new(10),
-                prunable_items_per_section: NZU64!(64),
-                page_cache: page_cache.clone(),
-                replay_buffer: NZUsize!(1 << 16),
-                key_write_buffer: NZUsize!(1 << 16),
-                value_write_buffer: NZUsize!(1 << 16),
-                block_codec_config: MAX_BLOCK_BYTES,
-                max_repair: NZUsize!(10),
-                max_pending_acks: NZUsize!(1),
-                strategy: Sequential,
-            },
-        )
-        .await;
-        let (reporter, commit_loop) =
-            committer(ctx.child("clock"), ledger.clone(), pool.clone(), mailbox.clone(), parts.clone(), None);
-        ctx.child("committer").spawn(|_| commit_loop);
-        actor.start(reporter, buffer, resolver);
-        let app = App::new(ledger.clone(), pool.clone(), MAX_BLOCK_TXS);
-        let inline = Inline::new(ctx.child("inline"), app, mailbox.clone(), epocher.clone());
-        let engine = Engine::new(
-            ctx.child("engine"),
-            SimplexConfig {
-                scheme,
-                elector: RoundRobin::<Sha256>::default(),
-                blocker: oracle.control(pk.clone()),
-                automaton: inline.clone(),
-                relay: inline.clone(),
-                reporter: inline,
-                strategy: Sequential,
-                partition: format!("{prefix}-simplex"),
-                mailbox_size: NZUsize!(1024),
-                epoch: Epoch::zero(),
-                floor: Floor::Genesis(genesis_digest),
-                replay_buffer: NZUsize!(1 << 20),
-                write_buffer: NZUsize!(1 << 20),
-                page_cache: page_cache.clone(),
-                leader_timeout: Duration::from_secs(1),
-                certification_timeout: Duration::from_secs(2),
-                timeout_retry: Duration::from_secs(5),
-                view_retention: ViewDelta::new(10),
-                skip: SkipPolicy::Enabled { timeout: Duration::from_secs(8), budget: SkipBudget::Participants },
-                fetch_timeout: NZDuration!(Duration::from_secs(1)),
-                fetch_retry_delay: Duration::from_millis(100),
-                forward: ForwardPolicy::Disabled,
-                track_historical_votes: false,
-            },
-        );
-        engine.start(vote, cert, res);
+        .expect("validator");
         // The validator lives as long as this task.
         futures::future::pending::<()>().await;
     })

@@ -29,6 +29,8 @@ pub enum BenchCmd {
     Fingerprint(crate::model::BenchFingerprintArgs),
     /// Lineage-trace latency and audit-bundle verification time in a store of N linked provenance records.
     Trace(crate::bench_trace::TraceArgs),
+    /// Finalised tx/s and submit-to-finality latency of N validator processes on loopback.
+    Network(crate::bench_network::NetworkArgs),
 }
 
 #[derive(Args, Clone)]
@@ -111,6 +113,25 @@ pub(crate) fn max_rss_mib() -> f64 {
 pub fn run(g: &Global, cmd: BenchCmd) -> Result<()> {
     match cmd {
         BenchCmd::Fingerprint(a) => crate::model::bench_fingerprint(g, &a),
+        BenchCmd::Network(a) => {
+            let r = crate::bench_network::network(&a)?;
+            show(
+                g.json,
+                &serde_json::to_value(&r)?,
+                vec![
+                    ("validators (processes)", r.validators.to_string()),
+                    ("finalised tx/s", format!("{:.0}", r.tx_per_s)),
+                    ("submit-to-finality p50 / p99 ms", format!("{:.1} / {:.1}", r.p50_ms, r.p99_ms)),
+                    ("light load p50 / p99 ms", format!("{:.1} / {:.1}", r.light_p50_ms, r.light_p99_ms)),
+                    ("blocks/s (tx per block)", format!("{:.1} ({:.0})", r.blocks_per_s, r.txs_per_block)),
+                    ("transfers / accounts / failed", format!("{} / {} / {}", r.txs, r.accounts, r.failed)),
+                    ("baseline Ed25519 verify/s (all cores)", format!("{:.0}", r.verify_per_s)),
+                    ("tx/s ÷ verify/s", format!("{:.3}", r.ratio)),
+                    ("cores", r.cores.to_string()),
+                ],
+            );
+            Ok(())
+        }
         BenchCmd::Trace(a) => {
             let r = crate::bench_trace::trace(&a)?;
             let mut rows = vec![
@@ -245,13 +266,13 @@ pub fn verify_rate(txs: &[SignedTransaction]) -> f64 {
 /// Submits transactions and reports, per transaction, whether it committed successfully
 /// and its submit-to-commit latency in seconds.
 #[derive(Clone)]
-enum Driver {
+pub(crate) enum Driver {
     Embedded(Arc<NodeCore>),
     Http(verity_client::Client),
 }
 
 impl Driver {
-    async fn submit(&self, txs: Vec<SignedTransaction>) -> Result<Vec<(bool, f64)>> {
+    pub(crate) async fn submit(&self, txs: Vec<SignedTransaction>) -> Result<Vec<(bool, f64)>> {
         let started = Instant::now();
         match self {
             Driver::Embedded(core) => {
@@ -311,7 +332,7 @@ impl Driver {
 
 /// Signs `rounds` transfers per account: account i sends 1 credit to account i+1, round
 /// by round, so consecutive transactions come from different senders.
-fn sign_transfers(
+pub(crate) fn sign_transfers(
     chain: &str,
     keys: &[(AccountId, SecretKey)],
     first_nonce: u64,
@@ -336,7 +357,7 @@ fn sign_transfers(
         .collect()
 }
 
-async fn drive(
+pub(crate) async fn drive(
     driver: &Driver,
     txs: Vec<SignedTransaction>,
     batch: usize,

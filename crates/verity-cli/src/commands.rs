@@ -207,7 +207,30 @@ pub fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Node { data_dir, listen } => run_node(&data_dir, listen),
+        Command::Node { config: Some(config), .. } => run_validator(&config),
+        Command::Node { data_dir: Some(data_dir), listen, .. } => run_node(&data_dir, listen),
+        Command::Node { .. } => bail!("give --data-dir or --config"),
+        Command::Testnet(t) => match t.cmd {
+            Some(crate::testnet::TestnetCmd::Up(a)) => crate::testnet::up(&a),
+            None => {
+                let c = crate::testnet::create(&t.create, now_ms())?;
+                let dir = t.create.dir.display().to_string();
+                show(
+                    g.json,
+                    &json!({"dir": dir, "chain_id": c.genesis.chain_id, "genesis_hash": c.genesis.hash(),
+                            "configs": c.configs, "http": c.http}),
+                    vec![
+                        ("dir", dir.clone()),
+                        ("chain id", c.genesis.chain_id.clone()),
+                        ("genesis hash", c.genesis.hash().to_hex()),
+                        ("validators", c.configs.len().to_string()),
+                        ("http", c.http.join(" ")),
+                        ("next", format!("verity testnet up --dir {dir}")),
+                    ],
+                );
+                Ok(())
+            }
+        },
         Command::Up { data_dir, listen } => {
             if !datadir::genesis_path(&data_dir).exists() {
                 let c = init::init(&data_dir, "verity-dev", "dev", "admin", now_ms())?;
@@ -251,6 +274,24 @@ fn run_node(dir: &Path, listen: std::net::SocketAddr) -> Result<()> {
         );
     }))?;
     eprintln!("verity node stopped cleanly");
+    Ok(())
+}
+
+fn run_validator(config: &Path) -> Result<()> {
+    let cfg = verity_node::validator::ValidatorConfig::read(config)?;
+    let dir = cfg.data_dir.display().to_string();
+    verity_node::validator::run(
+        cfg,
+        move |addr, core| {
+            eprintln!(
+                "verity validator listening on http://{addr} (chain {}, height {}, data {dir})",
+                core.chain_id(),
+                core.store.height(),
+            );
+        },
+        verity_node::server::shutdown_signal(),
+    )?;
+    eprintln!("verity validator stopped cleanly");
     Ok(())
 }
 

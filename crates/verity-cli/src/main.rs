@@ -4,6 +4,7 @@
 //! Ledger foundation commands: complete.
 
 mod bench;
+mod bench_network;
 mod bench_proofs;
 mod bench_trace;
 mod commands;
@@ -17,6 +18,7 @@ mod model;
 mod output;
 mod provenance;
 mod publish;
+mod testnet;
 mod train;
 
 use std::net::SocketAddr;
@@ -52,13 +54,20 @@ pub struct Global {
 pub enum Command {
     /// Create a single-organisation dev network in a data directory.
     Init(init::InitArgs),
-    /// Run a node from a data directory.
+    /// Run a node: a single-organisation node from a data directory (--data-dir), or one
+    /// validator of a multi-organisation network from its config file (--config).
     Node {
-        #[arg(long)]
-        data_dir: PathBuf,
-        #[arg(long, default_value = verity_node::server::DEFAULT_LISTEN)]
+        #[arg(long, required_unless_present = "config", conflicts_with = "config")]
+        data_dir: Option<PathBuf>,
+        #[arg(long, default_value = verity_node::server::DEFAULT_LISTEN, conflicts_with = "config")]
         listen: SocketAddr,
+        /// A validator config file written by `verity testnet`.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
+    /// Create a local multi-organisation network (one validator process per organisation),
+    /// or start one: `verity testnet --validators 4 --dir DIR`, `verity testnet up --dir DIR`.
+    Testnet(testnet::TestnetArgs),
     /// Run the whole provenance loop on a fresh embedded node with a real dataset and model,
     /// print the deployed model's lineage and the path of its audit bundle.
     Demo(demo::DemoArgs),

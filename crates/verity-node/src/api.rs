@@ -507,8 +507,21 @@ async fn latest_checkpoint(State(core): State<AppState>) -> ApiResult<Json<Check
     if h == 0 {
         return Err(ApiError::not_found("no block has been committed yet"));
     }
-    checkpoint_at(&core, h).map(Json)
+    // In a replicated network a block may be final only through a descendant's
+    // certificate; the latest checkpoint is the newest block with a certificate of its
+    // own (a quorum signed it), which is what clients verify proofs against.
+    let mut at = h;
+    while at > 0 && h - at < CHECKPOINT_SEARCH_MAX {
+        match core.store.header(at).map_err(ApiError::internal)? {
+            Some((_, c)) if c.finalized_by.is_none() => return checkpoint_at(&core, at).map(Json),
+            _ => at -= 1,
+        }
+    }
+    Err(ApiError::not_found("no recent block carries its own certificate yet"))
 }
+
+/// How far back from the tip the latest checkpoint is looked for.
+const CHECKPOINT_SEARCH_MAX: u64 = 1_000;
 
 /// The checkpoint at a height.
 #[utoipa::path(get, path = "/v1/checkpoints/{height}", params(("height" = u64, Path)),

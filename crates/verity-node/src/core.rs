@@ -8,12 +8,16 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
+use std::collections::HashSet;
 use tokio::sync::{broadcast, oneshot};
-use verity_consensus::{BlockProducer, Committed, Finalizer, SoloFinalizer, StoreView};
+
+use verity_bft::app::CommitListener;
+use verity_bft::ledger::{NextNonce, TxSource};
+use verity_consensus::{BlockProducer, Finalizer, SoloFinalizer, StoreView};
 use verity_store::Store;
 use verity_types::keys::SecretKey;
 use verity_types::limits::BLOCK_TXS_MAX;
-use verity_types::{Event, Genesis, Hash, SignedTransaction, TxStatus};
+use verity_types::{Block, Certificate, Event, Genesis, Hash, Receipt, SignedTransaction, TxStatus};
 
 use crate::datadir;
 use crate::error::NodeError;
@@ -68,7 +72,14 @@ pub struct NodeCore {
     /// Flips to true when the node starts shutting down; long-lived responses (event
     /// streams) end on it so graceful shutdown is not held open by subscribers.
     closing: tokio::sync::watch::Sender<bool>,
+    /// Replicated mode: where admitted client transactions go to reach the other validators.
+    forward: Mutex<Option<Forward>>,
+    /// When the last block was committed (block interval metric).
+    last_block: Mutex<Instant>,
 }
+
+/// Where a validator forwards the transactions its clients submit.
+pub type Forward = futures::channel::mpsc::UnboundedSender<Vec<SignedTransaction>>;
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
@@ -93,26 +104,32 @@ impl NodeCore {
         key: SecretKey,
         options: NodeOptions,
     ) -> Result<Arc<NodeCore>, NodeError> {
-        match store.genesis()? {
-            Some(stored) if stored != genesis => {
-                return Err(NodeError::Genesis(format!(
-                    "the store was created with genesis {} but genesis.json is {}",
-                    stored.hash(),
-                    genesis.hash()
-                )))
-            }
-            Some(_) => {}
-            None => {
-                let state = verity_state::genesis_state(&genesis).map_err(|e| NodeError::Genesis(e.to_string()))?;
-                store.init_genesis(&genesis, &state)?;
-            }
-        }
+        Self::init_store(&store, &genesis)?;
         let finalizer = SoloFinalizer::new(key, &genesis.validator_set())?;
         let producer = BlockProducer::new(store.clone(), finalizer.index())?;
+        let core = Self::new(store, genesis);
+        let worker = core.clone();
+        let handle = std::thread::Builder::new()
+            .name("block-producer".into())
+            .spawn(move || worker.produce_loop(producer, Box::new(finalizer), options))?;
+        *core.producer.lock() = Some(handle);
+        Ok(core)
+    }
+
+    /// Starts a validator's node in a replicated network: no block producer of its own;
+    /// the consensus engine proposes from this node's mempool ([`TxSource`]) and reports
+    /// final blocks ([`CommitListener`]). Transactions its clients submit are forwarded to
+    /// the other validators through `forward`, once set ([`Self::set_forwarding`]).
+    pub fn start_replicated(store: Arc<Store>, genesis: Genesis) -> Result<Arc<NodeCore>, NodeError> {
+        Self::init_store(&store, &genesis)?;
+        Ok(Self::new(store, genesis))
+    }
+
+    fn new(store: Arc<Store>, genesis: Genesis) -> Arc<NodeCore> {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let metrics = Arc::new(Metrics::default());
         metrics.height.set(store.height() as i64);
-        let core = Arc::new(NodeCore {
+        Arc::new(NodeCore {
             store,
             mempool: Arc::new(Mempool::default()),
             metrics,
@@ -122,13 +139,34 @@ impl NodeCore {
             stopping: Arc::new(AtomicBool::new(false)),
             producer: Mutex::new(None),
             closing: tokio::sync::watch::channel(false).0,
-        });
-        let worker = core.clone();
-        let handle = std::thread::Builder::new()
-            .name("block-producer".into())
-            .spawn(move || worker.produce_loop(producer, Box::new(finalizer), options))?;
-        *core.producer.lock() = Some(handle);
-        Ok(core)
+            forward: Mutex::new(None),
+            last_block: Mutex::new(Instant::now()),
+        })
+    }
+
+    /// Checks the store's genesis against `genesis`, or writes the genesis state into a
+    /// new store.
+    fn init_store(store: &Store, genesis: &Genesis) -> Result<(), NodeError> {
+        match store.genesis()? {
+            Some(stored) if &stored != genesis => {
+                return Err(NodeError::Genesis(format!(
+                    "the store was created with genesis {} but genesis.json is {}",
+                    stored.hash(),
+                    genesis.hash()
+                )))
+            }
+            Some(_) => {}
+            None => {
+                let state = verity_state::genesis_state(genesis).map_err(|e| NodeError::Genesis(e.to_string()))?;
+                store.init_genesis(genesis, &state)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what this node's clients submit (after admission) to `forward`.
+    pub fn set_forwarding(&self, forward: Forward) {
+        *self.forward.lock() = Some(forward);
     }
 
     pub fn chain_id(&self) -> &str {
@@ -140,6 +178,15 @@ impl NodeCore {
     /// admitted transaction gets a receiver that yields its outcome after the block is
     /// durably committed.
     pub fn submit(&self, txs: Vec<SignedTransaction>, want_outcome: bool) -> Vec<Admitted> {
+        self.admit(txs, want_outcome, true)
+    }
+
+    /// Admits transactions another validator forwarded (not forwarded again).
+    pub fn submit_forwarded(&self, txs: Vec<SignedTransaction>) {
+        self.admit(txs, false, false);
+    }
+
+    fn admit(&self, txs: Vec<SignedTransaction>, want_outcome: bool, forward: bool) -> Vec<Admitted> {
         // Encode and hash each transaction once: the hash names it in every answer and in
         // the mempool, the size bounds the mempool.
         let encoded: Vec<(Hash, usize)> = txs
@@ -177,7 +224,18 @@ impl NodeCore {
         }
         let mut inserted: Vec<Option<Result<Option<oneshot::Receiver<TxOutcome>>, AdmitError>>> =
             (0..encoded.len()).map(|_| None).collect();
-        for (i, r) in slots.into_iter().zip(self.mempool.insert(admit, want_outcome)) {
+        let outbox = if forward { self.forward.lock().clone() } else { None };
+        let copies: Vec<SignedTransaction> =
+            if outbox.is_some() { admit.iter().map(|(tx, _, _)| tx.clone()).collect() } else { Vec::new() };
+        let results = self.mempool.insert(admit, want_outcome);
+        if let Some(out) = outbox {
+            let sent: Vec<SignedTransaction> =
+                copies.into_iter().zip(&results).filter(|(_, r)| r.is_ok()).map(|(tx, _)| tx).collect();
+            if !sent.is_empty() {
+                let _ = out.unbounded_send(sent);
+            }
+        }
+        for (i, r) in slots.into_iter().zip(results) {
             inserted[i] = Some(r);
         }
         let mut admitted = 0u64;
@@ -230,7 +288,8 @@ impl NodeCore {
                     self.metrics.block_commit_seconds.observe(done.duration_since(started).as_secs_f64());
                     self.metrics.block_interval_seconds.observe(done.duration_since(last_block).as_secs_f64());
                     last_block = done;
-                    self.after_commit(committed, waiters, done);
+                    let height = committed.block.header.height;
+                    self.after_commit(height, committed.receipts, waiters.into_iter().map(Some).collect(), done);
                 }
                 Err(e) => {
                     // A failed durable write or a broken invariant: stop producing rather
@@ -252,24 +311,27 @@ impl NodeCore {
         self.mempool.drain_all("shutting_down", "the node stopped before this transaction was included");
     }
 
-    fn after_commit(
-        &self,
-        committed: Committed,
-        waiters: Vec<(Option<oneshot::Sender<TxOutcome>>, Instant)>,
-        done: Instant,
-    ) {
-        let height = committed.block.header.height;
+    /// Metrics, events and submitters' answers for a durably committed block. `waiters`
+    /// has one entry per receipt: the submitter's channel and admission time, if this
+    /// node admitted the transaction.
+    fn after_commit(&self, height: u64, receipts: Vec<Receipt>, waiters: Vec<Option<Waiter>>, done: Instant) {
         let m = &self.metrics;
         m.blocks.inc();
         m.height.set(height as i64);
-        m.block_txs.observe(committed.receipts.len() as f64);
-        let failed = committed.receipts.iter().filter(|r| r.status == TxStatus::Failed).count() as u64;
-        m.txs_committed.inc_by(committed.receipts.len() as u64);
+        m.block_txs.observe(receipts.len() as f64);
+        let failed = receipts.iter().filter(|r| r.status == TxStatus::Failed).count() as u64;
+        m.txs_committed.inc_by(receipts.len() as u64);
         m.txs_failed.inc_by(failed);
         m.mempool_depth.set(self.mempool.len() as i64);
         let subscribed = self.events.receiver_count() > 0;
-        for (receipt, (waiter, admitted)) in committed.receipts.into_iter().zip(waiters) {
-            m.submit_to_commit_seconds.observe(done.duration_since(admitted).as_secs_f64());
+        for (receipt, admitted) in receipts.into_iter().zip(waiters) {
+            let waiter = match admitted {
+                Some((w, at)) => {
+                    m.submit_to_commit_seconds.observe(done.duration_since(at).as_secs_f64());
+                    w
+                }
+                None => None,
+            };
             if subscribed {
                 for ev in &receipt.events {
                     let _ = self.events.send(Arc::new(EventEnvelope {
@@ -300,11 +362,54 @@ impl NodeCore {
     }
 
     /// Stops admission, lets the producer commit what is pending, and waits for it.
+    /// (A validator in a replicated network answers its pending submitters instead: what
+    /// the network finalizes later is still on the ledger.)
     pub fn shutdown(&self) {
         self.stopping.store(true, Ordering::Release);
         self.mempool.close();
-        if let Some(h) = self.producer.lock().take() {
-            let _ = h.join();
+        match self.producer.lock().take() {
+            Some(h) => {
+                let _ = h.join();
+            }
+            None => self.mempool.drain_all(
+                "shutting_down",
+                "the node stopped before this transaction was final; it may still be finalized by the network",
+            ),
         }
+    }
+}
+
+/// A submitter's answer channel and admission time.
+type Waiter = (Option<oneshot::Sender<TxOutcome>>, Instant);
+
+impl TxSource for NodeCore {
+    fn batch(&self, max: usize, exclude: &HashSet<Hash>, next_nonce: NextNonce<'_>) -> Vec<SignedTransaction> {
+        self.mempool.peek_block(max, exclude, next_nonce)
+    }
+
+    /// Answers are given by [`CommitListener::committed`], which has the receipts.
+    fn committed(&self, _hashes: &[Hash]) {}
+
+    fn verified(&self, hash: &Hash) -> bool {
+        self.mempool.contains(hash)
+    }
+
+    fn has_pending(&self) -> bool {
+        !self.mempool.is_empty()
+    }
+}
+
+impl CommitListener for NodeCore {
+    fn committed(&self, block: &Block, _certificate: &Certificate, receipts: &[Receipt]) {
+        let done = Instant::now();
+        let hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
+        let view = StoreView(&self.store);
+        let waiters = self.mempool.finish(&hashes, &|a| verity_state::account(&view, a).map(|acc| acc.nonce));
+        {
+            let mut last = self.last_block.lock();
+            self.metrics.block_interval_seconds.observe(done.duration_since(*last).as_secs_f64());
+            *last = done;
+        }
+        self.after_commit(block.header.height, receipts.to_vec(), waiters, done);
     }
 }

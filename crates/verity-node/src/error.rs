@@ -11,6 +11,8 @@ pub enum NodeError {
     Store(#[from] verity_store::StoreError),
     #[error("consensus: {0}")]
     Consensus(#[from] verity_consensus::ConsensusError),
+    #[error("validator: {0}")]
+    Validator(String),
     #[error("genesis: {0}")]
     Genesis(String),
     #[error("i/o: {0}")]

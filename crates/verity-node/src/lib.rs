@@ -20,6 +20,7 @@ pub mod error;
 pub mod mempool;
 pub mod metrics;
 pub mod server;
+pub mod validator;
 
 pub use crate::core::{NodeCore, NodeOptions};
 pub use error::NodeError;

@@ -29,6 +29,9 @@ pub const MEMPOOL_BYTES_MAX: usize = 256 * 1024 * 1024;
 pub const VERIFY_CHUNK: usize = 1_024;
 /// Blocks a transaction with a nonce gap may wait before it is dropped.
 pub const NONCE_GAP_ROUNDS_MAX: u32 = 64;
+/// Replicated mode: how long an admitted transaction may wait for a final block before
+/// it is dropped (a nonce gap that never fills, a proposer that never includes it).
+pub const PENDING_MAX_AGE: Duration = Duration::from_secs(300);
 /// Largest sum of encoded transaction bytes in one block.
 pub const BLOCK_BYTES_MAX: usize = 16 * 1024 * 1024;
 
@@ -299,6 +302,114 @@ impl Mempool {
             inner.queue.push_front(e);
         }
         taken
+    }
+
+    /// Replicated mode: up to `max` transactions for a proposal, without removing them
+    /// (the proposal may never be finalized). Arrival order, nonce order per sender from
+    /// `next_nonce` (the state the block builds on); none in `exclude` (in uncommitted
+    /// ancestors); a nonce gap or an already-used nonce is skipped here and answered by
+    /// [`Self::finish`] once blocks are final.
+    pub fn peek_block(
+        &self,
+        max: usize,
+        exclude: &HashSet<Hash>,
+        next_nonce: &dyn Fn(&AccountId) -> Option<u64>,
+    ) -> Vec<SignedTransaction> {
+        let inner = self.inner.lock();
+        let mut expected: BTreeMap<&AccountId, Option<u64>> = BTreeMap::new();
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        for e in inner.queue.iter() {
+            if out.len() >= max {
+                break;
+            }
+            if exclude.contains(&e.hash) || bytes + e.size > BLOCK_BYTES_MAX {
+                continue;
+            }
+            let sender = &e.tx.tx.sender;
+            let exp = *expected.entry(sender).or_insert_with(|| next_nonce(sender));
+            match exp {
+                None => {}
+                Some(n) if e.tx.tx.nonce == n => {
+                    expected.insert(sender, Some(n + 1));
+                }
+                Some(_) => continue,
+            }
+            bytes += e.size;
+            out.push(e.tx.clone());
+        }
+        out
+    }
+
+    /// Replicated mode: these transactions are in a final block. Removes them and
+    /// returns, per hash, its submitter's answer channel and admission time (for
+    /// transactions admitted here). Then answers and drops what can never be included:
+    /// transactions of `senders` whose nonce is below the sender's committed next nonce
+    /// (`committed_nonce`), and any transaction older than [`PENDING_MAX_AGE`].
+    pub fn finish(
+        &self,
+        hashes: &[Hash],
+        committed_nonce: &dyn Fn(&AccountId) -> Option<u64>,
+    ) -> Vec<Option<(Option<oneshot::Sender<TxOutcome>>, Instant)>> {
+        let mut inner = self.inner.lock();
+        let done: HashSet<&Hash> = hashes.iter().filter(|h| inner.hashes.contains(*h)).collect();
+        let mut found: std::collections::HashMap<Hash, (Option<oneshot::Sender<TxOutcome>>, Instant)> =
+            std::collections::HashMap::with_capacity(done.len());
+        let mut senders: BTreeMap<AccountId, Option<u64>> = BTreeMap::new();
+        if !done.is_empty() {
+            let queue = std::mem::take(&mut inner.queue);
+            let mut keep = VecDeque::with_capacity(queue.len());
+            let mut freed = 0usize;
+            for e in queue {
+                if done.contains(&e.hash) {
+                    senders.insert(e.tx.tx.sender.clone(), None);
+                    freed += e.size;
+                    found.insert(e.hash, (e.waiter, e.admitted));
+                } else {
+                    keep.push_back(e);
+                }
+            }
+            inner.queue = keep;
+            inner.bytes -= freed;
+            for h in found.keys() {
+                inner.hashes.remove(h);
+            }
+        }
+        for (s, n) in senders.iter_mut() {
+            *n = committed_nonce(s);
+        }
+        let now = Instant::now();
+        let mut dropped = Vec::new();
+        let expired_front = inner.queue.front().is_some_and(|e| now.duration_since(e.admitted) > PENDING_MAX_AGE);
+        if senders.is_empty() && !expired_front {
+            return hashes.iter().map(|h| found.remove(h)).collect();
+        }
+        inner.queue.retain_mut(|e| {
+            let stale = senders.get(&e.tx.tx.sender).copied().flatten().filter(|&n| e.tx.tx.nonce < n);
+            let expired = now.duration_since(e.admitted) > PENDING_MAX_AGE;
+            if stale.is_none() && !expired {
+                return true;
+            }
+            dropped.push((e.hash, e.size));
+            if let Some(w) = e.waiter.take() {
+                let _ = w.send(match stale {
+                    Some(n) => TxOutcome::Dropped {
+                        code: "bad_nonce",
+                        message: format!("nonce {} was used by another transaction; next nonce is {n}", e.tx.tx.nonce),
+                    },
+                    None => TxOutcome::Dropped {
+                        code: "expired",
+                        message: format!("not included within {} s", PENDING_MAX_AGE.as_secs()),
+                    },
+                });
+            }
+            false
+        });
+        for (h, size) in dropped {
+            inner.hashes.remove(&h);
+            inner.bytes -= size;
+        }
+        hashes.iter().map(|h| found.remove(h)).collect()
     }
 
     /// Answers every queued submitter (used at shutdown).
