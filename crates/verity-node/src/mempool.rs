@@ -475,6 +475,50 @@ mod tests {
     }
 
     #[test]
+    fn replicated_mode_peeks_without_taking_and_finishes_on_final_blocks() {
+        let m = Mempool::default();
+        let (a0, a1, a2, b0) = (tx("a", 0), tx("a", 1), tx("a", 2), tx("b", 0));
+        // Another transaction of a's with nonce 1: only one of the two can ever be final.
+        let other = Transaction {
+            chain_id: "c".into(),
+            sender: AccountId::new("a").expect("id"),
+            nonce: 1,
+            action: Action::Burn { asset: AssetId::new("usd").expect("id"), amount: 2 },
+        }
+        .sign(&SecretKey::from_seed([3; 32]));
+        let other = (other.clone(), other.hash(), other.to_bytes().len());
+        let mut rx = m.insert(vec![a1.clone(), a0.clone(), a2.clone(), b0.clone(), other.clone()], true);
+        let senders = |s: &AccountId| s.to_string();
+        // Arrival order, nonce order per sender on the state the block builds on: a/1
+        // arrived before a/0, so this pass takes a/0, skips a/1 and a/2, and takes the
+        // nonce-1 transaction that arrived after a/0.
+        let got = m.peek_block(10, &HashSet::new(), &|_| Some(0));
+        let order: Vec<(String, u64)> = got.iter().map(|t| (senders(&t.tx.sender), t.tx.nonce)).collect();
+        assert_eq!(order, vec![("a".to_string(), 0), ("b".to_string(), 0), ("a".to_string(), 1)]);
+        assert_eq!(got[2].hash(), other.1);
+        assert_eq!(m.len(), 5, "peeking takes nothing");
+        // a/0 is in an uncommitted ancestor (excluded), which moved a's nonce to 1.
+        let ex: HashSet<Hash> = [a0.1].into_iter().collect();
+        let got = m.peek_block(10, &ex, &|s| Some(u64::from(s.as_str() == "a")));
+        let a_nonces: Vec<u64> = got.iter().filter(|t| t.tx.sender.as_str() == "a").map(|t| t.tx.nonce).collect();
+        assert_eq!(a_nonces, vec![1, 2], "the first of the two nonce-1 transactions, then a/2");
+        // a/0 and a/1 are final (a's next nonce is 2): the other nonce-1 transaction can
+        // never be, so its submitter is answered bad_nonce and it leaves the mempool.
+        let done = m.finish(&[a0.1, a1.1], &|s| if s.as_str() == "a" { Some(2) } else { Some(0) });
+        assert!(done.iter().all(Option::is_some), "both were admitted here");
+        assert_eq!(m.len(), 2, "a/2 and b/0 wait");
+        match rx.remove(4).expect("admitted").expect("receiver").try_recv() {
+            Ok(TxOutcome::Dropped { code, .. }) => assert_eq!(code, "bad_nonce"),
+            other => panic!("expected a bad_nonce drop, got {other:?}"),
+        }
+        let done = m.finish(&[a2.1, b0.1, Hash([9; 32])], &|_| Some(3));
+        assert!(done[0].is_some() && done[1].is_some());
+        assert!(done[2].is_none(), "a hash never admitted here has no submitter");
+        assert!(m.is_empty());
+        assert_eq!(m.inner.lock().bytes, 0);
+    }
+
+    #[test]
     fn refuses_duplicates_and_respects_block_limit() {
         let m = Mempool::default();
         let t = tx("a", 0);
