@@ -179,7 +179,7 @@ impl Reporter for Committer {
 
 /// What the commit loop reports after each committed block.
 pub trait CommitListener: Send + Sync + 'static {
-    fn committed(&self, block: &Block, certificate: &Certificate, receipts: &[Receipt]);
+    fn committed(&self, block: &Block, certificate: &Certificate, receipts: Vec<Receipt>);
 }
 
 /// The commit loop: its reporter half, and the future to spawn.
@@ -209,7 +209,7 @@ pub fn committer<E: Clock + Send + 'static>(
                                 let hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
                                 mempool.committed(&hashes);
                                 if let Some(l) = &listener {
-                                    l.committed(b, &certificate, &receipts);
+                                    l.committed(b, &certificate, receipts);
                                 }
                             }
                             // A finalized block this validator cannot commit means its

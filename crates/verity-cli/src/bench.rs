@@ -330,6 +330,47 @@ impl Driver {
     }
 }
 
+/// `count` sending accounts named `PREFIX-I` (keys derived from I and `tag`), and the
+/// transactions with which `admin` creates them as members of `org` and funds each with
+/// 1,000,000 `credit` (the admin's nonces from 0).
+pub(crate) fn bench_accounts(
+    chain: &str,
+    prefix: &str,
+    tag: u8,
+    count: usize,
+    org: &OrgId,
+    admin: &(AccountId, SecretKey),
+) -> (Vec<(AccountId, SecretKey)>, Vec<SignedTransaction>) {
+    let keys: Vec<(AccountId, SecretKey)> = (0..count)
+        .into_par_iter()
+        .map(|i| {
+            let mut seed = [0u8; 32];
+            seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            seed[8] = 0xbe;
+            seed[9] = tag;
+            (AccountId::new(format!("{prefix}-{i}")).expect("valid id"), SecretKey::from_seed(seed))
+        })
+        .collect();
+    let credit = AssetId::new("credit").expect("valid id");
+    let mut setup = Vec::with_capacity(2 * count);
+    for (i, (id, key)) in keys.iter().enumerate() {
+        let create = Action::CreateAccount {
+            account: id.clone(),
+            public_key: key.public_key(),
+            org: org.clone(),
+            roles: vec![Role::Member],
+        };
+        let fund = Action::Transfer { to: id.clone(), asset: credit.clone(), amount: 1_000_000, memo: String::new() };
+        for (j, action) in [create, fund].into_iter().enumerate() {
+            setup.push(
+                Transaction { chain_id: chain.to_string(), sender: admin.0.clone(), nonce: (2 * i + j) as u64, action }
+                    .sign(&admin.1),
+            );
+        }
+    }
+    (keys, setup)
+}
+
 /// Signs `rounds` transfers per account: account i sends 1 credit to account i+1, round
 /// by round, so consecutive transactions come from different senders.
 pub(crate) fn sign_transfers(
@@ -425,7 +466,7 @@ fn ingest(a: &IngestArgs) -> Result<IngestReport> {
     crate::init::init(dir.path(), "verity-bench", "bench", "admin", 0)?;
     let core = NodeCore::open(dir.path(), NodeOptions::default())?;
     let ks = Keystore::open(&datadir::keystore_path(dir.path()))?;
-    let (admin, admin_key) = ks.find("admin")?;
+    let admin = ks.find("admin")?;
     let chain = core.chain_id().to_string();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let result = rt.block_on(async {
@@ -439,34 +480,7 @@ fn ingest(a: &IngestArgs) -> Result<IngestReport> {
             Driver::Embedded(core.clone())
         };
         // Set-up: accounts created and funded by the admin, through the same pipeline.
-        let keys: Vec<(AccountId, SecretKey)> = (0..a.accounts)
-            .into_par_iter()
-            .map(|i| {
-                let mut seed = [0u8; 32];
-                seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
-                seed[8] = 0xbe;
-                (AccountId::new(format!("bench-{i}")).expect("valid id"), SecretKey::from_seed(seed))
-            })
-            .collect();
-        let org = OrgId::new("bench")?;
-        let credit = AssetId::new("credit")?;
-        let mut setup = Vec::new();
-        for (i, (id, key)) in keys.iter().enumerate() {
-            let create = Action::CreateAccount {
-                account: id.clone(),
-                public_key: key.public_key(),
-                org: org.clone(),
-                roles: vec![Role::Member],
-            };
-            let fund =
-                Action::Transfer { to: id.clone(), asset: credit.clone(), amount: 1_000_000, memo: String::new() };
-            for (j, action) in [create, fund].into_iter().enumerate() {
-                setup.push(
-                    Transaction { chain_id: chain.clone(), sender: admin.clone(), nonce: (2 * i + j) as u64, action }
-                        .sign(&admin_key),
-                );
-            }
-        }
+        let (keys, setup) = bench_accounts(&chain, "bench", 0, a.accounts, &OrgId::new("bench")?, &admin);
         let (_, _, failed) = drive(&Driver::Embedded(core.clone()), setup, 4096, 1).await?;
         if failed > 0 {
             bail!("{failed} set-up transactions failed");

@@ -15,14 +15,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use clap::Args;
-use rayon::prelude::*;
 use serde::Serialize;
 use verity_client::keystore::Keystore;
 use verity_node::datadir;
 use verity_types::keys::SecretKey;
-use verity_types::{AccountId, Action, AssetId, OrgId, Role, Transaction};
+use verity_types::{AccountId, OrgId};
 
-use crate::bench::{drive, percentile, sign_transfers, verify_rate, Driver};
+use crate::bench::{bench_accounts, drive, percentile, sign_transfers, verify_rate, Driver};
 use crate::testnet::{self, CreateArgs};
 
 #[derive(Args, Clone)]
@@ -120,41 +119,14 @@ async fn run(a: &NetworkArgs, created: &testnet::Created, dir: &std::path::Path)
     }
     let drivers: Vec<Driver> = created.http.iter().map(|u| Driver::Http(verity_client::Client::new(u))).collect();
     let per_org = a.accounts / n;
-    let credit = AssetId::new("credit")?;
     // Set-up: each organisation's admin creates and funds its accounts, via its validator.
     let mut groups: Vec<Vec<(AccountId, SecretKey)>> = Vec::new();
     let mut setups = Vec::new();
     for i in 0..n {
         let ks = Keystore::open(&datadir::keystore_path(&dir.join(format!("node{i}"))))?;
-        let (admin, admin_key) = ks.find(&format!("admin{i}"))?;
+        let admin = ks.find(&format!("admin{i}"))?;
         let org = OrgId::new(format!("org{i}"))?;
-        let keys: Vec<(AccountId, SecretKey)> = (0..per_org)
-            .into_par_iter()
-            .map(|k| {
-                let mut seed = [0u8; 32];
-                seed[..8].copy_from_slice(&(k as u64).to_le_bytes());
-                seed[8] = i as u8;
-                seed[9] = 0xbe;
-                (AccountId::new(format!("bench-{i}-{k}")).expect("valid id"), SecretKey::from_seed(seed))
-            })
-            .collect();
-        let mut setup = Vec::new();
-        for (k, (id, key)) in keys.iter().enumerate() {
-            let create = Action::CreateAccount {
-                account: id.clone(),
-                public_key: key.public_key(),
-                org: org.clone(),
-                roles: vec![Role::Member],
-            };
-            let fund =
-                Action::Transfer { to: id.clone(), asset: credit.clone(), amount: 1_000_000, memo: String::new() };
-            for (j, action) in [create, fund].into_iter().enumerate() {
-                setup.push(
-                    Transaction { chain_id: chain.clone(), sender: admin.clone(), nonce: (2 * k + j) as u64, action }
-                        .sign(&admin_key),
-                );
-            }
-        }
+        let (keys, setup) = bench_accounts(&chain, &format!("bench-{i}"), i as u8 + 1, per_org, &org, &admin);
         groups.push(keys);
         setups.push(setup);
     }

@@ -400,7 +400,7 @@ impl TxSource for NodeCore {
 }
 
 impl CommitListener for NodeCore {
-    fn committed(&self, block: &Block, _certificate: &Certificate, receipts: &[Receipt]) {
+    fn committed(&self, block: &Block, _certificate: &Certificate, receipts: Vec<Receipt>) {
         let done = Instant::now();
         let hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
         let view = StoreView(&self.store);
@@ -410,6 +410,6 @@ impl CommitListener for NodeCore {
             self.metrics.block_interval_seconds.observe(done.duration_since(*last).as_secs_f64());
             *last = done;
         }
-        self.after_commit(block.header.height, receipts.to_vec(), waiters, done);
+        self.after_commit(block.header.height, receipts, waiters, done);
     }
 }
