@@ -11,22 +11,28 @@
 //!   lists them);
 //! - [`cert`]: an engine finalization certificate re-expressed as a Verity
 //!   [`verity_types::Certificate`] (BFT form), which `ValidatorSet::verify_certificate`
-//!   checks with Ed25519 alone: light clients and audit bundles need no consensus code.
-//!
+//!   checks with Ed25519 alone: light clients and audit bundles need no consensus code;
 //! - [`ledger::Ledger`]: building, re-executing and committing blocks on a chain whose
 //!   newest blocks are not final yet;
 //! - [`app`]: the ledger as a marshal `Application` (the engine's proposer and
-//!   verifier) and the loop that commits finalized blocks with their certificates.
+//!   verifier) and the loop that commits finalized blocks with their certificates;
+//! - [`validator`]: one validator wired over any Commonware runtime and p2p network
+//!   (the simulation and `verity node` run the same code);
+//! - [`evidence`]: the engine's reports of conflicting votes as self-authenticating
+//!   Verity [`verity_types::Equivocation`] evidence, handed to a sink that puts it on
+//!   the ledger;
+//! - [`gossip`]: forwarding admitted transactions to the other validators.
 //!
 //! # Status
-//! Runs in Commonware's deterministic simulation (tests/sim.rs). Not yet: p2p on
-//! loopback and `verity testnet`/`verity node --config`, transaction forwarding,
-//! validator-set changes, equivocation evidence on the ledger, the network benchmark.
+//! Runs in Commonware's deterministic simulation (tests/sim.rs) and as `verity node`
+//! processes on loopback. Not yet: validator-set changes at an epoch boundary, and a
+//! light client that follows checkpoints across such changes.
 
 pub mod app;
 pub mod block;
 pub mod cert;
 pub mod error;
+pub mod evidence;
 pub mod gossip;
 pub mod keys;
 pub mod ledger;

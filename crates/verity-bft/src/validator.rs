@@ -32,6 +32,7 @@ use verity_types::keys::SecretKey;
 
 use crate::app::{committer, App, CommitListener};
 use crate::block::LedgerBlock;
+use crate::evidence::{EvidenceSink, Watch};
 use crate::keys::{participants, private_key};
 use crate::ledger::{Ledger, TxSource};
 use crate::{digest, BftError};
@@ -57,6 +58,15 @@ pub struct Channels<S, R> {
     pub resolver: Pair<S, R>,
     pub backfill: Pair<S, R>,
     pub blocks: Pair<S, R>,
+}
+
+/// Who hears about a validator's commits and the equivocations it detects.
+#[derive(Clone, Default)]
+pub struct Observers {
+    /// Told of each committed block with its certificate and receipts.
+    pub commits: Option<Arc<dyn CommitListener>>,
+    /// Given each verified equivocation the engine reports.
+    pub evidence: Option<Arc<dyn EvidenceSink>>,
 }
 
 /// Tunables of one validator. Every validator of a network should use the same
@@ -106,7 +116,7 @@ pub async fn start<E, S, R, P, B>(
     channels: Channels<S, R>,
     peers: P,
     blocker: B,
-    listener: Option<Arc<dyn CommitListener>>,
+    observers: Observers,
 ) -> Result<(), BftError>
 where
     E: Clock + rand_core::CryptoRng + Spawner + Storage + Metrics + Supervisor,
@@ -209,8 +219,9 @@ where
         },
     )
     .await;
+    let watch_parts = parts.clone();
     let (reporter, commit_loop) =
-        committer(ctx.child("clock"), ledger.clone(), mempool.clone(), mailbox.clone(), parts, listener);
+        committer(ctx.child("clock"), ledger.clone(), mempool.clone(), mailbox.clone(), parts, observers.commits);
     ctx.child("committer").spawn(|_| commit_loop);
     actor.start(reporter, buffer, resolver);
     let app = App::new(ledger, mempool, settings.max_block_txs);
@@ -223,7 +234,7 @@ where
             blocker,
             automaton: inline.clone(),
             relay: inline.clone(),
-            reporter: inline,
+            reporter: Watch::new(inline, &genesis.chain_id, watch_parts, observers.evidence),
             strategy: Sequential,
             partition: format!("{prefix}-simplex"),
             mailbox_size: NZUsize!(1024),

@@ -184,3 +184,71 @@ fn keys_and_blocks_round_trip() {
     assert_eq!(LedgerBlock::decode_cfg(g.encode(), &0).expect("genesis"), g);
     assert_eq!(g.height().get(), 0);
 }
+
+/// The engine's own fault reports, signed by the engine's scheme, become Verity
+/// evidence that verifies with Ed25519 alone (pinning `SignedVote::signed_bytes` to
+/// Commonware's vote encoding for all three vote kinds), and a forged or foreign vote
+/// does not.
+#[test]
+fn engine_fault_reports_become_verifiable_evidence() {
+    use commonware_consensus::simplex::types::{
+        Activity, ConflictingFinalize, ConflictingNotarize, Notarize, Nullify, NullifyFinalize,
+    };
+    use verity_bft::evidence::equivocation;
+    use verity_types::{Offence, VoteKind};
+
+    let keys = keys(4);
+    let vs = set(&keys, |_| 1);
+    let chain = "bft-test";
+    let ns = consensus_namespace(chain);
+    let parts = participants(&vs).expect("participants");
+    let scheme = Scheme::signer(&ns, parts.clone(), private_key(&keys[2])).expect("a participant");
+    let round = Round::new(Epoch::new(3), View::new(300));
+    let a = Proposal::new(round, View::new(299), digest(&Hash([1; 32])));
+    let b = Proposal::new(round, View::new(298), digest(&Hash([2; 32])));
+
+    let faults = [
+        (
+            Activity::ConflictingNotarize(ConflictingNotarize::new(
+                Notarize::sign(&scheme, a.clone()).expect("sign"),
+                Notarize::sign(&scheme, b.clone()).expect("sign"),
+            )),
+            Offence::ConflictingNotarize,
+        ),
+        (
+            Activity::ConflictingFinalize(ConflictingFinalize::new(
+                Finalize::sign(&scheme, a.clone()).expect("sign"),
+                Finalize::sign(&scheme, b.clone()).expect("sign"),
+            )),
+            Offence::ConflictingFinalize,
+        ),
+        (
+            Activity::NullifyFinalize(NullifyFinalize::new(
+                Nullify::sign::<verity_bft::Digest>(&scheme, round).expect("sign"),
+                Finalize::sign(&scheme, a.clone()).expect("sign"),
+            )),
+            Offence::NullifyFinalize,
+        ),
+    ];
+    for (activity, offence) in faults {
+        let ev = equivocation(&activity, &parts).expect("a fault");
+        assert_eq!(ev.validator, keys[2].public_key());
+        assert_eq!(ev.round(), (3, 300));
+        assert_eq!(ev.verify(chain).expect("verifies"), offence);
+        assert_eq!(ev.verify("another-chain").ok(), None, "votes of one chain are no evidence on another");
+        let mut forged = ev.clone();
+        forged.validator = keys[1].public_key();
+        assert!(forged.verify(chain).is_err(), "someone else's key");
+        let mut tampered = ev.clone();
+        tampered.second.view += 1;
+        assert!(tampered.verify(chain).is_err(), "votes of different rounds");
+        if ev.second.kind == VoteKind::Finalize && ev.first.kind == VoteKind::Finalize {
+            let mut moved = ev.clone();
+            moved.second.payload = Hash([9; 32]);
+            assert!(moved.verify(chain).is_err(), "a payload the validator did not sign");
+        }
+    }
+    // Activity that is no fault carries no evidence.
+    let vote = Finalize::sign(&scheme, a).expect("sign");
+    assert!(equivocation(&Activity::Finalize(vote), &parts).is_none());
+}

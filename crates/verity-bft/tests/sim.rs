@@ -21,9 +21,10 @@ use commonware_p2p::simulated::{self, Link, Network, Oracle};
 use commonware_runtime::{deterministic, Clock, Quota, Runner, Spawner, Supervisor};
 use commonware_utils::{NZUsize, NZU32};
 use parking_lot::Mutex;
+use verity_bft::evidence::EvidenceSink;
 use verity_bft::keys::{participants, public_key};
 use verity_bft::ledger::{Ledger, NextNonce, TxSource};
-use verity_bft::validator::{self, channel, Channels, Settings};
+use verity_bft::validator::{self, channel, Channels, Observers, Settings};
 use verity_state::genesis_state;
 use verity_store::Store;
 use verity_types::keys::SecretKey;
@@ -52,10 +53,14 @@ fn genesis(n: usize) -> Genesis {
             .map(|i| GenesisOrg {
                 id: org(i),
                 name: format!("Org {i}"),
-                admins: vec![GenesisAccount {
-                    id: acc(&format!("admin{i}")),
-                    public_key: key(&format!("admin{i}")).public_key(),
-                }],
+                // `watch{i}` signs the validator's reports of equivocation evidence.
+                admins: ["admin", "watch"]
+                    .iter()
+                    .map(|who| GenesisAccount {
+                        id: acc(&format!("{who}{i}")),
+                        public_key: key(&format!("{who}{i}")).public_key(),
+                    })
+                    .collect(),
             })
             .collect(),
         validators: (0..n)
@@ -100,14 +105,51 @@ fn load(n: usize, per_sender: u64) -> Vec<SignedTransaction> {
 struct Pool {
     txs: Mutex<VecDeque<SignedTransaction>>,
     released: Arc<AtomicUsize>,
-    /// Position in the load of the first transaction still in `txs`.
+    /// The load's transaction hashes, in release order.
     first: Mutex<Vec<Hash>>,
+    /// Transactions added outside the load (evidence reports), released at once.
+    extra: Mutex<HashSet<Hash>>,
+}
+
+impl Pool {
+    fn add(&self, tx: SignedTransaction) {
+        self.extra.lock().insert(tx.hash());
+        self.txs.lock().push_back(tx);
+    }
+}
+
+/// A validator's evidence sink: reports the first equivocation per validator and epoch
+/// into its mempool, signed by its organisation's `watch` account.
+struct Reports {
+    pool: Arc<Pool>,
+    index: usize,
+    nonce: Mutex<u64>,
+    seen: Mutex<HashSet<(verity_types::PublicKey, u64)>>,
+}
+
+impl EvidenceSink for Reports {
+    fn equivocation(&self, evidence: verity_types::Equivocation) {
+        if !self.seen.lock().insert((evidence.validator, evidence.first.epoch)) {
+            return;
+        }
+        let mut nonce = self.nonce.lock();
+        let who = format!("watch{}", self.index);
+        let tx = Transaction {
+            chain_id: CHAIN.into(),
+            sender: AccountId::new(who.clone()).expect("account"),
+            nonce: *nonce,
+            action: Action::ReportEquivocation { evidence },
+        };
+        *nonce += 1;
+        self.pool.add(tx.sign(&key(&who)));
+    }
 }
 
 impl TxSource for Pool {
     fn batch(&self, max: usize, exclude: &HashSet<Hash>, _next_nonce: NextNonce<'_>) -> Vec<SignedTransaction> {
-        let released: HashSet<Hash> =
+        let mut released: HashSet<Hash> =
             self.first.lock()[..self.released.load(Ordering::SeqCst)].iter().copied().collect();
+        released.extend(self.extra.lock().iter().copied());
         self.txs
             .lock()
             .iter()
@@ -132,6 +174,11 @@ struct Scenario {
     /// Crash the last `count` validators at this virtual second, restart them after
     /// this long: (at, for, count).
     crash: Option<(u64, u64, usize)>,
+    /// The last validator equivocates: it runs no engine, and for every notarize and
+    /// finalize vote it receives it signs two, one for a random block and one for the
+    /// block voted on, plus two different blocks for the next view, and sends them to
+    /// everyone.
+    equivocator: bool,
 }
 
 /// What every validator task needs to (re)start.
@@ -211,6 +258,8 @@ fn run(seed: u64, sc: Scenario) -> Result<(u64, u64, u64, Hash), String> {
         let (lat, jit, ok) = sc.link;
         connect(&oracle, &peers, link(lat, jit, ok), None).await;
 
+        // The validators that follow the protocol (the equivocator, if any, is last).
+        let honest = n - usize::from(sc.equivocator);
         let released = Arc::new(AtomicUsize::new(0));
         let mut nodes = Vec::new();
         let shared = Shared { genesis: genesis.clone(), peers: peers.clone(), oracle: oracle.clone() };
@@ -219,6 +268,7 @@ fn run(seed: u64, sc: Scenario) -> Result<(u64, u64, u64, Hash), String> {
                 txs: Mutex::new(txs.iter().cloned().collect()),
                 released: released.clone(),
                 first: Mutex::new(txs.iter().map(SignedTransaction::hash).collect()),
+                extra: Mutex::new(HashSet::new()),
             });
             let mut node = Node {
                 dir: tempfile::tempdir().expect("tempdir"),
@@ -226,7 +276,11 @@ fn run(seed: u64, sc: Scenario) -> Result<(u64, u64, u64, Hash), String> {
                 store: Arc::new(Mutex::new(None)),
                 task: None,
             };
-            node.task = Some(start_validator(&context, i, &shared, &node));
+            node.task = Some(if sc.equivocator && i == n - 1 {
+                start_equivocator(&context, i, &shared)
+            } else {
+                start_validator(&context, i, &shared, &node)
+            });
             nodes.push(node);
         }
 
@@ -289,38 +343,38 @@ fn run(seed: u64, sc: Scenario) -> Result<(u64, u64, u64, Hash), String> {
         // Liveness: every transaction committed everywhere, within virtual time.
         let started = context.current();
         loop {
-            if nodes.iter().all(|nd| nd.pool.txs.lock().is_empty()) {
+            if nodes[..honest].iter().all(|nd| nd.pool.txs.lock().is_empty()) {
                 break;
             }
             if context.current().duration_since(started).unwrap_or_default() > Duration::from_secs(900) {
-                let left: Vec<usize> = nodes.iter().map(|nd| nd.pool.txs.lock().len()).collect();
-                let heights: Vec<u64> = nodes.iter().map(|nd| nd.height()).collect();
+                let left: Vec<usize> = nodes[..honest].iter().map(|nd| nd.pool.txs.lock().len()).collect();
+                let heights: Vec<u64> = nodes[..honest].iter().map(|nd| nd.height()).collect();
                 return Err(format!("liveness: transactions left {left:?} of {total}, heights {heights:?}"));
             }
             context.sleep(Duration::from_millis(200)).await;
         }
         // Let the slowest catch up to the same height.
-        let target = nodes.iter().map(|nd| nd.height()).max().unwrap_or(0);
+        let target = nodes[..honest].iter().map(|nd| nd.height()).max().unwrap_or(0);
         for _ in 0..600 {
-            if nodes.iter().all(|nd| nd.height() >= target) {
+            if nodes[..honest].iter().all(|nd| nd.height() >= target) {
                 break;
             }
             context.sleep(Duration::from_millis(100)).await;
         }
 
-        let heights: Vec<u64> = nodes.iter().map(Node::height).collect();
+        let heights: Vec<u64> = nodes[..honest].iter().map(Node::height).collect();
         if heights.iter().any(|&h| h < target) {
             return Err(format!("catch-up: heights {heights:?}, the chain is at {target}"));
         }
 
         // Safety: identical headers at every height, certificates that verify.
-        let heights: Vec<u64> = nodes.iter().map(|nd| nd.height()).collect();
+        let heights: Vec<u64> = nodes[..honest].iter().map(|nd| nd.height()).collect();
         let common = *heights.iter().min().unwrap_or(&0);
         let store0 = nodes[0].store.lock().clone().expect("validator 0 is running");
         let mut direct = 0u64;
         for h in 1..=common {
             let (h0, c0) = store0.header(h).expect("read").expect("header");
-            for (i, nd) in nodes.iter().enumerate().skip(1) {
+            for (i, nd) in nodes[..honest].iter().enumerate().skip(1) {
                 let (hi, _) = nd.store.lock().as_ref().expect("running").header(h).expect("read").expect("header");
                 if hi != h0 {
                     return Err(format!("safety: validators 0 and {i} committed different blocks at height {h}"));
@@ -335,6 +389,22 @@ fn run(seed: u64, sc: Scenario) -> Result<(u64, u64, u64, Hash), String> {
         }
         if direct == 0 {
             return Err("no block has its own certificate".into());
+        }
+        // Equivocation: evidence against the equivocator, and only against it, is on the
+        // ledger (the state roots being equal, every honest validator holds the same).
+        if sc.equivocator {
+            let state = verity_consensus::StoreView(&store0);
+            let count = verity_state::evidence_count(&state);
+            if count == 0 {
+                return Err("the equivocator's conflicting votes left no evidence on the ledger".into());
+            }
+            let culprit = key(&format!("validator{}", n - 1)).public_key();
+            for seq in 0..count {
+                let rec = verity_state::evidence(&state, seq).ok_or("an evidence record is missing")?;
+                if rec.evidence.validator != culprit || rec.org.as_str() != format!("org{}", n - 1) {
+                    return Err(format!("evidence {seq} names an honest validator"));
+                }
+            }
         }
         // Every transaction committed once, successfully.
         let mut seen = 0usize;
@@ -364,6 +434,7 @@ fn start_validator(
     let Shared { genesis, peers, oracle } = shared.clone();
     let dir = node.dir.path().to_path_buf();
     let pool = node.pool.clone();
+    let pool_for_reports = node.pool.clone();
     let slot = node.store.clone();
     context.child("validator").with_attribute("index", i).spawn(move |ctx| async move {
         // A restart reopens the same store (after a crash) and the same journals and
@@ -401,12 +472,78 @@ fn start_validator(
             channels,
             oracle.manager(),
             oracle.control(pk.clone()),
-            None,
+            Observers {
+                commits: None,
+                evidence: Some(Arc::new(Reports {
+                    pool: pool_for_reports,
+                    index: i,
+                    nonce: Mutex::new(0),
+                    seen: Mutex::new(HashSet::new()),
+                })),
+            },
         )
         .await
         .expect("validator");
         // The validator lives as long as this task.
         futures::future::pending::<()>().await;
+    })
+}
+
+/// Starts validator `i` as an equivocator: no engine, only its votes channel, on which
+/// it answers every notarize and finalize vote with two conflicting votes of its own,
+/// one for a random block and one for the block voted on (as Commonware's `conflicter`
+/// test actor does), and signs two different blocks for the next view ahead of time.
+fn start_equivocator(context: &deterministic::Context, i: usize, shared: &Shared) -> commonware_runtime::Handle<()> {
+    use commonware_codec::{DecodeExt, Encode};
+    use commonware_consensus::simplex::scheme::ed25519::Scheme;
+    use commonware_consensus::simplex::types::{Finalize, Notarize, Proposal, Vote};
+    use commonware_consensus::types::Round;
+    use commonware_p2p::{Receiver, Recipients, Sender};
+    use rand_core::Rng;
+
+    let Shared { genesis, peers, oracle } = shared.clone();
+    context.child("equivocator").with_attribute("index", i).spawn(move |mut ctx| async move {
+        let parts = participants(&genesis.validator_set()).expect("participants");
+        let ns = verity_types::consensus_namespace(CHAIN);
+        let scheme = Scheme::signer(&ns, parts, verity_bft::keys::private_key(&key(&format!("validator{i}"))))
+            .expect("a validator key");
+        let control = oracle.control(peers[i].clone());
+        let (mut sender, mut receiver) =
+            control.register(channel::VOTES, Quota::per_second(NZU32!(10_000))).await.expect("channel");
+        type V = Vote<Scheme, verity_bft::Digest>;
+        while let Ok((_, msg)) = receiver.recv().await {
+            let Ok(vote) = V::decode(msg) else { continue };
+            let mut random = || {
+                let mut b = [0u8; 32];
+                ctx.fill_bytes(&mut b);
+                commonware_cryptography::sha256::Digest(b)
+            };
+            let mut out: Vec<V> = Vec::new();
+            match vote {
+                Vote::Notarize(n) => {
+                    let round = n.proposal.round;
+                    let fake = Proposal::new(round, n.proposal.parent, random());
+                    out.push(V::Notarize(Notarize::sign(&scheme, fake).expect("sign")));
+                    out.push(V::Notarize(Notarize::sign(&scheme, n.proposal).expect("sign")));
+                    // Ahead of the others: two different blocks for the next view, which
+                    // arrive before that view's votes complete anywhere.
+                    let next = Round::new(round.epoch(), round.view().next());
+                    for _ in 0..2 {
+                        let p = Proposal::new(next, round.view(), random());
+                        out.push(V::Notarize(Notarize::sign(&scheme, p).expect("sign")));
+                    }
+                }
+                Vote::Finalize(f) => {
+                    let fake = Proposal::new(f.proposal.round, f.proposal.parent, random());
+                    out.push(V::Finalize(Finalize::sign(&scheme, fake).expect("sign")));
+                    out.push(V::Finalize(Finalize::sign(&scheme, f.proposal).expect("sign")));
+                }
+                Vote::Nullify(_) => continue,
+            }
+            for v in out {
+                let _ = sender.send(Recipients::All, v.encode(), true);
+            }
+        }
     })
 }
 
@@ -441,14 +578,31 @@ fn check(name: &str, sc: Scenario) {
 
 #[test]
 fn four_validators_good_network() {
-    check("n4-good", Scenario { validators: 4, per_sender: 50, link: (20, 5, 1.0), partition: None, crash: None });
+    check(
+        "n4-good",
+        Scenario {
+            validators: 4,
+            per_sender: 50,
+            link: (20, 5, 1.0),
+            partition: None,
+            crash: None,
+            equivocator: false,
+        },
+    );
 }
 
 #[test]
 fn four_validators_lossy_network_with_a_healed_partition() {
     check(
         "n4-lossy-partition",
-        Scenario { validators: 4, per_sender: 50, link: (50, 30, 0.9), partition: Some((1, 10)), crash: None },
+        Scenario {
+            validators: 4,
+            per_sender: 50,
+            link: (50, 30, 0.9),
+            partition: Some((1, 10)),
+            crash: None,
+            equivocator: false,
+        },
     );
 }
 
@@ -456,7 +610,14 @@ fn four_validators_lossy_network_with_a_healed_partition() {
 fn seven_validators_lossy_network() {
     check(
         "n7-lossy",
-        Scenario { validators: 7, per_sender: 20, link: (40, 20, 0.85), partition: Some((1, 8)), crash: None },
+        Scenario {
+            validators: 7,
+            per_sender: 20,
+            link: (40, 20, 0.85),
+            partition: Some((1, 8)),
+            crash: None,
+            equivocator: false,
+        },
     );
 }
 
@@ -464,7 +625,14 @@ fn seven_validators_lossy_network() {
 fn four_validators_one_crashes_and_catches_up() {
     check(
         "n4-crash-1",
-        Scenario { validators: 4, per_sender: 50, link: (20, 10, 0.95), partition: None, crash: Some((1, 6, 1)) },
+        Scenario {
+            validators: 4,
+            per_sender: 50,
+            link: (20, 10, 0.95),
+            partition: None,
+            crash: Some((1, 6, 1)),
+            equivocator: false,
+        },
     );
 }
 
@@ -472,7 +640,14 @@ fn four_validators_one_crashes_and_catches_up() {
 fn four_validators_two_crash_finality_stops_then_resumes() {
     check(
         "n4-crash-2",
-        Scenario { validators: 4, per_sender: 50, link: (20, 10, 0.95), partition: None, crash: Some((1, 6, 2)) },
+        Scenario {
+            validators: 4,
+            per_sender: 50,
+            link: (20, 10, 0.95),
+            partition: None,
+            crash: Some((1, 6, 2)),
+            equivocator: false,
+        },
     );
 }
 
@@ -480,13 +655,57 @@ fn four_validators_two_crash_finality_stops_then_resumes() {
 fn seven_validators_two_crash() {
     check(
         "n7-crash-2",
-        Scenario { validators: 7, per_sender: 20, link: (30, 10, 0.95), partition: None, crash: Some((1, 6, 2)) },
+        Scenario {
+            validators: 7,
+            per_sender: 20,
+            link: (30, 10, 0.95),
+            partition: None,
+            crash: Some((1, 6, 2)),
+            equivocator: false,
+        },
+    );
+}
+
+#[test]
+fn four_validators_one_equivocates() {
+    check(
+        "n4-equivocator",
+        Scenario {
+            validators: 4,
+            per_sender: 30,
+            link: (30, 10, 0.95),
+            partition: None,
+            crash: None,
+            equivocator: true,
+        },
+    );
+}
+
+#[test]
+fn seven_validators_one_equivocates_on_a_lossy_network() {
+    check(
+        "n7-equivocator",
+        Scenario {
+            validators: 7,
+            per_sender: 15,
+            link: (40, 20, 0.9),
+            partition: Some((1, 5)),
+            crash: None,
+            equivocator: true,
+        },
     );
 }
 
 #[test]
 fn a_seed_replays_identically() {
-    let sc = Scenario { validators: 4, per_sender: 20, link: (50, 30, 0.9), partition: Some((1, 5)), crash: None };
+    let sc = Scenario {
+        validators: 4,
+        per_sender: 20,
+        link: (50, 30, 0.9),
+        partition: Some((1, 5)),
+        crash: None,
+        equivocator: false,
+    };
     let a = run(42, sc).expect("seed 42");
     let b = run(42, sc).expect("seed 42 again");
     assert_eq!(a, b, "same seed, same chain (height, certificates, virtual time, tip hash)");

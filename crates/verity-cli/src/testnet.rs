@@ -136,6 +136,8 @@ pub fn create(a: &CreateArgs, genesis_time_ms: u64) -> Result<Created> {
             peers: peers.clone(),
             max_block_txs: a.max_block_txs.unwrap_or(verity_types::limits::BLOCK_TXS_MAX),
             leader_timeout_ms: 1_000,
+            // The org admin reports equivocations this validator detects.
+            evidence_reporter: Some(admin.to_string()),
         };
         let path = dir.join(format!("node{i}.json"));
         std::fs::write(&path, serde_json::to_vec_pretty(&cfg)?)?;

@@ -734,10 +734,15 @@ async fn method_not_allowed() -> ApiError {
         crate::api_prov::check_dataset,
         crate::api_prov::releases,
         crate::api_prov::bundle,
-        crate::api_prov::get_model
+        crate::api_prov::get_model,
+        crate::api_consensus::validators,
+        crate::api_consensus::list_evidence
     ),
     components(schemas(
         ApiError,
+        crate::api_consensus::EvidenceList,
+        crate::api_consensus::ValidatorsView,
+        crate::api_consensus::ValidatorView,
         SubmitTx,
         SubmitBatch,
         TxResult,
@@ -785,6 +790,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/audit/releases"),
     ("get", "/v1/audit/bundle/{ref}"),
     ("get", "/v1/models/{id}"),
+    ("get", "/v1/validators"),
+    ("get", "/v1/evidence"),
 ];
 
 /// Builds the router.
@@ -805,6 +812,8 @@ pub fn router(core: Arc<NodeCore>) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
+        .route("/v1/validators", get(crate::api_consensus::validators))
+        .route("/v1/evidence", get(crate::api_consensus::list_evidence))
         .route("/v1/records/{ref}", get(crate::api_prov::get_record))
         .route("/v1/trace/{ref}", get(crate::api_prov::trace))
         .route("/v1/datasets/check", post(crate::api_prov::check_dataset))

@@ -348,6 +348,11 @@ impl NodeCore {
         }
     }
 
+    /// Whether shutdown has begun (admission is closed).
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
     /// Tells long-lived responses (event streams) to end.
     pub fn begin_shutdown(&self) {
         self.closing.send_replace(true);

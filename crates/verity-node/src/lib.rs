@@ -12,11 +12,13 @@
 //! Embedded single-validator node: complete for the ledger foundation.
 
 pub mod api;
+pub mod api_consensus;
 pub mod api_prov;
 pub mod audit;
 pub mod core;
 pub mod datadir;
 pub mod error;
+pub mod evidence;
 pub mod mempool;
 pub mod metrics;
 pub mod server;

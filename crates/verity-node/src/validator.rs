@@ -22,7 +22,7 @@ use commonware_utils::ordered::Map;
 use commonware_utils::{NZUsize, NZU32};
 use serde::{Deserialize, Serialize};
 use verity_bft::ledger::Ledger;
-use verity_bft::validator::{self, channel, Channels, Settings};
+use verity_bft::validator::{self, channel, Channels, Observers, Settings};
 use verity_store::Store;
 use verity_types::PublicKey;
 
@@ -30,6 +30,7 @@ use crate::api::router;
 use crate::core::NodeCore;
 use crate::datadir;
 use crate::error::NodeError;
+use crate::evidence::EvidenceReporter;
 
 /// One validator's config file (JSON), as `verity testnet` writes it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -49,6 +50,11 @@ pub struct ValidatorConfig {
     /// Milliseconds a validator waits for a leader's proposal before voting to skip it.
     #[serde(default = "default_leader_timeout_ms")]
     pub leader_timeout_ms: u64,
+    /// The keystore entry (name or account, in DATA_DIR/keystore.json) whose account
+    /// signs this node's reports of equivocation evidence. Without it the node logs the
+    /// equivocations it detects but does not report them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_reporter: Option<String>,
 }
 
 fn default_block_txs() -> usize {
@@ -128,6 +134,15 @@ pub fn run(
     std::fs::create_dir_all(&consensus_dir)?;
     let store = Arc::new(Store::open(&store_dir)?);
     let core = NodeCore::start_replicated(store.clone(), genesis.clone())?;
+    let reporter = match &cfg.evidence_reporter {
+        None => None,
+        Some(name) => {
+            let ks = verity_client::keystore::Keystore::open(&datadir::keystore_path(&dir))
+                .map_err(|e| NodeError::DataDir(e.to_string()))?;
+            let (account, key) = ks.find(name).map_err(|e| NodeError::DataDir(format!("evidence_reporter: {e}")))?;
+            Some(EvidenceReporter::new(core.clone(), account, key))
+        }
+    };
     let ledger = Arc::new(Ledger::new(store).map_err(|e| NodeError::Validator(e.to_string()))?);
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
     let runner = cw_tokio::Runner::new(
@@ -209,11 +224,17 @@ pub fn run(
             channels,
             oracle.clone(),
             oracle,
-            Some(core.clone()),
+            Observers {
+                commits: Some(core.clone()),
+                evidence: reporter.clone().map(|r| r as Arc<dyn verity_bft::evidence::EvidenceSink>),
+            },
         )
         .await
         .map_err(|e| NodeError::Validator(e.to_string()))?;
 
+        if let Some(r) = reporter {
+            tokio::spawn(r.run());
+        }
         let listener = tokio::net::TcpListener::bind(cfg.http).await?;
         let addr = listener.local_addr()?;
         on_ready(addr, &core);

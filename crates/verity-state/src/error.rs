@@ -151,6 +151,12 @@ pub enum StateError {
     /// The chain of base models would grow beyond its limit.
     #[error("lineage too deep: {0}")]
     LineageTooDeep(String),
+    /// The public key is not a validator of the current set.
+    #[error("{0} is not a validator")]
+    NotAValidator(String),
+    /// Equivocation evidence that is not an offence or whose signatures do not verify.
+    #[error("invalid evidence: {0}")]
+    InvalidEvidence(String),
 }
 
 impl StateError {
@@ -203,11 +209,13 @@ impl StateError {
             StateError::CorrectionRefused(_) => "correction_refused",
             StateError::AlreadyDone { .. } => "already_done",
             StateError::LineageTooDeep(_) => "lineage_too_deep",
+            StateError::NotAValidator(_) => "not_a_validator",
+            StateError::InvalidEvidence(_) => "invalid_evidence",
         }
     }
 
     /// Every code, for documentation and tests (kept in the order of the variants).
-    pub const CODES: [&'static str; 46] = [
+    pub const CODES: [&'static str; 48] = [
         "wrong_chain",
         "invalid_action",
         "unknown_sender",
@@ -254,6 +262,8 @@ impl StateError {
         "correction_refused",
         "already_done",
         "lineage_too_deep",
+        "not_a_validator",
+        "invalid_evidence",
     ];
 
     /// The error as recorded in a receipt.

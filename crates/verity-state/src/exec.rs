@@ -3,6 +3,7 @@
 use verity_types::{Action, Event, Hash, Receipt, SignedTransaction, TxStatus};
 
 use crate::bank::{self, escrow};
+use crate::consensus;
 use crate::error::StateError;
 use crate::identity::{self, Account};
 use crate::provenance::{self as prov, Ctx};
@@ -141,6 +142,12 @@ fn apply_action(
         ),
         Action::EscrowRelease { escrow: id, splits } => escrow::release(layer, sender, id, splits),
         Action::EscrowRefund { escrow: id } => escrow::refund(layer, sender, ctx.height, id),
+        Action::ReportEquivocation { evidence } => consensus::report_equivocation(
+            layer,
+            &consensus::Site { chain_id: &ctx.chain_id, height: ctx.height, tx_hash },
+            sender,
+            evidence,
+        ),
         _ => apply_provenance(layer, &Ctx { sender, height: ctx.height, tx_hash }, action),
     }
 }
@@ -274,6 +281,9 @@ fn apply_provenance(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Action) -> Re
         | Action::Burn { .. }
         | Action::EscrowLock { .. }
         | Action::EscrowRelease { .. }
-        | Action::EscrowRefund { .. } => unreachable!("identity and bank actions are applied by apply_action"),
+        | Action::EscrowRefund { .. }
+        | Action::ReportEquivocation { .. } => {
+            unreachable!("identity, bank and consensus actions are applied by apply_action")
+        }
     }
 }

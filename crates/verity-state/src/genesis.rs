@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use verity_types::{AssetId, Genesis, Role};
 
 use crate::bank::{self, AssetInfo};
+use crate::consensus;
 use crate::error::StateError;
 use crate::identity::{self, Account, Org};
 use crate::view::{Layer, MemState, StateWrites};
 
 /// Builds the genesis state (height 0) from a genesis: organisations, their admin
 /// accounts (roles `org_admin` and `member`, nonce 0), assets with their mint rules,
-/// initial balances and the resulting supplies.
+/// initial balances and the resulting supplies, and the validator set.
 ///
 /// Runs [`Genesis::validate`] first, then the state rules: every balance is positive
 /// and no asset's initial supply exceeds its cap.
@@ -71,5 +72,6 @@ pub fn genesis_state(genesis: &Genesis) -> Result<StateWrites, StateError> {
     for (asset, supply) in supplies {
         bank::put_supply(&mut layer, asset, supply);
     }
+    consensus::put_validator_set(&mut layer, &genesis.validator_set());
     Ok(layer.into_writes())
 }

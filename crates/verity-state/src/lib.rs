@@ -8,7 +8,8 @@
 //! `HashMap` (every map is a `BTreeMap`).
 //!
 //! One module per domain keeps its actions, state keys, records and rules side by
-//! side: [`identity`] and [`bank`] (which includes escrow). Every state key is built by
+//! side: [`identity`], [`bank`] (which includes escrow), [`provenance`] and [`consensus`]
+//! (the validator set and equivocation evidence). Every state key is built by
 //! one function in [`keys`]. Every refusal is a [`StateError`] with a stable code.
 //!
 //! # Status
@@ -20,6 +21,7 @@
 //! market, agents, learning, governance) are not written yet.
 
 pub mod bank;
+pub mod consensus;
 pub mod error;
 pub mod exec;
 pub mod genesis;
@@ -35,6 +37,7 @@ mod tests;
 
 pub use bank::escrow::escrow;
 pub use bank::{account_balances, asset, asset_supply, balance, AssetInfo, Escrow, EscrowStatus};
+pub use consensus::{evidence, evidence_count, validator_set, EvidenceRecord};
 pub use error::StateError;
 pub use exec::{check_admission, execute_block, BlockContext, BlockOutcome};
 pub use genesis::genesis_state;

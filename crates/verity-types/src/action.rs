@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dsse::Envelope;
 use crate::error::TypesError;
+use crate::evidence::Equivocation;
 use crate::hash::Hash;
 use crate::ids::{AccountId, AssetId, EscrowId, OrgId, Role};
 use crate::keys::{PublicKey, Signature};
@@ -162,6 +163,11 @@ pub enum Action {
     },
     /// Records a correction that supersedes a decision (both stay on record).
     CorrectDecision { decision: Hash, output_hash: Hash, review: ReviewLayer, reason: String },
+
+    // ----- consensus -----
+    /// Records evidence that a validator equivocated (any account may report it: the
+    /// evidence carries the validator's own signatures).
+    ReportEquivocation { evidence: Equivocation },
 }
 
 /// One item of an enumerated dataset version.
@@ -235,6 +241,7 @@ impl Action {
             Action::Deprecate { .. } => "deprecate",
             Action::RecordDecision { .. } => "record_decision",
             Action::CorrectDecision { .. } => "correct_decision",
+            Action::ReportEquivocation { .. } => "report_equivocation",
         }
     }
 
@@ -419,6 +426,10 @@ impl Action {
             Action::CorrectDecision { review, reason, .. } => {
                 check_review(review)?;
                 check_reason("reason", reason)
+            }
+            Action::ReportEquivocation { evidence } => {
+                evidence.validator.to_dalek()?;
+                evidence.offence().map(|_| ())
             }
         }
     }

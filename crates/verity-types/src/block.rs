@@ -140,7 +140,7 @@ pub fn finalize_vote_bytes(namespace: &[u8], round: &FinalityRound, payload: &Ha
 }
 
 /// Unsigned LEB128, the varint of Commonware's codec.
-fn leb128(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn leb128(out: &mut Vec<u8>, mut v: u64) {
     loop {
         let byte = (v & 0x7f) as u8;
         v >>= 7;

@@ -3,6 +3,7 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
+use crate::evidence::Offence;
 use crate::hash::Hash;
 use crate::ids::{AccountId, AssetId, EscrowId, OrgId, Role};
 use crate::keys::PublicKey;
@@ -192,6 +193,17 @@ pub enum Event {
         supersedes: Option<Hash>,
         operator: AccountId,
     },
+    /// Evidence that a validator equivocated was verified and recorded (entry `sequence`
+    /// of the evidence list).
+    EquivocationRecorded {
+        validator: PublicKey,
+        org: OrgId,
+        epoch: u64,
+        view: u64,
+        offence: Offence,
+        sequence: u64,
+        reported_by: AccountId,
+    },
 }
 
 impl Event {
@@ -208,6 +220,7 @@ impl Event {
             | Event::EscrowLocked { .. }
             | Event::EscrowReleased { .. }
             | Event::EscrowRefunded { .. } => "bank",
+            Event::EquivocationRecorded { .. } => "consensus",
             _ => "provenance",
         }
     }
@@ -242,6 +255,7 @@ impl Event {
             | Event::DecisionRecorded { operator: a, .. } => vec![a],
             Event::RunRegistered { by, provider, .. } => vec![by, provider],
             Event::RecordFlagged { .. } => vec![],
+            Event::EquivocationRecorded { reported_by, .. } => vec![reported_by],
         }
     }
 }

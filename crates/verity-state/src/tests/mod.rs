@@ -141,6 +141,7 @@ fn genesis_state_golden() {
             "bank/holdings/badmin",
             "bank/supply/gold",
             "bank/supply/usd",
+            "consensus/validators",
             "identity/account/admin",
             "identity/account/badmin",
             "identity/org/acme",
@@ -150,7 +151,7 @@ fn genesis_state_golden() {
     assert_eq!(sha256(&all).to_hex(), GOLDEN_GENESIS_STATE);
 }
 
-const GOLDEN_GENESIS_STATE: &str = "153c25255916a33ef8bcc6609f9afdbb543c29557f4b705b5f438ed673165567";
+const GOLDEN_GENESIS_STATE: &str = "c98c174f916de2d88398f6e43696c94549bada73fdc981ebf37c03650765398c";
 
 #[test]
 fn error_messages_name_the_values() {
