@@ -619,7 +619,10 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
 async fn verify_tx(client: &Client, t: &verity_client::http::TxView, genesis: Option<&PathBuf>) -> Result<String> {
     let validators = validators_for(client, genesis).await?;
     let (Some(proof), Some(cp_height)) = (&t.inclusion_proof, t.checkpoint_height) else {
-        bail!("the transaction is not committed yet; nothing to verify");
+        bail!(
+            "no checkpoint covers the transaction yet (pending, or in a block final through a descendant the \
+             node has not committed yet); try again shortly"
+        );
     };
     let cp = client.checkpoint(cp_height).await?.checkpoint;
     verify::verify_checkpoint(&validators, &cp)?;

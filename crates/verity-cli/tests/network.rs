@@ -243,6 +243,30 @@ fn four_validator_processes_survive_kill_9_and_keep_safety() {
         assert!(direct > 0);
         let cp = Client::new(&net.urls[1]).latest_checkpoint().await.expect("checkpoint");
         vs.verify_certificate(&cp.checkpoint.header, &cp.checkpoint.certificate).expect("checkpoint verifies");
+        // Every acknowledged transaction up to the newest checkpoint is proven against
+        // a checkpoint with its own quorum certificate, even one whose own block was
+        // final only through a descendant.
+        let c = Client::new(&net.urls[2]);
+        let mut checkpoints = std::collections::HashMap::new();
+        let mut proven = 0;
+        for h in &acked {
+            let t = c.tx(h).await.expect("tx");
+            if t.height.expect("height") > cp.checkpoint.header.height {
+                continue;
+            }
+            let (Some(proof), Some(at)) = (&t.inclusion_proof, t.checkpoint_height) else {
+                panic!("{h} at height {:?} has no proof under a checkpoint", t.height);
+            };
+            if let std::collections::hash_map::Entry::Vacant(slot) = checkpoints.entry(at) {
+                let got = c.checkpoint(at).await.expect("checkpoint").checkpoint;
+                verity_client::verify::verify_checkpoint(&vs, &got).expect("a checkpoint with its own certificate");
+                slot.insert(got);
+            }
+            verity_client::verify::verify_tx_inclusion(&checkpoints[&at], &h.parse().expect("hash"), proof)
+                .expect("inclusion verifies");
+            proven += 1;
+        }
+        assert!(proven > 0);
     });
     for i in 0..N {
         let log = net.log(i);

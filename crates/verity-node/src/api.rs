@@ -427,16 +427,27 @@ async fn get_tx(State(core): State<AppState>, hash: Result<Path<String>, PathRej
     let store = core.store.clone();
     let found = tokio::task::spawn_blocking(move || -> ApiResult<Option<TxView>> {
         let Some((tx, receipt)) = store.tx(&hash).map_err(ApiError::internal)? else { return Ok(None) };
-        let size = store.log_size();
-        let proof = store.inclusion_proof(receipt.log_index, size).map_err(ApiError::internal)?;
+        // The proof is against the newest checkpoint (a block with its own
+        // certificate); a transaction in a block above it (final through a descendant
+        // not committed here yet) gets its proof once that descendant is.
+        let checkpoint = match latest_certified(&store).map_err(ApiError::internal)? {
+            Some(at) if at >= receipt.height => {
+                let (header, _) = store
+                    .header(at)
+                    .map_err(ApiError::internal)?
+                    .ok_or_else(|| ApiError::internal(format!("block {at} is missing")))?;
+                Some((at, store.inclusion_proof(receipt.log_index, header.log_size).map_err(ApiError::internal)?))
+            }
+            _ => None,
+        };
         Ok(Some(TxView {
             hash: hash.to_hex(),
             status: "committed".into(),
             height: Some(receipt.height),
             tx: Some(tx),
             receipt: Some(receipt),
-            inclusion_proof: Some(proof),
-            checkpoint_height: Some(store.height()),
+            checkpoint_height: checkpoint.as_ref().map(|(at, _)| *at),
+            inclusion_proof: checkpoint.map(|(_, p)| p),
         }))
     })
     .await
@@ -507,17 +518,26 @@ async fn latest_checkpoint(State(core): State<AppState>) -> ApiResult<Json<Check
     if h == 0 {
         return Err(ApiError::not_found("no block has been committed yet"));
     }
-    // In a replicated network a block may be final only through a descendant's
-    // certificate; the latest checkpoint is the newest block with a certificate of its
-    // own (a quorum signed it), which is what clients verify proofs against.
+    match latest_certified(&core.store).map_err(ApiError::internal)? {
+        Some(at) => checkpoint_at(&core, at).map(Json),
+        None => Err(ApiError::not_found("no recent block carries its own certificate yet")),
+    }
+}
+
+/// The newest height whose block carries a certificate of its own. In a replicated
+/// network a block may be final only through a descendant's certificate; checkpoints
+/// (what clients verify proofs against) are the blocks a quorum signed. In embedded
+/// mode every block is one.
+fn latest_certified(store: &verity_store::Store) -> Result<Option<u64>, verity_store::StoreError> {
+    let h = store.height();
     let mut at = h;
     while at > 0 && h - at < CHECKPOINT_SEARCH_MAX {
-        match core.store.header(at).map_err(ApiError::internal)? {
-            Some((_, c)) if c.finalized_by.is_none() => return checkpoint_at(&core, at).map(Json),
+        match store.header(at)? {
+            Some((_, c)) if c.finalized_by.is_none() => return Ok(Some(at)),
             _ => at -= 1,
         }
     }
-    Err(ApiError::not_found("no recent block carries its own certificate yet"))
+    Ok(None)
 }
 
 /// How far back from the tip the latest checkpoint is looked for.
@@ -591,7 +611,11 @@ async fn state_proof(
         return Err(ApiError::bad_request("invalid_key", "key must be 1 to 256 bytes"));
     }
     let latest = core.store.height();
-    let height = q.height.unwrap_or(latest);
+    // By default, the newest checkpoint's height (a proof there verifies offline).
+    let height = match q.height {
+        Some(h) => h,
+        None => latest_certified(&core.store).map_err(ApiError::internal)?.unwrap_or(latest),
+    };
     if height > latest {
         return Err(ApiError::not_found(format!("height {height} is above the latest height {latest}")));
     }
