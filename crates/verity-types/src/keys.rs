@@ -85,6 +85,12 @@ pub fn verify_batch(messages: &[&[u8]], sigs: &[Signature], keys: &[PublicKey]) 
     ed25519_dalek::verify_batch(messages, &sigs, &vks).map_err(|_| TypesError::BadSignature)
 }
 
+/// Decompressed public keys of recent signers, by compressed bytes.
+static VERIFYING_KEYS: std::sync::Mutex<Option<std::collections::HashMap<[u8; 32], ed25519_dalek::VerifyingKey>>> =
+    std::sync::Mutex::new(None);
+/// Most cached keys (about 10 MB); the cache starts over when full.
+const VERIFYING_KEYS_MAX: usize = 65_536;
+
 /// Verifies many signatures, each as strictly as [`PublicKey::verify`], at batch speed:
 /// one batch equation for all of them (about three times faster than one by one), and
 /// only if that fails (or a key is of small order, which the batch equation would not
@@ -93,15 +99,28 @@ pub fn verify_each(messages: &[&[u8]], sigs: &[Signature], keys: &[PublicKey]) -
     if messages.len() != sigs.len() || sigs.len() != keys.len() {
         return Err(messages.len().min(sigs.len()).min(keys.len()));
     }
-    // A bundle's transactions come from a few signers: decompress each key once.
-    let mut points: std::collections::HashMap<[u8; 32], Option<ed25519_dalek::VerifyingKey>> =
-        std::collections::HashMap::new();
+    // Senders sign many transactions: each key is decompressed once per process (half
+    // the cost of a batch verification is decompressing points) and kept in a bounded
+    // cache; weak or invalid keys are not cached.
     let mut vks = Vec::with_capacity(keys.len());
-    for k in keys {
-        let vk = *points.entry(k.0).or_insert_with(|| k.to_dalek().ok().filter(|vk| !vk.is_weak()));
-        match vk {
-            Some(vk) => vks.push(vk),
-            None => break,
+    {
+        let mut cache = VERIFYING_KEYS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cache = cache.get_or_insert_with(std::collections::HashMap::new);
+        for k in keys {
+            let vk = match cache.get(&k.0) {
+                Some(vk) => Some(*vk),
+                None => k.to_dalek().ok().filter(|vk| !vk.is_weak()),
+            };
+            match vk {
+                Some(vk) => {
+                    if cache.len() >= VERIFYING_KEYS_MAX {
+                        cache.clear();
+                    }
+                    cache.insert(k.0, vk);
+                    vks.push(vk)
+                }
+                None => break,
+            }
         }
     }
     if vks.len() == keys.len() {
