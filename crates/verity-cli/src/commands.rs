@@ -156,6 +156,25 @@ pub enum CheckpointCmd {
 }
 
 #[derive(Subcommand)]
+pub enum EvidenceCmd {
+    /// Equivocation evidence on the ledger, each record checked offline: both votes
+    /// signed by the named validator, for this chain, in one round, in conflict, and the
+    /// validator one of the trusted genesis validators.
+    List {
+        /// Only evidence against this validator (hex public key).
+        #[arg(long)]
+        validator: Option<String>,
+        /// First sequence number.
+        #[arg(long)]
+        from: Option<u64>,
+        /// Genesis file whose chain id and validators are trusted (default
+        /// .verity/genesis.json).
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum ProofCmd {
     /// Inclusion of a transaction in the log, against the latest checkpoint.
     Tx {
@@ -426,6 +445,11 @@ fn print_tx_result(g: &Global, r: &verity_client::http::TxResult) -> Result<()> 
 }
 
 fn trusted_validators(genesis: Option<&PathBuf>) -> Result<Option<ValidatorSet>> {
+    Ok(trusted_genesis(genesis)?.map(|g| g.validator_set()))
+}
+
+/// The genesis of `--genesis FILE`, else of .verity/genesis.json if present.
+fn trusted_genesis(genesis: Option<&PathBuf>) -> Result<Option<Genesis>> {
     let path = match genesis {
         Some(p) => p.clone(),
         None => PathBuf::from(".verity/genesis.json"),
@@ -438,7 +462,7 @@ fn trusted_validators(genesis: Option<&PathBuf>) -> Result<Option<ValidatorSet>>
     }
     let g: Genesis = serde_json::from_str(&std::fs::read_to_string(&path)?)
         .with_context(|| format!("reading {}", path.display()))?;
-    Ok(Some(g.validator_set()))
+    Ok(Some(g))
 }
 
 pub(crate) async fn validators_for(client: &Client, genesis: Option<&PathBuf>) -> Result<ValidatorSet> {
@@ -602,6 +626,50 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::Proof(p) => proof(g, &client, p).await,
+        Command::Evidence(EvidenceCmd::List { validator, from, genesis }) => {
+            let trusted = match trusted_genesis(genesis.as_ref())? {
+                Some(t) => t,
+                None => {
+                    eprintln!(
+                        "note: no --genesis file given and no .verity/genesis.json; trusting the node's own genesis"
+                    );
+                    client.genesis().await?
+                }
+            };
+            let list = client.evidence(from, None, validator.as_deref()).await?;
+            let mut rows = vec![("records on the ledger", list.count.to_string())];
+            let mut lines = Vec::new();
+            for e in &list.evidence {
+                let v = &e.evidence;
+                if !trusted.validators.iter().any(|t| t.public_key == v.validator) {
+                    bail!("evidence {} names {}, which is not a genesis validator", e.sequence, v.validator.to_hex());
+                }
+                let offence = v
+                    .verify(&trusted.chain_id)
+                    .map_err(|err| anyhow!("evidence {} does not verify: {err}", e.sequence))?;
+                if offence != e.offence {
+                    bail!("evidence {} is a {offence}, the node says {}", e.sequence, e.offence);
+                }
+                let (epoch, view) = v.round();
+                lines.push(format!(
+                    "{}: {} ({}) {} in epoch {epoch} view {view}, recorded at height {} (verified)",
+                    e.sequence,
+                    e.org,
+                    &v.validator.to_hex()[..16],
+                    e.offence,
+                    e.height
+                ));
+            }
+            for l in &lines {
+                rows.push(("evidence", l.clone()));
+            }
+            show(
+                g.json,
+                &json!({"verified": true, "count": list.count, "height": list.height, "evidence": list.evidence}),
+                rows,
+            );
+            Ok(())
+        }
         Command::Content(c) => crate::content::run(g, &client, c).await,
         Command::Dataset(d) => crate::dataset::run(g, &client, d).await,
         Command::Run(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Run(c)).await,

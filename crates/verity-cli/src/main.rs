@@ -111,6 +111,9 @@ pub enum Command {
     /// Fetch proofs and verify them offline against a checkpoint signed by the genesis validators.
     #[command(subcommand)]
     Proof(commands::ProofCmd),
+    /// Equivocation evidence against validators, verified offline.
+    #[command(subcommand)]
+    Evidence(commands::EvidenceCmd),
     /// Content provenance: register content, opt it out of training, withdraw opt-outs.
     #[command(subcommand)]
     Content(content::ContentCmd),

@@ -406,4 +406,19 @@ fn equivocation_evidence_is_recorded_and_served() {
         let value = proof.value.expect("membership");
         assert!(value.windows(32).any(|w| w == [2u8; 32]), "the proven record holds the evidence");
     });
+
+    // The CLI verifies every record offline against the trusted genesis.
+    let genesis = net(&dir).join("genesis.json").display().to_string();
+    let listed = verity_json(&["--node", node.url.as_str(), "evidence", "list", "--genesis", &genesis]);
+    assert_eq!((listed["verified"].as_bool(), listed["count"].as_u64()), (Some(true), Some(1)), "{listed}");
+    // Under another chain's genesis the same votes prove nothing: refused.
+    let mut other: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&genesis).expect("genesis")).expect("json");
+    other["chain_id"] = "another-chain".into();
+    let other_path = dir.path().join("other-genesis.json");
+    std::fs::write(&other_path, other.to_string()).expect("write");
+    let out =
+        verity(&["--node", node.url.as_str(), "evidence", "list", "--genesis", other_path.to_str().expect("utf-8")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not verify"), "{out:?}");
 }

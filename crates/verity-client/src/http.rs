@@ -9,6 +9,26 @@ use verity_types::{BlockHeader, Certificate, Checkpoint, Genesis, Receipt, Signe
 
 use crate::error::ClientError;
 
+/// One evidence record as `/v1/evidence` serves it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EvidenceEntry {
+    pub sequence: u64,
+    pub offence: verity_types::Offence,
+    pub org: String,
+    pub evidence: verity_types::Equivocation,
+    pub reported_by: String,
+    pub height: u64,
+    pub tx_hash: String,
+}
+
+/// A page of `/v1/evidence`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EvidenceList {
+    pub count: u64,
+    pub height: u64,
+    pub evidence: Vec<EvidenceEntry>,
+}
+
 /// The node's JSON error body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -309,6 +329,26 @@ impl Client {
             q.push(("height", h.to_string()));
         }
         self.get("/v1/state/proof", &q).await
+    }
+
+    /// A page of the equivocation evidence on the ledger (`/v1/evidence`).
+    pub async fn evidence(
+        &self,
+        from: Option<u64>,
+        limit: Option<u64>,
+        validator: Option<&str>,
+    ) -> Result<EvidenceList, ClientError> {
+        let mut q = Vec::new();
+        if let Some(f) = from {
+            q.push(("from", f.to_string()));
+        }
+        if let Some(l) = limit {
+            q.push(("limit", l.to_string()));
+        }
+        if let Some(v) = validator {
+            q.push(("validator", v.to_string()));
+        }
+        self.get("/v1/evidence", &q).await
     }
 
     pub async fn consistency(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof, ClientError> {
