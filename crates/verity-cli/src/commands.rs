@@ -726,11 +726,30 @@ async fn proof(g: &Global, client: &Client, cmd: ProofCmd) -> Result<()> {
                 bail!("height 0 is genesis: it has no signed checkpoint; ask for a height >= 1");
             }
             let cp = client.checkpoint(p.height).await?.checkpoint;
-            verify::verify_checkpoint(&validators, &cp)?;
             if p.proof.key != key.as_bytes() {
                 bail!("the node answered a proof for a different key");
             }
-            verify::verify_state(&cp, &p.proof)?;
+            match cp.certificate.finalized_by {
+                None => {
+                    verify::verify_checkpoint(&validators, &cp)?;
+                    verify::verify_state(&cp, &p.proof)?;
+                }
+                // Final through a descendant's certificate: verify that checkpoint, then
+                // the parent hashes down to this height.
+                Some(d) if d > p.height => {
+                    let top = client.checkpoint(d).await?.checkpoint;
+                    verify::verify_checkpoint(&validators, &top)?;
+                    let mut chain = Vec::new();
+                    for h in (p.height..d).rev() {
+                        chain.push(client.block(&h.to_string()).await?.header);
+                    }
+                    let header = verify::verify_ancestor(&top, &chain)?;
+                    p.proof
+                        .verify(&header.state_root)
+                        .map_err(|e| anyhow!("state proof at height {}: {e}", p.height))?;
+                }
+                Some(d) => bail!("block {} claims to be final through block {d}, not a descendant", p.height),
+            }
             let value = p.proof.value.as_ref().map(hex::encode);
             let what = match &value {
                 Some(v) => format!("present, value {v}"),

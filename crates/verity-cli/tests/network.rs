@@ -227,6 +227,7 @@ fn four_validator_processes_survive_kill_9_and_keep_safety() {
         }
         // Identical headers at every height; certificates verify with Ed25519 alone.
         let mut direct = 0;
+        let mut by_descendant = Vec::new();
         for h in 1..=top {
             let b0 = Client::new(&net.urls[0]).block(&h.to_string()).await.expect("block");
             for u in &net.urls[1..] {
@@ -238,6 +239,7 @@ fn four_validator_processes_survive_kill_9_and_keep_safety() {
                 direct += 1;
             } else {
                 assert!(b0.certificate.finalized_by.is_some_and(|d| d > h && d <= top));
+                by_descendant.push(h);
             }
         }
         assert!(direct > 0);
@@ -267,6 +269,23 @@ fn four_validator_processes_survive_kill_9_and_keep_safety() {
             proven += 1;
         }
         assert!(proven > 0);
+        // State proofs verify offline at a checkpoint, and at a block final only through
+        // a descendant (through the parent hashes from that descendant's checkpoint),
+        // when the run produced one.
+        let genesis_path = net.dir.path().join("genesis.json");
+        eprintln!("blocks final through a descendant: {by_descendant:?}");
+        for h in std::iter::once(cp.checkpoint.header.height).chain(by_descendant.first().copied()) {
+            let out = Command::new(env!("CARGO_BIN_EXE_verity"))
+                .args(["--node", &net.urls[3], "--json", "proof", "state", "bank/balance/admin0/credit", "--height"])
+                .arg(h.to_string())
+                .arg("--genesis")
+                .arg(&genesis_path)
+                .output()
+                .expect("verity proof state");
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|_| panic!("proof at {h}: {}", String::from_utf8_lossy(&out.stderr)));
+            assert_eq!(v["verified"], true, "height {h}: {v}");
+        }
     });
     for i in 0..N {
         let log = net.log(i);

@@ -43,6 +43,30 @@ pub fn verify_state(cp: &Checkpoint, proof: &StateProof) -> Result<(), ClientErr
     proof.verify(&cp.header.state_root).map_err(|e| fail(format!("state proof at height {}: {e}", cp.height())))
 }
 
+/// A block that is final only through a descendant's certificate is trusted through the
+/// chain of parent hashes from a verified checkpoint: `chain` holds the headers from the
+/// checkpoint's parent down to the wanted block, newest first. Returns the wanted (last)
+/// header once every link matches. Verify the checkpoint itself first.
+pub fn verify_ancestor<'a>(
+    cp: &Checkpoint,
+    chain: &'a [verity_types::BlockHeader],
+) -> Result<&'a verity_types::BlockHeader, ClientError> {
+    let mut expect = (cp.header.height, cp.header.parent);
+    for h in chain {
+        if h.chain_id != cp.header.chain_id {
+            return Err(fail(format!("header {} is of chain {:?}", h.height, h.chain_id)));
+        }
+        if h.height + 1 != expect.0 || h.hash() != expect.1 {
+            return Err(fail(format!(
+                "header at height {} is not the parent of block {} (hash or height differs)",
+                h.height, expect.0
+            )));
+        }
+        expect = (h.height, h.parent);
+    }
+    chain.last().ok_or_else(|| fail("no header between the checkpoint and the wanted block"))
+}
+
 /// Checks that the log of `new` extends the log of `old` (append-only growth).
 pub fn verify_consistency(old: &Checkpoint, new: &Checkpoint, proof: &ConsistencyProof) -> Result<(), ClientError> {
     if proof.old_size != old.header.log_size || proof.new_size != new.header.log_size {
@@ -62,6 +86,40 @@ mod tests {
     use verity_types::{sha256, BlockHeader, Certificate, OrgId, Validator, ValidatorSignature};
 
     use super::*;
+
+    #[test]
+    fn ancestors_are_trusted_through_parent_hashes_only() {
+        let header = |height: u64, parent: Hash| BlockHeader {
+            chain_id: "c".into(),
+            height,
+            parent,
+            timestamp_ms: height,
+            proposer: 0,
+            tx_count: 0,
+            txs_root: Hash::ZERO,
+            log_size: height,
+            log_root: Hash::ZERO,
+            state_root: sha256(&height.to_le_bytes()),
+            validator_set_hash: Hash::ZERO,
+        };
+        let h3 = header(3, sha256(b"genesis-ish"));
+        let h4 = header(4, h3.hash());
+        let h5 = header(5, h4.hash());
+        let cp = Checkpoint { header: header(6, h5.hash()), certificate: Certificate::embedded(vec![]) };
+        let chain = vec![h5.clone(), h4.clone(), h3.clone()];
+        assert_eq!(verify_ancestor(&cp, &chain).expect("linked"), &h3);
+        assert_eq!(verify_ancestor(&cp, &chain[..1]).expect("linked"), &h5);
+        // A changed state root breaks the link above it; so does a gap or a reordering.
+        let mut forged = h4.clone();
+        forged.state_root = Hash([7; 32]);
+        assert!(verify_ancestor(&cp, &[h5.clone(), forged, h3.clone()]).is_err());
+        assert!(verify_ancestor(&cp, &[h5.clone(), h3.clone()]).is_err());
+        assert!(verify_ancestor(&cp, &[h4.clone(), h5.clone()]).is_err());
+        assert!(verify_ancestor(&cp, &[]).is_err());
+        let mut other = h5.clone();
+        other.chain_id = "d".into();
+        assert!(verify_ancestor(&cp, &[other]).is_err());
+    }
 
     fn validators(n: u8) -> (Vec<SecretKey>, ValidatorSet) {
         let keys: Vec<SecretKey> = (0..n).map(|i| SecretKey::from_seed([i + 1; 32])).collect();
