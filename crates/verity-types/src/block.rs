@@ -127,20 +127,35 @@ pub fn consensus_namespace(chain_id: &str) -> Vec<u8> {
 /// then the proposal (varint epoch, varint view, varint parent view, 32-byte payload).
 /// Pinned by a golden test against Commonware itself in `verity-bft`.
 pub fn finalize_vote_bytes(namespace: &[u8], round: &FinalityRound, payload: &Hash) -> Vec<u8> {
-    let mut vote_ns = namespace.to_vec();
-    vote_ns.extend_from_slice(b"_FINALIZE");
-    let mut out = Vec::with_capacity(vote_ns.len() + 3 * 10 + 32 + 5);
-    leb128(&mut out, vote_ns.len() as u64);
-    out.extend_from_slice(&vote_ns);
-    leb128(&mut out, round.epoch);
-    leb128(&mut out, round.view);
-    leb128(&mut out, round.parent_view);
-    out.extend_from_slice(payload.as_bytes());
+    vote_bytes(namespace, b"_FINALIZE", round.epoch, round.view, Some((round.parent_view, payload)))
+}
+
+/// The bytes of any simplex vote: `union_unique(namespace || suffix, message)`, where the
+/// message is the proposal (varint epoch, view, parent view, 32-byte payload) or, for a
+/// nullify (`proposal` absent), the round (varint epoch, view).
+pub(crate) fn vote_bytes(
+    namespace: &[u8],
+    suffix: &[u8],
+    epoch: u64,
+    view: u64,
+    proposal: Option<(u64, &Hash)>,
+) -> Vec<u8> {
+    let ns_len = namespace.len() + suffix.len();
+    let mut out = Vec::with_capacity(ns_len + 3 * 10 + 32 + 5);
+    leb128(&mut out, ns_len as u64);
+    out.extend_from_slice(namespace);
+    out.extend_from_slice(suffix);
+    leb128(&mut out, epoch);
+    leb128(&mut out, view);
+    if let Some((parent_view, payload)) = proposal {
+        leb128(&mut out, parent_view);
+        out.extend_from_slice(payload.as_bytes());
+    }
     out
 }
 
 /// Unsigned LEB128, the varint of Commonware's codec.
-pub(crate) fn leb128(out: &mut Vec<u8>, mut v: u64) {
+fn leb128(out: &mut Vec<u8>, mut v: u64) {
     loop {
         let byte = (v & 0x7f) as u8;
         v >>= 7;

@@ -13,7 +13,7 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
-use crate::block::{consensus_namespace, leb128};
+use crate::block::{consensus_namespace, vote_bytes};
 use crate::error::TypesError;
 use crate::hash::Hash;
 use crate::keys::{PublicKey, Signature};
@@ -55,18 +55,8 @@ impl SignedVote {
     /// suffix, message)` where the message is the proposal (varint epoch, view, parent
     /// view, 32-byte payload) or, for a nullify, the round (varint epoch, view).
     pub fn signed_bytes(&self, namespace: &[u8]) -> Vec<u8> {
-        let mut vote_ns = namespace.to_vec();
-        vote_ns.extend_from_slice(self.kind.suffix());
-        let mut out = Vec::with_capacity(vote_ns.len() + 3 * 10 + 32 + 5);
-        leb128(&mut out, vote_ns.len() as u64);
-        out.extend_from_slice(&vote_ns);
-        leb128(&mut out, self.epoch);
-        leb128(&mut out, self.view);
-        if self.kind != VoteKind::Nullify {
-            leb128(&mut out, self.parent_view);
-            out.extend_from_slice(self.payload.as_bytes());
-        }
-        out
+        let proposal = (self.kind != VoteKind::Nullify).then_some((self.parent_view, &self.payload));
+        vote_bytes(namespace, self.kind.suffix(), self.epoch, self.view, proposal)
     }
 
     fn proposal(&self) -> (u64, Hash) {

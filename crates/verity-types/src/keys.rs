@@ -108,19 +108,19 @@ pub fn verify_each(messages: &[&[u8]], sigs: &[Signature], keys: &[PublicKey]) -
         let cache = cache.get_or_insert_with(std::collections::HashMap::new);
         for k in keys {
             let vk = match cache.get(&k.0) {
-                Some(vk) => Some(*vk),
-                None => k.to_dalek().ok().filter(|vk| !vk.is_weak()),
-            };
-            match vk {
-                Some(vk) => {
-                    if cache.len() >= VERIFYING_KEYS_MAX {
-                        cache.clear();
+                Some(vk) => *vk,
+                None => match k.to_dalek().ok().filter(|vk| !vk.is_weak()) {
+                    Some(vk) => {
+                        if cache.len() >= VERIFYING_KEYS_MAX {
+                            cache.clear();
+                        }
+                        cache.insert(k.0, vk);
+                        vk
                     }
-                    cache.insert(k.0, vk);
-                    vks.push(vk)
-                }
-                None => break,
-            }
+                    None => break,
+                },
+            };
+            vks.push(vk);
         }
     }
     if vks.len() == keys.len() {
