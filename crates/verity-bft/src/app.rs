@@ -20,17 +20,19 @@ use commonware_consensus::marshal::standard::Standard;
 use commonware_consensus::marshal::Update;
 use commonware_consensus::simplex::scheme::ed25519::Scheme;
 use commonware_consensus::simplex::types::Context;
-use commonware_consensus::types::Height;
+use commonware_consensus::types::{Epoch, Epocher, FixedEpocher, Height};
 use commonware_consensus::{Application, Heightable, Reporter};
 use commonware_cryptography::{ed25519, Digested};
 use commonware_runtime::Clock;
 use commonware_utils::acknowledgement::{Acknowledgement, Exact};
-use commonware_utils::ordered::Set;
+use commonware_utils::vec::NonEmptyVec;
 use futures::channel::mpsc;
 use futures::StreamExt;
+use verity_types::validators::epoch_of;
 use verity_types::{Block, Certificate, Hash, Receipt};
 
 use crate::block::LedgerBlock;
+use crate::epochs::{last_height, EpochScheme, EpochSchemes};
 use crate::keys::verity_public_key;
 use crate::ledger::{Ledger, TxSource};
 use crate::{cert, digest, Digest};
@@ -62,7 +64,8 @@ impl App {
     /// The Verity index of the round's leader.
     fn leader_index(&self, ctx: &ConsensusContext) -> Option<u32> {
         let pk = verity_public_key(&ctx.leader);
-        self.ledger.validators().validators.iter().position(|v| v.public_key == pk).map(|i| i as u32)
+        let set = self.ledger.validators_at(ctx.round.epoch().get()).ok()?;
+        set.validators.iter().position(|v| v.public_key == pk).map(|i| i as u32)
     }
 
     /// Walks `ancestry` back to the committed tip: the uncommitted blocks, oldest first.
@@ -182,15 +185,27 @@ pub trait CommitListener: Send + Sync + 'static {
     fn committed(&self, block: &Block, certificate: &Certificate, receipts: Vec<Receipt>);
 }
 
+/// What the commit loop needs besides the ledger.
+pub struct CommitContext {
+    pub mempool: Arc<dyn TxSource>,
+    pub marshal: Mailbox<Scheme, Standard<LedgerBlock>>,
+    pub schemes: EpochSchemes,
+    pub epocher: FixedEpocher,
+    /// Told of each epoch whose boundary block was committed: the new epoch and its
+    /// floor (the boundary block's digest).
+    pub epochs: mpsc::UnboundedSender<(Epoch, Digest)>,
+    pub listener: Option<Arc<dyn CommitListener>>,
+    /// This validator's key (never asked for a block).
+    pub me: ed25519::PublicKey,
+}
+
 /// The commit loop: its reporter half, and the future to spawn.
 pub fn committer<E: Clock + Send + 'static>(
     runtime: E,
     ledger: Arc<Ledger>,
-    mempool: Arc<dyn TxSource>,
-    marshal: Mailbox<Scheme, Standard<LedgerBlock>>,
-    participants: Set<ed25519::PublicKey>,
-    listener: Option<Arc<dyn CommitListener>>,
+    cc: CommitContext,
 ) -> (Committer, impl std::future::Future<Output = ()> + Send) {
+    let CommitContext { mempool, marshal, schemes, epocher, epochs, listener, me } = cc;
     let (tx, mut rx) = mpsc::unbounded::<Update<LedgerBlock, Exact>>();
     let tip = Arc::new(AtomicU64::new(0));
     let run = async move {
@@ -202,14 +217,24 @@ pub fn committer<E: Clock + Send + 'static>(
                 Update::Block(block, ack) => {
                     if let Some(b) = block.inner().block() {
                         let height = block.height();
-                        let certificate =
-                            certificate_for(&runtime, &marshal, &participants, &ledger, b, height, &tip).await;
+                        let Some(epoch) = epocher.containing(height).map(|e| e.epoch()) else {
+                            panic!("height {} is beyond the epochs", height.get());
+                        };
+                        let boundary = last_height(&epocher, epoch) == height;
+                        let Some(scheme) = schemes.get(epoch) else {
+                            panic!("finalized block {} of epoch {} whose set is unknown", height.get(), epoch.get());
+                        };
+                        let at = Site { marshal: &marshal, scheme: &scheme, me: &me };
+                        let certificate = certificate_for(&runtime, &at, &ledger, b, height, boundary, &tip).await;
                         match ledger.commit(b, &certificate) {
                             Ok(receipts) => {
                                 let hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
                                 mempool.committed(&hashes);
                                 if let Some(l) = &listener {
                                     l.committed(b, &certificate, receipts);
+                                }
+                                if boundary && ledger.epoch_length() > 0 {
+                                    let _ = epochs.unbounded_send((epoch.next(), digest(&b.header.hash())));
                                 }
                             }
                             // A finalized block this validator cannot commit means its
@@ -226,32 +251,55 @@ pub fn committer<E: Clock + Send + 'static>(
     (Committer { tx }, run)
 }
 
+/// Where a block's certificate comes from: marshal, with the scheme of the block's epoch.
+struct Site<'a> {
+    marshal: &'a Mailbox<Scheme, Standard<LedgerBlock>>,
+    scheme: &'a EpochScheme,
+    me: &'a ed25519::PublicKey,
+}
+
 /// The block's own finalization certificate if marshal holds it; otherwise (the block
-/// was finalized through a descendant) a certificate naming the finalized tip.
+/// was finalized through a descendant) a certificate naming the finalized tip. An
+/// epoch's boundary block always has its own (its epoch's engine re-proposes it until it
+/// is finalized, and no later block of that epoch exists): light clients follow
+/// validator-set changes through it, so it is waited for, and asked of peers.
 async fn certificate_for(
     runtime: &impl Clock,
-    marshal: &Mailbox<Scheme, Standard<LedgerBlock>>,
-    participants: &Set<ed25519::PublicKey>,
+    at: &Site<'_>,
     ledger: &Ledger,
     block: &Block,
     height: Height,
+    boundary: bool,
     tip: &AtomicU64,
 ) -> Certificate {
     let want = digest(&block.header.hash());
+    let epoch = epoch_of(height.get(), ledger.epoch_length());
     let mut attempt = 0u32;
     loop {
-        if let Some(fin) = marshal.get_finalization(height).await {
+        if let Some(fin) = at.marshal.get_finalization(height).await {
             if fin.proposal.payload == want {
-                if let Ok(c) = cert::certificate(&fin, participants, ledger.validators()) {
-                    return c;
+                match ledger.validators_at(epoch) {
+                    Ok(set) => {
+                        if let Ok(c) = cert::certificate(&fin, &at.scheme.participants, &set) {
+                            return c;
+                        }
+                    }
+                    Err(e) => panic!("finalized block {} without its validator set: {e}", height.get()),
                 }
             }
         }
         // Marshal delivers only finalized blocks: without a certificate of its own,
         // this one was finalized by a descendant's, which marshal reports as the tip.
         let t = tip.load(Ordering::SeqCst);
-        if t > height.get() && attempt >= 2 {
+        if !boundary && t > height.get() && attempt >= 2 {
             return Certificate::by_descendant(t);
+        }
+        if boundary && attempt.is_multiple_of(40) {
+            let peers: Vec<ed25519::PublicKey> =
+                at.scheme.participants.iter().filter(|p| *p != at.me).cloned().collect();
+            if let Ok(peers) = NonEmptyVec::try_from(peers) {
+                at.marshal.hint_finalized(height, peers);
+            }
         }
         attempt += 1;
         if attempt.is_multiple_of(200) {

@@ -20,6 +20,7 @@ use parking_lot::Mutex;
 use verity_consensus::StoreView;
 use verity_state::{execute_block, BlockContext, BlockOutcome, StateRead};
 use verity_store::{Prepared, StateWrites, Store, StoreError};
+use verity_types::validators::epoch_of;
 use verity_types::{
     merkle, AccountId, Block, BlockHeader, Certificate, Genesis, Hash, Receipt, SignedTransaction, ValidatorSet,
 };
@@ -33,6 +34,9 @@ pub enum LedgerError {
     /// The block's ancestry conflicts with a committed block: it can never be final.
     #[error("the block forks from committed block {height}")]
     Fork { height: u64 },
+    /// The committed state does not know this epoch's validator set yet.
+    #[error("the validator set of epoch {epoch} is not known yet (the committed state knows up to epoch {known})")]
+    UnknownEpoch { epoch: u64, known: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -93,8 +97,9 @@ impl StateRead for Overlay<'_> {
 pub struct Ledger {
     store: Arc<Store>,
     genesis: Genesis,
-    validators: ValidatorSet,
-    validator_set_hash: Hash,
+    /// Validator sets by epoch, as far as the committed state knows them (a set, once
+    /// known, never changes).
+    sets: Mutex<BTreeMap<u64, Arc<ValidatorSet>>>,
     executed: Mutex<BTreeMap<Hash, Arc<Executed>>>,
     lock: Mutex<()>,
 }
@@ -110,13 +115,10 @@ struct Parent {
 impl Ledger {
     pub fn new(store: Arc<Store>) -> Result<Self, LedgerError> {
         let genesis = store.genesis()?.ok_or(StoreError::NotInitialised)?;
-        let validators = genesis.validator_set();
-        let validator_set_hash = validators.hash();
         Ok(Ledger {
             store,
             genesis,
-            validators,
-            validator_set_hash,
+            sets: Mutex::new(BTreeMap::new()),
             executed: Mutex::new(BTreeMap::new()),
             lock: Mutex::new(()),
         })
@@ -130,8 +132,33 @@ impl Ledger {
         &self.genesis
     }
 
-    pub fn validators(&self) -> &ValidatorSet {
-        &self.validators
+    /// Blocks per epoch (0: one endless epoch, the genesis set).
+    pub fn epoch_length(&self) -> u64 {
+        self.genesis.epoch_length
+    }
+
+    /// The epoch of the next block to commit: the newest whose validator set the
+    /// committed state knows.
+    pub fn known_epoch(&self) -> Result<u64, LedgerError> {
+        let (tip, _) = self.tip()?;
+        Ok(epoch_of(tip + 1, self.epoch_length()))
+    }
+
+    /// The validator set of `epoch`, once the committed state knows it (the boundary
+    /// block before it is committed).
+    pub fn validators_at(&self, epoch: u64) -> Result<Arc<ValidatorSet>, LedgerError> {
+        if let Some(s) = self.sets.lock().get(&epoch) {
+            return Ok(s.clone());
+        }
+        let known = self.known_epoch()?;
+        if epoch > known {
+            return Err(LedgerError::UnknownEpoch { epoch, known });
+        }
+        let set = verity_state::consensus::validator_set_at(&StoreView(&self.store), epoch)
+            .ok_or_else(|| LedgerError::Invalid("the state holds no validator set".into()))?;
+        let set = Arc::new(set);
+        self.sets.lock().insert(epoch, set.clone());
+        Ok(set)
     }
 
     /// The committed tip: height and header hash (the genesis hash at height 0).
@@ -231,7 +258,7 @@ impl Ledger {
     pub fn commit(&self, block: &Block, certificate: &Certificate) -> Result<Vec<Receipt>, LedgerError> {
         let h = &block.header;
         if certificate.finalized_by.is_none() {
-            self.validators
+            self.validators_at(epoch_of(h.height, self.epoch_length()))?
                 .verify_certificate(h, certificate)
                 .map_err(|e| LedgerError::Invalid(format!("certificate: {e}")))?;
         }
@@ -336,6 +363,11 @@ impl Ledger {
         let height = parent.height + 1;
         let ctx = BlockContext { chain_id: self.genesis.chain_id.clone(), height, timestamp_ms };
         let overlay = Overlay { base: StoreView(&self.store), layers: layers.iter().map(|l| &l.writes).collect() };
+        // The set in force for this block: the state before it (a boundary block's
+        // change applies after its transactions, to the blocks of the next epoch).
+        let validator_set_hash = verity_state::validator_set(&overlay)
+            .ok_or_else(|| LedgerError::Invalid("the state holds no validator set".into()))?
+            .hash();
         let BlockOutcome { writes, receipts } = execute_block(&overlay, &ctx, txs, parent.log_size);
         let tx_hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
         let leaves: Vec<Hash> = tx_hashes.iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();
@@ -364,7 +396,7 @@ impl Ledger {
             log_size: prepared.log_size,
             log_root: prepared.log_root,
             state_root: prepared.state_root,
-            validator_set_hash: self.validator_set_hash,
+            validator_set_hash,
         };
         Ok(Executed { header, writes, receipts, tx_hashes, prepared: Mutex::new(keep.then_some(prepared)) })
     }

@@ -17,7 +17,9 @@
 //! - [`app`]: the ledger as a marshal `Application` (the engine's proposer and
 //!   verifier) and the loop that commits finalized blocks with their certificates;
 //! - [`validator`]: one validator wired over any Commonware runtime and p2p network
-//!   (the simulation and `verity node` run the same code);
+//!   (the simulation and `verity node` run the same code), one simplex engine per epoch;
+//! - [`epochs`]: each epoch's validator set (read from the committed state) as the
+//!   engine's certificate scheme;
 //! - [`evidence`]: the engine's reports of conflicting votes as self-authenticating
 //!   Verity [`verity_types::Equivocation`] evidence, handed to a sink that puts it on
 //!   the ledger;
@@ -25,12 +27,13 @@
 //!
 //! # Status
 //! Runs in Commonware's deterministic simulation (tests/sim.rs) and as `verity node`
-//! processes on loopback. Not yet: validator-set changes at an epoch boundary, and a
-//! light client that follows checkpoints across such changes.
+//! processes on loopback, with validator-set changes at epoch boundaries (a light client
+//! follows them: `verity_client::verify::LightClient`).
 
 pub mod app;
 pub mod block;
 pub mod cert;
+pub mod epochs;
 pub mod error;
 pub mod evidence;
 pub mod gossip;

@@ -1,6 +1,13 @@
 //! One validator, wired: the ledger as the application, marshal (finalized-block
 //! ordering, storage and backfill), the block broadcast buffer, the backfill resolver
-//! and the simplex engine, over any Commonware runtime and p2p network.
+//! and one simplex engine per epoch, over any Commonware runtime and p2p network.
+//!
+//! Epochs: the engine of epoch `e` runs with the validator set of `e` (see
+//! [`crate::epochs`]). When the boundary block of `e` (its last height) is committed, the
+//! engine of `e + 1` starts from it (its floor) and the old one stops. The vote,
+//! certificate and resolver channels carry one subchannel per epoch; a message for a
+//! later epoch than this validator's means it fell behind, and marshal is asked to fetch
+//! its epoch's boundary finalization from the sender, which walks it forward.
 //!
 //! The same function runs a validator in the deterministic simulation (simulated
 //! network, virtual time) and in a `verity node` process (tokio runtime, authenticated
@@ -11,31 +18,37 @@ use std::time::Duration;
 
 use commonware_broadcast::buffered;
 use commonware_consensus::marshal::core::Actor;
+use commonware_consensus::marshal::core::Mailbox;
 use commonware_consensus::marshal::resolver::p2p as marshal_resolver;
 use commonware_consensus::marshal::standard::Inline;
+use commonware_consensus::marshal::standard::Standard;
 use commonware_consensus::marshal::{Config as MarshalConfig, Start};
 use commonware_consensus::simplex::config::{Config as SimplexConfig, Floor};
 use commonware_consensus::simplex::elector::RoundRobin;
 use commonware_consensus::simplex::scheme::ed25519::Scheme;
 use commonware_consensus::simplex::{Engine, ForwardPolicy, SkipBudget, SkipPolicy};
 use commonware_consensus::types::{Epoch, FixedEpocher, ViewDelta};
-use commonware_cryptography::certificate::ConstantProvider;
 use commonware_cryptography::{ed25519, Digested, Sha256};
+use commonware_p2p::utils::mux::{Builder as _, MuxHandle, Muxer};
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::buffer::paged::CacheRef;
-use commonware_runtime::{Clock, Metrics, Spawner, Storage, Supervisor};
+use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, Supervisor};
 use commonware_storage::archive::immutable;
+use commonware_utils::vec::NonEmptyVec;
 use commonware_utils::{NZDuration, NZUsize, NZU16, NZU64};
+use futures::channel::mpsc;
+use futures::StreamExt;
 use verity_types::consensus_namespace;
 use verity_types::keys::SecretKey;
 
-use crate::app::{committer, App, CommitListener};
+use crate::app::{committer, App, CommitContext, CommitListener};
 use crate::block::LedgerBlock;
+use crate::epochs::{self, last_height, EpochSchemes};
 use crate::evidence::{EvidenceSink, Watch};
-use crate::keys::{participants, private_key};
+use crate::keys::private_key;
 use crate::ledger::{Ledger, TxSource};
-use crate::{digest, BftError};
+use crate::{digest, BftError, Digest};
 
 /// The p2p channels a validator uses (one network, one channel each).
 pub mod channel {
@@ -105,7 +118,9 @@ impl Default for Settings {
 
 /// Starts a validator on `ctx`: every actor runs in a child of `ctx`, so stopping
 /// (or, in the simulation, aborting) the task that owns `ctx` stops the validator.
-/// Returns once everything is running.
+/// Returns once everything is running. A key outside the current validator set runs
+/// too: it follows the chain (verifying every certificate) without voting, and starts
+/// voting in the first epoch whose set includes it.
 #[allow(clippy::too_many_arguments)]
 pub async fn start<E, S, R, P, B>(
     ctx: E,
@@ -126,17 +141,32 @@ where
     B: Blocker<PublicKey = ed25519::PublicKey>,
 {
     let genesis = ledger.genesis().clone();
-    let parts = participants(ledger.validators())?;
     let ns = consensus_namespace(&genesis.chain_id);
     let me = crate::keys::public_key(&key.public_key())?;
-    let scheme = Scheme::signer(&ns, parts.clone(), private_key(key))
-        .ok_or_else(|| BftError::InvalidKey("this key is not one of the genesis validators".into()))?;
+    let schemes = EpochSchemes::new(ledger.clone(), ns, private_key(key));
     let page_cache = CacheRef::new(NZU16!(4096), NZUsize!(256));
-    let epocher = FixedEpocher::new(NZU64!(1 << 40));
+    let epocher = epochs::epocher(&ledger);
     let genesis_block = LedgerBlock::genesis(&genesis);
     let genesis_digest = digest(&genesis.hash());
     let max_block_bytes = settings.max_block_bytes;
     let prefix = settings.partition_prefix.clone();
+    // The epoch of the next block to commit, from its boundary block (or genesis).
+    let first_epoch = Epoch::new(ledger.known_epoch().map_err(|e| BftError::Storage(e.to_string()))?);
+    let first_floor = match first_epoch.previous() {
+        None => genesis_digest,
+        Some(prev) => {
+            let h = last_height(&epocher, prev).get();
+            let (header, _) = ledger
+                .store()
+                .header(h)
+                .map_err(|e| BftError::Storage(e.to_string()))?
+                .ok_or_else(|| BftError::Storage(format!("boundary block {h} is not stored")))?;
+            digest(&header.hash())
+        }
+    };
+    if schemes.get(first_epoch).is_none() {
+        return Err(BftError::InvalidValidatorSet(format!("no validator set for epoch {}", first_epoch.get())));
+    }
 
     let resolver = marshal_resolver::init(
         ctx.child("resolver"),
@@ -201,7 +231,7 @@ where
         finalizations,
         finalized,
         MarshalConfig {
-            provider: ConstantProvider::new(scheme.clone()),
+            provider: schemes.clone(),
             epocher: epocher.clone(),
             start: Start::Genesis(Digested::precomputed(genesis_block, genesis_digest)),
             partition_prefix: format!("{prefix}-marshal"),
@@ -219,41 +249,192 @@ where
         },
     )
     .await;
-    let watch_parts = parts.clone();
-    let (reporter, commit_loop) =
-        committer(ctx.child("clock"), ledger.clone(), mempool.clone(), mailbox.clone(), parts, observers.commits);
+    let (epochs_tx, epochs_rx) = mpsc::unbounded();
+    let (reporter, commit_loop) = committer(
+        ctx.child("clock"),
+        ledger.clone(),
+        CommitContext {
+            mempool: mempool.clone(),
+            marshal: mailbox.clone(),
+            schemes: schemes.clone(),
+            epocher: epocher.clone(),
+            epochs: epochs_tx,
+            listener: observers.commits,
+            me: me.clone(),
+        },
+    );
     ctx.child("committer").spawn(|_| commit_loop);
     actor.start(reporter, buffer, resolver);
     let app = App::new(ledger, mempool, settings.max_block_txs);
-    let inline = Inline::new(ctx.child("inline"), app, mailbox, epocher);
-    let engine = Engine::new(
-        ctx.child("engine"),
-        SimplexConfig {
-            scheme,
-            elector: RoundRobin::<Sha256>::default(),
-            blocker,
-            automaton: inline.clone(),
-            relay: inline.clone(),
-            reporter: Watch::new(inline, &genesis.chain_id, watch_parts, observers.evidence),
-            strategy: Sequential,
-            partition: format!("{prefix}-simplex"),
-            mailbox_size: NZUsize!(1024),
-            epoch: Epoch::zero(),
-            floor: Floor::Genesis(genesis_digest),
-            replay_buffer: NZUsize!(1 << 20),
-            write_buffer: NZUsize!(1 << 20),
-            page_cache,
-            leader_timeout: settings.leader_timeout,
-            certification_timeout: settings.certification_timeout,
-            timeout_retry: settings.timeout_retry,
-            view_retention: ViewDelta::new(10),
-            skip: SkipPolicy::Enabled { timeout: settings.leader_timeout * 8, budget: SkipBudget::Participants },
-            fetch_timeout: NZDuration!(settings.fetch_timeout.max(Duration::from_millis(1))),
-            fetch_retry_delay: Duration::from_millis(100),
-            forward: ForwardPolicy::Disabled,
-            track_historical_votes: false,
-        },
-    );
-    engine.start(channels.votes, channels.certificates, channels.resolver);
+    let inline = Inline::new(ctx.child("inline"), app, mailbox.clone(), epocher.clone());
+
+    let (votes_mux, votes, votes_backup) =
+        Muxer::builder(ctx.child("votes_mux"), channels.votes.0, channels.votes.1).with_backup().build();
+    votes_mux.start();
+    let (certs_mux, certificates, certs_backup) =
+        Muxer::builder(ctx.child("certificates_mux"), channels.certificates.0, channels.certificates.1)
+            .with_backup()
+            .build();
+    certs_mux.start();
+    let (resolver_mux, resolver) = Muxer::new(ctx.child("resolver_mux"), channels.resolver.0, channels.resolver.1);
+    resolver_mux.start();
+
+    let engines = Engines {
+        ctx: ctx.child("consensus"),
+        settings: settings.clone(),
+        inline,
+        blocker,
+        evidence: observers.evidence,
+        chain_id: genesis.chain_id.clone(),
+        schemes,
+        page_cache,
+        votes,
+        certificates,
+        resolver,
+    };
+    let orchestrator = Orchestrator { engines, marshal: mailbox, epocher };
+    ctx.child("epochs")
+        .spawn(move |_| orchestrator.run(first_epoch, first_floor, epochs_rx, votes_backup, certs_backup));
     Ok(())
+}
+
+type InlineApp<E> = Inline<E, Scheme, App, LedgerBlock, FixedEpocher>;
+
+/// What it takes to start one epoch's simplex engine.
+struct Engines<E, S, B>
+where
+    E: Clock + rand_core::CryptoRng + Spawner + Storage + Metrics + Supervisor,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    B: Blocker<PublicKey = ed25519::PublicKey>,
+{
+    ctx: E,
+    settings: Settings,
+    inline: InlineApp<E>,
+    blocker: B,
+    evidence: Option<Arc<dyn EvidenceSink>>,
+    chain_id: String,
+    schemes: EpochSchemes,
+    page_cache: CacheRef,
+    votes: MuxHandle<S>,
+    certificates: MuxHandle<S>,
+    resolver: MuxHandle<S>,
+}
+
+impl<E, S, B> Engines<E, S, B>
+where
+    E: Clock + rand_core::CryptoRng + Spawner + Storage + Metrics + Supervisor,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    B: Blocker<PublicKey = ed25519::PublicKey>,
+{
+    /// Starts the engine of `epoch` on `floor` (the previous epoch's boundary block, or
+    /// genesis). `None` if the epoch's set is unknown or the channels are closed.
+    async fn enter(&mut self, epoch: Epoch, floor: Digest) -> Option<Handle<()>> {
+        let scheme = self.schemes.get(epoch)?;
+        let settings = &self.settings;
+        let prefix = &settings.partition_prefix;
+        let engine = Engine::new(
+            self.ctx.child("engine").with_attribute("epoch", epoch.get()),
+            SimplexConfig {
+                scheme: scheme.scheme.as_ref().clone(),
+                elector: RoundRobin::<Sha256>::default(),
+                blocker: self.blocker.clone(),
+                automaton: self.inline.clone(),
+                relay: self.inline.clone(),
+                reporter: Watch::new(self.inline.clone(), &self.chain_id, scheme.participants, self.evidence.clone()),
+                strategy: Sequential,
+                partition: format!("{prefix}-simplex-{}", epoch.get()),
+                mailbox_size: NZUsize!(1024),
+                epoch,
+                floor: Floor::Genesis(floor),
+                replay_buffer: NZUsize!(1 << 20),
+                write_buffer: NZUsize!(1 << 20),
+                page_cache: self.page_cache.clone(),
+                leader_timeout: settings.leader_timeout,
+                certification_timeout: settings.certification_timeout,
+                timeout_retry: settings.timeout_retry,
+                view_retention: ViewDelta::new(10),
+                skip: SkipPolicy::Enabled { timeout: settings.leader_timeout * 8, budget: SkipBudget::Participants },
+                fetch_timeout: NZDuration!(settings.fetch_timeout.max(Duration::from_millis(1))),
+                fetch_retry_delay: Duration::from_millis(100),
+                forward: ForwardPolicy::Disabled,
+                track_historical_votes: false,
+            },
+        );
+        let votes = self.votes.register(epoch.get()).await.ok()?;
+        let certificates = self.certificates.register(epoch.get()).await.ok()?;
+        let resolver = self.resolver.register(epoch.get()).await.ok()?;
+        tracing::info!(epoch = epoch.get(), voting = scheme.scoped.clone().into_scheme().is_some(), "entered epoch");
+        Some(engine.start(votes, certificates, resolver))
+    }
+}
+
+/// Runs one engine at a time and moves it from epoch to epoch.
+struct Orchestrator<E, S, B>
+where
+    E: Clock + rand_core::CryptoRng + Spawner + Storage + Metrics + Supervisor,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    B: Blocker<PublicKey = ed25519::PublicKey>,
+{
+    engines: Engines<E, S, B>,
+    marshal: Mailbox<Scheme, Standard<LedgerBlock>>,
+    epocher: FixedEpocher,
+}
+
+type Backup = commonware_utils::channel::mpsc::Receiver<(u64, commonware_p2p::Message<ed25519::PublicKey>)>;
+
+impl<E, S, B> Orchestrator<E, S, B>
+where
+    E: Clock + rand_core::CryptoRng + Spawner + Storage + Metrics + Supervisor,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    B: Blocker<PublicKey = ed25519::PublicKey>,
+{
+    async fn run(
+        mut self,
+        epoch: Epoch,
+        floor: Digest,
+        mut epochs: mpsc::UnboundedReceiver<(Epoch, Digest)>,
+        mut votes_backup: Backup,
+        mut certs_backup: Backup,
+    ) {
+        let Some(handle) = self.engines.enter(epoch, floor).await else {
+            tracing::error!(epoch = epoch.get(), "cannot start the consensus engine");
+            return;
+        };
+        let mut active = (epoch, handle);
+        let mut last_hint: Option<(Epoch, std::time::SystemTime)> = None;
+        loop {
+            let from = commonware_macros::select! {
+                next = epochs.next() => {
+                    let Some((next, floor)) = next else { return };
+                    if next <= active.0 {
+                        continue;
+                    }
+                    let Some(handle) = self.engines.enter(next, floor).await else {
+                        tracing::error!(epoch = next.get(), "cannot start the consensus engine");
+                        return;
+                    };
+                    let (old, old_handle) = std::mem::replace(&mut active, (next, handle));
+                    old_handle.abort();
+                    tracing::info!(from = old.get(), to = next.get(), "epoch changed");
+                    continue;
+                },
+                m = votes_backup.recv() => m,
+                m = certs_backup.recv() => m,
+            };
+            let Some((their_epoch, (sender, _))) = from else { return };
+            // A peer in a later epoch: this validator is behind. Ask for the boundary
+            // block of its epoch (at most once a second per epoch).
+            if Epoch::new(their_epoch) <= active.0 {
+                continue;
+            }
+            let now = self.engines.ctx.current();
+            if let Some((e, at)) = last_hint {
+                if e == active.0 && now.duration_since(at).unwrap_or_default() < Duration::from_secs(1) {
+                    continue;
+                }
+            }
+            last_hint = Some((active.0, now));
+            self.marshal.hint_finalized(last_height(&self.epocher, active.0), NonEmptyVec::new(sender));
+        }
+    }
 }

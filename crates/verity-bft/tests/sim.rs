@@ -74,6 +74,7 @@ fn genesis(n: usize) -> Genesis {
                 amount: 1_000_000,
             })
             .collect(),
+        epoch_length: 0,
     }
 }
 
@@ -508,8 +509,13 @@ fn start_equivocator(context: &deterministic::Context, i: usize, shared: &Shared
         let scheme = Scheme::signer(&ns, parts, verity_bft::keys::private_key(&key(&format!("validator{i}"))))
             .expect("a validator key");
         let control = oracle.control(peers[i].clone());
-        let (mut sender, mut receiver) =
+        let (raw_sender, raw_receiver) =
             control.register(channel::VOTES, Quota::per_second(NZU32!(10_000))).await.expect("channel");
+        // Votes travel on one subchannel per epoch (the genesis epoch here).
+        let (mux, mut handle) =
+            commonware_p2p::utils::mux::Muxer::new(ctx.child("votes_mux"), raw_sender, raw_receiver);
+        mux.start();
+        let (mut sender, mut receiver) = handle.register(0).await.expect("subchannel");
         type V = Vote<Scheme, verity_bft::Digest>;
         while let Ok((_, msg)) = receiver.recv().await {
             let Ok(vote) = V::decode(msg) else { continue };
@@ -711,4 +717,199 @@ fn a_seed_replays_identically() {
     assert_eq!(a, b, "same seed, same chain (height, certificates, virtual time, tip hash)");
     let c = run(43, sc).expect("seed 43");
     assert_ne!(a.3, c.3, "another seed schedules differently (different timestamps and blocks)");
+}
+
+/// Blocks per epoch in the validator-set change scenario.
+const CHANGE_EPOCH: u64 = 20;
+
+/// A validator-set change for `epoch`, approved by the admins of orgs 0..4 (four of the
+/// five organisations) and submitted by `watch0` at `nonce`.
+fn change_tx(epoch: u64, ops: Vec<verity_types::ValidatorOp>, nonce: u64) -> SignedTransaction {
+    let change = verity_types::ValidatorChange { epoch, ops };
+    let approvals = (0..4)
+        .map(|i| change.approve(CHAIN, AccountId::new(format!("admin{i}")).expect("id"), &key(&format!("admin{i}"))))
+        .collect();
+    Transaction {
+        chain_id: CHAIN.into(),
+        sender: AccountId::new("watch0").expect("id"),
+        nonce,
+        action: Action::ChangeValidators { change, approvals },
+    }
+    .sign(&key("watch0"))
+}
+
+/// Validator-set changes under faults: genesis has validators 0..3 (orgs 0..3) and
+/// epochs of [`CHANGE_EPOCH`] blocks; nodes 4 (org 4's new validator) and 5 (validator
+/// 1's next key) run from the start, following without a vote. Epoch 1 adds validator
+/// 4; epoch 2 removes validator 0 and rotates validator 1's key to node 5's. Validator 2
+/// crashes during epoch 1 and restarts in epoch 2, catching up across the boundary.
+/// Checks: every node (members, followers, removed ones) holds the same chain; every
+/// certificate verifies against the set of its block's epoch (and names it in the
+/// header); the added and rotated keys sign certificates once in the set; the removed
+/// ones never do after; the state's set history is the expected one; every transaction
+/// is committed.
+fn run_changes(seed: u64) -> Result<u64, String> {
+    use verity_types::{ValidatorOp, ValidatorSet};
+    let cfg = deterministic::Config::new().with_seed(seed).with_timeout(Some(Duration::from_secs(1800)));
+    deterministic::Runner::new(cfg).start(|context| async move {
+        let nodes_n = 6;
+        let mut genesis = genesis(5);
+        genesis.validators.truncate(4);
+        genesis.epoch_length = CHANGE_EPOCH;
+        let txs = load(4, 10);
+        let total = txs.len();
+        let peers: Vec<ed25519::PublicKey> =
+            (0..nodes_n).map(|i| public_key(&key(&format!("validator{i}")).public_key()).expect("key")).collect();
+        let (network, oracle) = Network::new_with_peers(
+            context.child("network"),
+            simulated::Config {
+                max_size: (MAX_BLOCK_BYTES + 4096) as u32,
+                max_peers_per_set: NZUsize!(nodes_n + 1),
+                disconnect_on_block: true,
+                tracked_peer_sets: NZUsize!(1),
+            },
+            peers.clone(),
+        )
+        .await;
+        network.start();
+        connect(&oracle, &peers, link(20, 10, 0.97), None).await;
+
+        let released = Arc::new(AtomicUsize::new(total));
+        let shared = Shared { genesis: genesis.clone(), peers: peers.clone(), oracle: oracle.clone() };
+        let mut nodes = Vec::new();
+        for i in 0..nodes_n {
+            let pool = Arc::new(Pool {
+                txs: Mutex::new(txs.iter().cloned().collect()),
+                released: released.clone(),
+                first: Mutex::new(txs.iter().map(SignedTransaction::hash).collect()),
+                extra: Mutex::new(HashSet::new()),
+            });
+            let mut node = Node {
+                dir: tempfile::tempdir().expect("tempdir"),
+                pool,
+                store: Arc::new(Mutex::new(None)),
+                task: None,
+            };
+            node.task = Some(start_validator(&context, i, &shared, &node));
+            nodes.push(node);
+        }
+        let pk = |i: usize| key(&format!("validator{i}")).public_key();
+        let add = change_tx(1, vec![ValidatorOp::Add { org: OrgId::new("org4").expect("org"), public_key: pk(4) }], 0);
+        for nd in &nodes {
+            nd.pool.add(add.clone());
+        }
+        let wait_for = async |nodes: &[Node], which: &[usize], height: u64, what: &str| -> Result<(), String> {
+            let started = context.current();
+            while which.iter().any(|&i| nodes[i].height() < height) {
+                if context.current().duration_since(started).unwrap_or_default() > Duration::from_secs(600) {
+                    let heights: Vec<u64> = nodes.iter().map(Node::height).collect();
+                    return Err(format!("liveness ({what}): heights {heights:?}, waiting for {height}"));
+                }
+                context.sleep(Duration::from_millis(100)).await;
+            }
+            Ok(())
+        };
+        // Into epoch 1: schedule epoch 2's change, then crash validator 2.
+        wait_for(&nodes, &[0], CHANGE_EPOCH + 2, "epoch 1").await?;
+        let second = change_tx(
+            2,
+            vec![ValidatorOp::Remove { public_key: pk(0) }, ValidatorOp::Rotate { old: pk(1), new: pk(5) }],
+            1,
+        );
+        for nd in &nodes {
+            nd.pool.add(second.clone());
+        }
+        nodes[2].store.lock().take();
+        if let Some(t) = nodes[2].task.take() {
+            t.abort();
+        }
+        // Into epoch 2 without it; it restarts there and must catch up across the boundary.
+        wait_for(&nodes, &[3], 2 * CHANGE_EPOCH + 3, "epoch 2 with validator 2 down").await?;
+        let restarted = start_validator(&context, 2, &shared, &nodes[2]);
+        nodes[2].task = Some(restarted);
+        let target = 3 * CHANGE_EPOCH + 5;
+        wait_for(&nodes, &(0..nodes_n).collect::<Vec<_>>(), target, "epoch 3, every node").await?;
+        let started = context.current();
+        while nodes.iter().any(|nd| !nd.pool.txs.lock().is_empty()) {
+            if context.current().duration_since(started).unwrap_or_default() > Duration::from_secs(300) {
+                let left: Vec<usize> = nodes.iter().map(|nd| nd.pool.txs.lock().len()).collect();
+                return Err(format!("liveness: transactions left {left:?}"));
+            }
+            context.sleep(Duration::from_millis(100)).await;
+        }
+
+        // The expected sets, by epoch.
+        let set0 = genesis.validator_set();
+        let mut set1 = set0.clone();
+        set1.validators.push(Validator { org: OrgId::new("org4").expect("org"), public_key: pk(4), power: 1 });
+        let mut set2 = ValidatorSet { validators: set1.validators[1..].to_vec() };
+        set2.validators[0].public_key = pk(5);
+        let set_of = |h: u64| match h / CHANGE_EPOCH {
+            0 => &set0,
+            1 => &set1,
+            _ => &set2,
+        };
+        let store0 = nodes[3].store.lock().clone().expect("validator 3 is running");
+        let common = nodes.iter().map(Node::height).min().unwrap_or(0);
+        let signed_by = |set: &ValidatorSet, cert: &verity_types::Certificate| -> Vec<verity_types::PublicKey> {
+            cert.signatures.iter().map(|s| set.validators[s.validator as usize].public_key).collect()
+        };
+        let (mut new_signed, mut rotated_signed) = (false, false);
+        for h in 1..=common {
+            let (h0, c0) = store0.header(h).expect("read").expect("header");
+            for (i, nd) in nodes.iter().enumerate() {
+                let (hi, _) = nd.store.lock().as_ref().expect("running").header(h).expect("read").expect("header");
+                if hi != h0 {
+                    return Err(format!("safety: nodes 3 and {i} committed different blocks at height {h}"));
+                }
+            }
+            let set = set_of(h);
+            if h0.validator_set_hash != set.hash() {
+                return Err(format!("height {h} names another validator set than its epoch's"));
+            }
+            let boundary = (h + 1).is_multiple_of(CHANGE_EPOCH);
+            if c0.finalized_by.is_none() {
+                set.verify_certificate(&h0, &c0).map_err(|e| format!("certificate at {h}: {e}"))?;
+                let who = signed_by(set, &c0);
+                new_signed |= h >= CHANGE_EPOCH && who.contains(&pk(4));
+                rotated_signed |= h >= 2 * CHANGE_EPOCH && who.contains(&pk(5));
+            } else if boundary {
+                return Err(format!("boundary block {h} has no certificate of its own"));
+            }
+        }
+        if !new_signed || !rotated_signed {
+            return Err(format!("the new keys never signed (added: {new_signed}, rotated: {rotated_signed})"));
+        }
+        let state = verity_consensus::StoreView(&store0);
+        if verity_state::consensus::set_epochs(&state) != vec![0, 1, 2] {
+            return Err(format!("set epochs {:?}", verity_state::consensus::set_epochs(&state)));
+        }
+        for (e, want) in [(0, &set0), (1, &set1), (2, &set2), (3, &set2)] {
+            if verity_state::consensus::validator_set_at(&state, e).as_ref() != Some(want) {
+                return Err(format!("the state's set of epoch {e} is not the expected one"));
+            }
+        }
+        for tx in txs.iter().chain([&add, &second]) {
+            match store0.tx(&tx.hash()).expect("read") {
+                Some((_, r)) if r.status == TxStatus::Success => {}
+                Some((_, r)) => return Err(format!("transaction failed: {:?}", r.error)),
+                None => return Err("an acknowledged transaction is missing".into()),
+            }
+        }
+        Ok(common)
+    })
+}
+
+#[test]
+fn validator_set_changes_take_effect_at_epoch_boundaries() {
+    // A quarter of the other scenarios' seeds (each runs three epochs and a restart).
+    let all = seeds();
+    let mut failed = Vec::new();
+    for seed in all.iter().copied().take(all.len().div_ceil(4)) {
+        match run_changes(seed) {
+            Ok(height) => eprintln!("set-changes seed {seed}: height {height}"),
+            Err(e) => failed.push(format!("seed {seed}: {e}")),
+        }
+    }
+    assert!(failed.is_empty(), "set-changes: {} seeds failed:\n{}", failed.len(), failed.join("\n"));
 }

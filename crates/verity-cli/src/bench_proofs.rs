@@ -63,6 +63,7 @@ pub fn proofs(a: &ProofsArgs) -> Result<ProofsReport> {
         validators: vec![Validator { org, public_key: validator.public_key(), power: 1 }],
         assets: vec![],
         balances: vec![],
+        epoch_length: 0,
     };
     let vset_hash = genesis.validator_set().hash();
     if store.genesis()?.is_none() {

@@ -10,7 +10,6 @@ use verity_client::{verify, Client};
 use verity_node::datadir;
 use verity_types::{
     AccountId, Action, AssetId, EscrowId, Genesis, Hash, OrgId, PublicKey, Role, SignedTransaction, Transaction,
-    ValidatorSet,
 };
 
 use crate::output::show;
@@ -444,10 +443,6 @@ fn print_tx_result(g: &Global, r: &verity_client::http::TxResult) -> Result<()> 
     Ok(())
 }
 
-fn trusted_validators(genesis: Option<&PathBuf>) -> Result<Option<ValidatorSet>> {
-    Ok(trusted_genesis(genesis)?.map(|g| g.validator_set()))
-}
-
 /// The genesis of `--genesis FILE`, else of .verity/genesis.json if present.
 fn trusted_genesis(genesis: Option<&PathBuf>) -> Result<Option<Genesis>> {
     let path = match genesis {
@@ -465,12 +460,23 @@ fn trusted_genesis(genesis: Option<&PathBuf>) -> Result<Option<Genesis>> {
     Ok(Some(g))
 }
 
-pub(crate) async fn validators_for(client: &Client, genesis: Option<&PathBuf>) -> Result<ValidatorSet> {
-    if let Some(v) = trusted_validators(genesis)? {
-        return Ok(v);
+/// A light client from the trusted genesis (`--genesis`, .verity/genesis.json, else
+/// the node's own, with a note), following every validator-set change the node reports:
+/// each is verified against the set before it, so checkpoints of any epoch verify.
+pub(crate) async fn validators_for(client: &Client, genesis: Option<&PathBuf>) -> Result<verify::LightClient> {
+    let g = match trusted_genesis(genesis)? {
+        Some(g) => g,
+        None => {
+            eprintln!("note: no --genesis file given and no .verity/genesis.json; trusting the node's own genesis");
+            client.genesis().await?
+        }
+    };
+    let mut lc = verify::LightClient::new(&g);
+    if g.epoch_length > 0 {
+        let changes = client.validator_changes().await?;
+        lc.follow_all(&changes.transitions)?;
     }
-    eprintln!("note: no --genesis file given and no .verity/genesis.json; trusting the node's own genesis");
-    Ok(client.genesis().await?.validator_set())
+    Ok(lc)
 }
 
 fn parse_split(s: &str) -> Result<(AccountId, u128)> {
@@ -670,6 +676,7 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
             );
             Ok(())
         }
+        Command::Validators(c) => crate::validators::run(g, &client, c).await,
         Command::Content(c) => crate::content::run(g, &client, c).await,
         Command::Dataset(d) => crate::dataset::run(g, &client, d).await,
         Command::Run(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Run(c)).await,
@@ -693,7 +700,7 @@ async fn verify_tx(client: &Client, t: &verity_client::http::TxView, genesis: Op
         );
     };
     let cp = client.checkpoint(cp_height).await?.checkpoint;
-    verify::verify_checkpoint(&validators, &cp)?;
+    validators.verify_checkpoint(&cp)?;
     let hash: Hash = t.hash.parse()?;
     if let Some(tx) = &t.tx {
         if tx.hash() != hash {
@@ -702,7 +709,8 @@ async fn verify_tx(client: &Client, t: &verity_client::http::TxView, genesis: Op
     }
     verify::verify_tx_inclusion(&cp, &hash, proof)?;
     Ok(format!(
-        "included at log index {} of {} under the checkpoint at height {} signed by the genesis validators",
+        "included at log index {} of {} under the checkpoint at height {} signed by its epoch's validators \
+         (followed from the trusted genesis)",
         proof.leaf_index, proof.tree_size, cp.header.height
     ))
 }
@@ -731,14 +739,14 @@ async fn proof(g: &Global, client: &Client, cmd: ProofCmd) -> Result<()> {
             }
             match cp.certificate.finalized_by {
                 None => {
-                    verify::verify_checkpoint(&validators, &cp)?;
+                    validators.verify_checkpoint(&cp)?;
                     verify::verify_state(&cp, &p.proof)?;
                 }
                 // Final through a descendant's certificate: verify that checkpoint, then
                 // the parent hashes down to this height.
                 Some(d) if d > p.height => {
                     let top = client.checkpoint(d).await?.checkpoint;
-                    verify::verify_checkpoint(&validators, &top)?;
+                    validators.verify_checkpoint(&top)?;
                     let mut chain = Vec::new();
                     for h in (p.height..d).rev() {
                         chain.push(client.block(&h.to_string()).await?.header);
@@ -775,8 +783,8 @@ async fn proof(g: &Global, client: &Client, cmd: ProofCmd) -> Result<()> {
                 Some(h) => client.checkpoint(h).await?.checkpoint,
                 None => client.latest_checkpoint().await?.checkpoint,
             };
-            verify::verify_checkpoint(&validators, &old)?;
-            verify::verify_checkpoint(&validators, &new)?;
+            validators.verify_checkpoint(&old)?;
+            validators.verify_checkpoint(&new)?;
             let p = client.consistency(old.header.log_size, new.header.log_size).await?;
             verify::verify_consistency(&old, &new, &p)?;
             show(

@@ -59,6 +59,7 @@ pub fn init(dir: &Path, chain_id: &str, org: &str, admin: &str, genesis_time_ms:
         validators: vec![Validator { org: org.clone(), public_key: validator_key.public_key(), power: 1 }],
         assets: vec![GenesisAsset { id: credit.clone(), mint: MintRule::Orgs { orgs: vec![org] }, supply_cap: None }],
         balances: vec![GenesisBalance { account: admin_id.clone(), asset: credit, amount: DEV_CREDIT }],
+        epoch_length: 0,
     };
     genesis.validate()?;
     let keystore_path = datadir::keystore_path(dir);

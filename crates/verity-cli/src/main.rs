@@ -20,6 +20,7 @@ mod provenance;
 mod publish;
 mod testnet;
 mod train;
+mod validators;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -114,6 +115,10 @@ pub enum Command {
     /// Equivocation evidence against validators, verified offline.
     #[command(subcommand)]
     Evidence(commands::EvidenceCmd),
+    /// The validator set: show it (changes verified offline), and change it at an epoch
+    /// boundary with the approval of more than two thirds of the organisations' admins.
+    #[command(subcommand)]
+    Validators(validators::ValidatorsCmd),
     /// Content provenance: register content, opt it out of training, withdraw opt-outs.
     #[command(subcommand)]
     Content(content::ContentCmd),

@@ -50,6 +50,10 @@ pub struct CreateArgs {
     /// Most transactions per block.
     #[arg(long)]
     pub max_block_txs: Option<usize>,
+    /// Blocks per consensus epoch: the validator set can change at each epoch's end
+    /// (`verity validators change`). 0 fixes the set at genesis.
+    #[arg(long, default_value_t = 100)]
+    pub epoch_length: u64,
 }
 
 #[derive(Subcommand)]
@@ -107,6 +111,7 @@ pub fn create(a: &CreateArgs, genesis_time_ms: u64) -> Result<Created> {
         validators,
         assets: vec![GenesisAsset { id: credit, mint: MintRule::Orgs { orgs: all_orgs }, supply_cap: None }],
         balances,
+        epoch_length: a.epoch_length,
     };
     genesis.validate()?;
     let genesis_json = serde_json::to_vec_pretty(&genesis)?;

@@ -293,3 +293,136 @@ fn four_validator_processes_survive_kill_9_and_keep_safety() {
         assert!(!log.contains("panicked"), "validator {i} panicked:\n{log}");
     }
 }
+
+/// Runs the CLI with `args`, expecting success and JSON output.
+fn cli(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_verity")).arg("--json").args(args).output().expect("verity");
+    assert!(out.status.success(), "verity {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{args:?}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The operator's path for a validator-set change, on four processes: admins of three of
+/// the four organisations approve removing validator 3 with the CLI (a change file
+/// passed around and signed offline), it takes effect at the next epoch boundary, the
+/// remaining three keep finalising while the removed one follows the chain, and a light
+/// client (`verity proof tx`, `verity validators show`) verifies checkpoints signed by the
+/// new set from the trusted genesis alone.
+#[test]
+fn a_validator_removed_by_its_peers_admins_leaves_the_set_at_the_epoch_boundary() {
+    const EPOCH: u64 = 40;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = 20_000 + (std::process::id() % 150) as u16 * 200 + 50;
+    let out = Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args(["testnet", "--validators", "4", "--epoch-length", &EPOCH.to_string(), "--base-port"])
+        .arg(base.to_string())
+        .arg("--dir")
+        .arg(dir.path())
+        .output()
+        .expect("verity testnet");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let genesis_path = dir.path().join("genesis.json");
+    let genesis: Genesis = serde_json::from_slice(&std::fs::read(&genesis_path).expect("genesis")).expect("json");
+    assert_eq!(genesis.epoch_length, EPOCH);
+    let urls: Vec<String> = (0..N).map(|i| format!("http://127.0.0.1:{}", base + i as u16)).collect();
+    let mut net = Net { dir, nodes: (0..N).map(|_| None).collect(), urls: urls.clone() };
+    for i in 0..N {
+        net.start(i);
+    }
+    let ks = |i: usize| net.dir.path().join(format!("node{i}/keystore.json")).display().to_string();
+    let file = net.dir.path().join("remove-3.json").display().to_string();
+    let removed = genesis.validators[3].public_key;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        // Early in an epoch, so the change is on the ledger before the epoch ends.
+        wait_until("an early height of an epoch", 120, async || {
+            height(&urls[0]).await.is_some_and(|h| h >= 1 && (h % EPOCH) < EPOCH / 3)
+        })
+        .await;
+        let proposed =
+            cli(&["--node", &urls[0], "validators", "propose", "--remove", &removed.to_hex(), "--out", &file]);
+        let epoch = proposed["change"]["epoch"].as_u64().expect("epoch");
+        // Two of four organisations are not enough.
+        for i in 0..2 {
+            cli(&["--keystore", &ks(i), "validators", "approve", &file, "--as", &format!("admin{i}")]);
+        }
+        let early = Command::new(env!("CARGO_BIN_EXE_verity"))
+            .args(["--node", &urls[1], "--keystore", &ks(1), "validators", "submit", &file, "--as", "admin1"])
+            .output()
+            .expect("verity");
+        assert!(!early.status.success(), "two approvals of four organisations must not do");
+        assert!(String::from_utf8_lossy(&early.stderr).contains("insufficient_approvals"));
+        cli(&["--keystore", &ks(2), "validators", "approve", &file, "--as", "admin2"]);
+        cli(&["--node", &urls[1], "--keystore", &ks(1), "validators", "submit", &file, "--as", "admin1"]);
+        let v = Client::new(&urls[0]).validators().await.expect("validators");
+        assert_eq!(v["scheduled"]["change"]["epoch"].as_u64(), Some(epoch), "{v}");
+
+        // Past the boundary: three validators, and all four nodes (the removed one
+        // following) keep growing the chain.
+        let boundary = epoch * EPOCH - 1;
+        wait_until("blocks of the new epoch on every node", 180, async || {
+            for u in &urls {
+                if height(u).await.is_none_or(|h| h < boundary + 5) {
+                    return false;
+                }
+            }
+            true
+        })
+        .await;
+        let v = Client::new(&urls[2]).validators().await.expect("validators");
+        assert_eq!(v["validators"].as_array().map(Vec::len), Some(3), "{v}");
+        assert_eq!(v["epoch"].as_u64(), Some(epoch), "{v}");
+        assert!(v["validators"].as_array().expect("list").iter().all(|x| x["public_key"] != removed.to_hex()));
+
+        // A transfer in the new epoch, proven offline from the trusted genesis through
+        // the change.
+        let key = admin(&net, 0);
+        let nonce = Client::new(&urls[0]).account("admin0").await.expect("account").nonce;
+        let r = Client::new(&urls[3]).submit(&transfer(&genesis.chain_id, &key, 1, nonce), true).await.expect("submit");
+        assert_eq!(r.success, Some(true), "{r:?}");
+        let hash = r.hash.expect("hash");
+        let mut proven = serde_json::Value::Null;
+        wait_until("a checkpoint covering the transfer", 60, async || {
+            let out = Command::new(env!("CARGO_BIN_EXE_verity"))
+                .args(["--json", "--node", &urls[0], "proof", "tx", &hash, "--genesis"])
+                .arg(&genesis_path)
+                .output()
+                .expect("verity");
+            if out.status.success() {
+                proven = serde_json::from_slice(&out.stdout).expect("json");
+            }
+            out.status.success()
+        })
+        .await;
+        assert_eq!(proven["verified"], true, "{proven}");
+        let shown = cli(&["--node", &urls[3], "validators", "show", "--genesis", &genesis_path.display().to_string()]);
+        assert_eq!(shown["verified_changes"], 1, "{shown}");
+
+        // Certificates: the genesis set before the boundary, the new set after it; the
+        // removed key signs nothing after the boundary.
+        let store_header = |h: u64| {
+            let u = urls[0].clone();
+            async move { Client::new(&u).checkpoint(h).await.expect("checkpoint").checkpoint }
+        };
+        let new_set = {
+            let mut s = genesis.validator_set();
+            s.validators.remove(3);
+            s
+        };
+        let before = store_header(boundary).await;
+        genesis
+            .validator_set()
+            .verify_certificate(&before.header, &before.certificate)
+            .expect("boundary by genesis set");
+        for h in boundary + 1..boundary + 5 {
+            let cp = store_header(h).await;
+            if cp.certificate.finalized_by.is_none() {
+                new_set.verify_certificate(&cp.header, &cp.certificate).expect("new set");
+                assert!(genesis.validator_set().verify_certificate(&cp.header, &cp.certificate).is_err());
+            }
+        }
+    });
+    for i in 0..N {
+        let log = net.log(i);
+        assert!(!log.contains("panicked"), "validator {i} panicked:\n{log}");
+    }
+}

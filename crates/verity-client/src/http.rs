@@ -29,6 +29,13 @@ pub struct EvidenceList {
     pub evidence: Vec<EvidenceEntry>,
 }
 
+/// The validator-set changes since genesis (`/v1/validators/changes`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ValidatorChanges {
+    pub epoch_length: u64,
+    pub transitions: Vec<verity_types::SetTransition>,
+}
+
 /// The node's JSON error body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -349,6 +356,16 @@ impl Client {
             q.push(("validator", v.to_string()));
         }
         self.get("/v1/evidence", &q).await
+    }
+
+    /// The validator-set changes, for [`crate::verify::LightClient::follow_all`].
+    pub async fn validator_changes(&self) -> Result<ValidatorChanges, ClientError> {
+        self.get("/v1/validators/changes", &[]).await
+    }
+
+    /// The current validator set, epoch and scheduled change (`/v1/validators`) as JSON.
+    pub async fn validators(&self) -> Result<serde_json::Value, ClientError> {
+        self.get("/v1/validators", &[]).await
     }
 
     pub async fn consistency(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof, ClientError> {

@@ -2,7 +2,8 @@
 
 use verity_types::merkle;
 use verity_types::proof::{ConsistencyProof, InclusionProof, StateProof};
-use verity_types::{Checkpoint, Hash, SignedTransaction, ValidatorSet};
+use verity_types::validators::{epoch_of, epoch_set_key};
+use verity_types::{Checkpoint, Genesis, Hash, SetTransition, SignedTransaction, ValidatorSet};
 
 use crate::error::ClientError;
 
@@ -75,6 +76,107 @@ pub fn verify_consistency(old: &Checkpoint, new: &Checkpoint, proof: &Consistenc
     proof
         .verify(&old.header.log_root, &new.header.log_root)
         .map_err(|e| fail(format!("consistency {} -> {}: {e}", proof.old_size, proof.new_size)))
+}
+
+/// A light client's trusted validator sets, followed from a trusted genesis across
+/// validator-set changes, offline.
+///
+/// It starts with the genesis set for epoch 0 and accepts each [`SetTransition`] in
+/// order: the boundary block must be the last block of the epoch before the change,
+/// certified by its own certificate from the set the client trusts for that epoch (the
+/// header names that set, so a transition skipped in between makes the next one fail),
+/// and its state must prove the new set under the change's state key. A checkpoint is
+/// then verified against the set of its height's epoch.
+#[derive(Clone, Debug)]
+pub struct LightClient {
+    chain_id: String,
+    epoch_length: u64,
+    /// Trusted sets by the epoch they took effect in, ascending, starting at 0.
+    sets: Vec<(u64, ValidatorSet)>,
+}
+
+impl LightClient {
+    pub fn new(genesis: &Genesis) -> Self {
+        LightClient {
+            chain_id: genesis.chain_id.clone(),
+            epoch_length: genesis.epoch_length,
+            sets: vec![(0, genesis.validator_set())],
+        }
+    }
+
+    /// The newest epoch whose change this client has verified (0 at genesis).
+    pub fn last_change(&self) -> u64 {
+        self.sets.last().map_or(0, |(e, _)| *e)
+    }
+
+    /// The trusted sets, by the epoch they took effect in.
+    pub fn sets(&self) -> &[(u64, ValidatorSet)] {
+        &self.sets
+    }
+
+    /// The set that certifies blocks at `height` (as far as the followed changes go).
+    pub fn set_for(&self, height: u64) -> &ValidatorSet {
+        let epoch = epoch_of(height, self.epoch_length);
+        let (_, set) = self.sets.iter().rev().find(|(e, _)| *e <= epoch).unwrap_or(&self.sets[0]);
+        set
+    }
+
+    /// Verifies a change and trusts its set from its epoch on. A change this client
+    /// already holds is accepted again only if it is the same set.
+    pub fn follow(&mut self, t: &SetTransition) -> Result<(), ClientError> {
+        if let Some((_, known)) = self.sets.iter().find(|(e, _)| *e == t.epoch) {
+            return if *known == t.validators {
+                Ok(())
+            } else {
+                Err(fail(format!("epoch {}: another set than the one verified", t.epoch)))
+            };
+        }
+        if self.epoch_length == 0 {
+            return Err(fail("this chain has no epochs: its validator set is the genesis set"));
+        }
+        if t.epoch <= self.last_change() {
+            return Err(fail(format!(
+                "change at epoch {} is older than the last followed ({})",
+                t.epoch,
+                self.last_change()
+            )));
+        }
+        let h = &t.boundary.header;
+        let want = t.epoch.checked_mul(self.epoch_length).and_then(|x| x.checked_sub(1));
+        if want != Some(h.height) {
+            return Err(fail(format!("epoch {} starts after height {want:?}, not {}", t.epoch, h.height)));
+        }
+        if h.chain_id != self.chain_id {
+            return Err(fail(format!("boundary block of chain {:?}", h.chain_id)));
+        }
+        verify_checkpoint(self.set_for(h.height), &t.boundary)
+            .map_err(|e| fail(format!("change at epoch {}: {e}", t.epoch)))?;
+        if t.proof.key != epoch_set_key(t.epoch) {
+            return Err(fail(format!("change at epoch {}: the proof is for another key", t.epoch)));
+        }
+        if t.proof.value.as_deref() != Some(&verity_types::encoding::encode(&t.validators)[..]) {
+            return Err(fail(format!("change at epoch {}: the proof holds another set", t.epoch)));
+        }
+        verify_state(&t.boundary, &t.proof)?;
+        if t.validators.validators.is_empty() {
+            return Err(fail(format!("change at epoch {}: an empty set", t.epoch)));
+        }
+        self.sets.push((t.epoch, t.validators.clone()));
+        Ok(())
+    }
+
+    /// Follows every change in `transitions` (ascending by epoch).
+    pub fn follow_all(&mut self, transitions: &[SetTransition]) -> Result<(), ClientError> {
+        transitions.iter().try_for_each(|t| self.follow(t))
+    }
+
+    /// Verifies a checkpoint against the set of its height's epoch.
+    pub fn verify_checkpoint(&self, cp: &Checkpoint) -> Result<(), ClientError> {
+        if cp.header.chain_id != self.chain_id {
+            return Err(fail(format!("checkpoint of chain {:?}", cp.header.chain_id)));
+        }
+        verify_checkpoint(self.set_for(cp.header.height), cp)
+    }
 }
 
 #[cfg(test)]
@@ -235,5 +337,131 @@ mod tests {
         let forked_cp = checkpoint(&set, &signers, &forked, &state);
         let p2 = merkle::consistency_proof(&forked, 6, 13).expect("proof");
         assert!(verify_consistency(&old, &forked_cp, &p2).is_err(), "a rewritten prefix is not an extension");
+    }
+
+    mod light_client {
+        use super::*;
+        use verity_types::validators::epoch_set_key;
+        use verity_types::SetTransition;
+
+        const E: u64 = 10;
+
+        fn genesis(set: &ValidatorSet) -> Genesis {
+            Genesis {
+                chain_id: "c".into(),
+                genesis_time_ms: 0,
+                orgs: vec![],
+                validators: set.validators.clone(),
+                assets: vec![],
+                balances: vec![],
+                epoch_length: E,
+            }
+        }
+
+        fn keys_and_set(seed: u8) -> (Vec<SecretKey>, ValidatorSet) {
+            let keys: Vec<SecretKey> = (0..4).map(|i| SecretKey::from_seed([seed + i; 32])).collect();
+            let set = ValidatorSet {
+                validators: keys
+                    .iter()
+                    .map(|k| Validator { org: OrgId::new("o").expect("id"), public_key: k.public_key(), power: 1 })
+                    .collect(),
+            };
+            (keys, set)
+        }
+
+        /// A block at `height` naming `names`, signed by the first three of `signers`,
+        /// whose state holds `state`.
+        fn block(height: u64, names: &ValidatorSet, signers: &[SecretKey], state: &State) -> Checkpoint {
+            let header = BlockHeader {
+                chain_id: "c".into(),
+                height,
+                parent: Hash::ZERO,
+                timestamp_ms: height,
+                proposer: 0,
+                tx_count: 0,
+                txs_root: merkle::empty_root(),
+                log_size: 0,
+                log_root: merkle::empty_root(),
+                state_root: state_root(state),
+                validator_set_hash: names.hash(),
+            };
+            let signatures = signers[..3]
+                .iter()
+                .enumerate()
+                .map(|(i, k)| ValidatorSignature { validator: i as u32, signature: k.sign(&header.signing_bytes()) })
+                .collect();
+            Checkpoint { header, certificate: Certificate::embedded(signatures) }
+        }
+
+        /// The change to `next` at `epoch`, certified by `keys` of `current`.
+        fn transition(epoch: u64, current: &ValidatorSet, keys: &[SecretKey], next: &ValidatorSet) -> SetTransition {
+            let state: State = [(epoch_set_key(epoch), verity_types::encoding::encode(next))].into_iter().collect();
+            let boundary = block(epoch * E - 1, current, keys, &state);
+            SetTransition {
+                epoch,
+                boundary,
+                validators: next.clone(),
+                proof: state_proof(&state, &epoch_set_key(epoch)),
+            }
+        }
+
+        #[test]
+        fn follows_changes_and_verifies_checkpoints_against_their_epochs_set() {
+            let (ka, a) = keys_and_set(1);
+            let (kb, b) = keys_and_set(11);
+            let (kc, c) = keys_and_set(21);
+            let mut lc = LightClient::new(&genesis(&a));
+            let empty = State::new();
+            assert!(lc.verify_checkpoint(&block(5, &a, &ka, &empty)).is_ok());
+            // A change to B at epoch 2, certified by A at height 19.
+            let to_b = transition(2, &a, &ka, &b);
+            lc.follow(&to_b).expect("a valid change");
+            assert_eq!(lc.last_change(), 2);
+            assert!(lc.follow(&to_b).is_ok(), "the same change again is harmless");
+            assert!(lc.verify_checkpoint(&block(19, &a, &ka, &empty)).is_ok(), "epoch 1 is still A's");
+            assert!(lc.verify_checkpoint(&block(25, &b, &kb, &empty)).is_ok());
+            // A's keys cannot certify epoch 2 any more, whatever set the header names.
+            assert!(lc.verify_checkpoint(&block(25, &a, &ka, &empty)).is_err());
+            assert!(lc.verify_checkpoint(&block(25, &b, &ka, &empty)).is_err());
+            // Then to C at epoch 5, certified by B.
+            lc.follow(&transition(5, &b, &kb, &c)).expect("second change");
+            assert!(lc.verify_checkpoint(&block(57, &c, &kc, &empty)).is_ok());
+            assert!(lc.verify_checkpoint(&block(41, &b, &kb, &empty)).is_ok());
+            assert_eq!(lc.sets().len(), 3);
+        }
+
+        #[test]
+        fn forged_or_skipped_changes_are_refused() {
+            let (ka, a) = keys_and_set(1);
+            let (kb, b) = keys_and_set(11);
+            let (_, c) = keys_and_set(21);
+            let fresh = || LightClient::new(&genesis(&a));
+            // Certified by the incoming set itself, not the trusted one.
+            assert!(fresh().follow(&transition(2, &b, &kb, &b)).is_err());
+            // Skipping the change to B: the boundary of C's change names B, not A.
+            assert!(fresh().follow(&transition(5, &b, &kb, &c)).is_err());
+            // Not at the boundary height.
+            let mut t = transition(2, &a, &ka, &b);
+            t.boundary = block(17, &a, &ka, &State::new());
+            assert!(fresh().follow(&t).is_err());
+            // The proof holds another set, or another key, or the claimed set differs.
+            let mut t = transition(2, &a, &ka, &b);
+            t.validators = c.clone();
+            assert!(fresh().follow(&t).is_err());
+            let mut t = transition(2, &a, &ka, &b);
+            t.proof.key = epoch_set_key(3);
+            assert!(fresh().follow(&t).is_err());
+            let mut t = transition(2, &a, &ka, &b);
+            t.boundary.header.state_root = Hash::ZERO;
+            assert!(fresh().follow(&t).is_err(), "the certificate covers the state root");
+            // Out of order.
+            let mut lc = fresh();
+            lc.follow(&transition(5, &a, &ka, &b)).expect("a change at epoch 5");
+            assert!(lc.follow(&transition(2, &a, &ka, &c)).is_err());
+            // A chain without epochs has no changes.
+            let mut g = genesis(&a);
+            g.epoch_length = 0;
+            assert!(LightClient::new(&g).follow(&transition(2, &a, &ka, &b)).is_err());
+        }
     }
 }

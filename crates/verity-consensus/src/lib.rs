@@ -242,6 +242,7 @@ mod tests {
                 asset: AssetId::new("usd").expect("id"),
                 amount: 1_000,
             }],
+            epoch_length: 0,
         }
     }
 

@@ -760,12 +760,14 @@ async fn method_not_allowed() -> ApiError {
         crate::api_prov::bundle,
         crate::api_prov::get_model,
         crate::api_consensus::validators,
+        crate::api_consensus::validator_changes,
         crate::api_consensus::list_evidence
     ),
     components(schemas(
         ApiError,
         crate::api_consensus::EvidenceList,
         crate::api_consensus::ValidatorsView,
+        crate::api_consensus::ValidatorChanges,
         crate::api_consensus::ValidatorView,
         SubmitTx,
         SubmitBatch,
@@ -815,6 +817,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/audit/bundle/{ref}"),
     ("get", "/v1/models/{id}"),
     ("get", "/v1/validators"),
+    ("get", "/v1/validators/changes"),
     ("get", "/v1/evidence"),
 ];
 
@@ -837,6 +840,7 @@ pub fn router(core: Arc<NodeCore>) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .route("/v1/validators", get(crate::api_consensus::validators))
+        .route("/v1/validators/changes", get(crate::api_consensus::validator_changes))
         .route("/v1/evidence", get(crate::api_consensus::list_evidence))
         .route("/v1/records/{ref}", get(crate::api_prov::get_record))
         .route("/v1/trace/{ref}", get(crate::api_prov::trace))

@@ -1,7 +1,8 @@
 //! Consensus endpoints: the validator set and the equivocation evidence on the ledger.
 //! Part of the /v1 API documented by [`crate::api::ApiDoc`]. Every answer is read from
 //! committed state, so each record can also be proven with `/v1/state/proof` (keys
-//! `consensus/validators`, `consensus/evidence/<sequence, 20 digits>`).
+//! `consensus/validators`, `consensus/evidence/<sequence, 20 digits>`,
+//! `consensus/epochs/<epoch, 20 digits>`).
 
 use std::sync::Arc;
 
@@ -12,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use verity_consensus::StoreView;
 use verity_state::EvidenceRecord;
+use verity_types::validators::epoch_set_key;
+use verity_types::{Checkpoint, SetTransition};
 
 use crate::api::{ApiError, ApiResult};
 use crate::core::NodeCore;
@@ -90,6 +93,14 @@ pub struct ValidatorView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ValidatorsView {
     pub height: u64,
+    /// Blocks per epoch (0: the set is fixed at genesis).
+    pub epoch_length: u64,
+    /// The epoch of the next block.
+    pub epoch: u64,
+    /// The change scheduled for the start of the next epoch, if any: `change` (`epoch`,
+    /// `ops`), `approvals`, `approving_orgs`, `submitted_by`, `height`, `tx_hash`.
+    #[schema(value_type = Option<Object>)]
+    pub scheduled: Option<serde_json::Value>,
     /// Hash of the set (what block headers name as `validator_set_hash`).
     pub validator_set_hash: String,
     pub validators: Vec<ValidatorView>,
@@ -115,5 +126,58 @@ pub(crate) async fn validators(State(core): State<AppState>) -> ApiResult<Json<V
             equivocations: records.iter().filter(|r| r.evidence.validator == v.public_key).count() as u64,
         })
         .collect();
-    Ok(Json(ValidatorsView { height, validator_set_hash: set.hash().to_hex(), validators }))
+    let epoch_length = verity_state::consensus::epoch_length(&view);
+    let epoch = verity_types::validators::epoch_of(height + 1, epoch_length);
+    let scheduled = verity_state::consensus::scheduled_change(&view, epoch + 1)
+        .map(|c| serde_json::to_value(&c))
+        .transpose()
+        .map_err(ApiError::internal)?;
+    Ok(Json(ValidatorsView {
+        height,
+        epoch_length,
+        epoch,
+        scheduled,
+        validator_set_hash: set.hash().to_hex(),
+        validators,
+    }))
+}
+
+/// Every validator-set change since genesis, as light clients verify them.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ValidatorChanges {
+    /// Blocks per epoch (0: the set is fixed at genesis, and there are no changes).
+    pub epoch_length: u64,
+    /// Changes by epoch, ascending: `epoch`, `boundary` (the checkpoint of the last block
+    /// before it, certified by the outgoing set), `validators` (the new set) and `proof`
+    /// (of the state key `consensus/epochs/<epoch, 20 digits>` against the boundary's
+    /// state root).
+    #[schema(value_type = Vec<Object>)]
+    pub transitions: Vec<SetTransition>,
+}
+
+/// The validator-set changes, each provable offline from the genesis set on
+/// (`verity_client::verify::LightClient`).
+#[utoipa::path(get, path = "/v1/validators/changes", responses((status = 200, body = ValidatorChanges)))]
+pub(crate) async fn validator_changes(State(core): State<AppState>) -> ApiResult<Json<ValidatorChanges>> {
+    let store = core.store.clone();
+    let out = tokio::task::spawn_blocking(move || -> ApiResult<ValidatorChanges> {
+        let view = StoreView(&store);
+        let epoch_length = verity_state::consensus::epoch_length(&view);
+        let mut transitions = Vec::new();
+        for epoch in verity_state::consensus::set_epochs(&view).into_iter().filter(|&e| e > 0) {
+            let height = epoch * epoch_length - 1;
+            let (header, certificate) = store
+                .header(height)
+                .map_err(ApiError::internal)?
+                .ok_or_else(|| ApiError::internal(format!("boundary block {height} is not stored")))?;
+            let validators = verity_state::consensus::validator_set_at(&view, epoch)
+                .ok_or_else(|| ApiError::internal(format!("no set recorded for epoch {epoch}")))?;
+            let proof = store.state_proof(&epoch_set_key(epoch), height).map_err(ApiError::internal)?;
+            transitions.push(SetTransition { epoch, boundary: Checkpoint { header, certificate }, validators, proof });
+        }
+        Ok(ValidatorChanges { epoch_length, transitions })
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok(Json(out))
 }

@@ -168,6 +168,7 @@ mod tests {
             validators: vec![Validator { org, public_key: key("validator").public_key(), power: 1 }],
             assets: vec![],
             balances: vec![],
+            epoch_length: 0,
         };
         let store = Arc::new(verity_store::Store::open(dir.path()).expect("store"));
         let options = NodeOptions { block_interval: Duration::from_millis(20), ..NodeOptions::default() };

@@ -101,13 +101,16 @@ impl ValidatorConfig {
     }
 }
 
-/// Checks that the configured peers are exactly the genesis validators.
-fn check_peers(cfg: &ValidatorConfig, genesis: &verity_types::Genesis) -> Result<(), NodeError> {
-    let want: BTreeSet<PublicKey> = genesis.validators.iter().map(|v| v.public_key).collect();
+/// Checks that the configured peers list every genesis validator and this node, each
+/// once. More peers are allowed: validators added later (a chain with epochs changes
+/// its set), and nodes that follow it.
+fn check_peers(cfg: &ValidatorConfig, genesis: &verity_types::Genesis, me: &PublicKey) -> Result<(), NodeError> {
+    let want: BTreeSet<PublicKey> = genesis.validators.iter().map(|v| v.public_key).chain([*me]).collect();
     let have: BTreeSet<PublicKey> = cfg.peers.iter().map(|p| p.public_key).collect();
-    if want != have || have.len() != cfg.peers.len() {
+    if !want.is_subset(&have) || have.len() != cfg.peers.len() {
         return Err(NodeError::DataDir(
-            "the config's peers must list each genesis validator exactly once (key and p2p address)".into(),
+            "the config's peers must list each genesis validator and this node exactly once (key and p2p address)"
+                .into(),
         ));
     }
     Ok(())
@@ -124,9 +127,11 @@ pub fn run(
     let dir = cfg.data_dir.clone();
     let genesis = datadir::read_genesis(&dir)?;
     let key = datadir::read_validator_key(&dir)?;
-    check_peers(&cfg, &genesis)?;
-    if !genesis.validators.iter().any(|v| v.public_key == key.public_key()) {
-        return Err(NodeError::DataDir("this node's validator key is not a genesis validator".into()));
+    check_peers(&cfg, &genesis, &key.public_key())?;
+    if genesis.epoch_length == 0 && !genesis.validators.iter().any(|v| v.public_key == key.public_key()) {
+        return Err(NodeError::DataDir(
+            "this node's validator key is not a genesis validator (and the chain has no epochs to add it in)".into(),
+        ));
     }
     let store_dir = datadir::store_path(&dir);
     std::fs::create_dir_all(&store_dir)?;

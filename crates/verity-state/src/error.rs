@@ -157,6 +157,13 @@ pub enum StateError {
     /// Equivocation evidence that is not an offence or whose signatures do not verify.
     #[error("invalid evidence: {0}")]
     InvalidEvidence(String),
+    /// A validator-set change that cannot apply (wrong epoch, impossible operations,
+    /// epochs off on this chain).
+    #[error("invalid validator change: {0}")]
+    InvalidValidatorChange(String),
+    /// A validator-set change approved by too few organisations' admins.
+    #[error("approved by {have} of {total} organisations; more than two thirds are needed")]
+    InsufficientApprovals { have: usize, total: usize },
 }
 
 impl StateError {
@@ -211,6 +218,8 @@ impl StateError {
             StateError::LineageTooDeep(_) => "lineage_too_deep",
             StateError::NotAValidator(_) => "not_a_validator",
             StateError::InvalidEvidence(_) => "invalid_evidence",
+            StateError::InvalidValidatorChange(_) => "invalid_validator_change",
+            StateError::InsufficientApprovals { .. } => "insufficient_approvals",
         }
     }
 

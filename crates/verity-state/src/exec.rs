@@ -91,6 +91,7 @@ pub fn execute_block(
             events,
         });
     }
+    consensus::end_block(&mut block, ctx.height);
     BlockOutcome { writes: block.into_writes(), receipts }
 }
 
@@ -147,6 +148,13 @@ fn apply_action(
             &consensus::Site { chain_id: &ctx.chain_id, height: ctx.height, tx_hash },
             sender,
             evidence,
+        ),
+        Action::ChangeValidators { change, approvals } => consensus::change_validators(
+            layer,
+            &consensus::Site { chain_id: &ctx.chain_id, height: ctx.height, tx_hash },
+            sender,
+            change,
+            approvals,
         ),
         _ => apply_provenance(layer, &Ctx { sender, height: ctx.height, tx_hash }, action),
     }
@@ -282,7 +290,8 @@ fn apply_provenance(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Action) -> Re
         | Action::EscrowLock { .. }
         | Action::EscrowRelease { .. }
         | Action::EscrowRefund { .. }
-        | Action::ReportEquivocation { .. } => {
+        | Action::ReportEquivocation { .. }
+        | Action::ChangeValidators { .. } => {
             unreachable!("identity, bank and consensus actions are applied by apply_action")
         }
     }

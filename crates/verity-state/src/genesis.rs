@@ -72,6 +72,6 @@ pub fn genesis_state(genesis: &Genesis) -> Result<StateWrites, StateError> {
     for (asset, supply) in supplies {
         bank::put_supply(&mut layer, asset, supply);
     }
-    consensus::put_validator_set(&mut layer, &genesis.validator_set());
+    consensus::put_genesis(&mut layer, genesis);
     Ok(layer.into_writes())
 }

@@ -66,6 +66,7 @@ pub fn genesis() -> Genesis {
             GenesisBalance { account: acc("admin"), asset: asset("gold"), amount: 50 },
             GenesisBalance { account: acc("badmin"), asset: asset("usd"), amount: 500 },
         ],
+        epoch_length: 0,
     }
 }
 
@@ -80,6 +81,7 @@ pub fn sign_with(sender: &str, key: &SecretKey, nonce: u64, action: Action) -> S
 
 /// A chain on a `MemState`.
 pub struct Chain {
+    pub genesis: Genesis,
     pub state: MemState,
     pub height: u64,
     pub log_size: u64,
@@ -87,9 +89,14 @@ pub struct Chain {
 
 impl Chain {
     pub fn new() -> Self {
-        let state = MemState::from(genesis_state(&genesis()).expect("test genesis is valid"));
+        Chain::from_genesis(genesis())
+    }
+
+    /// A chain from another genesis (its chain id must be [`CHAIN`]).
+    pub fn from_genesis(genesis: Genesis) -> Self {
+        let state = MemState::from(genesis_state(&genesis).expect("test genesis is valid"));
         state.check_conservation().expect("genesis conserves");
-        Chain { state, height: 0, log_size: 0 }
+        Chain { genesis, state, height: 0, log_size: 0 }
     }
 
     /// Fixture plus accounts `alice`, `bob` (acme members), `minnie` (acme minter and

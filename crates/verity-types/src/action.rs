@@ -21,6 +21,7 @@ use crate::provenance::{
     DatasetRef, EnvId, GateRequirement, Licence, ModelId, ModelVersionRef, OptOutScope, PayoutShare, ReviewLayer,
     RunId,
 };
+use crate::validators::{Approval, ValidatorChange};
 
 /// One typed action. Each names the roles allowed to take it (see verity-state).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
@@ -168,6 +169,9 @@ pub enum Action {
     /// Records evidence that a validator equivocated (any account may report it: the
     /// evidence carries the validator's own signatures).
     ReportEquivocation { evidence: Equivocation },
+    /// Schedules a validator-set change for the start of `change.epoch`, approved by
+    /// admins of more than two thirds of the organisations (any account may submit it).
+    ChangeValidators { change: ValidatorChange, approvals: Vec<Approval> },
 }
 
 /// One item of an enumerated dataset version.
@@ -242,6 +246,7 @@ impl Action {
             Action::RecordDecision { .. } => "record_decision",
             Action::CorrectDecision { .. } => "correct_decision",
             Action::ReportEquivocation { .. } => "report_equivocation",
+            Action::ChangeValidators { .. } => "change_validators",
         }
     }
 
@@ -430,6 +435,10 @@ impl Action {
             Action::ReportEquivocation { evidence } => {
                 evidence.validator.to_dalek()?;
                 evidence.offence().map(|_| ())
+            }
+            Action::ChangeValidators { change, approvals } => {
+                change.validate()?;
+                crate::validators::validate_approvals(approvals)
             }
         }
     }

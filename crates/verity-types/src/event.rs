@@ -204,6 +204,13 @@ pub enum Event {
         sequence: u64,
         reported_by: AccountId,
     },
+    /// A validator-set change was approved and waits for the start of `epoch`.
+    ValidatorChangeScheduled {
+        epoch: u64,
+        ops: Vec<crate::validators::ValidatorOp>,
+        approving_orgs: Vec<OrgId>,
+        by: AccountId,
+    },
 }
 
 impl Event {
@@ -220,7 +227,7 @@ impl Event {
             | Event::EscrowLocked { .. }
             | Event::EscrowReleased { .. }
             | Event::EscrowRefunded { .. } => "bank",
-            Event::EquivocationRecorded { .. } => "consensus",
+            Event::EquivocationRecorded { .. } | Event::ValidatorChangeScheduled { .. } => "consensus",
             _ => "provenance",
         }
     }
@@ -256,6 +263,7 @@ impl Event {
             Event::RunRegistered { by, provider, .. } => vec![by, provider],
             Event::RecordFlagged { .. } => vec![],
             Event::EquivocationRecorded { reported_by, .. } => vec![reported_by],
+            Event::ValidatorChangeScheduled { by, .. } => vec![by],
         }
     }
 }

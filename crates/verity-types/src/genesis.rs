@@ -67,6 +67,10 @@ pub struct Genesis {
     pub validators: Vec<Validator>,
     pub assets: Vec<GenesisAsset>,
     pub balances: Vec<GenesisBalance>,
+    /// Blocks per consensus epoch (BFT chains): the validator set can change only at
+    /// an epoch boundary. 0 (the default, and embedded mode) fixes the set at genesis.
+    #[serde(default)]
+    pub epoch_length: u64,
 }
 
 impl Genesis {
@@ -95,6 +99,9 @@ impl Genesis {
             if n > GENESIS_ENTRIES_MAX {
                 return Err(TypesError::TooLarge { what, size: n, limit: GENESIS_ENTRIES_MAX });
             }
+        }
+        if self.epoch_length == 1 {
+            return Err(field("epoch_length", "an epoch needs at least 2 blocks (0 turns epochs off)".into()));
         }
         if self.validators.is_empty() {
             return Err(field("validators", "at least one validator is required".into()));

@@ -29,6 +29,7 @@ pub mod proof;
 pub mod provenance;
 pub mod provenance_keys;
 pub mod tx;
+pub mod validators;
 
 pub use action::*;
 pub use block::*;
@@ -42,3 +43,4 @@ pub use keys::{PublicKey, Signature};
 pub use proof::{ConsistencyProof, InclusionProof, StateProof, StateProofLevel, StateProofTerminal};
 pub use provenance::*;
 pub use tx::*;
+pub use validators::{Approval, SetTransition, ValidatorChange, ValidatorOp};

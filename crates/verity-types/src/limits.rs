@@ -68,3 +68,7 @@ const _: () = assert!(DATASET_CHUNK_ITEMS_MAX * (32 + 1 + 4 + 64) + 4 * 1024 < T
 const _: () = assert!(ATTESTATION_BYTES_MAX * 2 < TX_BYTES_MAX);
 const _: () = assert!(METRICS_MAX >= GATE_METRICS_MAX);
 const _: () = assert!(TRACE_FANOUT_DEFAULT >= 1 && TRACE_FANOUT_DEFAULT <= TRACE_NODES_MAX);
+/// Most operations in one validator-set change.
+pub const VALIDATOR_OPS_MAX: usize = 64;
+/// Most approvals carried by one validator-set change.
+pub const APPROVALS_MAX: usize = 256;

@@ -110,8 +110,7 @@ fn overflow_is_refused() {
         supply_cap: None,
     });
     g.balances.push(verity_types::GenesisBalance { account: acc("admin"), asset: asset("big"), amount: u128::MAX });
-    let mut c =
-        Chain { state: crate::MemState::from(crate::genesis_state(&g).expect("valid")), height: 0, log_size: 0 };
+    let mut c = Chain::from_genesis(g);
     c.ok("admin", Action::GrantRole { account: acc("admin"), role: verity_types::Role::Minter });
     c.fails("admin", mint("admin", "big", 1), "overflow");
 }

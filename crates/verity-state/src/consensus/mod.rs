@@ -4,19 +4,30 @@
 //! | action | who may take it |
 //! | --- | --- |
 //! | `ReportEquivocation` | any account: the evidence carries the validator's own signatures |
+//! | `ChangeValidators` | any account: the change carries the approvals of org admins |
 //!
 //! Evidence is verified in full when it executes (both Ed25519 signatures over this
 //! chain's consensus votes, by a validator of the current set) and recorded once per
 //! validator and round; each record gets the next sequence number of the list, so the
 //! whole list can be read (and proven against a state root) in order.
+//!
+//! Validator-set changes (on chains whose genesis sets an epoch length) are scheduled
+//! by `ChangeValidators` during epoch `e − 1` for the start of epoch `e`, once admins of
+//! more than two thirds of the organisations have signed them, and applied when the
+//! boundary block (the last of epoch `e − 1`) executes: from then on
+//! [`keys::VALIDATORS`] is the new set, and [`keys::epoch_set`]`(e)` records it for
+//! light clients, which prove it against the boundary block's state root.
 
 pub mod keys;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use verity_types::{AccountId, Equivocation, Event, Hash, Offence, OrgId, ValidatorSet};
+use verity_types::validators::{boundary_height, epoch_of};
+use verity_types::{
+    AccountId, Approval, Equivocation, Event, Genesis, Hash, Offence, OrgId, Role, ValidatorChange, ValidatorSet,
+};
 
 use crate::error::StateError;
-use crate::identity::Account;
+use crate::identity::{self, Account};
 use crate::view::{read, Layer, StateRead};
 
 /// A recorded equivocation, stored under [`keys::evidence`].
@@ -37,8 +48,146 @@ pub fn validator_set(state: &dyn StateRead) -> Option<ValidatorSet> {
     read(state, keys::VALIDATORS)
 }
 
-pub(crate) fn put_validator_set(layer: &mut Layer<'_>, set: &ValidatorSet) {
-    layer.put(keys::VALIDATORS.to_vec(), set);
+/// The consensus records of the genesis state: the validator set (in force from epoch
+/// 0), the epoch length and the organisations that approve changes.
+pub(crate) fn put_genesis(layer: &mut Layer<'_>, genesis: &Genesis) {
+    let set = genesis.validator_set();
+    layer.put(keys::VALIDATORS.to_vec(), &set);
+    if genesis.epoch_length > 0 {
+        layer.put(keys::EPOCH_LENGTH.to_vec(), &genesis.epoch_length);
+        layer.put(keys::epoch_set(0), &set);
+        layer.put(keys::SET_EPOCHS.to_vec(), &vec![0u64]);
+        let orgs: Vec<OrgId> = genesis.orgs.iter().map(|o| o.id.clone()).collect();
+        layer.put(keys::ORGS.to_vec(), &orgs);
+    }
+}
+
+/// Blocks per epoch (0: no epochs, the set is fixed).
+pub fn epoch_length(state: &dyn StateRead) -> u64 {
+    read(state, keys::EPOCH_LENGTH).unwrap_or(0)
+}
+
+/// The epochs in which the validator set took effect, ascending (`[0, ...]`; empty when
+/// epochs are off).
+pub fn set_epochs(state: &dyn StateRead) -> Vec<u64> {
+    read(state, keys::SET_EPOCHS).unwrap_or_default()
+}
+
+/// The validator set in force during `epoch`, as far as this state knows (a state of
+/// epoch `e` knows every epoch up to `e`, and `e + 1` once its boundary block executed).
+pub fn validator_set_at(state: &dyn StateRead, epoch: u64) -> Option<ValidatorSet> {
+    let from = set_epochs(state).into_iter().rev().find(|&e| e <= epoch);
+    match from {
+        Some(e) => read(state, &keys::epoch_set(e)),
+        None => validator_set(state),
+    }
+}
+
+/// A validator-set change waiting for (or applied at) the start of its epoch.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, serde::Serialize)]
+pub struct ScheduledChange {
+    pub change: ValidatorChange,
+    pub approvals: Vec<Approval>,
+    pub approving_orgs: Vec<OrgId>,
+    pub submitted_by: AccountId,
+    pub height: u64,
+    pub tx_hash: Hash,
+}
+
+/// The change scheduled for the start of `epoch`.
+pub fn scheduled_change(state: &dyn StateRead, epoch: u64) -> Option<ScheduledChange> {
+    read(state, &keys::pending(epoch))
+}
+
+pub(crate) fn change_validators(
+    layer: &mut Layer<'_>,
+    site: &Site<'_>,
+    sender: &Account,
+    change: &ValidatorChange,
+    approvals: &[Approval],
+) -> Result<Vec<Event>, StateError> {
+    let bad = |m: String| StateError::InvalidValidatorChange(m);
+    let length = epoch_length(layer);
+    if length == 0 {
+        return Err(bad("this chain has no epochs: its validator set is fixed at genesis".into()));
+    }
+    let current = epoch_of(site.height, length);
+    if change.epoch != current + 1 {
+        return Err(bad(format!(
+            "a change executed in epoch {current} can only take effect in epoch {}, not {}",
+            current + 1,
+            change.epoch
+        )));
+    }
+    if scheduled_change(layer, change.epoch).is_some() {
+        return Err(StateError::AlreadyExists { what: "validator change for epoch", id: change.epoch.to_string() });
+    }
+    let set = validator_set(layer).ok_or_else(|| bad("no validator set in the state".into()))?;
+    let next = change.apply(&set).map_err(|e| bad(e.to_string()))?;
+    for v in &next.validators {
+        if identity::org(layer, &v.org).is_none() {
+            return Err(StateError::UnknownOrg(v.org.clone()));
+        }
+    }
+    let orgs: Vec<OrgId> = read(layer, keys::ORGS).unwrap_or_default();
+    let message = change.signing_bytes(site.chain_id);
+    let mut approving: Vec<OrgId> = Vec::new();
+    for a in approvals {
+        let admin =
+            identity::account(layer, &a.account).ok_or_else(|| StateError::UnknownAccount(a.account.clone()))?;
+        identity::require_role(&admin, Role::OrgAdmin, "approve_validator_change")?;
+        admin
+            .public_key
+            .verify(&message, &a.signature)
+            .map_err(|_| bad(format!("the approval of {} does not verify", a.account)))?;
+        if orgs.contains(&admin.org) && !approving.contains(&admin.org) {
+            approving.push(admin.org.clone());
+        }
+    }
+    approving.sort();
+    if approving.len() * 3 <= orgs.len() * 2 {
+        return Err(StateError::InsufficientApprovals { have: approving.len(), total: orgs.len() });
+    }
+    let record = ScheduledChange {
+        change: change.clone(),
+        approvals: approvals.to_vec(),
+        approving_orgs: approving.clone(),
+        submitted_by: sender.id.clone(),
+        height: site.height,
+        tx_hash: site.tx_hash,
+    };
+    layer.put(keys::pending(change.epoch), &record);
+    Ok(vec![Event::ValidatorChangeScheduled {
+        epoch: change.epoch,
+        ops: change.ops.clone(),
+        approving_orgs: approving,
+        by: sender.id.clone(),
+    }])
+}
+
+/// Runs after a block's transactions: at an epoch's boundary block, the change
+/// scheduled for the next epoch takes effect.
+pub(crate) fn end_block(layer: &mut Layer<'_>, height: u64) {
+    let length = epoch_length(layer);
+    let next = epoch_of(height, length) + 1;
+    if boundary_height(next - 1, length) != Some(height) {
+        return;
+    }
+    let Some(scheduled) = scheduled_change(layer, next) else {
+        return;
+    };
+    let Some(set) = validator_set(layer) else {
+        return;
+    };
+    // The set only changes here, so a change checked when it was scheduled still applies.
+    let Ok(new) = scheduled.change.apply(&set) else {
+        return;
+    };
+    let mut epochs = set_epochs(layer);
+    epochs.push(next);
+    layer.put(keys::VALIDATORS.to_vec(), &new);
+    layer.put(keys::epoch_set(next), &new);
+    layer.put(keys::SET_EPOCHS.to_vec(), &epochs);
 }
 
 /// How many evidence records exist (their sequence numbers are `0..count`).

@@ -16,6 +16,7 @@ fn genesis() -> Genesis {
         validators: vec![],
         assets: vec![],
         balances: vec![],
+        epoch_length: 0,
     }
 }
 
