@@ -328,23 +328,34 @@ fn review(reviewer: Option<String>) -> Result<ReviewLayer> {
     })
 }
 
-/// Reads a trusted validator set from a genesis file or a validator-set file.
-pub fn read_validators(path: &Path) -> Result<ValidatorSet> {
+/// A trust anchor: a genesis file (whose set changes a bundle carries are followed), or
+/// a validator-set file (the set of the checkpoint's epoch).
+pub enum Trusted {
+    Genesis(Box<Genesis>),
+    Set(ValidatorSet),
+}
+
+/// Reads a trusted genesis file or validator-set file.
+pub fn read_validators(path: &Path) -> Result<Trusted> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     if let Ok(g) = serde_json::from_str::<Genesis>(&text) {
-        return Ok(g.validator_set());
+        return Ok(Trusted::Genesis(Box::new(g)));
     }
     serde_json::from_str::<ValidatorSet>(&text)
+        .map(Trusted::Set)
         .with_context(|| format!("{} is neither a genesis file nor a validator set", path.display()))
 }
 
 /// `verity audit verify`: offline.
 pub fn audit_verify(g: &Global, file: &Path, validators: &Path) -> Result<()> {
-    let set = read_validators(validators)?;
+    let trusted = read_validators(validators)?;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let started = std::time::Instant::now();
-    let report = verity_client::audit::verify_bundle_file(&bytes, &set)
-        .map_err(|e| anyhow!("audit bundle {} is NOT valid: {e}", file.display()))?;
+    let report = match &trusted {
+        Trusted::Genesis(genesis) => verity_client::audit::verify_bundle_file_from_genesis(&bytes, genesis),
+        Trusted::Set(set) => verity_client::audit::verify_bundle_file(&bytes, set),
+    }
+    .map_err(|e| anyhow!("audit bundle {} is NOT valid: {e}", file.display()))?;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     if g.json {
         println!("{}", serde_json::to_string_pretty(&json!({"valid": true, "verify_ms": ms, "report": report}))?);

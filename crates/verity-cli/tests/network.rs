@@ -353,7 +353,8 @@ fn a_validator_removed_by_its_peers_admins_leaves_the_set_at_the_epoch_boundary(
         assert!(String::from_utf8_lossy(&early.stderr).contains("insufficient_approvals"));
         cli(&["--keystore", &ks(2), "validators", "approve", &file, "--as", "admin2"]);
         cli(&["--node", &urls[1], "--keystore", &ks(1), "validators", "submit", &file, "--as", "admin1"]);
-        let v = Client::new(&urls[0]).validators().await.expect("validators");
+        // Asked of the node that acknowledged the transaction (it committed it).
+        let v = Client::new(&urls[1]).validators().await.expect("validators");
         assert_eq!(v["scheduled"]["change"]["epoch"].as_u64(), Some(epoch), "{v}");
 
         // Past the boundary: three validators, and all four nodes (the removed one
@@ -396,6 +397,40 @@ fn a_validator_removed_by_its_peers_admins_leaves_the_set_at_the_epoch_boundary(
         assert_eq!(proven["verified"], true, "{proven}");
         let shown = cli(&["--node", &urls[3], "validators", "show", "--genesis", &genesis_path.display().to_string()]);
         assert_eq!(shown["verified_changes"], 1, "{shown}");
+
+        // An audit bundle of a record made in the new epoch carries the change, and
+        // verifies offline from the genesis file (but not against the genesis set alone).
+        let content = verity_types::sha256(b"registered after the change").to_hex();
+        cli(&["--node", &urls[0], "--keystore", &ks(0), "role", "grant", "admin0", "creator", "--as", "admin0"]);
+        cli(&[
+            "--node",
+            &urls[0],
+            "--keystore",
+            &ks(0),
+            "content",
+            "register",
+            "--hash",
+            &content,
+            "--licence",
+            "MIT",
+            "--signer",
+            "admin0",
+        ]);
+        let bundle = net.dir.path().join("bundle.json").display().to_string();
+        let exported = cli(&["--node", &urls[0], "audit", "export", &format!("content:{content}"), "-o", &bundle]);
+        assert!(exported["height"].as_u64().expect("height") > boundary, "{exported}");
+        let b: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle).expect("bundle")).expect("json");
+        assert_eq!(b["transitions"].as_array().map(Vec::len), Some(1));
+        let verified = cli(&["audit", "verify", &bundle, "--validators", &genesis_path.display().to_string()]);
+        assert_eq!(verified["valid"], true, "{verified}");
+        let set_file = net.dir.path().join("genesis-set.json");
+        std::fs::write(&set_file, serde_json::to_vec(&genesis.validator_set()).expect("json")).expect("write");
+        let stale = Command::new(env!("CARGO_BIN_EXE_verity"))
+            .args(["audit", "verify", &bundle, "--validators"])
+            .arg(&set_file)
+            .output()
+            .expect("verity");
+        assert!(!stale.status.success(), "a checkpoint of the new set must not verify against the genesis set");
 
         // Certificates: the genesis set before the boundary, the new set after it; the
         // removed key signs nothing after the boundary.

@@ -19,10 +19,12 @@ use verity_types::audit::{AuditBundle, AUDIT_BUNDLE_FORMAT, AUDIT_DOWNSTREAM_PER
 use verity_types::dsse::EvaluationStatement;
 use verity_types::encoding::decode;
 use verity_types::provenance_keys as keys;
-use verity_types::{Action, Flag, Hash, Record, RecordKind, RecordRef, SignedTransaction, TypesError, ValidatorSet};
+use verity_types::{
+    Action, Flag, Genesis, Hash, Record, RecordKind, RecordRef, SignedTransaction, TypesError, ValidatorSet,
+};
 
 use crate::error::ClientError;
-use crate::verify::{verify_checkpoint, verify_tx_inclusion};
+use crate::verify::{verify_checkpoint, verify_tx_inclusion, LightClient};
 
 fn fail(msg: impl Into<String>) -> ClientError {
     ClientError::Verify(msg.into())
@@ -55,14 +57,29 @@ pub struct ProvenRecord {
 
 /// Verifies a bundle file's bytes against a trusted validator set.
 pub fn verify_bundle_file(bytes: &[u8], validators: &ValidatorSet) -> Result<AuditReport, ClientError> {
+    verify_bundle(&parse_bundle_file(bytes)?, validators)
+}
+
+/// Verifies a bundle file's bytes from a trusted genesis: the bundle's validator-set
+/// changes are followed from the genesis set, and its checkpoint is verified against
+/// the set of its epoch.
+pub fn verify_bundle_file_from_genesis(bytes: &[u8], genesis: &Genesis) -> Result<AuditReport, ClientError> {
+    let b = parse_bundle_file(bytes)?;
+    let mut lc = LightClient::new(genesis);
+    lc.follow_all(&b.transitions)?;
+    verify_bundle(&b, lc.set_for(b.checkpoint.header.height))
+}
+
+fn parse_bundle_file(bytes: &[u8]) -> Result<AuditBundle, ClientError> {
     let bundle: AuditBundle = serde_json::from_slice(bytes).map_err(|e| fail(format!("not an audit bundle: {e}")))?;
     if bundle.to_file_bytes() != bytes {
         return Err(fail("the file is not the canonical text of its content: it was altered or re-formatted"));
     }
-    verify_bundle(&bundle, validators)
+    Ok(bundle)
 }
 
-/// Verifies a parsed bundle against a trusted validator set.
+/// Verifies a parsed bundle against a trusted validator set (the set of the
+/// checkpoint's epoch; [`verify_bundle_file_from_genesis`] finds it from genesis).
 pub fn verify_bundle(b: &AuditBundle, validators: &ValidatorSet) -> Result<AuditReport, ClientError> {
     if b.format != AUDIT_BUNDLE_FORMAT {
         return Err(fail(format!("unknown bundle format {:?}", b.format)));

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use verity_consensus::StoreView;
 use verity_state::EvidenceRecord;
+use verity_store::{Store, StoreError};
 use verity_types::validators::epoch_set_key;
 use verity_types::{Checkpoint, SetTransition};
 
@@ -161,23 +162,34 @@ pub struct ValidatorChanges {
 pub(crate) async fn validator_changes(State(core): State<AppState>) -> ApiResult<Json<ValidatorChanges>> {
     let store = core.store.clone();
     let out = tokio::task::spawn_blocking(move || -> ApiResult<ValidatorChanges> {
-        let view = StoreView(&store);
-        let epoch_length = verity_state::consensus::epoch_length(&view);
-        let mut transitions = Vec::new();
-        for epoch in verity_state::consensus::set_epochs(&view).into_iter().filter(|&e| e > 0) {
-            let height = epoch * epoch_length - 1;
-            let (header, certificate) = store
-                .header(height)
-                .map_err(ApiError::internal)?
-                .ok_or_else(|| ApiError::internal(format!("boundary block {height} is not stored")))?;
-            let validators = verity_state::consensus::validator_set_at(&view, epoch)
-                .ok_or_else(|| ApiError::internal(format!("no set recorded for epoch {epoch}")))?;
-            let proof = store.state_proof(&epoch_set_key(epoch), height).map_err(ApiError::internal)?;
-            transitions.push(SetTransition { epoch, boundary: Checkpoint { header, certificate }, validators, proof });
-        }
+        let epoch_length = verity_state::consensus::epoch_length(&StoreView(&store));
+        let transitions = set_transitions(&store, u64::MAX).map_err(ApiError::internal)?;
         Ok(ValidatorChanges { epoch_length, transitions })
     })
     .await
     .map_err(ApiError::internal)??;
     Ok(Json(out))
+}
+
+/// The validator-set changes whose boundary block is below `below` (a height), each
+/// with its boundary checkpoint and the state proof of the new set, read at the newest
+/// committed height (every change ever applied is listed there).
+pub fn set_transitions(store: &Store, below: u64) -> Result<Vec<SetTransition>, StoreError> {
+    let view = StoreView(store);
+    let epoch_length = verity_state::consensus::epoch_length(&view);
+    let mut out = Vec::new();
+    for epoch in verity_state::consensus::set_epochs(&view).into_iter().filter(|&e| e > 0) {
+        let height = epoch * epoch_length - 1;
+        if height >= below {
+            break;
+        }
+        let (header, certificate) = store
+            .header(height)?
+            .ok_or_else(|| StoreError::Corrupt(format!("boundary block {height} is not stored")))?;
+        let validators = verity_state::consensus::validator_set_at(&view, epoch)
+            .ok_or_else(|| StoreError::Corrupt(format!("no set recorded for epoch {epoch}")))?;
+        let proof = store.state_proof(&epoch_set_key(epoch), height)?;
+        out.push(SetTransition { epoch, boundary: Checkpoint { header, certificate }, validators, proof });
+    }
+    Ok(out)
 }

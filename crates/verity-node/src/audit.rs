@@ -98,6 +98,7 @@ pub fn build_bundle(store: &Store, chain_id: &str, subject: &RecordRef) -> Resul
             index.push(store.state_proof(&keys::edge(subject, kind, i), height)?);
         }
     }
+    let transitions = crate::api_consensus::set_transitions(store, header.height + 1)?;
     Ok(AuditBundle {
         format: AUDIT_BUNDLE_FORMAT.to_string(),
         chain_id: chain_id.to_string(),
@@ -106,6 +107,7 @@ pub fn build_bundle(store: &Store, chain_id: &str, subject: &RecordRef) -> Resul
         records,
         index,
         txs,
+        transitions,
     })
 }
 

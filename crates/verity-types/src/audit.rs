@@ -61,6 +61,11 @@ pub struct AuditBundle {
     pub index: Vec<StateProof>,
     /// The transactions that created the records.
     pub txs: Vec<BundleTx>,
+    /// The validator-set changes from genesis up to the checkpoint's epoch (none on a
+    /// chain whose set never changed), so the checkpoint verifies from the genesis set
+    /// alone (see `verity_client::verify::LightClient`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transitions: Vec<crate::validators::SetTransition>,
 }
 
 impl AuditBundle {
