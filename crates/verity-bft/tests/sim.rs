@@ -200,6 +200,17 @@ struct Node {
 }
 
 impl Node {
+    /// A node not started yet, whose mempool holds `load` (released up to `released`).
+    fn new(load: &[SignedTransaction], released: &Arc<AtomicUsize>) -> Self {
+        let pool = Arc::new(Pool {
+            txs: Mutex::new(load.iter().cloned().collect()),
+            released: released.clone(),
+            first: Mutex::new(load.iter().map(SignedTransaction::hash).collect()),
+            extra: Mutex::new(HashSet::new()),
+        });
+        Node { dir: tempfile::tempdir().expect("tempdir"), pool, store: Arc::new(Mutex::new(None)), task: None }
+    }
+
     /// Committed height (of the running task's store; 0 while crashed).
     fn height(&self) -> u64 {
         self.store.lock().as_ref().map_or(0, |s| s.height())
@@ -265,18 +276,7 @@ fn run(seed: u64, sc: Scenario) -> Result<(u64, u64, u64, Hash), String> {
         let mut nodes = Vec::new();
         let shared = Shared { genesis: genesis.clone(), peers: peers.clone(), oracle: oracle.clone() };
         for i in 0..n {
-            let pool = Arc::new(Pool {
-                txs: Mutex::new(txs.iter().cloned().collect()),
-                released: released.clone(),
-                first: Mutex::new(txs.iter().map(SignedTransaction::hash).collect()),
-                extra: Mutex::new(HashSet::new()),
-            });
-            let mut node = Node {
-                dir: tempfile::tempdir().expect("tempdir"),
-                pool,
-                store: Arc::new(Mutex::new(None)),
-                task: None,
-            };
+            let mut node = Node::new(&txs, &released);
             node.task = Some(if sc.equivocator && i == n - 1 {
                 start_equivocator(&context, i, &shared)
             } else {
@@ -778,18 +778,7 @@ fn run_changes(seed: u64) -> Result<u64, String> {
         let shared = Shared { genesis: genesis.clone(), peers: peers.clone(), oracle: oracle.clone() };
         let mut nodes = Vec::new();
         for i in 0..nodes_n {
-            let pool = Arc::new(Pool {
-                txs: Mutex::new(txs.iter().cloned().collect()),
-                released: released.clone(),
-                first: Mutex::new(txs.iter().map(SignedTransaction::hash).collect()),
-                extra: Mutex::new(HashSet::new()),
-            });
-            let mut node = Node {
-                dir: tempfile::tempdir().expect("tempdir"),
-                pool,
-                store: Arc::new(Mutex::new(None)),
-                task: None,
-            };
+            let mut node = Node::new(&txs, &released);
             node.task = Some(start_validator(&context, i, &shared, &node));
             nodes.push(node);
         }

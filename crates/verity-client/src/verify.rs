@@ -224,7 +224,12 @@ mod tests {
     }
 
     fn validators(n: u8) -> (Vec<SecretKey>, ValidatorSet) {
-        let keys: Vec<SecretKey> = (0..n).map(|i| SecretKey::from_seed([i + 1; 32])).collect();
+        validators_from(1, n)
+    }
+
+    /// `n` validators of equal power with keys from seeds `first`, `first + 1`, ...
+    fn validators_from(first: u8, n: u8) -> (Vec<SecretKey>, ValidatorSet) {
+        let keys: Vec<SecretKey> = (0..n).map(|i| SecretKey::from_seed([first + i; 32])).collect();
         let set = ValidatorSet {
             validators: keys
                 .iter()
@@ -359,14 +364,7 @@ mod tests {
         }
 
         fn keys_and_set(seed: u8) -> (Vec<SecretKey>, ValidatorSet) {
-            let keys: Vec<SecretKey> = (0..4).map(|i| SecretKey::from_seed([seed + i; 32])).collect();
-            let set = ValidatorSet {
-                validators: keys
-                    .iter()
-                    .map(|k| Validator { org: OrgId::new("o").expect("id"), public_key: k.public_key(), power: 1 })
-                    .collect(),
-            };
-            (keys, set)
+            validators_from(seed, 4)
         }
 
         /// A block at `height` naming `names`, signed by the first three of `signers`,
