@@ -93,7 +93,7 @@ pub fn network(a: &NetworkArgs) -> Result<NetworkReport> {
         base_port: a.base_port,
         chain_id: "verity-bench-net".into(),
         max_block_txs: Some(a.max_block_txs),
-        epoch_length: 100,
+        epoch_length: 1000,
     };
     let created = testnet::create(&create, crate::commands::now_ms())?;
     let mut children = Vec::new();

@@ -51,8 +51,9 @@ pub struct CreateArgs {
     #[arg(long)]
     pub max_block_txs: Option<usize>,
     /// Blocks per consensus epoch: the validator set can change at each epoch's end
-    /// (`verity validators change`). 0 fixes the set at genesis.
-    #[arg(long, default_value_t = 100)]
+    /// (`verity validators propose`). 0 fixes the set at genesis. Each epoch change costs
+    /// the network about one leader timeout (see BENCHMARKS.md).
+    #[arg(long, default_value_t = 1000)]
     pub epoch_length: u64,
 }
 
