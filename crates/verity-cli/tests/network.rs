@@ -119,7 +119,7 @@ async fn load(net: &Net, chain: &str, from: usize, via: usize, nonce: &mut u64, 
 #[test]
 fn four_validator_processes_survive_kill_9_and_keep_safety() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let base = 20_000 + (std::process::id() % 150) as u16 * 200;
+    let base = base_port();
     let out = Command::new(env!("CARGO_BIN_EXE_verity"))
         .args(["testnet", "--validators", "4", "--base-port", &base.to_string(), "--max-block-txs", "512", "--dir"])
         .arg(dir.path())
@@ -294,6 +294,13 @@ fn four_validator_processes_survive_kill_9_and_keep_safety() {
     }
 }
 
+/// The first port of this process's networks: HTTP on base..base+3 (and base+50.. for
+/// the second test), p2p 100 above. Below Linux's ephemeral range (32768 and up), so no
+/// outgoing connection's local port can take one of them.
+fn base_port() -> u16 {
+    20_000 + (std::process::id() % 60) as u16 * 200
+}
+
 /// Runs the CLI with `args`, expecting success and JSON output.
 fn cli(args: &[&str]) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_verity")).arg("--json").args(args).output().expect("verity");
@@ -311,7 +318,7 @@ fn cli(args: &[&str]) -> serde_json::Value {
 fn a_validator_removed_by_its_peers_admins_leaves_the_set_at_the_epoch_boundary() {
     const EPOCH: u64 = 40;
     let dir = tempfile::tempdir().expect("tempdir");
-    let base = 20_000 + (std::process::id() % 150) as u16 * 200 + 50;
+    let base = base_port() + 50;
     let out = Command::new(env!("CARGO_BIN_EXE_verity"))
         .args(["testnet", "--validators", "4", "--epoch-length", &EPOCH.to_string(), "--base-port"])
         .arg(base.to_string())
