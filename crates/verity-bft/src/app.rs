@@ -28,7 +28,6 @@ use commonware_utils::acknowledgement::{Acknowledgement, Exact};
 use commonware_utils::vec::NonEmptyVec;
 use futures::channel::mpsc;
 use futures::StreamExt;
-use verity_types::validators::epoch_of;
 use verity_types::{Block, Certificate, Hash, Receipt};
 
 use crate::block::LedgerBlock;
@@ -225,7 +224,7 @@ pub fn committer<E: Clock + Send + 'static>(
                             panic!("finalized block {} of epoch {} whose set is unknown", height.get(), epoch.get());
                         };
                         let at = Site { marshal: &marshal, scheme: &scheme, me: &me };
-                        let certificate = certificate_for(&runtime, &at, &ledger, b, height, boundary, &tip).await;
+                        let certificate = certificate_for(&runtime, &at, b, height, boundary, &tip).await;
                         match ledger.commit(b, &certificate) {
                             Ok(receipts) => {
                                 let hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
@@ -266,25 +265,18 @@ struct Site<'a> {
 async fn certificate_for(
     runtime: &impl Clock,
     at: &Site<'_>,
-    ledger: &Ledger,
     block: &Block,
     height: Height,
     boundary: bool,
     tip: &AtomicU64,
 ) -> Certificate {
     let want = digest(&block.header.hash());
-    let epoch = epoch_of(height.get(), ledger.epoch_length());
     let mut attempt = 0u32;
     loop {
         if let Some(fin) = at.marshal.get_finalization(height).await {
             if fin.proposal.payload == want {
-                match ledger.validators_at(epoch) {
-                    Ok(set) => {
-                        if let Ok(c) = cert::certificate(&fin, &at.scheme.participants, &set) {
-                            return c;
-                        }
-                    }
-                    Err(e) => panic!("finalized block {} without its validator set: {e}", height.get()),
+                if let Ok(c) = cert::certificate(&fin, &at.scheme.participants, &at.scheme.set) {
+                    return c;
                 }
             }
         }

@@ -40,6 +40,8 @@ pub fn last_height(epocher: &FixedEpocher, epoch: Epoch) -> Height {
 /// One epoch's participants and scheme.
 #[derive(Clone)]
 pub struct EpochScheme {
+    /// The epoch's validator set, in Verity's order.
+    pub set: Arc<verity_types::ValidatorSet>,
     pub participants: Set<ed25519::PublicKey>,
     pub scoped: Scoped<Scheme>,
     /// The scheme itself (a signer if this validator is in the set, else a verifier).
@@ -77,7 +79,7 @@ impl EpochSchemes {
                 (Scoped::verifier(s.clone()), s)
             }
         };
-        let out = EpochScheme { participants: parts, scoped, scheme };
+        let out = EpochScheme { set, participants: parts, scoped, scheme };
         let mut cache = self.cache.lock();
         // Only the newest few epochs are asked for again.
         while cache.len() >= 8 {

@@ -241,6 +241,29 @@ async fn connect(
     }
 }
 
+/// The simulated network of nodes `validator0..n` (all in one peer set), started, with
+/// their keys in node order.
+async fn network(
+    context: &deterministic::Context,
+    n: usize,
+) -> (Vec<ed25519::PublicKey>, Oracle<ed25519::PublicKey, deterministic::Context>) {
+    let peers: Vec<ed25519::PublicKey> =
+        (0..n).map(|i| public_key(&key(&format!("validator{i}")).public_key()).expect("key")).collect();
+    let (network, oracle) = Network::new_with_peers(
+        context.child("network"),
+        simulated::Config {
+            max_size: (MAX_BLOCK_BYTES + 4096) as u32,
+            max_peers_per_set: NZUsize!(n + 1),
+            disconnect_on_block: true,
+            tracked_peer_sets: NZUsize!(1),
+        },
+        peers.clone(),
+    )
+    .await;
+    network.start();
+    (peers, oracle)
+}
+
 /// Runs one seed; returns a description of the first violated property, if any.
 fn run(seed: u64, sc: Scenario) -> Result<(u64, u64, u64, Hash), String> {
     let cfg = deterministic::Config::new().with_seed(seed).with_timeout(Some(Duration::from_secs(1800)));
@@ -249,24 +272,9 @@ fn run(seed: u64, sc: Scenario) -> Result<(u64, u64, u64, Hash), String> {
         let n = sc.validators;
         let genesis = genesis(n);
         let vs = genesis.validator_set();
-        let parts = participants(&vs).expect("participants");
         let txs = load(n, sc.per_sender);
         let total = txs.len();
-
-        let (network, oracle) = Network::new_with_peers(
-            context.child("network"),
-            simulated::Config {
-                max_size: (MAX_BLOCK_BYTES + 4096) as u32,
-                max_peers_per_set: NZUsize!(n + 1),
-                disconnect_on_block: true,
-                tracked_peer_sets: NZUsize!(1),
-            },
-            parts.iter().cloned().collect::<Vec<_>>(),
-        )
-        .await;
-        network.start();
-        let peers: Vec<ed25519::PublicKey> =
-            (0..n).map(|i| public_key(&key(&format!("validator{i}")).public_key()).expect("key")).collect();
+        let (peers, oracle) = network(&context, n).await;
         let (lat, jit, ok) = sc.link;
         connect(&oracle, &peers, link(lat, jit, ok), None).await;
 
@@ -758,20 +766,7 @@ fn run_changes(seed: u64) -> Result<u64, String> {
         genesis.epoch_length = CHANGE_EPOCH;
         let txs = load(4, 10);
         let total = txs.len();
-        let peers: Vec<ed25519::PublicKey> =
-            (0..nodes_n).map(|i| public_key(&key(&format!("validator{i}")).public_key()).expect("key")).collect();
-        let (network, oracle) = Network::new_with_peers(
-            context.child("network"),
-            simulated::Config {
-                max_size: (MAX_BLOCK_BYTES + 4096) as u32,
-                max_peers_per_set: NZUsize!(nodes_n + 1),
-                disconnect_on_block: true,
-                tracked_peer_sets: NZUsize!(1),
-            },
-            peers.clone(),
-        )
-        .await;
-        network.start();
+        let (peers, oracle) = network(&context, nodes_n).await;
         connect(&oracle, &peers, link(20, 10, 0.97), None).await;
 
         let released = Arc::new(AtomicUsize::new(total));
