@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit, property, integration (real node processes on
-# loopback, HTTP), the kill -9 crash test and the model-signing interoperability
-# test. Creates the project-local Python venv `.venv` first (scripts/py-venv.sh:
-# pinned model-signing and pyopenssl); cargo fetches the pinned crates on first use.
-# VERITY_SKIP_PY_INTEROP=1 skips the venv and the interoperability test.
+# loopback, HTTP), the kill -9 crash test, the model-signing interoperability test
+# and the magika comparison with the reference. Creates the project-local Python venv
+# `.venv` first (scripts/py-venv.sh: pinned model-signing, pyopenssl, magika,
+# onnxruntime) and fetches the magika model (scripts/fetch-magika.sh, pinned digests);
+# cargo fetches the pinned crates on first use.
+# VERITY_SKIP_PY_INTEROP=1 skips the venv, the model and the tests that need them.
 #
 # VERITY_TEST_LONG=1 runs the slow suites in their long mode (more proptest cases,
 # a longer crash test, 1000 consensus-simulation seeds per scenario instead of 32);
@@ -12,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${VERITY_SKIP_PY_INTEROP:-0}" != 1 ]; then
   scripts/py-venv.sh
+  scripts/fetch-magika.sh
 fi
 export PROPTEST_CASES="${PROPTEST_CASES:-$([ "${VERITY_TEST_LONG:-0}" = 1 ] && echo 2048 || echo 128)}"
 # Consensus simulation seeds per scenario (crates/verity-bft/tests/sim.rs).

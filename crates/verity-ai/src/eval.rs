@@ -72,9 +72,10 @@ use verity_types::limits::METRICS_MAX;
 use verity_types::provenance::{check_metric_name, check_text, AttestationKind, Metric};
 use verity_types::{AccountId, Hash};
 
+use crate::corpus::Corpus;
 use crate::data::{fraction_ppm, Dataset, Split, PPM};
 use crate::error::AiError;
-use crate::infer::{predict, Backend, Matrix};
+use crate::infer::{predict, Backend, FileClassifier, Matrix};
 use crate::rng::Rng;
 
 /// Largest suite file read.
@@ -87,9 +88,39 @@ pub const GROUPS_MAX: usize = 1024;
 pub struct Suite {
     pub id: String,
     pub description: Option<String>,
-    pub dataset: SuiteDataset,
-    pub split: Split,
+    pub data: SuiteData,
     pub checks: Vec<Check>,
+}
+
+/// What a suite evaluates on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SuiteData {
+    /// Held-out rows of a tabular data file.
+    Table { dataset: SuiteDataset, split: Split },
+    /// A labelled corpus of files the suite generates ([`crate::corpus`]); every file
+    /// is held out (no model trained on a corpus generated for its evaluation).
+    Corpus(SuiteCorpus),
+}
+
+/// A generated corpus: its recorded name, the generator's inputs and the manifest digest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SuiteCorpus {
+    pub name: String,
+    pub seed: u64,
+    pub per_type: u32,
+    /// Empty: every type the generator makes.
+    pub labels: Vec<String>,
+    pub sha256: [u8; 32],
+}
+
+impl Suite {
+    /// The data set's recorded name.
+    pub fn dataset_name(&self) -> &str {
+        match &self.data {
+            SuiteData::Table { dataset, .. } => &dataset.name,
+            SuiteData::Corpus(c) => &c.name,
+        }
+    }
 }
 
 /// The evaluation data set: its recorded name, where it is and what it must hash to.
@@ -143,6 +174,9 @@ pub enum Noise {
     Gaussian,
     /// `scale * U[-1, 1)`.
     Uniform,
+    /// Corpus suites: each byte of each file is replaced by a random byte with
+    /// probability `scale`.
+    Bytes,
 }
 
 #[derive(Deserialize)]
@@ -150,8 +184,9 @@ pub enum Noise {
 struct SuiteToml {
     id: String,
     description: Option<String>,
-    dataset: DatasetToml,
-    split: SplitToml,
+    dataset: Option<DatasetToml>,
+    split: Option<SplitToml>,
+    corpus: Option<CorpusToml>,
     #[serde(rename = "check", default)]
     checks: Vec<CheckToml>,
 }
@@ -161,6 +196,18 @@ struct SuiteToml {
 struct DatasetToml {
     name: String,
     path: PathBuf,
+    sha256: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CorpusToml {
+    name: String,
+    generator: String,
+    seed: u64,
+    per_type: u32,
+    #[serde(default)]
+    labels: Vec<String>,
     sha256: String,
 }
 
@@ -216,17 +263,58 @@ impl Suite {
         if raw.id.is_empty() {
             return Err("id must not be empty".into());
         }
-        check_text("dataset name", &raw.dataset.name, 128).map_err(|e| e.to_string())?;
-        if raw.dataset.name.is_empty() {
-            return Err("dataset.name must not be empty".into());
-        }
-        let sha = hex::decode(raw.dataset.sha256.trim())
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .ok_or_else(|| format!("dataset.sha256 {:?} is not 64 hex digits", raw.dataset.sha256))?;
-        let split =
-            Split { seed: raw.split.seed, test_ppm: fraction_ppm(raw.split.test_fraction).map_err(|e| e.to_string())? };
-        split.validate().map_err(|e| e.to_string())?;
+        let parse_sha = |field: &str, text: &str| {
+            hex::decode(text.trim())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| format!("{field} {text:?} is not 64 hex digits"))
+        };
+        let data = match (raw.dataset, raw.split, raw.corpus) {
+            (Some(dataset), Some(split), None) => {
+                check_text("dataset name", &dataset.name, 128).map_err(|e| e.to_string())?;
+                if dataset.name.is_empty() {
+                    return Err("dataset.name must not be empty".into());
+                }
+                let sha = parse_sha("dataset.sha256", &dataset.sha256)?;
+                let split =
+                    Split { seed: split.seed, test_ppm: fraction_ppm(split.test_fraction).map_err(|e| e.to_string())? };
+                split.validate().map_err(|e| e.to_string())?;
+                SuiteData::Table {
+                    dataset: SuiteDataset { name: dataset.name, path: base.join(dataset.path), sha256: sha },
+                    split,
+                }
+            }
+            (None, None, Some(c)) => {
+                check_text("corpus name", &c.name, 128).map_err(|e| e.to_string())?;
+                if c.name.is_empty() {
+                    return Err("corpus.name must not be empty".into());
+                }
+                if c.generator != crate::corpus::GENERATOR {
+                    return Err(format!(
+                        "corpus.generator {:?} is not one this build has ({})",
+                        c.generator,
+                        crate::corpus::GENERATOR
+                    ));
+                }
+                if c.per_type == 0 || c.per_type > crate::corpus::PER_TYPE_MAX {
+                    return Err(format!("corpus.per_type must be 1 to {}", crate::corpus::PER_TYPE_MAX));
+                }
+                if let Some(l) = c.labels.iter().find(|l| !crate::corpus::LABELS.contains(&l.as_str())) {
+                    return Err(format!("corpus.labels: the generator has no type {l:?}"));
+                }
+                let sha256 = parse_sha("corpus.sha256", &c.sha256)?;
+                SuiteData::Corpus(SuiteCorpus {
+                    name: c.name,
+                    seed: c.seed,
+                    per_type: c.per_type,
+                    labels: c.labels,
+                    sha256,
+                })
+            }
+            (None, None, None) => return Err("a suite needs [dataset] and [split], or [corpus]".into()),
+            (_, _, Some(_)) => return Err("[corpus] replaces [dataset] and [split]: give one or the other".into()),
+            _ => return Err("[dataset] and [split] go together".into()),
+        };
         if raw.checks.is_empty() || raw.checks.len() > METRICS_MAX {
             return Err(format!("a suite has 1 to {METRICS_MAX} [[check]] tables, found {}", raw.checks.len()));
         }
@@ -239,13 +327,21 @@ impl Suite {
             }
             checks.push(check);
         }
-        Ok(Suite {
-            id: raw.id,
-            description: raw.description,
-            dataset: SuiteDataset { name: raw.dataset.name, path: base.join(raw.dataset.path), sha256: sha },
-            split,
-            checks,
-        })
+        for c in &checks {
+            if let CheckTest::NoiseAccuracy { noise, clip, .. } = &c.test {
+                let corpus = matches!(data, SuiteData::Corpus(_));
+                if corpus != (*noise == Noise::Bytes) {
+                    return Err(format!(
+                        "metric {:?}: noise = \"bytes\" is for [corpus] suites, gaussian and uniform for tables",
+                        c.metric
+                    ));
+                }
+                if corpus && clip.is_some() {
+                    return Err(format!("metric {:?}: clip does not apply to byte noise", c.metric));
+                }
+            }
+        }
+        Ok(Suite { id: raw.id, description: raw.description, data, checks })
     }
 }
 
@@ -299,11 +395,15 @@ fn parse_check(c: CheckToml) -> Result<Check, String> {
             let noise = match c.noise.as_deref() {
                 Some("gaussian") => Noise::Gaussian,
                 Some("uniform") => Noise::Uniform,
-                other => return Err(format!("noise must be \"gaussian\" or \"uniform\", got {other:?}")),
+                Some("bytes") => Noise::Bytes,
+                other => return Err(format!("noise must be \"gaussian\", \"uniform\" or \"bytes\", got {other:?}")),
             };
             let scale = c.scale.ok_or("noise_accuracy needs scale")?;
             if !(scale.is_finite() && scale >= 0.0) {
                 return Err(format!("scale must be finite and not negative, got {scale}"));
+            }
+            if noise == Noise::Bytes && scale > 1.0 {
+                return Err(format!("scale is the fraction of bytes replaced: 0 to 1, got {scale}"));
             }
             let clip = match c.clip {
                 None => None,
@@ -379,43 +479,11 @@ pub fn evaluate(
     subject_name: &str,
     subject_digest: Hash,
 ) -> Result<EvalReport, AiError> {
-    let data = Dataset::load(&suite.dataset.path)?;
-    if data.sha256 != suite.dataset.sha256 {
-        return Err(AiError::DatasetMismatch {
-            path: suite.dataset.path.clone(),
-            expected: hex::encode(suite.dataset.sha256),
-            actual: hex::encode(data.sha256),
-        });
-    }
-    if backend.input_features() != data.feature_count() {
-        return Err(AiError::InputMismatch(format!(
-            "the data set has {} features, the model takes {}",
-            data.feature_count(),
-            backend.input_features()
-        )));
-    }
-    if backend.classes() != data.class_names.as_slice() {
-        return Err(AiError::InputMismatch(format!(
-            "the data set's classes {:?} are not the model's {:?}",
-            data.class_names,
-            backend.classes()
-        )));
-    }
-    if let Some(training) = backend.native().and_then(|m| m.training.as_ref()) {
-        if training.data_sha256 == hex::encode(data.sha256) && training.split != suite.split {
-            return Err(AiError::SplitMismatch {
-                suite_seed: suite.split.seed,
-                suite_test_ppm: suite.split.test_ppm,
-                model_seed: training.split.seed,
-                model_test_ppm: training.split.test_ppm,
-            });
-        }
-    }
-    let (_, test_rows) = suite.split.indices(&data.labels, data.class_names.len());
-    let test = data.select(&test_rows);
-    let input = Matrix { rows: test.rows(), cols: test.feature_count(), data: test.features.clone() };
-    let predicted = predict(backend, &input)?.classes();
-
+    let (prepared, test, data_sha256) = match &suite.data {
+        SuiteData::Table { dataset, split } => prepare_table(dataset, *split, backend)?,
+        SuiteData::Corpus(c) => prepare_corpus(c, backend)?,
+    };
+    let predicted = prepared.predict(None)?;
     let mut results = Vec::with_capacity(suite.checks.len());
     for check in &suite.checks {
         let (value_ppm, detail) = match &check.test {
@@ -425,20 +493,7 @@ pub fn evaluate(
             }
             CheckTest::GroupAccuracyGap(grouping) => group_gap(&test, &predicted, grouping)?,
             CheckTest::NoiseAccuracy { noise, scale, seed, clip } => {
-                let mut rng = Rng::new(*seed, "noise");
-                let mut noisy = input.clone();
-                for v in &mut noisy.data {
-                    let n = match noise {
-                        Noise::Gaussian => rng.gaussian(),
-                        Noise::Uniform => rng.symmetric_f64(),
-                    };
-                    let mut x = f64::from(*v) + scale * n;
-                    if let Some((lo, hi)) = clip {
-                        x = x.clamp(*lo, *hi);
-                    }
-                    *v = x as f32;
-                }
-                let noisy_pred = predict(backend, &noisy)?.classes();
+                let noisy_pred = prepared.predict(Some((*noise, *scale, *seed, *clip)))?;
                 let (c, n) = count_correct(&noisy_pred, &test.labels, 0..test.rows());
                 let (c0, _) = count_correct(&predicted, &test.labels, 0..test.rows());
                 (
@@ -474,7 +529,7 @@ pub fn evaluate(
             EvaluationPredicate {
                 kind,
                 suite: suite.id.clone(),
-                dataset: EvalDataset { name: suite.dataset.name.clone(), sha256: Hash(data.sha256) },
+                dataset: EvalDataset { name: suite.dataset_name().to_string(), sha256: Hash(data_sha256) },
                 metrics,
                 passed,
             },
@@ -484,12 +539,145 @@ pub fn evaluate(
     }
     Ok(EvalReport {
         suite: suite.id.clone(),
-        dataset_name: suite.dataset.name.clone(),
-        dataset_sha256: data.sha256,
+        dataset_name: suite.dataset_name().to_string(),
+        dataset_sha256: data_sha256,
         test_rows: test.rows(),
         results,
         statements,
     })
+}
+
+/// How the predictions of a suite's data are made, with or without noise.
+enum Prepared<'a> {
+    Table { backend: &'a dyn Backend, input: Matrix },
+    Corpus { classifier: &'a dyn FileClassifier, corpus: Corpus, classes: Vec<String> },
+}
+
+type NoiseSpec = (Noise, f64, u64, Option<(f64, f64)>);
+
+impl Prepared<'_> {
+    /// The predicted class index of each held-out row; for a corpus, a label outside
+    /// the corpus's classes is `usize::MAX` (always wrong).
+    fn predict(&self, noise: Option<NoiseSpec>) -> Result<Vec<usize>, AiError> {
+        match self {
+            Prepared::Table { backend, input } => {
+                let Some((noise, scale, seed, clip)) = noise else {
+                    return Ok(predict(*backend, input)?.classes());
+                };
+                let mut rng = Rng::new(seed, "noise");
+                let mut noisy = input.clone();
+                for v in &mut noisy.data {
+                    let n = match noise {
+                        Noise::Gaussian => rng.gaussian(),
+                        Noise::Uniform | Noise::Bytes => rng.symmetric_f64(),
+                    };
+                    let mut x = f64::from(*v) + scale * n;
+                    if let Some((lo, hi)) = clip {
+                        x = x.clamp(lo, hi);
+                    }
+                    *v = x as f32;
+                }
+                Ok(predict(*backend, &noisy)?.classes())
+            }
+            Prepared::Corpus { classifier, corpus, classes } => {
+                let noisy: Vec<Vec<u8>>;
+                let files: Vec<&[u8]> = match noise {
+                    None => corpus.files.iter().map(|f| f.bytes.as_slice()).collect(),
+                    Some((_, rate, seed, _)) => {
+                        let mut rng = Rng::new(seed, "noise");
+                        noisy = corpus.files.iter().map(|f| corrupt_bytes(&f.bytes, rate, &mut rng)).collect();
+                        noisy.iter().map(Vec::as_slice).collect()
+                    }
+                };
+                let labels = classifier.classify_files(&files)?;
+                Ok(labels.iter().map(|l| classes.iter().position(|c| c == l).unwrap_or(usize::MAX)).collect())
+            }
+        }
+    }
+}
+
+/// Replaces each byte with a random one with probability `rate` (one uniform draw per
+/// byte, then one draw for each replaced byte's value).
+fn corrupt_bytes(bytes: &[u8], rate: f64, rng: &mut Rng) -> Vec<u8> {
+    bytes.iter().map(|&b| if rng.unit_f64() < rate { rng.below(256) as u8 } else { b }).collect()
+}
+
+fn prepare_table<'a>(
+    dataset: &SuiteDataset,
+    split: Split,
+    backend: &'a dyn Backend,
+) -> Result<(Prepared<'a>, Dataset, [u8; 32]), AiError> {
+    let data = Dataset::load(&dataset.path)?;
+    if data.sha256 != dataset.sha256 {
+        return Err(AiError::DatasetMismatch {
+            path: dataset.path.clone(),
+            expected: hex::encode(dataset.sha256),
+            actual: hex::encode(data.sha256),
+        });
+    }
+    if backend.input_features() != data.feature_count() {
+        return Err(AiError::InputMismatch(format!(
+            "the data set has {} features, the model takes {}",
+            data.feature_count(),
+            backend.input_features()
+        )));
+    }
+    if backend.classes() != data.class_names.as_slice() {
+        return Err(AiError::InputMismatch(format!(
+            "the data set's classes {:?} are not the model's {:?}",
+            data.class_names,
+            backend.classes()
+        )));
+    }
+    if let Some(training) = backend.native().and_then(|m| m.training.as_ref()) {
+        if training.data_sha256 == hex::encode(data.sha256) && training.split != split {
+            return Err(AiError::SplitMismatch {
+                suite_seed: split.seed,
+                suite_test_ppm: split.test_ppm,
+                model_seed: training.split.seed,
+                model_test_ppm: training.split.test_ppm,
+            });
+        }
+    }
+    let (_, test_rows) = split.indices(&data.labels, data.class_names.len());
+    let test = data.select(&test_rows);
+    let input = Matrix { rows: test.rows(), cols: test.feature_count(), data: test.features.clone() };
+    Ok((Prepared::Table { backend, input }, test, data.sha256))
+}
+
+/// The corpus as a data set for the checks: classes are the corpus's labels in order,
+/// and the one feature column, `size`, is each file's length in bytes (so a gap check
+/// can group by `attribute = "size"`).
+fn prepare_corpus<'a>(c: &SuiteCorpus, backend: &'a dyn Backend) -> Result<(Prepared<'a>, Dataset, [u8; 32]), AiError> {
+    let classifier = backend.files().ok_or_else(|| {
+        AiError::InputMismatch(
+            "a corpus suite classifies files: the model must be a file classifier (a magika model directory)".into(),
+        )
+    })?;
+    let corpus = Corpus::generate(c.seed, c.per_type, &c.labels)?;
+    let digest = corpus.digest();
+    if digest != c.sha256 {
+        return Err(AiError::DatasetMismatch {
+            path: PathBuf::from(format!("corpus {} (seed {}, {} per type)", c.name, c.seed, c.per_type)),
+            expected: hex::encode(c.sha256),
+            actual: hex::encode(digest),
+        });
+    }
+    let mut classes: Vec<String> = Vec::new();
+    for f in &corpus.files {
+        if !classes.contains(&f.label) {
+            classes.push(f.label.clone());
+        }
+    }
+    let labels = corpus.files.iter().map(|f| classes.iter().position(|x| *x == f.label).unwrap_or(0) as u32).collect();
+    let test = Dataset {
+        sha256: digest,
+        feature_names: vec!["size".into()],
+        class_names: classes.clone(),
+        features: corpus.files.iter().map(|f| f.bytes.len() as f32).collect(),
+        labels,
+    };
+    Ok((Prepared::Corpus { classifier, corpus, classes }, test, digest))
 }
 
 fn count_correct(predicted: &[usize], labels: &[u32], rows: impl Iterator<Item = usize>) -> (u64, u64) {
@@ -630,8 +818,9 @@ mod tests {
              [[check]]\ntype = \"noise_accuracy\"\nkind = \"safety\"\nmetric = \"noisy\"\nnoise = \"uniform\"\nscale = 1.0\nseed = 3\n",
         )
         .expect("parses");
-        assert_eq!(s.dataset.path, Path::new("/base/d.csv"));
-        assert_eq!(s.split, Split { seed: 1, test_ppm: 500_000 });
+        let SuiteData::Table { dataset, split } = &s.data else { panic!("a table suite") };
+        assert_eq!(dataset.path, Path::new("/base/d.csv"));
+        assert_eq!(*split, Split { seed: 1, test_ppm: 500_000 });
         assert_eq!(s.checks[0].threshold_ppm, Some(930_000));
         assert_eq!(s.checks[1].test, CheckTest::GroupAccuracyGap(Grouping::EachClass));
         assert_eq!(s.checks[1].threshold_ppm, Some(50_000));

@@ -2,10 +2,9 @@
 //! an output hash that is the same on every re-execution.
 //!
 //! A [`Backend`] turns a batch of input rows into a batch of logits. The project's own
-//! tabular models ([`crate::model::Model`], safetensors) are the native backend; an
-//! ONNX backend (for magika and other exported models) is the next one, and
-//! [`open`] already tells the two apart by their bytes and refuses ONNX with a clear
-//! error until it exists. Backends must be deterministic: the same input gives the same
+//! tabular models ([`crate::model::Model`], safetensors) are the native backend; ONNX
+//! models (magika and other exported classifiers) run on tract ([`crate::onnx`]), and
+//! [`open`] picks the backend from the path. Backends must be deterministic: the same input gives the same
 //! logits, bit for bit, on every run on one platform (the native backend runs on one
 //! thread with fixed summation order).
 //!
@@ -38,7 +37,7 @@ pub const BATCH_ROWS_MAX: usize = 1_000_000;
 pub enum BackendKind {
     /// The project's own tabular models (safetensors, `verity-tabular` format).
     Native,
-    /// ONNX models (not built yet).
+    /// ONNX models, on tract ([`crate::onnx`], [`crate::magika`]).
     Onnx,
 }
 
@@ -83,6 +82,17 @@ pub trait Backend: Send + Sync {
     fn native(&self) -> Option<&Model> {
         None
     }
+    /// The whole-file classifier, when this backend is one (magika): corpus suites
+    /// evaluate through it.
+    fn files(&self) -> Option<&dyn FileClassifier> {
+        None
+    }
+}
+
+/// Classifies whole files (magika): corpus suites in [`crate::eval`] need one.
+pub trait FileClassifier: Send + Sync {
+    /// The predicted label of each file's bytes, in order.
+    fn classify_files(&self, files: &[&[u8]]) -> Result<Vec<String>, AiError>;
 }
 
 impl Backend for Model {
@@ -121,10 +131,24 @@ impl Backend for Model {
     }
 }
 
-/// Opens a model file with the backend its bytes call for: safetensors (an 8-byte
-/// little-endian header length followed by `{`) runs natively; an ONNX protobuf is
-/// recognised and refused until the ONNX backend exists.
+/// Opens a model with the backend it calls for: a directory holding magika's files
+/// ([`crate::magika`]) runs magika; safetensors (an 8-byte little-endian header length
+/// followed by `{`) runs natively; a `.onnx` file runs on tract with classes named
+/// `0`, `1`, ...
 pub fn open(path: &Path) -> Result<Box<dyn Backend>, AiError> {
+    if path.is_dir() {
+        if crate::magika::is_model_dir(path) {
+            return Ok(Box::new(crate::magika::Magika::load(path)?));
+        }
+        return Err(AiError::UnsupportedModelFormat {
+            path: path.into(),
+            reason: format!(
+                "a directory model must hold magika's {} and {}",
+                crate::magika::MODEL_FILE,
+                crate::magika::CONFIG_FILE
+            ),
+        });
+    }
     let mut head = [0u8; 9];
     {
         use std::io::Read as _;
@@ -140,14 +164,12 @@ pub fn open(path: &Path) -> Result<Box<dyn Backend>, AiError> {
     if head[8] == b'{' {
         return Ok(Box::new(Model::load(path)?));
     }
-    let onnx = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("onnx")) {
+        return Ok(Box::new(crate::onnx::OnnxClassifier::load(path, Vec::new())?));
+    }
     Err(AiError::UnsupportedModelFormat {
         path: path.into(),
-        reason: if onnx {
-            "ONNX models need the ONNX backend, which this build does not have yet".into()
-        } else {
-            "not a safetensors model (the only format this build runs)".into()
-        },
+        reason: "neither safetensors from `verity train`, an .onnx file, nor a magika model directory".into(),
     })
 }
 
@@ -252,7 +274,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let onnx = dir.path().join("m.onnx");
         std::fs::write(&onnx, [0x08, 0x07, 0x12, 0x04, b'x', b'x', b'x', b'x', 0x1a]).expect("write");
-        assert!(matches!(open(&onnx), Err(AiError::UnsupportedModelFormat { reason, .. }) if reason.contains("ONNX")));
+        assert!(
+            matches!(open(&onnx), Err(AiError::UnsupportedModelFormat { reason, .. }) if reason.contains("ONNX model refused"))
+        );
         let short = dir.path().join("short");
         std::fs::write(&short, b"ab").expect("write");
         assert!(matches!(open(&short), Err(AiError::UnsupportedModelFormat { .. })));

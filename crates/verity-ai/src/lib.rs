@@ -25,13 +25,16 @@
 //! suite format are new: the formats are versioned and golden-tested, the API may
 //! change; the ONNX backend is not built yet.
 
+pub mod corpus;
 pub mod data;
 pub mod error;
 pub mod eval;
 pub mod fingerprint;
 pub mod infer;
+pub mod magika;
 pub mod model;
 pub mod oms;
+pub mod onnx;
 mod rng;
 pub mod train;
 

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
+use verity_ai::corpus::Corpus;
 use verity_ai::eval::{self, Suite};
 use verity_ai::infer;
 use verity_client::keystore::Keystore;
@@ -25,6 +26,24 @@ use crate::Global;
 pub enum EvalCmd {
     /// Run a suite on a model; sign one attestation per kind (--as), optionally submit them.
     Run(EvalRunArgs),
+    /// Write the labelled file corpus a [corpus] suite generates, and print its digest.
+    Corpus(CorpusArgs),
+}
+
+#[derive(Args)]
+pub struct CorpusArgs {
+    /// The generator's seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Files of each type.
+    #[arg(long, default_value_t = 20)]
+    pub per_type: u32,
+    /// Only these types (comma-separated; default: every type the generator makes).
+    #[arg(long, value_delimiter = ',')]
+    pub labels: Vec<String>,
+    /// Directory to write the files and labels.csv into (created if missing).
+    #[arg(short = 'o', long = "out")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -52,7 +71,30 @@ pub struct EvalRunArgs {
 pub fn run(g: &Global, cmd: EvalCmd) -> Result<()> {
     match cmd {
         EvalCmd::Run(a) => run_suite(g, a),
+        EvalCmd::Corpus(a) => write_corpus(g, a),
     }
+}
+
+fn write_corpus(g: &Global, a: CorpusArgs) -> Result<()> {
+    let corpus = Corpus::generate(a.seed, a.per_type, &a.labels)?;
+    if let Some(dir) = &a.out {
+        corpus.write(dir)?;
+    }
+    let digest = hex::encode(corpus.digest());
+    if g.json {
+        println!(
+            "{}",
+            json!({"generator": verity_ai::corpus::GENERATOR, "seed": a.seed, "per_type": a.per_type,
+                   "files": corpus.files.len(), "sha256": digest,
+                   "out": a.out.as_ref().map(|d| d.display().to_string())})
+        );
+    } else {
+        println!("{} files, generator {}, sha256 {digest}", corpus.files.len(), verity_ai::corpus::GENERATOR);
+        if let Some(dir) = &a.out {
+            println!("written to {} (labels in {})", dir.display(), verity_ai::corpus::MANIFEST);
+        }
+    }
+    Ok(())
 }
 
 /// Keeps file names portable: anything but ASCII letters, digits, `.`, `_`, `-` becomes `_`.

@@ -15,6 +15,7 @@ use serde_json::json;
 use verity_ai::data::{Dataset, Labels, Split};
 use verity_ai::eval::model_digest;
 use verity_ai::infer::{self, Matrix};
+use verity_ai::magika::{self, Magika};
 use verity_ai::model::{canonical_json, Arch};
 use verity_ai::train::{train, TrainConfig};
 use verity_types::provenance::{check_commit, check_date, check_text};
@@ -80,15 +81,22 @@ pub struct TrainArgs {
 
 #[derive(Args)]
 pub struct InferArgs {
-    /// The model file (safetensors from `verity train`).
+    /// The model: safetensors from `verity train`, an .onnx classifier, or a magika
+    /// model directory (scripts/fetch-magika.sh).
     #[arg(long)]
     pub model: PathBuf,
     /// Input rows: a CSV with the model's feature columns, with or without the target column.
-    #[arg(long)]
-    pub data: PathBuf,
+    #[arg(long, required_unless_present = "files", conflicts_with = "files")]
+    pub data: Option<PathBuf>,
     /// Only rows A..B (0-based, B excluded), e.g. 0..10.
-    #[arg(long)]
+    #[arg(long, requires = "data")]
     pub rows: Option<String>,
+    /// Files to classify with a magika model directory (file types).
+    #[arg(long, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// magika's confidence rule for --files: high-confidence, medium-confidence or best-guess.
+    #[arg(long, default_value = "high-confidence", requires = "files")]
+    pub mode: String,
 }
 
 /// The training log's path: next to the model, `NAME.train.log`.
@@ -270,15 +278,18 @@ fn civil_date(days: i64) -> String {
 }
 
 pub fn run_infer(g: &Global, a: InferArgs) -> Result<()> {
+    let Some(data_path) = a.data.clone() else {
+        return classify_files(g, &a);
+    };
     let backend = infer::open(&a.model)?;
     let f = backend.input_features();
     // With the target column or without: decided by the column count.
-    let data = match Dataset::load(&a.data) {
+    let data = match Dataset::load(&data_path) {
         Ok(d) if d.feature_count() == f => d,
-        _ => Dataset::load_with(&a.data, Labels::Absent)?,
+        _ => Dataset::load_with(&data_path, Labels::Absent)?,
     };
     if data.feature_count() != f {
-        bail!("{} has {} feature columns; the model takes {f}", a.data.display(), data.feature_count());
+        bail!("{} has {} feature columns; the model takes {f}", data_path.display(), data.feature_count());
     }
     let (start, end) = match &a.rows {
         None => (0, data.rows()),
@@ -334,6 +345,66 @@ pub fn run_infer(g: &Global, a: InferArgs) -> Result<()> {
         println!("accuracy {:.4} ({c}/{})", c as f64 / classes.len() as f64, classes.len());
     }
     println!("output hash {hash}");
+    Ok(())
+}
+
+/// `verity infer --files`: magika's label for each file, with the output hash of the
+/// model's scores for the files it ran on (in order), so a re-run can be compared.
+fn classify_files(g: &Global, a: &InferArgs) -> Result<()> {
+    if !magika::is_model_dir(&a.model) {
+        bail!(
+            "--files needs a magika model directory ({} and {}); fetch one with scripts/fetch-magika.sh",
+            magika::MODEL_FILE,
+            magika::CONFIG_FILE
+        );
+    }
+    let mut m = Magika::load(&a.model)?;
+    m.mode = a.mode.parse().map_err(|e: String| anyhow!("--mode: {e}"))?;
+    let inputs = a.files.iter().map(|p| m.input_from_path(p)).collect::<Result<Vec<_>, _>>()?;
+    let rows: Vec<f32> = inputs
+        .iter()
+        .filter_map(|i| match i {
+            magika::Input::Features(f) => Some(f.iter().map(|&v| v as f32)),
+            magika::Input::Decided(_) => None,
+        })
+        .flatten()
+        .collect();
+    let width = m.config.beg_size + m.config.end_size;
+    let scores = Matrix { rows: rows.len() / width, cols: m.config.target_labels_space.len(), data: Vec::new() };
+    let scores = if scores.rows == 0 {
+        scores
+    } else {
+        infer::predict(m.backend(), &Matrix { rows: scores.rows, cols: width, data: rows })?.logits
+    };
+    let hash = hex::encode(infer::output_hash(&scores));
+    let results = m.classify_inputs(inputs)?;
+    if g.json {
+        let items: Vec<_> = a
+            .files
+            .iter()
+            .zip(&results)
+            .map(|(p, r)| {
+                let ct = m.content_type(&r.output);
+                json!({"path": p.display().to_string(), "label": r.output, "dl": r.dl, "score": r.score,
+                       "overwrite_reason": r.overwrite_reason, "group": ct.and_then(|c| c.group.clone()),
+                       "description": ct.and_then(|c| c.description.clone()),
+                       "mime_type": ct.and_then(|c| c.mime_type.clone())})
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "model": a.model.display().to_string(), "backend": "onnx", "mode": a.mode,
+                "files": items, "model_runs": scores.rows, "output_hash": hash,
+            }))?
+        );
+        return Ok(());
+    }
+    for (p, r) in a.files.iter().zip(&results) {
+        let desc = m.content_type(&r.output).and_then(|c| c.description.as_deref()).unwrap_or("");
+        println!("{}: {} ({desc}) score {:.4}", p.display(), r.output, r.score);
+    }
+    println!("output hash {hash} ({} file(s) through the model)", scores.rows);
     Ok(())
 }
 
