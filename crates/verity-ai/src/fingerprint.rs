@@ -29,10 +29,11 @@
 //!
 //! Hashing runs on rayon's pool. SHA-256 files and shards advance in steps of
 //! `SHA256_STEP_BYTES`, each idle thread continuing the job with the most bytes left,
-//! so every core stays busy to the end. BLAKE3 files run in parallel (largest first)
-//! and inside a file the tree is hashed in parallel while the next buffer is read.
-//! Files are streamed through buffers of `READ_BUFFER_BYTES` / `BLAKE3_BUFFER_BYTES`,
-//! so memory stays bounded whatever the model size.
+//! so every core stays busy to the end; they are streamed through buffers of
+//! `READ_BUFFER_BYTES`. BLAKE3 files run in parallel (largest first), each memory-mapped
+//! and tree-hashed on the pool as `b3sum` does (progress advances a file at a time).
+//! Heap memory stays bounded whatever the model size; mapped pages belong to the page
+//! cache and are reclaimable.
 
 use std::fs::File;
 use std::io::Read;
@@ -47,9 +48,6 @@ use crate::error::AiError;
 
 /// Bytes read at a time when hashing with SHA-256 (model-signing reads 1 MiB chunks).
 pub const READ_BUFFER_BYTES: usize = 1 << 20;
-/// Bytes read at a time when hashing a file with BLAKE3; each buffer is hashed in
-/// parallel while the next one is read, so two of them are in memory per file.
-pub const BLAKE3_BUFFER_BYTES: usize = 8 << 20;
 /// model-signing's default shard size (`use_shard_serialization`).
 pub const SHARD_SIZE_DEFAULT: u64 = 1_000_000_000;
 /// Upper bound on the entries of a model directory, so a manifest stays bounded.
@@ -486,36 +484,21 @@ fn sha256_range(
 
 fn hash_blake3_job(job: &Job, report: &(dyn Fn(u64) + Sync)) -> Result<Vec<u8>, AiError> {
     let path = &job.entry.path;
-    let mut file = File::open(path).map_err(|e| AiError::io(path, e))?;
     let len = job.end - job.start;
-    let mut h = blake3::Hasher::new();
-    let mut current = vec![0u8; BLAKE3_BUFFER_BYTES];
-    let mut next = vec![0u8; BLAKE3_BUFFER_BYTES];
-    let mut left = len;
-    let mut current_len = read_next(&mut file, &mut current, &mut left, path)?;
-    while current_len > 0 {
-        // Hash this buffer on the pool while the next one is read.
-        let data = current.get(..current_len).expect("read length is at most the buffer length");
-        let ((), read) = rayon::join(
-            || {
-                h.update_rayon(data);
-            },
-            || read_next(&mut file, &mut next, &mut left, path),
-        );
-        report(current_len as u64);
-        current_len = read?;
-        std::mem::swap(&mut current, &mut next);
+    let changed = || AiError::FileChangedDuringHashing(path.to_path_buf());
+    if std::fs::metadata(path).map_err(|e| AiError::io(path, e))?.len() != len {
+        return Err(changed());
     }
+    // Memory-mapped and tree-hashed on the pool, as `b3sum` does: the pages are the
+    // page cache's own (no copy into a buffer, no heap beyond the hasher), and small
+    // files fall back to ordinary reads inside blake3.
+    let mut h = blake3::Hasher::new();
+    h.update_mmap_rayon(path).map_err(|e| AiError::io(path, e))?;
+    if h.count() != len {
+        return Err(changed());
+    }
+    report(len);
     Ok(h.finalize().as_bytes().to_vec())
-}
-
-/// Reads the next min(buffer, left) bytes into `buf`, returning how many.
-fn read_next(file: &mut File, buf: &mut [u8], left: &mut u64, path: &Path) -> Result<usize, AiError> {
-    let want = buf.len().min(usize::try_from(*left).unwrap_or(usize::MAX));
-    let chunk = buf.get_mut(..want).expect("want is at most the buffer length");
-    fill(file, chunk, path)?;
-    *left -= want as u64;
-    Ok(want)
 }
 
 /// Fills `buf` completely; a file that ends early changed while being hashed.
@@ -644,8 +627,8 @@ mod tests {
 
     #[test]
     fn large_files_stream_through_buffers() {
-        // Longer than both buffer sizes and not a multiple of either.
-        let len = BLAKE3_BUFFER_BYTES * 2 + 12_345;
+        // Many read buffers and BLAKE3 chunks long, and a multiple of neither.
+        let len = 16 * READ_BUFFER_BYTES + 12_345;
         let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("big.bin");

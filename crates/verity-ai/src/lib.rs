@@ -12,9 +12,11 @@
 //!   deterministic trainer for small tabular models (multinomial logistic regression,
 //!   a one-hidden-layer MLP) whose weights are bit-identical for the same data, seed and
 //!   code on one platform, saved as safetensors; an inference runtime with a stable
-//!   output hash behind a `Backend` trait (native now, ONNX next); and an evaluation
-//!   oracle that runs a TOML suite of checks (held-out accuracy, per-group accuracy gap,
-//!   accuracy under seeded noise) and states the results as in-toto evaluation
+//!   output hash behind a `Backend` trait (native models, and ONNX on tract in
+//!   [`onnx`], with Google's magika file-type classifier in [`magika`]); and an
+//!   evaluation oracle that runs a TOML suite of checks (held-out accuracy, per-group
+//!   accuracy gap, accuracy under seeded noise) on a data file or on a labelled corpus
+//!   of generated files ([`corpus`]) and states the results as in-toto evaluation
 //!   statements, one per attestation kind, for the ledger.
 //!
 //! # Status
@@ -23,7 +25,7 @@
 //! PKCS#11, BLAKE2b and the pre-1.0 predicate (`https://model_signing/Digests/v0.1`)
 //! are not supported. The trainer, model format (`verity-tabular` v1), runtime and
 //! suite format are new: the formats are versioned and golden-tested, the API may
-//! change; the ONNX backend is not built yet.
+//! change.
 
 pub mod corpus;
 pub mod data;

@@ -88,14 +88,14 @@ pub struct InferArgs {
     /// Input rows: a CSV with the model's feature columns, with or without the target column.
     #[arg(long, required_unless_present = "files", conflicts_with = "files")]
     pub data: Option<PathBuf>,
-    /// Only rows A..B (0-based, B excluded), e.g. 0..10.
-    #[arg(long, requires = "data")]
+    /// Only rows A..B (0-based, B excluded), e.g. 0..10 (with --data).
+    #[arg(long)]
     pub rows: Option<String>,
     /// Files to classify with a magika model directory (file types).
     #[arg(long, num_args = 1..)]
     pub files: Vec<PathBuf>,
     /// magika's confidence rule for --files: high-confidence, medium-confidence or best-guess.
-    #[arg(long, default_value = "high-confidence", requires = "files")]
+    #[arg(long, default_value = "high-confidence")]
     pub mode: String,
 }
 
@@ -279,6 +279,9 @@ fn civil_date(days: i64) -> String {
 
 pub fn run_infer(g: &Global, a: InferArgs) -> Result<()> {
     let Some(data_path) = a.data.clone() else {
+        if a.rows.is_some() {
+            bail!("--rows selects rows of --data; with --files every file is classified");
+        }
         return classify_files(g, &a);
     };
     let backend = infer::open(&a.model)?;

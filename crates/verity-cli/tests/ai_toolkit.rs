@@ -193,3 +193,53 @@ fn eval_signs_one_envelope_per_kind_and_refuses_wrong_data() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("SHA-256"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// The magika model directory from scripts/fetch-magika.sh, or `None` when
+/// VERITY_SKIP_PY_INTEROP=1 (the same switch that skips the venv and the fetch).
+fn magika_dir() -> Option<PathBuf> {
+    if std::env::var("VERITY_SKIP_PY_INTEROP").as_deref() == Ok("1") {
+        return None;
+    }
+    let dir = repo().join("models/magika");
+    assert!(dir.join("model.onnx").is_file(), "{} is missing: run scripts/fetch-magika.sh", dir.display());
+    Some(dir)
+}
+
+#[test]
+fn infer_classifies_files_with_magika_and_eval_corpus_matches_the_suite() {
+    let Some(model) = magika_dir() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The corpus the example suite pins: same digest from the CLI.
+    let corpus = dir.path().join("corpus");
+    let c = verity_json(&["eval", "corpus", "--seed", "0", "--per-type", "20", "-o", s(&corpus)]);
+    let suite = std::fs::read_to_string(repo().join("examples/suites/magika.toml")).expect("suite");
+    let digest = c["sha256"].as_str().expect("sha256");
+    assert!(suite.contains(digest), "examples/suites/magika.toml pins {digest}");
+    assert_eq!(c["files"], 460);
+
+    let files =
+        [corpus.join("python/0000.py"), corpus.join("png/0003.png"), corpus.join("pdf/0001.pdf"), dir.path().join("e")];
+    std::fs::write(&files[3], b"").expect("empty file");
+    let mut args = vec!["infer", "--model", s(&model), "--files"];
+    args.extend(files.iter().map(|p| s(p)));
+    let a = verity_json(&args);
+    let labels: Vec<&str> =
+        a["files"].as_array().expect("files").iter().map(|f| f["label"].as_str().expect("label")).collect();
+    assert_eq!(labels, ["python", "png", "pdf", "empty"]);
+    assert_eq!(a["model_runs"], 3);
+    assert_eq!(a["files"][3]["dl"], Value::Null);
+    assert_eq!(a["files"][1]["group"], "image");
+    // Re-execution gives the same output hash; other files give another.
+    let b = verity_json(&args);
+    assert_eq!(a["output_hash"], b["output_hash"]);
+    let other = verity_json(&["infer", "--model", s(&model), "--files", s(&files[0])]);
+    assert_ne!(a["output_hash"], other["output_hash"]);
+
+    // Refusals: --files with a tabular model, a missing file, --rows without --data.
+    let out = verity(&["infer", "--model", s(&model.join("model.onnx")), "--files", s(&files[0])]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("magika model directory"));
+    let out = verity(&["infer", "--model", s(&model), "--files", s(&dir.path().join("nope"))]);
+    assert!(!out.status.success());
+    assert!(!verity(&["infer", "--model", s(&model), "--rows", "0..1", "--files", s(&files[0])]).status.success());
+}
