@@ -95,6 +95,18 @@ pub trait FileClassifier: Send + Sync {
     fn classify_files(&self, files: &[&[u8]]) -> Result<Vec<String>, AiError>;
 }
 
+/// Refuses a batch whose rows do not have `features` columns or that is incomplete or
+/// larger than [`BATCH_ROWS_MAX`]; every backend checks its input with this.
+pub fn check_batch(input: &Matrix, features: usize) -> Result<(), AiError> {
+    if input.cols != features {
+        return Err(AiError::InputMismatch(format!("rows have {} features, the model takes {features}", input.cols)));
+    }
+    if input.rows > BATCH_ROWS_MAX || input.data.len() != input.rows * input.cols {
+        return Err(AiError::InputMismatch(format!("a batch holds 1 to {BATCH_ROWS_MAX} complete rows")));
+    }
+    Ok(())
+}
+
 impl Backend for Model {
     fn kind(&self) -> BackendKind {
         BackendKind::Native
@@ -109,15 +121,7 @@ impl Backend for Model {
     }
 
     fn logits(&self, input: &Matrix) -> Result<Matrix, AiError> {
-        if input.cols != self.features {
-            return Err(AiError::InputMismatch(format!(
-                "rows have {} features, the model takes {}",
-                input.cols, self.features
-            )));
-        }
-        if input.rows > BATCH_ROWS_MAX || input.data.len() != input.rows * input.cols {
-            return Err(AiError::InputMismatch(format!("a batch holds 1 to {BATCH_ROWS_MAX} complete rows")));
-        }
+        check_batch(input, self.features)?;
         let c = self.classes.len();
         let mut out = Matrix { rows: input.rows, cols: c, data: vec![0.0; input.rows * c] };
         for i in 0..input.rows {

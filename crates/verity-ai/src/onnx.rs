@@ -19,7 +19,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid as _;
 
 use crate::error::AiError;
-use crate::infer::{Backend, BackendKind, Matrix, BATCH_ROWS_MAX};
+use crate::infer::{check_batch, Backend, BackendKind, Matrix};
 
 /// Largest ONNX file loaded.
 pub const ONNX_BYTES_MAX: u64 = 1 << 30;
@@ -193,15 +193,7 @@ impl Backend for OnnxClassifier {
     }
 
     fn logits(&self, input: &Matrix) -> Result<Matrix, AiError> {
-        if input.cols != self.features {
-            return Err(AiError::InputMismatch(format!(
-                "rows have {} features, the model takes {}",
-                input.cols, self.features
-            )));
-        }
-        if input.rows > BATCH_ROWS_MAX || input.data.len() != input.rows * input.cols {
-            return Err(AiError::InputMismatch(format!("a batch holds 1 to {BATCH_ROWS_MAX} complete rows")));
-        }
+        check_batch(input, self.features)?;
         use rayon::prelude::*;
         // Rows are independent runs of a batch-1 plan: running them in parallel cannot
         // change any row's bits.
