@@ -295,6 +295,12 @@ impl Magika {
 
     /// Classifies inputs: runs the model on those that need it (in one batch).
     pub fn classify_inputs(&self, inputs: Vec<Input>) -> Result<Vec<Classification>, AiError> {
+        Ok(self.classify_inputs_with_scores(inputs)?.0)
+    }
+
+    /// [`Magika::classify_inputs`], also returning the model's scores: one row per input
+    /// that ran through the model, in input order (what an output hash covers).
+    pub fn classify_inputs_with_scores(&self, inputs: Vec<Input>) -> Result<(Vec<Classification>, Matrix), AiError> {
         let width = self.config.beg_size + self.config.end_size;
         let rows: Vec<f32> = inputs
             .iter()
@@ -311,7 +317,7 @@ impl Magika {
             self.classifier.logits(&Matrix { rows: n, cols: width, data: rows })?
         };
         let mut next = 0;
-        Ok(inputs
+        let results = inputs
             .into_iter()
             .map(|i| match i {
                 Input::Decided(c) => c,
@@ -320,7 +326,8 @@ impl Magika {
                     self.decide(scores.row(next - 1))
                 }
             })
-            .collect())
+            .collect();
+        Ok((results, scores))
     }
 
     /// Classifies files.

@@ -364,23 +364,8 @@ fn classify_files(g: &Global, a: &InferArgs) -> Result<()> {
     let mut m = Magika::load(&a.model)?;
     m.mode = a.mode.parse().map_err(|e: String| anyhow!("--mode: {e}"))?;
     let inputs = a.files.iter().map(|p| m.input_from_path(p)).collect::<Result<Vec<_>, _>>()?;
-    let rows: Vec<f32> = inputs
-        .iter()
-        .filter_map(|i| match i {
-            magika::Input::Features(f) => Some(f.iter().map(|&v| v as f32)),
-            magika::Input::Decided(_) => None,
-        })
-        .flatten()
-        .collect();
-    let width = m.config.beg_size + m.config.end_size;
-    let scores = Matrix { rows: rows.len() / width, cols: m.config.target_labels_space.len(), data: Vec::new() };
-    let scores = if scores.rows == 0 {
-        scores
-    } else {
-        infer::predict(m.backend(), &Matrix { rows: scores.rows, cols: width, data: rows })?.logits
-    };
+    let (results, scores) = m.classify_inputs_with_scores(inputs)?;
     let hash = hex::encode(infer::output_hash(&scores));
-    let results = m.classify_inputs(inputs)?;
     if g.json {
         let items: Vec<_> = a
             .files
