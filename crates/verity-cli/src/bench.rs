@@ -493,7 +493,12 @@ fn ingest(a: &IngestArgs) -> Result<IngestReport> {
         let n_peak = peak_lat.len();
         let tx_per_s = n_peak as f64 / secs;
         let blocks = core.store.height() - blocks_before;
-        // Half-load latency phase.
+        // Half-load latency phase, in steady state: the hash index's backlog from the peak
+        // phase (written by a background thread) is flushed first.
+        {
+            let store = core.store.clone();
+            tokio::task::spawn_blocking(move || store.flush_index()).await??;
+        }
         let half = tx_per_s / 2.0;
         let lat_rounds = ((half * a.latency_seconds) / a.accounts as f64).ceil().max(1.0) as u64;
         let lat_txs = sign_transfers(&chain, &keys, rounds, lat_rounds);

@@ -31,7 +31,7 @@ pub use replay::{replay, ReplayReport};
 use std::sync::Arc;
 
 use verity_state::{BlockContext, BlockOutcome, StateRead};
-use verity_store::{Prepared, Store};
+use verity_store::{Prepared, PreparedBase, StateWrites, Store};
 use verity_types::keys::SecretKey;
 use verity_types::merkle;
 use verity_types::{
@@ -46,6 +46,44 @@ impl StateRead for StoreView<'_> {
         // A read failure here means the disk or the database file is broken; execution
         // cannot continue deterministically, so this is fatal by design.
         self.0.get_state(key).expect("reading committed state from the store failed")
+    }
+}
+
+/// Committed state seen through the writes of a block that is prepared but not
+/// committed yet: what the block after it executes on (block pipelining).
+pub struct PendingView<'a> {
+    store: &'a Store,
+    pending: Option<&'a StateWrites>,
+}
+
+impl<'a> PendingView<'a> {
+    /// The state after `parent` (the committed state if `parent` is `None`).
+    pub fn new(store: &'a Store, parent: Option<&'a Pending>) -> Self {
+        PendingView { store, pending: parent.map(|p| p.base.writes()) }
+    }
+}
+
+impl StateRead for PendingView<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        if let Some(v) = self.pending.and_then(|w| w.get(key)) {
+            return Some(v.clone());
+        }
+        StoreView(self.store).get(key)
+    }
+}
+
+/// A block proposed and certified but possibly not committed yet: its header and the
+/// state it leaves, on which the next block can be proposed while it commits.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    header: BlockHeader,
+    hash: Hash,
+    base: PreparedBase,
+}
+
+impl Pending {
+    pub fn height(&self) -> u64 {
+        self.header.height
     }
 }
 
@@ -103,6 +141,14 @@ pub struct Proposal {
     pub prepared: Prepared,
 }
 
+impl Proposal {
+    /// What the next block is proposed on while this one commits
+    /// ([`BlockProducer::propose_after`]).
+    pub fn pending(&self) -> Pending {
+        Pending { header: self.block.header.clone(), hash: self.block.header.hash(), base: self.prepared.base() }
+    }
+}
+
 /// A committed block with its receipts, as handed to the node after the fsync.
 pub struct Committed {
     pub block: Block,
@@ -143,25 +189,42 @@ impl BlockProducer {
     /// the header. Writes nothing. `timestamp_ms` is raised to the parent's timestamp if
     /// the clock went backwards, so block time never decreases.
     pub fn propose(&self, txs: Vec<SignedTransaction>, timestamp_ms: u64) -> Result<Proposal, ConsensusError> {
-        let (height, parent, parent_time) = match self.store.last_header()? {
-            Some(h) => (h.height + 1, h.hash(), h.timestamp_ms),
-            None => (1, self.genesis.hash(), self.genesis.genesis_time_ms),
+        self.propose_after(None, txs, timestamp_ms)
+    }
+
+    /// Like [`Self::propose`], but on `parent`, a proposed block that may still be
+    /// committing: block n+1 executes and is prepared while block n is written and
+    /// fsync'd. `parent` must be the block after the committed tip, or the tip itself.
+    /// The proposal commits only after `parent` has.
+    pub fn propose_after(
+        &self,
+        parent: Option<&Pending>,
+        txs: Vec<SignedTransaction>,
+        timestamp_ms: u64,
+    ) -> Result<Proposal, ConsensusError> {
+        let parent = parent.filter(|p| p.header.height > self.store.height());
+        let (height, parent_hash, parent_time, first_log_index) = match parent {
+            Some(p) => (p.header.height + 1, p.hash, p.header.timestamp_ms, p.header.log_size),
+            None => match self.store.last_header()? {
+                Some(h) => (h.height + 1, h.hash(), h.timestamp_ms, h.log_size),
+                None => (1, self.genesis.hash(), self.genesis.genesis_time_ms, 0),
+            },
         };
         let ctx = BlockContext { chain_id: self.genesis.chain_id.clone(), height, timestamp_ms };
-        let first_log_index = self.store.log_size();
         let started = std::time::Instant::now();
         let BlockOutcome { writes, receipts } =
-            verity_state::execute_block(&StoreView(&self.store), &ctx, &txs, first_log_index);
+            verity_state::execute_block(&PendingView::new(&self.store, parent), &ctx, &txs, first_log_index);
         let executed = started.elapsed();
         let tx_hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
         let leaves: Vec<Hash> = tx_hashes.iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();
         let txs_root = merkle::root(&leaves);
         let n_writes = writes.len();
-        let prepared = self.store.prepare(writes, &tx_hashes)?;
+        let prepared = self.store.prepare_on(parent.map(|p| &p.base), writes, &tx_hashes)?;
         tracing::debug!(
             height,
             txs = txs.len(),
             writes = n_writes,
+            pipelined = parent.is_some(),
             execute_ms = executed.as_secs_f64() * 1e3,
             prepare_ms = (started.elapsed() - executed).as_secs_f64() * 1e3,
             "proposed"
@@ -169,7 +232,7 @@ impl BlockProducer {
         let header = BlockHeader {
             chain_id: self.genesis.chain_id.clone(),
             height,
-            parent,
+            parent: parent_hash,
             timestamp_ms: timestamp_ms.max(parent_time),
             proposer: self.proposer,
             tx_count: txs.len() as u32,

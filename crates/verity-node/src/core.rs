@@ -13,7 +13,7 @@ use tokio::sync::{broadcast, oneshot};
 
 use verity_bft::app::CommitListener;
 use verity_bft::ledger::{NextNonce, TxSource};
-use verity_consensus::{BlockProducer, Finalizer, SoloFinalizer, StoreView};
+use verity_consensus::{BlockProducer, Finalizer, Pending, PendingView, Proposal, SoloFinalizer, StoreView};
 use verity_store::Store;
 use verity_types::keys::SecretKey;
 use verity_types::limits::BLOCK_TXS_MAX;
@@ -261,15 +261,45 @@ impl NodeCore {
         out
     }
 
+    /// Cuts, executes and certifies blocks, and hands each to the committer thread. Block
+    /// n+1 is executed and prepared on block n's uncommitted state while n is written
+    /// and fsync'd ([`BlockProducer::propose_after`]); at most one block commits while
+    /// the next waits, and submitters are answered only after their block's fsync.
     fn produce_loop(self: Arc<Self>, producer: BlockProducer, mut finalizer: Box<dyn Finalizer>, options: NodeOptions) {
-        let mut last_block = Instant::now();
+        let producer = Arc::new(producer);
+        // The pipeline's parallel work (hashing, tree updates, encoding) runs on its own
+        // thread pool: on the global one it would queue behind admission's signature
+        // batches (about 15 ms each), and every block would wait for them.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+            .thread_name(|i| format!("block-pipeline-{i}"))
+            .build();
+        let pool = match pool {
+            Ok(p) => Arc::new(p),
+            Err(e) => return self.fail(format!("block production stopped: no thread pool: {e}"), Vec::new()),
+        };
+        // A rendezvous channel: a hand-off completes only when the committer has
+        // finished the block before.
+        let (jobs, received) = std::sync::mpsc::sync_channel::<CommitJob>(0);
+        let committer = {
+            let (core, producer, pool) = (self.clone(), producer.clone(), pool.clone());
+            std::thread::Builder::new()
+                .name("block-committer".into())
+                .spawn(move || core.commit_loop(&producer, &pool, received))
+        };
+        let committer = match committer {
+            Ok(handle) => handle,
+            Err(e) => return self.fail(format!("block production stopped: no committer thread: {e}"), Vec::new()),
+        };
+        let mut parent: Option<Pending> = None;
         loop {
             if !self.mempool.wait_for_block(options.block_txs_target, options.block_interval) {
                 break;
             }
-            let taken = self.mempool.take_block(BLOCK_TXS_MAX, |sender| {
-                verity_state::account(&StoreView(&self.store), sender).map(|a| a.nonce)
-            });
+            let taken = {
+                let view = PendingView::new(&self.store, parent.as_ref());
+                self.mempool.take_block(BLOCK_TXS_MAX, |sender| verity_state::account(&view, sender).map(|a| a.nonce))
+            };
             if taken.is_empty() {
                 // Only nonce-gapped transactions are pending: give senders time.
                 std::thread::sleep(options.block_interval);
@@ -282,10 +312,49 @@ impl NodeCore {
                 waiters.push((t.waiter, t.admitted));
                 txs.push(t.tx);
             }
-            match producer.produce(finalizer.as_mut(), txs, now_ms()) {
+            let certified =
+                pool.install(|| producer.propose_after(parent.as_ref(), txs, now_ms())).and_then(|proposal| {
+                    let certificate = finalizer.finalize(&proposal.block.header)?;
+                    Ok((proposal, certificate))
+                });
+            let (proposal, certificate) = match certified {
+                Ok(c) => c,
+                Err(e) => {
+                    self.fail(format!("block production stopped: {e}"), waiters);
+                    break;
+                }
+            };
+            parent = Some(proposal.pending());
+            let job = CommitJob { proposal, certificate, waiters, proposing: started.elapsed() };
+            if let Err(std::sync::mpsc::SendError(job)) = jobs.send(job) {
+                // The committer stopped on an error (recorded in `fatal`); this block,
+                // built on the failed one, is never committed.
+                let msg = self.fatal.lock().clone().unwrap_or_else(|| "block production stopped".into());
+                self.fail(msg, job.waiters);
+                break;
+            }
+        }
+        drop(jobs);
+        let _ = committer.join();
+        if self.fatal.lock().is_none() {
+            self.mempool.drain_all("shutting_down", "the node stopped before this transaction was included");
+        }
+    }
+
+    /// Commits the blocks the producer hands over, in order, and answers their submitters.
+    fn commit_loop(
+        &self,
+        producer: &BlockProducer,
+        pool: &rayon::ThreadPool,
+        jobs: std::sync::mpsc::Receiver<CommitJob>,
+    ) {
+        let mut last_block = Instant::now();
+        for CommitJob { proposal, certificate, waiters, proposing } in jobs {
+            let started = Instant::now();
+            match pool.install(|| producer.commit(proposal, certificate)) {
                 Ok(committed) => {
                     let done = Instant::now();
-                    self.metrics.block_commit_seconds.observe(done.duration_since(started).as_secs_f64());
+                    self.metrics.block_commit_seconds.observe((proposing + done.duration_since(started)).as_secs_f64());
                     self.metrics.block_interval_seconds.observe(done.duration_since(last_block).as_secs_f64());
                     last_block = done;
                     let height = committed.block.header.height;
@@ -294,21 +363,24 @@ impl NodeCore {
                 Err(e) => {
                     // A failed durable write or a broken invariant: stop producing rather
                     // than continue on a store in an unknown state.
-                    let msg = format!("block production stopped: {e}");
-                    tracing::error!("{msg}");
-                    for (w, _) in waiters.into_iter() {
-                        if let Some(w) = w {
-                            let _ = w.send(TxOutcome::Dropped { code: "node_failed", message: msg.clone() });
-                        }
-                    }
-                    *self.fatal.lock() = Some(msg.clone());
-                    self.mempool.close();
-                    self.mempool.drain_all("node_failed", &msg);
-                    return;
+                    return self.fail(format!("block production stopped: {e}"), waiters);
                 }
             }
         }
-        self.mempool.drain_all("shutting_down", "the node stopped before this transaction was included");
+    }
+
+    /// Stops block production for good: answers `waiters` and everything queued with
+    /// `node_failed`, records why, and closes the mempool.
+    fn fail(&self, msg: String, waiters: Vec<Waiter>) {
+        tracing::error!("{msg}");
+        for (w, _) in waiters {
+            if let Some(w) = w {
+                let _ = w.send(TxOutcome::Dropped { code: "node_failed", message: msg.clone() });
+            }
+        }
+        self.fatal.lock().get_or_insert(msg.clone());
+        self.mempool.close();
+        self.mempool.drain_all("node_failed", &msg);
     }
 
     /// Metrics, events and submitters' answers for a durably committed block. `waiters`
@@ -386,6 +458,15 @@ impl NodeCore {
 
 /// A submitter's answer channel and admission time.
 type Waiter = (Option<oneshot::Sender<TxOutcome>>, Instant);
+
+/// A certified block on its way to the committer, with its submitters and the time its
+/// proposal took.
+struct CommitJob {
+    proposal: Proposal,
+    certificate: Certificate,
+    waiters: Vec<Waiter>,
+    proposing: Duration,
+}
 
 impl TxSource for NodeCore {
     fn batch(&self, max: usize, exclude: &HashSet<Hash>, next_nonce: NextNonce<'_>) -> Vec<SignedTransaction> {

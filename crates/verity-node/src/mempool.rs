@@ -9,7 +9,7 @@
 //!
 //! The block producer takes transactions in arrival order, keeping per-sender nonce
 //! order: a transaction whose nonce is ahead of its sender's next nonce waits (up to
-//! [`NONCE_GAP_ROUNDS_MAX`] blocks), one whose nonce is already used is refused.
+//! [`NONCE_GAP_WAIT_MAX`] after its admission), one whose nonce is already used is refused.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -27,8 +27,11 @@ pub const MEMPOOL_TXS_MAX: usize = 200_000;
 pub const MEMPOOL_BYTES_MAX: usize = 256 * 1024 * 1024;
 /// Signatures verified per batch-verification call (1,024 measured faster than 256).
 pub const VERIFY_CHUNK: usize = 1_024;
-/// Blocks a transaction with a nonce gap may wait before it is dropped.
-pub const NONCE_GAP_ROUNDS_MAX: u32 = 64;
+/// How long a transaction with a nonce gap may wait, from its admission, for the
+/// transactions before it before it is dropped. A time, not a count of blocks: when
+/// blocks come every few milliseconds a count would drop a transaction whose
+/// predecessor is only a moment late (submitted concurrently, or retried after a 503).
+pub const NONCE_GAP_WAIT_MAX: Duration = Duration::from_secs(10);
 /// Replicated mode: how long an admitted transaction may wait for a final block before
 /// it is dropped (a nonce gap that never fills, a proposer that never includes it).
 pub const PENDING_MAX_AGE: Duration = Duration::from_secs(300);
@@ -85,7 +88,6 @@ struct Entry {
     hash: Hash,
     size: usize,
     admitted: Instant,
-    gap_rounds: u32,
     waiter: Option<oneshot::Sender<TxOutcome>>,
 }
 
@@ -109,11 +111,12 @@ struct Inner {
 pub struct Mempool {
     inner: Mutex<Inner>,
     ready: Condvar,
+    gap_wait: Duration,
 }
 
 impl Default for Mempool {
     fn default() -> Self {
-        Mempool { inner: Mutex::new(Inner::default()), ready: Condvar::new() }
+        Mempool { inner: Mutex::new(Inner::default()), ready: Condvar::new(), gap_wait: NONCE_GAP_WAIT_MAX }
     }
 }
 
@@ -179,7 +182,7 @@ impl Mempool {
             };
             inner.hashes.insert(hash);
             inner.bytes += size;
-            inner.queue.push_back(Entry { tx, hash, size, admitted: now, gap_rounds: 0, waiter });
+            inner.queue.push_back(Entry { tx, hash, size, admitted: now, waiter });
             out.push(Ok(rx));
         }
         drop(inner);
@@ -275,15 +278,15 @@ impl Mempool {
                     }
                 }
                 Some(n) => {
-                    e.gap_rounds += 1;
-                    if e.gap_rounds > NONCE_GAP_ROUNDS_MAX {
+                    if e.admitted.elapsed() > self.gap_wait {
                         removed.push((e.hash, e.size));
                         if let Some(w) = e.waiter.take() {
                             let _ = w.send(TxOutcome::Dropped {
                                 code: "nonce_gap",
                                 message: format!(
-                                    "nonce {} stayed ahead of the sender's next nonce {n} for {NONCE_GAP_ROUNDS_MAX} blocks",
-                                    e.tx.tx.nonce
+                                    "nonce {} stayed ahead of the sender's next nonce {n} for {} s",
+                                    e.tx.tx.nonce,
+                                    self.gap_wait.as_secs_f64()
                                 ),
                             });
                         }
@@ -472,6 +475,26 @@ mod tests {
         assert_eq!(taken.len(), 1);
         assert_eq!(taken[0].tx.tx.nonce, 1);
         assert_eq!(m.len(), 1, "the gapped transaction waits");
+    }
+
+    #[test]
+    fn a_gap_is_dropped_after_its_wait_not_after_a_count_of_blocks() {
+        let m = Mempool { gap_wait: Duration::from_millis(50), ..Mempool::default() };
+        let mut rx = m.insert(vec![tx("a", 1)], true).remove(0).expect("admitted").expect("receiver");
+        // Many block rounds in quick succession do not drop it...
+        for _ in 0..200 {
+            assert!(m.take_block(100, |_| Some(0)).is_empty());
+        }
+        assert_eq!(m.len(), 1, "the gapped transaction still waits");
+        assert!(rx.try_recv().is_err(), "not answered yet");
+        // ...its age does.
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(m.take_block(100, |_| Some(0)).is_empty());
+        assert_eq!(m.len(), 0);
+        match rx.try_recv() {
+            Ok(TxOutcome::Dropped { code, .. }) => assert_eq!(code, "nonce_gap"),
+            other => panic!("expected a nonce_gap drop, got {other:?}"),
+        }
     }
 
     #[test]

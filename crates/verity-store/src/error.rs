@@ -5,9 +5,10 @@ use verity_types::{Hash, ProofError};
 
 /// Everything that can go wrong when reading from or committing to the store.
 ///
-/// Variants other than [`StoreError::Db`], [`StoreError::Io`] and [`StoreError::Corrupt`] are
+/// Variants other than [`StoreError::Db`], [`StoreError::Io`], [`StoreError::Corrupt`] and
+/// [`StoreError::Index`] are
 /// operating errors: the caller asked for something that does not exist or handed in data
-/// that does not fit, and nothing was written. `Db`, `Io` and `Corrupt` mean the disk
+/// that does not fit, and nothing was written. `Db`, `Io`, `Corrupt` and `Index` mean the disk
 /// failed or holds something the store did not write; a node should stop rather than
 /// continue on a store in an unknown state.
 #[derive(Debug, Error)]
@@ -48,6 +49,9 @@ pub enum StoreError {
     /// A state key longer than `limits::STATE_KEY_BYTES_MAX`.
     #[error("state key is {len} bytes, above the limit of {limit}")]
     KeyTooLong { len: usize, limit: usize },
+    /// The transaction-hash index thread stopped on an error (its file failed).
+    #[error("transaction index: {0}")]
+    Index(String),
     /// Proof generation refused its arguments.
     #[error("proof: {0}")]
     Proof(#[from] ProofError),

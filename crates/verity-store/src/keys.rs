@@ -5,7 +5,6 @@
 //! | `meta` | name | genesis (borsh) / last committed height (u64 LE) |
 //! | `headers` | height | borsh `(BlockHeader, Certificate)` |
 //! | `txs` | log index of the chunk's first transaction | a chunk of up to [`TX_CHUNK`] consecutive transactions of one block (see [`tx_chunk`]) |
-//! | `tx_index` | first 8 bytes of the tx hash, log index (u64 BE) | `()` |
 //! | `state_roots` | height | root reference: hash, version (u64 BE), depth (u8) |
 //! | `log_leaves` | leaf index / [`LOG_CHUNK_LEAVES`] | the leaf hashes of that aligned run of leaves, concatenated (the last row may be partial and grows) |
 //! | `log_nodes` | (level, index), level >= [`LOG_CHUNK_LEVEL`] | hash of the perfect log subtree over leaves `[index * 2^level, (index + 1) * 2^level)` |
@@ -16,7 +15,7 @@
 //! a block writes `txs / 256` transaction chunks and leaf chunks, and `txs / 256` log nodes,
 //! instead of one row per transaction and two per log leaf. Log subtrees below level
 //! [`LOG_CHUNK_LEVEL`] are recomputed from one leaf chunk (at most 255 hashes). The hash
-//! index keeps one short key per transaction (an 8-byte hash prefix and the log index, so
+//! index (in its own file, written off the commit path: see `txindex`) keeps one short key per transaction (an 8-byte hash prefix and the log index, so
 //! prefix collisions are harmless: a lookup checks each candidate's receipt).
 
 use redb::TableDefinition;
@@ -26,7 +25,6 @@ pub(crate) const HEADERS: TableDefinition<u64, &[u8]> = TableDefinition::new("he
 pub(crate) const TXS: TableDefinition<u64, &[u8]> = TableDefinition::new("txs");
 // Fixed-size keys and values are stored as byte slices: redb compares and copies `[u8; N]`
 // element by element, which showed up in profiles; slices are compared with memcmp.
-pub(crate) const TX_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("tx_index");
 pub(crate) const STATE_ROOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("state_roots");
 pub(crate) const LOG_NODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("log_nodes");
 pub(crate) const LOG_LEAVES: TableDefinition<u64, &[u8]> = TableDefinition::new("log_leaves");
@@ -39,7 +37,7 @@ pub(crate) const LOG_CHUNK_LEVEL: u8 = 8;
 /// Leaf hashes per `log_leaves` row.
 pub(crate) const LOG_CHUNK_LEAVES: u64 = 1 << LOG_CHUNK_LEVEL;
 
-/// `tx_index` key of the transaction `hash` at `log_index`.
+/// `tx_index` key (in the index file, see `txindex`) of the transaction `hash` at `log_index`.
 pub(crate) fn tx_index_key(hash: &[u8; 32], log_index: u64) -> [u8; 16] {
     let mut key = [0u8; 16];
     key[..8].copy_from_slice(&hash[..8]);

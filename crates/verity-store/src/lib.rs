@@ -31,9 +31,11 @@ mod keys;
 mod log;
 mod store;
 pub mod tree;
+mod txindex;
 
 pub use error::StoreError;
-pub use store::{Prepared, StateWrites, Store, DB_CACHE_BYTES, STATE_VALUE_CACHE_ENTRIES};
+pub use store::{Prepared, PreparedBase, StateWrites, Store, DB_CACHE_BYTES, STATE_VALUE_CACHE_ENTRIES};
+pub use txindex::RECENT_MAX as TX_INDEX_QUEUE_MAX;
 
 #[cfg(test)]
 mod send_sync {

@@ -20,7 +20,9 @@ use verity_types::{
 use crate::error::StoreError;
 use crate::keys::*;
 use crate::log::{Frontier, LogNode};
-use crate::tree::{self, CachedNode, ChildRef, FullNode, NewNodes, NodeCache, NodeReader};
+use crate::tree::{self, CachedNode, ChildRef, FullNode, NewNodes, NodeCache, NodeReader, PendingNodes};
+use crate::txindex::TxIndex;
+use std::sync::Arc;
 
 /// State writes of a block: key -> new value, in key order.
 pub type StateWrites = std::collections::BTreeMap<Vec<u8>, Vec<u8>>;
@@ -41,12 +43,61 @@ pub struct Prepared {
     pub log_root: Hash,
     base_height: u64,
     root_ref: ChildRef,
-    writes: StateWrites,
+    writes: Arc<StateWrites>,
     nodes: NewNodes,
+    decoded: PendingNodes,
     log_nodes: Vec<LogNode>,
     frontier: Frontier,
     tx_hashes: Vec<Hash>,
     leaf_hashes: Vec<Hash>,
+}
+
+impl Prepared {
+    /// What the next block needs to be prepared on this one before it is committed
+    /// (see [`Store::prepare_on`]). Cheap: the node and write sets are shared.
+    pub fn base(&self) -> PreparedBase {
+        PreparedBase {
+            height: self.base_height + 1,
+            root_ref: self.root_ref,
+            frontier: self.frontier.clone(),
+            decoded: self.decoded.clone(),
+            writes: self.writes.clone(),
+        }
+    }
+}
+
+/// The state and log a prepared, not yet committed, block leaves behind: the base on
+/// which the block after it is executed and prepared while it commits (block pipelining).
+#[derive(Clone, Debug)]
+pub struct PreparedBase {
+    height: u64,
+    root_ref: ChildRef,
+    frontier: Frontier,
+    decoded: PendingNodes,
+    writes: Arc<StateWrites>,
+}
+
+impl PreparedBase {
+    /// The height of the prepared block.
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+
+    /// The state writes of the prepared block (what a reader must see on top of the
+    /// committed state until the block commits).
+    pub fn writes(&self) -> &StateWrites {
+        &self.writes
+    }
+
+    /// The state root after the prepared block.
+    pub fn state_root(&self) -> Hash {
+        self.root_ref.hash
+    }
+
+    /// Leaves in the transaction log after the prepared block.
+    pub fn log_size(&self) -> u64 {
+        self.frontier.size
+    }
 }
 
 /// The last committed height and its roots, kept in memory.
@@ -69,6 +120,7 @@ impl Default for Tip {
 /// see either the state before or after a commit, never a part of one.
 pub struct Store {
     db: Database,
+    index: TxIndex,
     tip: RwLock<Tip>,
     commit_lock: Mutex<()>,
     nodes: NodeCache,
@@ -98,14 +150,15 @@ impl Store {
         txn.open_table(META)?;
         txn.open_table(HEADERS)?;
         txn.open_table(TXS)?;
-        txn.open_table(TX_INDEX)?;
         txn.open_table(STATE_ROOTS)?;
         txn.open_table(LOG_NODES)?;
         txn.open_table(LOG_LEAVES)?;
         txn.open_table(STATE_NODES)?;
         txn.commit()?;
+        let index = TxIndex::open(&dir.join("txindex.redb"), &db)?;
         let store = Store {
             db,
+            index,
             tip: RwLock::new(Tip::default()),
             commit_lock: Mutex::new(()),
             nodes: NodeCache::new(),
@@ -170,7 +223,7 @@ impl Store {
         for k in state.keys() {
             check_key(k)?;
         }
-        let (root_ref, nodes) = self.apply_writes(ChildRef::EMPTY, state, 0)?;
+        let (root_ref, mut nodes) = self.apply_writes(ChildRef::EMPTY, &[], state, 0)?;
         let state_root = root_ref.hash;
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
@@ -182,7 +235,9 @@ impl Store {
             write_state(&txn, &nodes)?;
         }
         txn.commit()?;
-        self.nodes.insert_all(nodes.decoded);
+        self.nodes.insert_all(&nodes.take_decoded());
+        let mut values = self.values.lock();
+        values.clear();
         *self.tip.write() = Tip { initialised: true, height: 0, state_root: root_ref, frontier: Frontier::default() };
         self.commit_gen.fetch_add(1, Ordering::SeqCst);
         Ok(state_root)
@@ -238,7 +293,7 @@ impl Store {
     /// the leaf read (and hash-checked) from disk.
     fn value_in(&self, root: ChildRef, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self.read()?;
-        let reader = NodeReader { table: txn.open_table(STATE_NODES)?, cache: &self.nodes };
+        let reader = NodeReader { table: txn.open_table(STATE_NODES)?, cache: &self.nodes, pending: &[] };
         let key_hash = state_key_hash(key);
         let mut node = root;
         for depth in 0..=verity_types::proof::STATE_TREE_DEPTH_MAX {
@@ -268,17 +323,41 @@ impl Store {
     /// applying `writes` and appending `tx_hashes` (leaf data = the 32 hash bytes) to the
     /// latest committed state.
     pub fn prepare(&self, writes: StateWrites, tx_hashes: &[Hash]) -> Result<Prepared, StoreError> {
+        self.prepare_on(None, writes, tx_hashes)
+    }
+
+    /// Like [`Self::prepare`], but on `base` (a prepared block) if it is not committed
+    /// yet: the block after it is prepared while it commits. `base` must be the block
+    /// right after the committed tip, or the tip itself (then it is simply the tip).
+    /// The result commits only after `base` has.
+    pub fn prepare_on(
+        &self,
+        base: Option<&PreparedBase>,
+        writes: StateWrites,
+        tx_hashes: &[Hash],
+    ) -> Result<Prepared, StoreError> {
         for k in writes.keys() {
             check_key(k)?;
         }
-        let (base_height, base_root, mut frontier) = {
+        let (base_height, base_root, mut frontier, pending) = {
             let tip = self.tip.read();
             if !tip.initialised {
                 return Err(StoreError::NotInitialised);
             }
-            (tip.height, tip.state_root, tip.frontier.clone())
+            match base {
+                Some(b) if b.height == tip.height + 1 => (b.height, b.root_ref, b.frontier.clone(), b.decoded.clone()),
+                Some(b) if b.height == tip.height => {
+                    // Committed meanwhile. Pair assertion: the tip is that block.
+                    if b.root_ref != tip.state_root || b.frontier != tip.frontier {
+                        return Err(StoreError::corrupt("the committed tip is not the block prepared at its height"));
+                    }
+                    (tip.height, tip.state_root, tip.frontier.clone(), b.decoded.clone())
+                }
+                Some(b) => return Err(StoreError::StalePrepared { prepared_at: b.height, height: tip.height }),
+                None => (tip.height, tip.state_root, tip.frontier.clone(), PendingNodes::from([])),
+            }
         };
-        let (root_ref, nodes) = self.apply_writes(base_root, &writes, base_height + 1)?;
+        let (root_ref, mut nodes) = self.apply_writes(base_root, &pending, &writes, base_height + 1)?;
         let leaf_hashes: Vec<Hash> = tx_hashes.par_iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();
         let mut log_nodes = Vec::with_capacity(2 * leaf_hashes.len() + 64);
         for leaf in &leaf_hashes {
@@ -292,7 +371,8 @@ impl Store {
             log_size: frontier.size,
             log_root: frontier.root(),
             base_height,
-            writes,
+            writes: Arc::new(writes),
+            decoded: nodes.take_decoded(),
             nodes,
             log_nodes,
             frontier,
@@ -304,6 +384,7 @@ impl Store {
     fn apply_writes(
         &self,
         base_root: ChildRef,
+        pending: &[(tree::NodeKey, CachedNode)],
         writes: &StateWrites,
         version: u64,
     ) -> Result<(ChildRef, NewNodes), StoreError> {
@@ -312,7 +393,7 @@ impl Store {
             return Ok((base_root, nodes));
         }
         let txn = self.read()?;
-        let reader = NodeReader { table: txn.open_table(STATE_NODES)?, cache: &self.nodes };
+        let reader = NodeReader { table: txn.open_table(STATE_NODES)?, cache: &self.nodes, pending };
         let root = tree::update(&reader, base_root, 0, &items, version, &mut nodes)?;
         Ok((root, nodes))
     }
@@ -398,10 +479,12 @@ impl Store {
             return Err(StoreError::header("txs_root", header.txs_root, txs_root));
         }
 
+        // Room in the hash index's queue (and its thread alive) before anything is written.
+        self.index.reserve(prepared.tx_hashes.len())?;
         let started = std::time::Instant::now();
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
-        let (t_txs, t_index, t_log);
+        let (t_txs, t_log);
         {
             txn.open_table(HEADERS)?.insert(header.height, encode(&(header, certificate)).as_slice())?;
             let rows: Vec<Vec<u8>> = encoded
@@ -420,14 +503,6 @@ impl Store {
                 txs.insert(first_log_index + (i * TX_CHUNK) as u64, chunk.as_slice())?;
             }
             t_txs = std::time::Instant::now();
-            let mut by_hash: Vec<[u8; 16]> =
-                encoded.iter().enumerate().map(|(i, (_, h))| tx_index_key(&h.0, first_log_index + i as u64)).collect();
-            by_hash.sort_unstable();
-            let mut index = txn.open_table(TX_INDEX)?;
-            for key in &by_hash {
-                index.insert(key.as_slice(), ())?;
-            }
-            t_index = std::time::Instant::now();
             write_log_leaves(&txn, first_log_index, &prepared.leaf_hashes)?;
             let mut log = txn.open_table(LOG_NODES)?;
             for ((level, i), hash) in &prepared.log_nodes {
@@ -444,22 +519,26 @@ impl Store {
         tracing::debug!(
             height = header.height,
             txs_ms = ms(started, t_txs),
-            index_ms = ms(t_txs, t_index),
-            log_ms = ms(t_index, t_log),
+            log_ms = ms(t_txs, t_log),
             state_ms = ms(t_log, t_state),
             fsync_ms = ms(t_state, std::time::Instant::now()),
             "store commit phases"
         );
 
-        let Prepared { root_ref, writes, nodes, frontier, .. } = prepared;
-        self.nodes.insert_all(nodes.decoded);
-        // The tip moves before the generation is bumped (see `get_state`).
-        *self.tip.write() = Tip { initialised: true, height: header.height, state_root: root_ref, frontier };
+        let Prepared { root_ref, writes, decoded, frontier, tx_hashes, .. } = prepared;
+        // Findable by hash before the commit returns (the index file follows behind).
+        self.index.add(first_log_index, &tx_hashes);
+        self.nodes.insert_all(&decoded);
         {
+            // The value cache, the tip and the generation change under the cache's lock,
+            // so no reader sees the new tip with an old cached value (a block being
+            // executed on this one reads through both). The tip moves before the
+            // generation is bumped (see `get_state`).
             let mut values = self.values.lock();
-            for (k, v) in writes {
-                values.put(k, Some(v));
+            for (k, v) in writes.iter() {
+                values.put(k.clone(), Some(v.clone()));
             }
+            *self.tip.write() = Tip { initialised: true, height: header.height, state_root: root_ref, frontier };
             self.commit_gen.fetch_add(1, Ordering::SeqCst);
         }
         Ok(())
@@ -504,19 +583,15 @@ impl Store {
 
     /// A committed transaction and its receipt, by transaction hash.
     pub fn tx(&self, hash: &Hash) -> Result<Option<(SignedTransaction, Receipt)>, StoreError> {
+        // The index is read first: what it names is committed, so the read below sees it.
+        let candidates = self.index.candidates(hash)?;
+        if candidates.is_empty() {
+            return Ok(None);
+        }
         let txn = self.read()?;
-        let index = txn.open_table(TX_INDEX)?;
         let txs = txn.open_table(TXS)?;
-        let (lo, hi) = (tx_index_key(&hash.0, 0), tx_index_key(&hash.0, u64::MAX));
-        // The key holds only a prefix of the hash: check each candidate's receipt.
-        for entry in index.range(lo.as_slice()..=hi.as_slice())? {
-            let (key, _) = entry?;
-            let log_index = u64::from_be_bytes(
-                key.value()
-                    .get(8..16)
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or_else(|| StoreError::corrupt("tx index key"))?,
-            );
+        // The index file keys only a prefix of the hash: check each candidate's receipt.
+        for log_index in candidates {
             let missing = || StoreError::corrupt(format!("transaction {hash} is indexed but not stored"));
             let (start, chunk) = txs.range(..=log_index)?.next_back().transpose()?.ok_or_else(missing)?;
             let row = usize::try_from(log_index - start.value())
@@ -530,6 +605,17 @@ impl Store {
             }
         }
         Ok(None)
+    }
+
+    /// Committed transactions whose hashes are not in the index file yet (they are
+    /// found by hash from memory meanwhile).
+    pub fn index_lag(&self) -> usize {
+        self.index.lag()
+    }
+
+    /// Waits until the index file holds every committed transaction's hash.
+    pub fn flush_index(&self) -> Result<(), StoreError> {
+        self.index.flush()
     }
 
     /// Receipts of the block at `height` in block order (empty at height 0).
@@ -606,7 +692,7 @@ impl Store {
         check_key(key)?;
         self.check_height(height)?;
         let txn = self.read()?;
-        let reader = NodeReader { table: txn.open_table(STATE_NODES)?, cache: &self.nodes };
+        let reader = NodeReader { table: txn.open_table(STATE_NODES)?, cache: &self.nodes, pending: &[] };
         let key_hash = state_key_hash(key);
         let mut levels = Vec::new();
         let mut node = read_root_ref(&txn, height)?;
@@ -644,7 +730,7 @@ impl Store {
     pub fn get_state_at(&self, key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StoreError> {
         self.check_height(height)?;
         let txn = self.read()?;
-        let reader = NodeReader { table: txn.open_table(STATE_NODES)?, cache: &self.nodes };
+        let reader = NodeReader { table: txn.open_table(STATE_NODES)?, cache: &self.nodes, pending: &[] };
         let key_hash = state_key_hash(key);
         let mut node = read_root_ref(&txn, height)?;
         for depth in 0..=verity_types::proof::STATE_TREE_DEPTH_MAX {

@@ -180,18 +180,23 @@ impl NodeCache {
         self.0.lock().get(key).cloned()
     }
 
-    pub(crate) fn insert_all(&self, nodes: Vec<(NodeKey, CachedNode)>) {
+    pub(crate) fn insert_all(&self, nodes: &[(NodeKey, CachedNode)]) {
         let mut cache = self.0.lock();
         for (k, n) in nodes {
-            cache.put(k, n);
+            cache.put(*k, n.clone());
         }
     }
 }
 
-/// Reads nodes of committed trees: cache first, then one redb read transaction.
+/// Decoded nodes of a prepared block that is not committed yet, sorted by node key.
+pub(crate) type PendingNodes = Arc<[(NodeKey, CachedNode)]>;
+
+/// Reads nodes of committed trees: cache first, then one redb read transaction. A block
+/// prepared on an uncommitted parent also reads the parent's new nodes from `pending`.
 pub(crate) struct NodeReader<'a> {
     pub(crate) table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
     pub(crate) cache: &'a NodeCache,
+    pub(crate) pending: &'a [(NodeKey, CachedNode)],
 }
 
 impl NodeReader<'_> {
@@ -213,6 +218,11 @@ impl NodeReader<'_> {
 
     pub(crate) fn cached(&self, child: &ChildRef, path: &Hash) -> Result<CachedNode, StoreError> {
         let key = child.key(path);
+        if !self.pending.is_empty() {
+            if let Ok(i) = self.pending.binary_search_by(|(k, _)| k.cmp(&key)) {
+                return Ok(self.pending[i].1.clone());
+            }
+        }
         if let Some(n) = self.cache.get(&key) {
             return Ok(n);
         }
@@ -220,7 +230,7 @@ impl NodeReader<'_> {
             FullNode::Leaf { key_hash, .. } => CachedNode::Leaf { key_hash },
             FullNode::Internal(children) => CachedNode::Internal(Arc::new(*children)),
         };
-        self.cache.insert_all(vec![(key, node.clone())]);
+        self.cache.insert_all(&[(key, node.clone())]);
         Ok(node)
     }
 }
@@ -262,6 +272,13 @@ impl NewNodes {
         self.leaves.extend(other.leaves);
         self.internals.extend(other.internals);
         self.decoded.extend(other.decoded);
+    }
+
+    /// Takes the decoded nodes out, sorted by node key (for [`NodeReader::pending`]).
+    pub(crate) fn take_decoded(&mut self) -> PendingNodes {
+        let mut decoded = std::mem::take(&mut self.decoded);
+        decoded.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        decoded.into()
     }
 
     /// Every new node as (key, encoded bytes), sorted by key for sequential inserts.

@@ -500,3 +500,102 @@ fn latest_values_through_the_tree() {
         assert_eq!(store.get_state(format!("k{i}").as_bytes()).expect("read"), None);
     }
 }
+
+#[test]
+fn a_reader_never_sees_the_new_tip_with_an_old_cached_value() {
+    // A block executed on the tip while the tip moves (block pipelining) reads through
+    // the value cache: once a height is visible, every value it wrote must be too.
+    let (_dir, store) = open_fresh();
+    store.init_genesis(&genesis(), &writes(&[("z", "0")])).expect("genesis");
+    let store = std::sync::Arc::new(store);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // More readers than cores, so the committing thread is sometimes preempted mid-commit.
+    let readers: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, done) = (store.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut checks = 0u64;
+                while !done.load(Ordering::Acquire) {
+                    let height = store.height();
+                    let value = store.get_state(b"z").expect("read").expect("z is set");
+                    let seen: u64 = String::from_utf8(value).expect("utf8").parse().expect("number");
+                    assert!(seen >= height, "height {height} is visible but z reads {seen}");
+                    checks += 1;
+                }
+                checks
+            })
+        })
+        .collect();
+    for h in 1..=150u64 {
+        // Many keys ahead of "z" in write order widen the window a wrong order would open.
+        let mut w: StateWrites =
+            (0..500u32).map(|i| (format!("k{i:05}").into_bytes(), h.to_string().into_bytes())).collect();
+        w.insert(b"z".to_vec(), h.to_string().into_bytes());
+        commit_block(&store, w, vec![tx(h)]);
+    }
+    done.store(true, Ordering::Release);
+    for r in readers {
+        assert!(r.join().expect("every reader saw consistent values") > 0);
+    }
+}
+
+#[test]
+fn prepared_on_an_uncommitted_parent_equals_prepared_after_it() {
+    let (_dir, store) = open_fresh();
+    store.init_genesis(&genesis(), &writes(&[("a", "0"), ("b", "0")])).expect("genesis");
+    let (_dir2, reference) = open_fresh();
+    reference.init_genesis(&genesis(), &writes(&[("a", "0"), ("b", "0")])).expect("genesis");
+    let w1 = writes(&[("a", "1"), ("c", "1")]);
+    let w2 = writes(&[("a", "2"), ("b", "2"), ("d", "2")]);
+    let (p1, b1, r1) = next_block(&store, w1.clone(), vec![tx(1), tx(2)]);
+    // Block 2 is prepared on block 1 before block 1 commits.
+    let p2 = store.prepare_on(Some(&p1.base()), w2.clone(), &[tx(3).hash()]).expect("prepare on pending");
+    assert_eq!(p1.base().height(), 1);
+    assert_eq!(p1.base().writes(), &w1);
+    // It cannot commit before its parent...
+    let cert = Certificate::embedded(vec![]);
+    store.commit(p1, &b1, &cert, &r1).expect("commit 1");
+    // ...and after it, it has the roots of preparing on the committed parent.
+    commit_block(&reference, w1, vec![tx(1), tx(2)]);
+    let (q2, b2, r2) = next_block(&reference, w2, vec![tx(3)]);
+    assert_eq!((p2.state_root, p2.log_root, p2.log_size), (q2.state_root, q2.log_root, q2.log_size));
+    store.commit(p2, &b2, &cert, &r2).expect("commit 2");
+    assert_eq!(store.state_root(), q2.state_root);
+    assert_eq!(store.get_state(b"a").expect("read"), Some(b"2".to_vec()));
+    // A base two heights ahead of the tip is refused.
+    let (p3, _, _) = next_block(&store, writes(&[("e", "3")]), vec![tx(4)]);
+    let p4 = store.prepare_on(Some(&p3.base()), writes(&[("f", "4")]), &[]).expect("on pending");
+    assert!(matches!(
+        store.prepare_on(Some(&p4.base()), writes(&[("g", "5")]), &[]),
+        Err(StoreError::StalePrepared { prepared_at: 4, height: 2 })
+    ));
+}
+
+#[test]
+fn transactions_are_found_by_hash_at_once_after_flush_and_after_the_index_is_lost() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hashes: Vec<Hash> = (0..600u64).map(|n| tx(n).hash()).collect();
+    {
+        let store = Store::open(dir.path()).expect("open");
+        store.init_genesis(&genesis(), &StateWrites::new()).expect("genesis");
+        for b in 0..3u64 {
+            commit_block(&store, StateWrites::new(), (b * 200..b * 200 + 200).map(tx).collect());
+            // Found the moment the commit returns, whether or not the index file has it.
+            let last = hashes[(b * 200 + 199) as usize];
+            assert_eq!(store.tx(&last).expect("read").expect("found").1.log_index, b * 200 + 199);
+        }
+        store.flush_index().expect("flush");
+        assert_eq!(store.index_lag(), 0);
+        for (i, h) in hashes.iter().enumerate() {
+            assert_eq!(store.tx(h).expect("read").expect("indexed").1.log_index, i as u64);
+        }
+        assert!(store.tx(&tx(10_000).hash()).expect("read").is_none());
+    }
+    // The index file is derived data: without it, opening re-indexes the log.
+    std::fs::remove_file(dir.path().join("txindex.redb")).expect("remove index");
+    let store = Store::open(dir.path()).expect("reopen");
+    assert_eq!(store.index_lag(), 0, "re-indexed when opened");
+    for (i, h) in hashes.iter().enumerate() {
+        assert_eq!(store.tx(h).expect("read").expect("re-indexed").1.log_index, i as u64);
+    }
+}
