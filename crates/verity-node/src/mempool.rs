@@ -120,8 +120,34 @@ impl Default for Mempool {
     }
 }
 
+/// Nice value of the admission threads (Linux): block production, which submitters
+/// already admitted are waiting on, goes first when the cores are busy.
+#[cfg(target_os = "linux")]
+const ADMISSION_NICE: i32 = 4;
+
+/// The thread pool that verifies signatures at admission, one thread per core, at a
+/// lower priority than the block pipeline.
+fn admission_pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+            .thread_name(|i| format!("admission-{i}"))
+            .start_handler(|_| {
+                #[cfg(target_os = "linux")]
+                let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), ADMISSION_NICE);
+            })
+            .build()
+            .expect("the admission thread pool starts")
+    })
+}
+
 /// Verifies the signatures of `txs` in parallel batches; returns one flag per tx.
 pub fn verify_signatures(txs: &[SignedTransaction]) -> Vec<bool> {
+    admission_pool().install(|| verify_chunks(txs))
+}
+
+fn verify_chunks(txs: &[SignedTransaction]) -> Vec<bool> {
     txs.par_chunks(VERIFY_CHUNK)
         .flat_map_iter(|chunk| {
             let msgs: Vec<Vec<u8>> = chunk.iter().map(|t| t.tx.signing_bytes()).collect();
