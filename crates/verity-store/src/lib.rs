@@ -1,5 +1,7 @@
 //! Durable storage of Verity: blocks, the RFC 6962 transaction log and the authenticated,
-//! versioned state, in one embedded [redb](https://docs.rs/redb) file.
+//! versioned state, in one embedded [redb](https://docs.rs/redb) file, plus a
+//! transaction-hash index in a second file that a background thread keeps up to date
+//! (derived data, rebuilt from the log after a crash; see `txindex`).
 //!
 //! Everything a block changes is written in one fsync'd redb write transaction, so after a
 //! crash the store holds either the whole block or none of it. The state is a 16-ary
