@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use verity_consensus::StoreView;
-use verity_state::{execute_block, BlockContext, BlockOutcome, StateRead};
+use verity_consensus::{Overlay, StoreView};
+use verity_state::{execute_block, BlockContext, BlockOutcome};
 use verity_store::{Prepared, StateWrites, Store, StoreError};
 use verity_types::validators::epoch_of;
 use verity_types::{
@@ -73,23 +73,6 @@ struct Executed {
     /// The prepared roots, when the block was executed directly on the committed tip
     /// (then committing it needs no second preparation).
     prepared: Mutex<Option<Prepared>>,
-}
-
-/// Committed state plus the writes of uncommitted ancestors, oldest first.
-struct Overlay<'a> {
-    base: StoreView<'a>,
-    layers: Vec<&'a StateWrites>,
-}
-
-impl StateRead for Overlay<'_> {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        for layer in self.layers.iter().rev() {
-            if let Some(v) = layer.get(key) {
-                return Some(v.clone());
-            }
-        }
-        self.base.get(key)
-    }
 }
 
 /// A validator's ledger: its store, the chain's genesis and validator set, and the
@@ -192,7 +175,7 @@ impl Ledger {
         let (layers, parent) = self.ancestry(chain)?;
         let exclude: HashSet<Hash> = layers.iter().flat_map(|l| l.tx_hashes.iter().copied()).collect();
         let txs = {
-            let overlay = Overlay { base: StoreView(&self.store), layers: layers.iter().map(|l| &l.writes).collect() };
+            let overlay = Overlay::new(&self.store, layers.iter().map(|l| &l.writes).collect());
             source.batch(max, &exclude, &|a| verity_state::account(&overlay, a).map(|acc| acc.nonce))
         };
         let timestamp_ms = timestamp_ms.max(parent.timestamp_ms);
@@ -362,7 +345,7 @@ impl Ledger {
     ) -> Result<Executed, LedgerError> {
         let height = parent.height + 1;
         let ctx = BlockContext { chain_id: self.genesis.chain_id.clone(), height, timestamp_ms };
-        let overlay = Overlay { base: StoreView(&self.store), layers: layers.iter().map(|l| &l.writes).collect() };
+        let overlay = Overlay::new(&self.store, layers.iter().map(|l| &l.writes).collect());
         // The set in force for this block: the state before it (a boundary block's
         // change applies after its transactions, to the blocks of the next epoch).
         let validator_set_hash = verity_state::validator_set(&overlay)

@@ -49,24 +49,32 @@ impl StateRead for StoreView<'_> {
     }
 }
 
-/// Committed state seen through the writes of a block that is prepared but not
-/// committed yet: what the block after it executes on (block pipelining).
-pub struct PendingView<'a> {
+/// Committed state seen through the writes of blocks executed but not committed yet,
+/// oldest first: what the block after them executes on (block pipelining here, and a
+/// validator's uncommitted ancestors in the replicated ledger).
+pub struct Overlay<'a> {
     store: &'a Store,
-    pending: Option<&'a StateWrites>,
+    layers: Vec<&'a StateWrites>,
 }
 
-impl<'a> PendingView<'a> {
+impl<'a> Overlay<'a> {
+    /// Committed state plus `layers`, oldest first.
+    pub fn new(store: &'a Store, layers: Vec<&'a StateWrites>) -> Self {
+        Overlay { store, layers }
+    }
+
     /// The state after `parent` (the committed state if `parent` is `None`).
-    pub fn new(store: &'a Store, parent: Option<&'a Pending>) -> Self {
-        PendingView { store, pending: parent.map(|p| p.base.writes()) }
+    pub fn after(store: &'a Store, parent: Option<&'a Pending>) -> Self {
+        Overlay { store, layers: parent.map(|p| p.base.writes()).into_iter().collect() }
     }
 }
 
-impl StateRead for PendingView<'_> {
+impl StateRead for Overlay<'_> {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        if let Some(v) = self.pending.and_then(|w| w.get(key)) {
-            return Some(v.clone());
+        for layer in self.layers.iter().rev() {
+            if let Some(v) = layer.get(key) {
+                return Some(v.clone());
+            }
         }
         StoreView(self.store).get(key)
     }
@@ -79,12 +87,6 @@ pub struct Pending {
     header: BlockHeader,
     hash: Hash,
     base: PreparedBase,
-}
-
-impl Pending {
-    pub fn height(&self) -> u64 {
-        self.header.height
-    }
 }
 
 /// Produces certificates for proposed headers.
@@ -213,7 +215,7 @@ impl BlockProducer {
         let ctx = BlockContext { chain_id: self.genesis.chain_id.clone(), height, timestamp_ms };
         let started = std::time::Instant::now();
         let BlockOutcome { writes, receipts } =
-            verity_state::execute_block(&PendingView::new(&self.store, parent), &ctx, &txs, first_log_index);
+            verity_state::execute_block(&Overlay::after(&self.store, parent), &ctx, &txs, first_log_index);
         let executed = started.elapsed();
         let tx_hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
         let leaves: Vec<Hash> = tx_hashes.iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();

@@ -13,7 +13,7 @@ use tokio::sync::{broadcast, oneshot};
 
 use verity_bft::app::CommitListener;
 use verity_bft::ledger::{NextNonce, TxSource};
-use verity_consensus::{BlockProducer, Finalizer, Pending, PendingView, Proposal, SoloFinalizer, StoreView};
+use verity_consensus::{BlockProducer, Finalizer, Overlay, Pending, Proposal, SoloFinalizer, StoreView};
 use verity_store::Store;
 use verity_types::keys::SecretKey;
 use verity_types::limits::BLOCK_TXS_MAX;
@@ -297,7 +297,7 @@ impl NodeCore {
                 break;
             }
             let taken = {
-                let view = PendingView::new(&self.store, parent.as_ref());
+                let view = Overlay::after(&self.store, parent.as_ref());
                 self.mempool.take_block(BLOCK_TXS_MAX, |sender| verity_state::account(&view, sender).map(|a| a.nonce))
             };
             if taken.is_empty() {
