@@ -28,7 +28,7 @@ pub const MEMPOOL_BYTES_MAX: usize = 256 * 1024 * 1024;
 /// Most signatures verified per batch-verification call (1,024 measured faster than 256).
 pub const VERIFY_CHUNK: usize = 1_024;
 /// Fewest signatures per batch-verification call when a small submission is split
-/// across cores (below this, batching gains little over single verification).
+/// across cores (a floor, so that a tiny submission is not cut into batches of a few).
 pub const VERIFY_CHUNK_MIN: usize = 64;
 /// How long a transaction with a nonce gap may wait, from its admission, for the
 /// transactions before it before it is dropped. A time, not a count of blocks: when
