@@ -396,11 +396,15 @@ impl NodeCore {
         m.txs_failed.inc_by(failed);
         m.mempool_depth.set(self.mempool.len() as i64);
         let subscribed = self.events.receiver_count() > 0;
-        let oldest = waiters.iter().flatten().map(|(_, at)| *at).min();
+        // Field values are evaluated only when the debug level is on.
         tracing::debug!(
             height,
             txs = receipts.len(),
-            max_wait_ms = oldest.map_or(0.0, |at| done.duration_since(at).as_secs_f64() * 1e3),
+            max_wait_ms = waiters
+                .iter()
+                .flatten()
+                .map(|(_, at)| done.duration_since(*at).as_secs_f64() * 1e3)
+                .fold(0.0, f64::max),
             "answered"
         );
         for (receipt, admitted) in receipts.into_iter().zip(waiters) {

@@ -180,6 +180,10 @@ impl NodeCache {
         self.0.lock().get(key).cloned()
     }
 
+    fn insert(&self, key: NodeKey, node: CachedNode) {
+        self.0.lock().put(key, node);
+    }
+
     pub(crate) fn insert_all(&self, nodes: &[(NodeKey, CachedNode)]) {
         let mut cache = self.0.lock();
         for (k, n) in nodes {
@@ -230,7 +234,7 @@ impl NodeReader<'_> {
             FullNode::Leaf { key_hash, .. } => CachedNode::Leaf { key_hash },
             FullNode::Internal(children) => CachedNode::Internal(Arc::new(*children)),
         };
-        self.cache.insert_all(&[(key, node.clone())]);
+        self.cache.insert(key, node.clone());
         Ok(node)
     }
 }
