@@ -69,6 +69,10 @@ pub struct IngestArgs {
     /// Seconds of the half-load latency phase.
     #[arg(long, default_value_t = 4.0)]
     pub latency_seconds: f64,
+    /// Transfers per second in the latency phase, instead of half of the measured peak
+    /// (to compare builds at the same load on a machine whose peak varies).
+    #[arg(long)]
+    pub latency_rate: Option<f64>,
 }
 
 /// The benchmark's report (`--json` prints exactly this object).
@@ -462,6 +466,9 @@ fn ingest(a: &IngestArgs) -> Result<IngestReport> {
     if a.accounts < 2 || a.txs < a.accounts {
         bail!("need at least 2 accounts and at least one transfer per account");
     }
+    if a.latency_rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+        bail!("--latency-rate must be a positive number of transfers per second");
+    }
     let dir = tempfile::Builder::new().prefix("verity-bench").tempdir()?;
     crate::init::init(dir.path(), "verity-bench", "bench", "admin", 0)?;
     let core = NodeCore::open(dir.path(), NodeOptions::default())?;
@@ -499,7 +506,7 @@ fn ingest(a: &IngestArgs) -> Result<IngestReport> {
             let store = core.store.clone();
             tokio::task::spawn_blocking(move || store.flush_index()).await??;
         }
-        let half = tx_per_s / 2.0;
+        let half = a.latency_rate.unwrap_or(tx_per_s / 2.0);
         let lat_rounds = ((half * a.latency_seconds) / a.accounts as f64).ceil().max(1.0) as u64;
         let lat_txs = sign_transfers(&chain, &keys, rounds, lat_rounds);
         let (lsecs, mut lat, failed_lat) = paced(&driver, lat_txs, half).await?;

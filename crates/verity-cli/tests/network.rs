@@ -178,8 +178,23 @@ fn four_validator_processes_survive_kill_9_and_keep_safety() {
         // kill -9 two of four: no quorum, finality stops.
         net.kill(2);
         net.kill(3);
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let stalled = height(&net.urls[0]).await.expect("node 0");
+        // Blocks finalised just before the kill may still be committing on the two
+        // survivors (one can lag on a loaded machine): take the height once both report
+        // the same one and it has held for two seconds.
+        let mut stalled = 0;
+        wait_until("the two survivors to settle on one height", 60, async || {
+            let before = (height(&net.urls[0]).await, height(&net.urls[1]).await);
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let after = (height(&net.urls[0]).await, height(&net.urls[1]).await);
+            match (before, after) {
+                ((Some(a), Some(b)), (Some(c), Some(d))) if a == b && (a, b) == (c, d) => {
+                    stalled = a;
+                    true
+                }
+                _ => false,
+            }
+        })
+        .await;
         let key0 = admin(&net, 0);
         let pending = transfer(&chain, &key0, 1, nonces[0]);
         let r = Client::new(&net.urls[0]).submit(&pending, false).await.expect("admitted");

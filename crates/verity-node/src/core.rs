@@ -25,7 +25,7 @@ use crate::mempool::{verify_signatures, AdmitError, Mempool, TxOutcome};
 use crate::metrics::Metrics;
 
 /// Default time the oldest pending transaction waits before a block is cut.
-pub const BLOCK_INTERVAL_MS: u64 = 5;
+pub const BLOCK_INTERVAL_MS: u64 = 1;
 /// Events buffered for slow event-stream subscribers before they miss some.
 pub const EVENT_BUFFER: usize = 16_384;
 
@@ -270,22 +270,26 @@ impl NodeCore {
         // The pipeline's parallel work (hashing, tree updates, encoding) runs on its own
         // thread pool: on the global one it would queue behind admission's signature
         // batches (about 15 ms each), and every block would wait for them.
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
-            .thread_name(|i| format!("block-pipeline-{i}"))
-            .build();
-        let pool = match pool {
-            Ok(p) => Arc::new(p),
-            Err(e) => return self.fail(format!("block production stopped: no thread pool: {e}"), Vec::new()),
+        let pool = |name: &'static str| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+                .thread_name(move |i| format!("{name}-{i}"))
+                .build()
+        };
+        let (pool, commit_pool) = match (pool("block-pipeline"), pool("block-commit")) {
+            (Ok(p), Ok(c)) => (p, c),
+            (Err(e), _) | (_, Err(e)) => {
+                return self.fail(format!("block production stopped: no thread pool: {e}"), Vec::new())
+            }
         };
         // A rendezvous channel: a hand-off completes only when the committer has
         // finished the block before.
         let (jobs, received) = std::sync::mpsc::sync_channel::<CommitJob>(0);
         let committer = {
-            let (core, producer, pool) = (self.clone(), producer.clone(), pool.clone());
+            let (core, producer) = (self.clone(), producer.clone());
             std::thread::Builder::new()
                 .name("block-committer".into())
-                .spawn(move || core.commit_loop(&producer, &pool, received))
+                .spawn(move || core.commit_loop(&producer, &commit_pool, received))
         };
         let committer = match committer {
             Ok(handle) => handle,

@@ -9,23 +9,29 @@
 //!
 //! The index is derived data: the `txs` table of the ledger file holds every committed
 //! transaction, so the index never needs to be durable with the block. The ledger commit
-//! hands each block's hashes to [`TxIndex::add`], which puts them in an in-memory map
-//! (`recent`) before the commit returns, so a transaction is found by hash the moment
-//! its submitter is told it committed. The index thread writes whatever has
-//! accumulated in one redb transaction (many blocks per transaction once it lags, so
-//! more keys share each dirty page), with an fsync at most once a second, records how
-//! far the log is indexed in the same transaction, and only then drops the entries from
-//! `recent`. After a crash, [`TxIndex::open`] re-indexes the log from the last durable
-//! index commit. `recent` is bounded: a commit waits while it holds
-//! [`RECENT_MAX`] entries.
+//! hands each block's hashes to [`TxIndex::add`], which queues them in memory
+//! (`recent`, one sorted entry per block) before the commit returns, so a transaction is
+//! found by hash the moment its submitter is told it committed. The index thread writes
+//! whatever has accumulated in one redb transaction (many blocks per transaction once it
+//! lags, so more keys share each dirty page), with an fsync at most once a second,
+//! records how far the log is indexed in the same transaction, and only then drops those
+//! blocks from `recent`. After a crash, [`TxIndex::open`] re-indexes the log from the
+//! last durable index commit. `recent` is bounded: a commit waits while it holds
+//! [`RECENT_MAX`] transactions or [`RECENT_BLOCKS_MAX`] blocks.
+//!
+//! The `recent` lock is held only for constant work per block (a push, a pop), never
+//! for work per transaction: the index thread runs at a low priority, and a long
+//! critical section of its could be preempted with the lock held, stalling the commit
+//! that waits for it (dropping 30,000 entries one by one from a single map did that).
 //!
 //! | table | key | value |
 //! | --- | --- | --- |
 //! | `tx_index` | first 8 bytes of the tx hash, log index (u64 BE) | `()` |
 //! | `meta` | `indexed` | log size covered by the index (u64 LE) |
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -45,6 +51,8 @@ const META_INDEXED: &str = "indexed";
 /// Most committed transactions waiting for the index thread; a commit that would pass
 /// it waits. About 64 bytes each in memory.
 pub const RECENT_MAX: usize = 1 << 18;
+/// Most committed blocks waiting for the index thread: a lookup searches each of them.
+const RECENT_BLOCKS_MAX: usize = 4096;
 /// Most transactions the index thread writes in one redb transaction.
 const BATCH_MAX: usize = 1 << 16;
 /// The index thread gathers blocks for up to this long (or [`BATCH_MAX`] transactions)
@@ -56,21 +64,22 @@ const GATHER: Duration = Duration::from_millis(1000);
 /// Longest time between two fsync'd index commits while blocks keep coming.
 const DURABLE_EVERY: Duration = Duration::from_secs(1);
 
-/// Nice value of the index thread (Linux).
-#[cfg(target_os = "linux")]
-const INDEX_NICE: i32 = 10;
-
-/// Puts the calling thread in the background (Linux): nice 10, so the block pipeline
-/// gets the cores first, and the idle I/O class, so its page writes and fsyncs queue
-/// behind the ledger's (its once-a-second fsync of a second's random index pages was
-/// seen to coincide with slow ledger fsyncs). Submitters wait on the block pipeline and
-/// its fsync, nobody waits on the index file; if the index falls far behind,
-/// [`RECENT_MAX`] holds commits back. Not `SCHED_IDLE`: the thread takes the `recent`
-/// lock that commits need, and must not be starved while it holds it.
+/// Puts the calling thread in the background (Linux): the `SCHED_IDLE` policy, so it
+/// runs only on CPU time the rest of the process leaves over, and the idle I/O class, so
+/// its page writes and fsyncs queue behind the ledger's. Submitters wait on the block
+/// pipeline and its fsync, nobody waits on the index file. Measured at half of peak
+/// ingest: at nice 10 its once-a-second write (about 60 ms of inserts, then a commit)
+/// still took most of a core for 90 ms and slowed the blocks around it (p99 47-71 ms in
+/// three runs); with `SCHED_IDLE`, 35-42 ms. Safe because the thread holds no lock a
+/// commit needs (see [`Shared::recent`]); if it falls far behind, [`RECENT_MAX`] makes
+/// commits wait, which frees the CPU it needs.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn background_priority() {
-    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), INDEX_NICE);
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid sched_param that outlives the call; pid 0 is the
+    // calling thread.
+    let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
     // SAFETY: a plain syscall on the calling thread's own id with integer arguments;
     // no memory is passed to the kernel.
     // IOPRIO_WHO_PROCESS = 1 (takes a thread id); IOPRIO_CLASS_IDLE = 3, shifted by 13.
@@ -80,21 +89,84 @@ fn background_priority() {
 /// Bytes of redb's page cache for the index file.
 const INDEX_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
+/// One committed block's transactions not yet in the index file.
+struct Pending {
+    first: u64,
+    /// In log order.
+    hashes: Vec<Hash>,
+    /// The hashes sorted, each with its offset in the block.
+    sorted: Vec<(Hash, u32)>,
+}
+
+impl Pending {
+    fn new(first: u64, hashes: &[Hash]) -> Pending {
+        let mut sorted: Vec<(Hash, u32)> = hashes.iter().enumerate().map(|(i, h)| (*h, i as u32)).collect();
+        sorted.sort_unstable();
+        Pending { first, hashes: hashes.to_vec(), sorted }
+    }
+
+    /// One past the last log index of the block.
+    fn end(&self) -> u64 {
+        self.first + self.hashes.len() as u64
+    }
+
+    fn find(&self, hash: &Hash) -> Option<u64> {
+        let i = self.sorted.binary_search_by(|(h, _)| h.cmp(hash)).ok()?;
+        Some(self.first + u64::from(self.sorted[i].1))
+    }
+}
+
+/// The committed blocks not yet known to be in the index file, oldest first.
+#[derive(Default)]
+struct Recent {
+    blocks: VecDeque<Arc<Pending>>,
+    /// Transactions in `blocks`.
+    len: usize,
+}
+
+impl Recent {
+    /// Takes out the blocks that the index file covers (log indexes below `indexed`);
+    /// the caller drops them after releasing the lock.
+    fn prune(&mut self, indexed: u64) -> Vec<Arc<Pending>> {
+        let mut done = Vec::new();
+        while self.blocks.front().is_some_and(|b| b.end() <= indexed) {
+            if let Some(b) = self.blocks.pop_front() {
+                self.len -= b.hashes.len();
+                done.push(b);
+            }
+        }
+        done
+    }
+}
+
 struct Shared {
     db: Database,
-    recent: Mutex<HashMap<Hash, u64>>,
+    /// Changed only by the committing thread (and read by lookups): the index thread
+    /// never takes this lock, so its low priority can never hold up a commit.
+    recent: Mutex<Recent>,
+    /// Log size that the index file covers, published by the index thread after each
+    /// of its commits; `recent` drops the blocks below it.
+    indexed: AtomicU64,
+    /// Paired with `drained`, which the index thread signals after each commit (or
+    /// failure); taken only by callers that must wait for the index thread.
+    progress: Mutex<()>,
     drained: Condvar,
     /// Set when the index thread stopped on an error; commits then fail.
     failed: Mutex<Option<String>>,
 }
 
-/// A block's transactions for the index: the first log index and the hashes in order.
-type Batch = (u64, Vec<Hash>);
-
 pub(crate) struct TxIndex {
     shared: Arc<Shared>,
-    sender: Mutex<Option<mpsc::Sender<Batch>>>,
+    sender: Mutex<Option<mpsc::Sender<Arc<Pending>>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Shared {
+    /// Wakes the callers waiting for the index thread.
+    fn signal(&self) {
+        drop(self.progress.lock());
+        self.drained.notify_all();
+    }
 }
 
 impl TxIndex {
@@ -113,7 +185,9 @@ impl TxIndex {
         catch_up(&db, ledger, indexed)?;
         let shared = Arc::new(Shared {
             db,
-            recent: Mutex::new(HashMap::new()),
+            recent: Mutex::new(Recent::default()),
+            indexed: AtomicU64::new(0),
+            progress: Mutex::new(()),
             drained: Condvar::new(),
             failed: Mutex::new(None),
         });
@@ -126,7 +200,7 @@ impl TxIndex {
                 if let Err(e) = run(&shared, receiver) {
                     tracing::error!("the transaction index stopped: {e}");
                     *shared.failed.lock() = Some(e.to_string());
-                    shared.drained.notify_all();
+                    shared.signal();
                 }
             })?
         };
@@ -137,40 +211,63 @@ impl TxIndex {
     /// thread has failed. Call before a block is committed, so a failure refuses the
     /// block instead of following its commit.
     pub(crate) fn reserve(&self, count: usize) -> Result<(), StoreError> {
-        let mut recent = self.shared.recent.lock();
+        self.wait_until(|len, blocks| blocks == 0 || (len + count <= RECENT_MAX && blocks < RECENT_BLOCKS_MAX))
+    }
+
+    /// Waits until `ready(transactions, blocks)` holds for what the index file does not
+    /// cover yet; errors if the index thread has failed.
+    fn wait_until(&self, ready: impl Fn(usize, usize) -> bool) -> Result<(), StoreError> {
         loop {
             if let Some(e) = self.shared.failed.lock().clone() {
                 return Err(StoreError::Index(e));
             }
-            if recent.is_empty() || recent.len() + count <= RECENT_MAX {
+            let indexed = self.shared.indexed.load(Ordering::Acquire);
+            let (len, blocks, done) = {
+                let mut recent = self.shared.recent.lock();
+                let done = recent.prune(indexed);
+                (recent.len, recent.blocks.len(), done)
+            };
+            drop(done);
+            if ready(len, blocks) {
                 return Ok(());
             }
-            self.shared.drained.wait_for(&mut recent, Duration::from_millis(100));
+            // The index thread publishes `indexed` before it takes `progress` to signal,
+            // so a commit it finished after the load above is seen here, or wakes us.
+            let mut progress = self.shared.progress.lock();
+            if self.shared.indexed.load(Ordering::Acquire) == indexed && self.shared.failed.lock().is_none() {
+                self.shared.drained.wait_for(&mut progress, Duration::from_millis(100));
+            }
         }
     }
 
     /// Makes a committed block's transactions findable now and queues them for the file.
     pub(crate) fn add(&self, first_log_index: u64, hashes: &[Hash]) {
-        {
-            let mut recent = self.shared.recent.lock();
-            recent.reserve(hashes.len());
-            for (i, h) in hashes.iter().enumerate() {
-                recent.insert(*h, first_log_index + i as u64);
-            }
+        if hashes.is_empty() {
+            return;
         }
+        let block = Arc::new(Pending::new(first_log_index, hashes));
+        let indexed = self.shared.indexed.load(Ordering::Acquire);
+        let done = {
+            let mut recent = self.shared.recent.lock();
+            let done = recent.prune(indexed);
+            recent.len += hashes.len();
+            recent.blocks.push_back(block.clone());
+            done
+        };
+        drop(done);
         if let Some(s) = self.sender.lock().as_ref() {
             // A send fails only if the thread stopped, which `failed` reports.
-            let _ = s.send((first_log_index, hashes.to_vec()));
+            let _ = s.send(block);
         }
     }
 
     /// Log indexes of the transactions whose hash may be `hash` (the file keys only a
     /// prefix of the hash: the caller checks each candidate).
     pub(crate) fn candidates(&self, hash: &Hash) -> Result<Vec<u64>, StoreError> {
-        // `recent` first, then a read transaction begun after: an entry leaves `recent`
+        // `recent` first, then a read transaction begun after: a block leaves `recent`
         // only after the index commit that holds it, which that transaction then sees.
-        if let Some(i) = self.shared.recent.lock().get(hash) {
-            return Ok(vec![*i]);
+        if let Some(i) = self.shared.recent.lock().blocks.iter().rev().find_map(|b| b.find(hash)) {
+            return Ok(vec![i]);
         }
         let txn = self.shared.db.begin_read()?;
         let table = txn.open_table(TX_INDEX)?;
@@ -186,19 +283,18 @@ impl TxIndex {
 
     /// Committed transactions not yet written to the index file.
     pub(crate) fn lag(&self) -> usize {
-        self.shared.recent.lock().len()
+        let indexed = self.shared.indexed.load(Ordering::Acquire);
+        let mut recent = self.shared.recent.lock();
+        let done = recent.prune(indexed);
+        let len = recent.len;
+        drop(recent);
+        drop(done);
+        len
     }
 
     /// Waits until every added transaction is in the index file (tests, benchmarks).
     pub(crate) fn flush(&self) -> Result<(), StoreError> {
-        let mut recent = self.shared.recent.lock();
-        while !recent.is_empty() {
-            if let Some(e) = self.shared.failed.lock().clone() {
-                return Err(StoreError::Index(e));
-            }
-            self.shared.drained.wait_for(&mut recent, Duration::from_millis(100));
-        }
-        Ok(())
+        self.wait_until(|_, blocks| blocks == 0)
     }
 }
 
@@ -214,7 +310,7 @@ impl Drop for TxIndex {
 
 /// The index thread: writes what has accumulated, fsyncs at most every
 /// [`DURABLE_EVERY`], and always before it ends.
-fn run(shared: &Shared, receiver: mpsc::Receiver<Batch>) -> Result<(), StoreError> {
+fn run(shared: &Shared, receiver: mpsc::Receiver<Arc<Pending>>) -> Result<(), StoreError> {
     let mut last_durable = Instant::now();
     let mut dirty = false;
     loop {
@@ -237,13 +333,13 @@ fn run(shared: &Shared, receiver: mpsc::Receiver<Batch>) -> Result<(), StoreErro
             continue;
         };
         let mut batches = vec![first];
-        let mut count = batches[0].1.len();
+        let mut count = batches[0].hashes.len();
         let mut disconnected = false;
         let gather_until = Instant::now() + GATHER;
         while count < BATCH_MAX {
             match receiver.recv_timeout(gather_until.saturating_duration_since(Instant::now())) {
                 Ok(b) => {
-                    count += b.1.len();
+                    count += b.hashes.len();
                     batches.push(b);
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => break,
@@ -254,21 +350,18 @@ fn run(shared: &Shared, receiver: mpsc::Receiver<Batch>) -> Result<(), StoreErro
             }
         }
         let durable = disconnected || last_durable.elapsed() >= DURABLE_EVERY;
-        write(&shared.db, &batches, durable)?;
+        {
+            let parts: Vec<(u64, &[Hash])> = batches.iter().map(|b| (b.first, b.hashes.as_slice())).collect();
+            write(&shared.db, &parts, durable)?;
+        }
         if durable {
             (dirty, last_durable) = (false, Instant::now());
         } else {
             dirty = true;
         }
-        {
-            let mut recent = shared.recent.lock();
-            for (_, hashes) in &batches {
-                for h in hashes {
-                    recent.remove(h);
-                }
-            }
-        }
-        shared.drained.notify_all();
+        let written = batches.iter().map(|b| b.end()).max().unwrap_or(0);
+        shared.indexed.fetch_max(written, Ordering::AcqRel);
+        shared.signal();
         if disconnected {
             return Ok(());
         }
@@ -276,7 +369,7 @@ fn run(shared: &Shared, receiver: mpsc::Receiver<Batch>) -> Result<(), StoreErro
 }
 
 /// Writes the batches' keys, sorted, and the new indexed log size, in one transaction.
-fn write(db: &Database, batches: &[Batch], durable: bool) -> Result<(), StoreError> {
+fn write(db: &Database, batches: &[(u64, &[Hash])], durable: bool) -> Result<(), StoreError> {
     let mut keys: Vec<[u8; 16]> = batches
         .iter()
         .flat_map(|(first, hashes)| hashes.iter().enumerate().map(move |(i, h)| tx_index_key(&h.0, first + i as u64)))
@@ -342,13 +435,52 @@ fn catch_up(db: &Database, ledger: &Database, indexed: u64) -> Result<(), StoreE
             let (tx, _) = crate::keys::split_tx_row(row).ok_or_else(|| StoreError::corrupt("transaction row"))?;
             batch.push(sha256(tx));
             if batch.len() >= BATCH_MAX {
-                write(db, &[(batch_first, std::mem::take(&mut batch))], true)?;
+                write(db, &[(batch_first, &batch)], true)?;
+                batch.clear();
                 batch_first = index + 1;
             }
         }
     }
     if !batch.is_empty() {
-        write(db, &[(batch_first, batch)], true)?;
+        write(db, &[(batch_first, &batch)], true)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hashes(from: u64, n: u64) -> Vec<Hash> {
+        (from..from + n).map(|i| sha256(&i.to_le_bytes())).collect()
+    }
+
+    #[test]
+    fn a_pending_block_finds_each_of_its_hashes_at_its_log_index() {
+        let hs = hashes(0, 300);
+        let block = Pending::new(1_000, &hs);
+        for (i, h) in hs.iter().enumerate() {
+            assert_eq!(block.find(h), Some(1_000 + i as u64));
+        }
+        assert_eq!(block.find(&sha256(b"absent")), None);
+        assert_eq!(block.end(), 1_300);
+    }
+
+    #[test]
+    fn prune_drops_only_blocks_the_index_file_covers_entirely() {
+        let mut recent = Recent::default();
+        for (first, n) in [(0u64, 10u64), (10, 5), (15, 20)] {
+            recent.blocks.push_back(Arc::new(Pending::new(first, &hashes(first, n))));
+            recent.len += n as usize;
+        }
+        // Indexed up to 12: the second block (10..15) is only partly covered and stays.
+        let done = recent.prune(12);
+        assert_eq!(done.iter().map(|b| b.first).collect::<Vec<_>>(), vec![0]);
+        assert_eq!((recent.len, recent.blocks.len()), (25, 2));
+        assert_eq!(recent.prune(15).len(), 1);
+        assert_eq!((recent.len, recent.blocks.len()), (20, 1));
+        assert!(recent.prune(34).is_empty());
+        assert_eq!(recent.prune(35).len(), 1);
+        assert_eq!((recent.len, recent.blocks.len()), (0, 0));
+    }
 }
