@@ -14,15 +14,16 @@
 //! found by hash the moment its submitter is told it committed. The index thread writes
 //! whatever has accumulated in one redb transaction (many blocks per transaction once it
 //! lags, so more keys share each dirty page), with an fsync at most once a second,
-//! records how far the log is indexed in the same transaction, and only then drops those
-//! blocks from `recent`. After a crash, [`TxIndex::open`] re-indexes the log from the
-//! last durable index commit. `recent` is bounded: a commit waits while it holds
-//! [`RECENT_MAX`] transactions or [`RECENT_BLOCKS_MAX`] blocks.
+//! records how far the log is indexed in the same transaction, and only then lets the
+//! committer drop those blocks from `recent`. After a crash, [`TxIndex::open`]
+//! re-indexes the log from the last durable index commit. `recent` is bounded: a commit
+//! waits while it holds [`RECENT_MAX`] transactions or [`RECENT_BLOCKS_MAX`] blocks.
 //!
-//! The `recent` lock is held only for constant work per block (a push, a pop), never
-//! for work per transaction: the index thread runs at a low priority, and a long
-//! critical section of its could be preempted with the lock held, stalling the commit
-//! that waits for it (dropping 30,000 entries one by one from a single map did that).
+//! Only the committing thread changes `recent` (lookups read it): the index thread
+//! publishes how far the file reaches through an atomic and never takes that lock, so
+//! its low priority cannot hold up a commit. (When the index thread removed its 30,000
+//! entries one by one from a single map under that lock, a commit waited whenever the
+//! thread was preempted in the middle.)
 //!
 //! | table | key | value |
 //! | --- | --- | --- |
