@@ -40,8 +40,10 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// high-water mark, which the node's bounded caches and mempool keep bounded.
 #[allow(unsafe_code)]
 fn keep_freed_memory() {
-    // SAFETY: `mi_option_set` stores an integer in mimalloc's option table (an atomic
-    // store); it takes no pointers and may be called at any time.
+    // SAFETY: `mi_option_set` takes no pointers; it stores a word-sized integer (and an
+    // init flag) in mimalloc's option table, plain stores of the kind mimalloc itself
+    // makes from any thread when it reads an option for the first time. `main` calls
+    // this before it starts any thread.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
 }
 

@@ -267,9 +267,12 @@ impl NodeCore {
     /// the next waits, and submitters are answered only after their block's fsync.
     fn produce_loop(self: Arc<Self>, producer: BlockProducer, mut finalizer: Box<dyn Finalizer>, options: NodeOptions) {
         let producer = Arc::new(producer);
-        // The pipeline's parallel work (hashing, tree updates, encoding) runs on its own
-        // thread pool: on the global one it would queue behind admission's signature
-        // batches (about 15 ms each), and every block would wait for them.
+        // The pipeline's parallel work (hashing, tree updates, encoding) runs on thread
+        // pools of its own: on the global one it would queue behind admission's
+        // signature batches (about 15 ms each), and every block would wait for them. The
+        // producer and the committer each have one: on a shared pool, a thread waiting
+        // in a `join` inside the producer's tree update picks up the committer's whole
+        // commit (fsync included) and returns to the proposal only after it.
         let pool = |name: &'static str| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
