@@ -93,9 +93,7 @@ const INDEX_CACHE_BYTES: usize = 64 * 1024 * 1024;
 /// One committed block's transactions not yet in the index file.
 struct Pending {
     first: u64,
-    /// In log order.
-    hashes: Vec<Hash>,
-    /// The hashes sorted, each with its offset in the block.
+    /// The block's hashes sorted, each with its offset in the block.
     sorted: Vec<(Hash, u32)>,
 }
 
@@ -103,12 +101,21 @@ impl Pending {
     fn new(first: u64, hashes: &[Hash]) -> Pending {
         let mut sorted: Vec<(Hash, u32)> = hashes.iter().enumerate().map(|(i, h)| (*h, i as u32)).collect();
         sorted.sort_unstable();
-        Pending { first, hashes: hashes.to_vec(), sorted }
+        Pending { first, sorted }
+    }
+
+    fn len(&self) -> usize {
+        self.sorted.len()
     }
 
     /// One past the last log index of the block.
     fn end(&self) -> u64 {
-        self.first + self.hashes.len() as u64
+        self.first + self.len() as u64
+    }
+
+    /// The block's keys in the index file.
+    fn keys(&self) -> impl Iterator<Item = [u8; 16]> + '_ {
+        self.sorted.iter().map(|(h, i)| tx_index_key(&h.0, self.first + u64::from(*i)))
     }
 
     fn find(&self, hash: &Hash) -> Option<u64> {
@@ -132,7 +139,7 @@ impl Recent {
         let mut done = Vec::new();
         while self.blocks.front().is_some_and(|b| b.end() <= indexed) {
             if let Some(b) = self.blocks.pop_front() {
-                self.len -= b.hashes.len();
+                self.len -= b.len();
                 done.push(b);
             }
         }
@@ -334,13 +341,13 @@ fn run(shared: &Shared, receiver: mpsc::Receiver<Arc<Pending>>) -> Result<(), St
             continue;
         };
         let mut batches = vec![first];
-        let mut count = batches[0].hashes.len();
+        let mut count = batches[0].len();
         let mut disconnected = false;
         let gather_until = Instant::now() + GATHER;
         while count < BATCH_MAX {
             match receiver.recv_timeout(gather_until.saturating_duration_since(Instant::now())) {
                 Ok(b) => {
-                    count += b.hashes.len();
+                    count += b.len();
                     batches.push(b);
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => break,
@@ -351,16 +358,13 @@ fn run(shared: &Shared, receiver: mpsc::Receiver<Arc<Pending>>) -> Result<(), St
             }
         }
         let durable = disconnected || last_durable.elapsed() >= DURABLE_EVERY;
-        {
-            let parts: Vec<(u64, &[Hash])> = batches.iter().map(|b| (b.first, b.hashes.as_slice())).collect();
-            write(&shared.db, &parts, durable)?;
-        }
+        let written = batches.iter().map(|b| b.end()).max().unwrap_or(0);
+        write(&shared.db, batches.iter().flat_map(|b| b.keys()).collect(), written, durable)?;
         if durable {
             (dirty, last_durable) = (false, Instant::now());
         } else {
             dirty = true;
         }
-        let written = batches.iter().map(|b| b.end()).max().unwrap_or(0);
         shared.indexed.fetch_max(written, Ordering::AcqRel);
         shared.signal();
         if disconnected {
@@ -369,14 +373,9 @@ fn run(shared: &Shared, receiver: mpsc::Receiver<Arc<Pending>>) -> Result<(), St
     }
 }
 
-/// Writes the batches' keys, sorted, and the new indexed log size, in one transaction.
-fn write(db: &Database, batches: &[(u64, &[Hash])], durable: bool) -> Result<(), StoreError> {
-    let mut keys: Vec<[u8; 16]> = batches
-        .iter()
-        .flat_map(|(first, hashes)| hashes.iter().enumerate().map(move |(i, h)| tx_index_key(&h.0, first + i as u64)))
-        .collect();
+/// Writes `keys`, sorted, and the log size they bring the index to, in one transaction.
+fn write(db: &Database, mut keys: Vec<[u8; 16]>, indexed: u64, durable: bool) -> Result<(), StoreError> {
     keys.sort_unstable();
-    let indexed = batches.iter().map(|(first, hashes)| first + hashes.len() as u64).max().unwrap_or(0);
     let started = Instant::now();
     let mut txn = db.begin_write()?;
     txn.set_durability(if durable { Durability::Immediate } else { Durability::None })?;
@@ -418,7 +417,7 @@ fn catch_up(db: &Database, ledger: &Database, indexed: u64) -> Result<(), StoreE
         Err(e) => return Err(e.into()),
     };
     let start = txs.range(..=indexed)?.next_back().transpose()?.map(|(k, _)| k.value()).unwrap_or(0);
-    let mut batch: Vec<Hash> = Vec::new();
+    let mut batch: Vec<[u8; 16]> = Vec::new();
     let mut batch_first = indexed;
     for row in txs.range(start..)? {
         let (key, chunk) = row?;
@@ -434,16 +433,16 @@ fn catch_up(db: &Database, ledger: &Database, indexed: u64) -> Result<(), StoreE
             }
             let row = tx_chunk_row(chunk, i).ok_or_else(|| StoreError::corrupt("transaction row"))?;
             let (tx, _) = crate::keys::split_tx_row(row).ok_or_else(|| StoreError::corrupt("transaction row"))?;
-            batch.push(sha256(tx));
+            batch.push(tx_index_key(&sha256(tx).0, index));
             if batch.len() >= BATCH_MAX {
-                write(db, &[(batch_first, &batch)], true)?;
-                batch.clear();
+                write(db, std::mem::take(&mut batch), index + 1, true)?;
                 batch_first = index + 1;
             }
         }
     }
     if !batch.is_empty() {
-        write(db, &[(batch_first, &batch)], true)?;
+        let end = batch_first + batch.len() as u64;
+        write(db, batch, end, true)?;
     }
     Ok(())
 }
