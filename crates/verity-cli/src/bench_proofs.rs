@@ -128,6 +128,8 @@ pub fn proofs(a: &ProofsArgs) -> Result<ProofsReport> {
         }]);
         store.commit(prepared, &Block { header, txs }, &certificate, &receipts)?;
     }
+    // Reads below go to the hash index on disk, not to the blocks it has not written yet.
+    store.flush_index()?;
     let build_seconds = started.elapsed().as_secs_f64();
     let size = store.log_size();
     let root = store.log_root();

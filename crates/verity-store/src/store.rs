@@ -155,7 +155,12 @@ impl Store {
         txn.open_table(LOG_LEAVES)?;
         txn.open_table(STATE_NODES)?;
         txn.commit()?;
-        let index = TxIndex::open(&dir.join("txindex.redb"), &db)?;
+        // The hash index was a redb file before it was sorted runs; it is derived data.
+        match std::fs::remove_file(dir.join("txindex.redb")) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        let index = TxIndex::open(&dir.join("txindex"), &db)?;
         let store = Store {
             db,
             index,

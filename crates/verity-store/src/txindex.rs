@@ -1,34 +1,31 @@
-//! The transaction-hash index: tx hash -> log index, in its own redb file, written by a
-//! background thread off the commit path.
+//! The transaction-hash index: tx hash -> log index, in its own directory of sorted
+//! runs (see [`runs`]), written by a background thread off the commit path.
 //!
-//! A hash index is the one structure whose keys are random: each of a block's
-//! transactions lands on its own B-tree page, so writing it inside the block's fsync'd
-//! transaction made redb write and fsync a page per transaction. Measured on the
-//! ingest benchmark (blocks of about 1,300 transfers): the index inserts took 7-16 ms and
-//! the fsync 11-14 ms of a 30-40 ms commit; without them the fsync took under 2 ms.
+//! A hash index is the one structure whose keys are random: in a B-tree each of a
+//! block's transactions lands on its own page. Written inside the block's fsync'd redb
+//! transaction, the index inserts took 7-16 ms and the fsync 11-14 ms of a 30-40 ms
+//! commit (blocks of about 1,300 transfers); in a redb file of its own, written once a
+//! second, its commits still dirtied nearly every leaf page, and the ledger's fsync took
+//! 10-12 ms instead of 1-2 ms while they were written. Sorted runs are written
+//! sequentially: one second of 30,000 transactions is a 480 KB file.
 //!
 //! The index is derived data: the `txs` table of the ledger file holds every committed
 //! transaction, so the index never needs to be durable with the block. The ledger commit
 //! hands each block's hashes to [`TxIndex::add`], which queues them in memory
 //! (`recent`, one sorted entry per block) before the commit returns, so a transaction is
 //! found by hash the moment its submitter is told it committed. The index thread writes
-//! whatever has accumulated in one redb transaction (many blocks per transaction once it
-//! lags, so more keys share each dirty page), with an fsync at most once a second,
-//! records how far the log is indexed in the same transaction, and only then lets the
-//! committer drop those blocks from `recent`. After a crash, [`TxIndex::open`]
-//! re-indexes the log from the last durable index commit. `recent` is bounded: a commit
-//! waits while it holds [`RECENT_MAX`] transactions or [`RECENT_BLOCKS_MAX`] blocks.
+//! whatever has accumulated for [`GATHER`] as one run (fsync'd), and only then lets the
+//! committer drop those blocks from `recent`. After a crash, [`TxIndex::open`] re-indexes
+//! the log beyond the last whole run. `recent` is bounded: a commit waits while it holds
+//! [`RECENT_MAX`] transactions or [`RECENT_BLOCKS_MAX`] blocks.
 //!
 //! Only the committing thread changes `recent` (lookups read it): the index thread
-//! publishes how far the file reaches through an atomic and never takes that lock, so
+//! publishes how far the runs reach through an atomic and never takes that lock, so
 //! its low priority cannot hold up a commit. (When the index thread removed its 30,000
 //! entries one by one from a single map under that lock, a commit waited whenever the
 //! thread was preempted in the middle.)
-//!
-//! | table | key | value |
-//! | --- | --- | --- |
-//! | `tx_index` | first 8 bytes of the tx hash, log index (u64 BE) | `()` |
-//! | `meta` | `indexed` | log size covered by the index (u64 LE) |
+
+mod runs;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -39,31 +36,25 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable};
 use verity_types::{sha256, Hash};
 
+use self::runs::{Record, Runs};
 use crate::error::StoreError;
 use crate::keys::{tx_chunk_len, tx_chunk_row, tx_index_key, TXS};
-
-const TX_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("tx_index");
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-const META_INDEXED: &str = "indexed";
 
 /// Most committed transactions waiting for the index thread; a commit that would pass
 /// it waits. About 64 bytes each in memory.
 pub const RECENT_MAX: usize = 1 << 18;
 /// Most committed blocks waiting for the index thread: a lookup searches each of them.
 const RECENT_BLOCKS_MAX: usize = 4096;
-/// Most transactions the index thread writes in one redb transaction.
-const BATCH_MAX: usize = 1 << 16;
+/// Most transactions the index thread writes as one run.
+const BATCH_MAX: usize = 1 << 17;
+/// Most transactions in one run written when the index catches up with the log on open.
+const CATCH_UP_BATCH: usize = 1 << 20;
 /// The index thread gathers blocks for up to this long (or [`BATCH_MAX`] transactions)
-/// before it writes: random keys dirty a B-tree page each, so one larger transaction
-/// copies and checksums each page once instead of once per small transaction. Measured
-/// at half of peak ingest (about 25,000 tx/s): gathering 100 ms, the index thread took
-/// 13.5% of the process's CPU samples; gathering 1 s, 4.7%.
+/// and writes them as one run: fewer, larger runs mean fewer fsyncs and merges.
 const GATHER: Duration = Duration::from_millis(1000);
-/// Longest time between two fsync'd index commits while blocks keep coming.
-const DURABLE_EVERY: Duration = Duration::from_secs(1);
 
 /// Puts the calling thread in the background (Linux): the `SCHED_IDLE` policy, so it
 /// runs only on CPU time the rest of the process leaves over, and the idle I/O class, so
@@ -86,9 +77,6 @@ fn background_priority() {
     // IOPRIO_WHO_PROCESS = 1 (takes a thread id); IOPRIO_CLASS_IDLE = 3, shifted by 13.
     let _ = unsafe { libc::syscall(libc::SYS_ioprio_set, 1, libc::gettid(), 3 << 13) };
 }
-
-/// Bytes of redb's page cache for the index file.
-const INDEX_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// One committed block's transactions not yet in the index file.
 struct Pending {
@@ -113,8 +101,8 @@ impl Pending {
         self.first + self.len() as u64
     }
 
-    /// The block's keys in the index file.
-    fn keys(&self) -> impl Iterator<Item = [u8; 16]> + '_ {
+    /// The block's records in the index.
+    fn records(&self) -> impl Iterator<Item = Record> + '_ {
         self.sorted.iter().map(|(h, i)| tx_index_key(&h.0, self.first + u64::from(*i)))
     }
 
@@ -148,18 +136,19 @@ impl Recent {
 }
 
 struct Shared {
-    db: Database,
+    runs: Runs,
     /// Changed only by the committing thread (and read by lookups): the index thread
     /// never takes this lock, so its low priority can never hold up a commit.
     recent: Mutex<Recent>,
-    /// Log size that the index file covers, published by the index thread after each
-    /// of its commits; `recent` drops the blocks below it.
+    /// Log size that the runs cover, published by the index thread after each run it
+    /// writes; `recent` drops the blocks below it.
     indexed: AtomicU64,
-    /// Paired with `drained`, which the index thread signals after each commit (or
+    /// Paired with `drained`, which the index thread signals after each run (or
     /// failure); taken only by callers that must wait for the index thread.
     progress: Mutex<()>,
     drained: Condvar,
-    /// Set when the index thread stopped on an error; commits then fail.
+    /// Set when the index thread stopped on an error (its files failed); commits then
+    /// fail.
     failed: Mutex<Option<String>>,
 }
 
@@ -178,23 +167,17 @@ impl Shared {
 }
 
 impl TxIndex {
-    /// Opens (creating if missing) the index file and indexes every transaction of
-    /// `ledger` beyond what it covers (after a crash, or on a ledger written before the
-    /// index had its own file), then starts the index thread.
-    pub(crate) fn open(path: &Path, ledger: &Database) -> Result<TxIndex, StoreError> {
-        let db = Database::builder().set_cache_size(INDEX_CACHE_BYTES).create(path)?;
-        let indexed = {
-            let txn = db.begin_write()?;
-            txn.open_table(TX_INDEX)?;
-            let indexed = txn.open_table(META)?.get(META_INDEXED)?.map(|v| v.value()).unwrap_or(0);
-            txn.commit()?;
-            indexed
-        };
-        catch_up(&db, ledger, indexed)?;
+    /// Opens (creating if missing) the index directory and indexes every transaction of
+    /// `ledger` beyond what its runs cover (after a crash, or on a ledger written before
+    /// the index had this form), then starts the index thread.
+    pub(crate) fn open(dir: &Path, ledger: &Database) -> Result<TxIndex, StoreError> {
+        let runs = Runs::open(dir)?;
+        catch_up(&runs, ledger)?;
+        let indexed = AtomicU64::new(runs.indexed());
         let shared = Arc::new(Shared {
-            db,
+            runs,
             recent: Mutex::new(Recent::default()),
-            indexed: AtomicU64::new(0),
+            indexed,
             progress: Mutex::new(()),
             drained: Condvar::new(),
             failed: Mutex::new(None),
@@ -269,27 +252,18 @@ impl TxIndex {
         }
     }
 
-    /// Log indexes of the transactions whose hash may be `hash` (the file keys only a
+    /// Log indexes of the transactions whose hash may be `hash` (the runs keep only a
     /// prefix of the hash: the caller checks each candidate).
     pub(crate) fn candidates(&self, hash: &Hash) -> Result<Vec<u64>, StoreError> {
-        // `recent` first, then a read transaction begun after: a block leaves `recent`
-        // only after the index commit that holds it, which that transaction then sees.
+        // `recent` first, then the runs: a block leaves `recent` only after the run that
+        // holds it is in the list, which the later snapshot then sees.
         if let Some(i) = self.shared.recent.lock().blocks.iter().rev().find_map(|b| b.find(hash)) {
             return Ok(vec![i]);
         }
-        let txn = self.shared.db.begin_read()?;
-        let table = txn.open_table(TX_INDEX)?;
-        let (lo, hi) = (tx_index_key(&hash.0, 0), tx_index_key(&hash.0, u64::MAX));
-        let mut out = Vec::new();
-        for entry in table.range(lo.as_slice()..=hi.as_slice())? {
-            let (key, _) = entry?;
-            let index = key.value().get(8..16).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes);
-            out.push(index.ok_or_else(|| StoreError::corrupt("tx index key"))?);
-        }
-        Ok(out)
+        self.shared.runs.find(&hash.0[..8])
     }
 
-    /// Committed transactions not yet written to the index file.
+    /// Committed transactions not yet written to the runs.
     pub(crate) fn lag(&self) -> usize {
         let indexed = self.shared.indexed.load(Ordering::Acquire);
         let mut recent = self.shared.recent.lock();
@@ -300,14 +274,14 @@ impl TxIndex {
         len
     }
 
-    /// Waits until every added transaction is in the index file (tests, benchmarks).
+    /// Waits until every added transaction is in a run (tests, benchmarks).
     pub(crate) fn flush(&self) -> Result<(), StoreError> {
         self.wait_until(|_, blocks| blocks == 0)
     }
 }
 
 impl Drop for TxIndex {
-    /// Stops the thread after it has written (durably) everything queued.
+    /// Stops the thread after it has written everything queued.
     fn drop(&mut self) {
         self.sender.lock().take();
         if let Some(h) = self.worker.lock().take() {
@@ -316,30 +290,9 @@ impl Drop for TxIndex {
     }
 }
 
-/// The index thread: writes what has accumulated, fsyncs at most every
-/// [`DURABLE_EVERY`], and always before it ends.
+/// The index thread: writes what has accumulated for [`GATHER`] as one run.
 fn run(shared: &Shared, receiver: mpsc::Receiver<Arc<Pending>>) -> Result<(), StoreError> {
-    let mut last_durable = Instant::now();
-    let mut dirty = false;
-    loop {
-        // Block for the next batch, but wake to make a non-durable tail durable.
-        let first = if dirty {
-            match receiver.recv_timeout(DURABLE_EVERY.saturating_sub(last_durable.elapsed())) {
-                Ok(b) => Some(b),
-                Err(mpsc::RecvTimeoutError::Timeout) => None,
-                Err(mpsc::RecvTimeoutError::Disconnected) => return durable_commit(&shared.db),
-            }
-        } else {
-            match receiver.recv() {
-                Ok(b) => Some(b),
-                Err(_) => return Ok(()),
-            }
-        };
-        let Some(first) = first else {
-            durable_commit(&shared.db)?;
-            (dirty, last_durable) = (false, Instant::now());
-            continue;
-        };
+    while let Ok(first) = receiver.recv() {
         let mut batches = vec![first];
         let mut count = batches[0].len();
         let mut disconnected = false;
@@ -357,67 +310,42 @@ fn run(shared: &Shared, receiver: mpsc::Receiver<Arc<Pending>>) -> Result<(), St
                 }
             }
         }
-        let durable = disconnected || last_durable.elapsed() >= DURABLE_EVERY;
-        let written = batches.iter().map(|b| b.end()).max().unwrap_or(0);
-        write(&shared.db, batches.iter().flat_map(|b| b.keys()).collect(), written, durable)?;
-        if durable {
-            (dirty, last_durable) = (false, Instant::now());
-        } else {
-            dirty = true;
-        }
-        shared.indexed.fetch_max(written, Ordering::AcqRel);
+        let (start, end) = (batches[0].first, batches[batches.len() - 1].end());
+        let started = Instant::now();
+        shared.runs.add(start, end, batches.iter().flat_map(|b| b.records()).collect())?;
+        tracing::debug!(records = count, ms = started.elapsed().as_secs_f64() * 1e3, "tx index run written");
+        shared.indexed.fetch_max(end, Ordering::AcqRel);
         shared.signal();
+        shared.runs.merge()?;
         if disconnected {
-            return Ok(());
+            break;
         }
     }
-}
-
-/// Writes `keys`, sorted, and the log size they bring the index to, in one transaction.
-fn write(db: &Database, mut keys: Vec<[u8; 16]>, indexed: u64, durable: bool) -> Result<(), StoreError> {
-    keys.sort_unstable();
-    let started = Instant::now();
-    let mut txn = db.begin_write()?;
-    txn.set_durability(if durable { Durability::Immediate } else { Durability::None })?;
-    {
-        let mut table = txn.open_table(TX_INDEX)?;
-        for key in &keys {
-            table.insert(key.as_slice(), ())?;
-        }
-        let mut meta = txn.open_table(META)?;
-        let before = meta.get(META_INDEXED)?.map(|v| v.value()).unwrap_or(0);
-        meta.insert(META_INDEXED, indexed.max(before))?;
-    }
-    let inserted = started.elapsed();
-    txn.commit()?;
-    tracing::debug!(
-        keys = keys.len(),
-        durable,
-        insert_ms = inserted.as_secs_f64() * 1e3,
-        commit_ms = (started.elapsed() - inserted).as_secs_f64() * 1e3,
-        "tx index written"
-    );
     Ok(())
 }
 
-/// An empty fsync'd commit: makes every earlier non-durable commit durable.
-fn durable_commit(db: &Database) -> Result<(), StoreError> {
-    let mut txn = db.begin_write()?;
-    txn.set_durability(Durability::Immediate)?;
-    txn.commit()?;
-    Ok(())
-}
-
-/// Indexes the ledger's transactions from log index `indexed` on, durably.
-fn catch_up(db: &Database, ledger: &Database, indexed: u64) -> Result<(), StoreError> {
+/// Indexes the ledger's transactions beyond what `runs` cover. Runs that reach past the
+/// end of the log (an index from another ledger) are dropped first.
+fn catch_up(runs: &Runs, ledger: &Database) -> Result<(), StoreError> {
     let txn = ledger.begin_read()?;
     let txs = match txn.open_table(TXS) {
         Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+        Err(redb::TableError::TableDoesNotExist(_)) => return runs.clear(),
         Err(e) => return Err(e.into()),
     };
+    let log_size = match txs.last()? {
+        Some((key, chunk)) => {
+            key.value() + tx_chunk_len(chunk.value()).ok_or_else(|| StoreError::corrupt("transaction chunk"))? as u64
+        }
+        None => 0,
+    };
+    if runs.indexed() > log_size {
+        tracing::warn!(indexed = runs.indexed(), log_size, "the index covers more than the log; re-indexing");
+        runs.clear()?;
+    }
+    let indexed = runs.indexed();
     let start = txs.range(..=indexed)?.next_back().transpose()?.map(|(k, _)| k.value()).unwrap_or(0);
-    let mut batch: Vec<[u8; 16]> = Vec::new();
+    let mut batch: Vec<Record> = Vec::new();
     let mut batch_first = indexed;
     for row in txs.range(start..)? {
         let (key, chunk) = row?;
@@ -434,17 +362,16 @@ fn catch_up(db: &Database, ledger: &Database, indexed: u64) -> Result<(), StoreE
             let row = tx_chunk_row(chunk, i).ok_or_else(|| StoreError::corrupt("transaction row"))?;
             let (tx, _) = crate::keys::split_tx_row(row).ok_or_else(|| StoreError::corrupt("transaction row"))?;
             batch.push(tx_index_key(&sha256(tx).0, index));
-            if batch.len() >= BATCH_MAX {
-                write(db, std::mem::take(&mut batch), index + 1, true)?;
+            if batch.len() >= CATCH_UP_BATCH {
+                runs.add(batch_first, index + 1, std::mem::take(&mut batch))?;
+                runs.merge()?;
                 batch_first = index + 1;
             }
         }
     }
-    if !batch.is_empty() {
-        let end = batch_first + batch.len() as u64;
-        write(db, batch, end, true)?;
-    }
-    Ok(())
+    let end = batch_first + batch.len() as u64;
+    runs.add(batch_first, end, batch)?;
+    runs.merge()
 }
 
 #[cfg(test)]

@@ -592,7 +592,7 @@ fn transactions_are_found_by_hash_at_once_after_flush_and_after_the_index_is_los
         assert!(store.tx(&tx(10_000).hash()).expect("read").is_none());
     }
     // The index file is derived data: without it, opening re-indexes the log.
-    std::fs::remove_file(dir.path().join("txindex.redb")).expect("remove index");
+    std::fs::remove_dir_all(dir.path().join("txindex")).expect("remove index");
     let store = Store::open(dir.path()).expect("reopen");
     assert_eq!(store.index_lag(), 0, "re-indexed when opened");
     for (i, h) in hashes.iter().enumerate() {
