@@ -264,8 +264,9 @@ impl Runs {
                         fs::remove_file(&path)?;
                     }
                 },
-                // Unfinished writes, and anything else that is not a run.
-                None => fs::remove_file(&path)?,
+                // An unfinished write.
+                None if path.extension().is_some_and(|e| e == "tmp") => fs::remove_file(&path)?,
+                None => tracing::warn!(path = %path.display(), "ignoring a file that is not an index run"),
             }
         }
         // Widest first among runs that start together: a merge's output before its
@@ -356,6 +357,7 @@ impl Runs {
         }
         let inputs = &list[from..];
         let (start, end) = (inputs[0].start, inputs[inputs.len() - 1].end);
+        let started = std::time::Instant::now();
         let mut writer = RunWriter::create(&self.dir, start, end, tail)?;
         let mut sources = Vec::with_capacity(inputs.len());
         for run in inputs {
@@ -386,7 +388,14 @@ impl Runs {
         for run in inputs {
             fs::remove_file(&run.path)?;
         }
-        sync_dir(&self.dir)
+        sync_dir(&self.dir)?;
+        tracing::debug!(
+            runs = inputs.len(),
+            records = tail,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "tx index runs merged"
+        );
+        Ok(())
     }
 }
 
@@ -477,10 +486,12 @@ mod tests {
             fs::copy(scratch.path().join(file_name(0, 1200)), dir.path().join(file_name(0, 1200))).expect("copy");
         }
         fs::write(dir.path().join(format!("{}.tmp", file_name(1200, 1300))), b"partial").expect("tmp");
+        // Not the index's: left alone.
+        fs::write(dir.path().join("notes.txt"), b"an operator's file").expect("notes");
         let runs = Runs::open(dir.path()).expect("reopen");
         assert_eq!((runs.len(), runs.indexed()), (1, 1200));
         assert_finds_all(&runs, 1200);
-        assert_eq!(fs::read_dir(dir.path()).expect("ls").count(), 1);
+        assert_eq!(fs::read_dir(dir.path()).expect("ls").count(), 2);
         runs.add(1200, 1300, records(1200, 1300)).expect("add");
         runs.add(1300, 1310, records(1300, 1310)).expect("add");
         assert_eq!(runs.len(), 3);
@@ -493,9 +504,9 @@ mod tests {
         fs::write(&middle, bytes).expect("write");
         let runs = Runs::open(dir.path()).expect("reopen");
         assert_eq!((runs.len(), runs.indexed()), (1, 1200));
-        assert_eq!(fs::read_dir(dir.path()).expect("ls").count(), 1);
+        assert_eq!(fs::read_dir(dir.path()).expect("ls").count(), 2);
         runs.clear().expect("clear");
         assert_eq!(runs.indexed(), 0);
-        assert_eq!(fs::read_dir(dir.path()).expect("ls").count(), 0);
+        assert_eq!(fs::read_dir(dir.path()).expect("ls").count(), 1);
     }
 }
