@@ -15,7 +15,7 @@
 //! a block writes `txs / 256` transaction chunks and leaf chunks, and `txs / 256` log nodes,
 //! instead of one row per transaction and two per log leaf. Log subtrees below level
 //! [`LOG_CHUNK_LEVEL`] are recomputed from one leaf chunk (at most 255 hashes). The hash
-//! index (in its own file, written off the commit path: see `txindex`) keeps one short key per transaction (an 8-byte hash prefix and the log index, so
+//! index (in its own files, written off the commit path: see `txindex`) keeps one short record per transaction (an 8-byte hash prefix and the log index, so
 //! prefix collisions are harmless: a lookup checks each candidate's receipt).
 
 use redb::TableDefinition;
@@ -37,7 +37,7 @@ pub(crate) const LOG_CHUNK_LEVEL: u8 = 8;
 /// Leaf hashes per `log_leaves` row.
 pub(crate) const LOG_CHUNK_LEAVES: u64 = 1 << LOG_CHUNK_LEVEL;
 
-/// `tx_index` key (in the index file, see `txindex`) of the transaction `hash` at `log_index`.
+/// Hash-index record (in the index runs, see `txindex`) of the transaction `hash` at `log_index`.
 pub(crate) fn tx_index_key(hash: &[u8; 32], log_index: u64) -> [u8; 16] {
     let mut key = [0u8; 16];
     key[..8].copy_from_slice(&hash[..8]);

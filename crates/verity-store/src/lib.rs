@@ -1,6 +1,6 @@
 //! Durable storage of Verity: blocks, the RFC 6962 transaction log and the authenticated,
 //! versioned state, in one embedded [redb](https://docs.rs/redb) file, plus a
-//! transaction-hash index in a second file that a background thread keeps up to date
+//! transaction-hash index in sorted run files that a background thread keeps up to date
 //! (derived data, rebuilt from the log after a crash; see `txindex`).
 //!
 //! Everything a block changes is written in one fsync'd redb write transaction, so after a

@@ -531,7 +531,7 @@ impl Store {
         );
 
         let Prepared { root_ref, writes, decoded, frontier, tx_hashes, .. } = prepared;
-        // Findable by hash before the commit returns (the index file follows behind).
+        // Findable by hash before the commit returns (the index files follow behind).
         self.index.add(first_log_index, &tx_hashes);
         self.nodes.insert_all(&decoded);
         {
@@ -595,7 +595,7 @@ impl Store {
         }
         let txn = self.read()?;
         let txs = txn.open_table(TXS)?;
-        // The index file keys only a prefix of the hash: check each candidate's receipt.
+        // The index keeps only a prefix of the hash: check each candidate's receipt.
         for log_index in candidates {
             let missing = || StoreError::corrupt(format!("transaction {hash} is indexed but not stored"));
             let (start, chunk) = txs.range(..=log_index)?.next_back().transpose()?.ok_or_else(missing)?;
@@ -612,13 +612,13 @@ impl Store {
         Ok(None)
     }
 
-    /// Committed transactions whose hashes are not in the index file yet (they are
+    /// Committed transactions whose hashes are not in the index files yet (they are
     /// found by hash from memory meanwhile).
     pub fn index_lag(&self) -> usize {
         self.index.lag()
     }
 
-    /// Waits until the index file holds every committed transaction's hash.
+    /// Waits until the index files hold every committed transaction's hash.
     pub fn flush_index(&self) -> Result<(), StoreError> {
         self.index.flush()
     }

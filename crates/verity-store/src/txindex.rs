@@ -59,7 +59,7 @@ const GATHER: Duration = Duration::from_millis(1000);
 /// Puts the calling thread in the background (Linux): the `SCHED_IDLE` policy, so it
 /// runs only on CPU time the rest of the process leaves over, and the idle I/O class, so
 /// its page writes and fsyncs queue behind the ledger's. Submitters wait on the block
-/// pipeline and its fsync, nobody waits on the index file. Measured at half of peak
+/// pipeline and its fsync, nobody waits on the index files. Measured at half of peak
 /// ingest: at nice 10 its once-a-second write (about 60 ms of inserts, then a commit)
 /// still took most of a core for 90 ms and slowed the blocks around it (p99 47-71 ms in
 /// three runs); with `SCHED_IDLE`, 35-42 ms. Safe because the thread holds no lock a
@@ -78,7 +78,7 @@ fn background_priority() {
     let _ = unsafe { libc::syscall(libc::SYS_ioprio_set, 1, libc::gettid(), 3 << 13) };
 }
 
-/// One committed block's transactions not yet in the index file.
+/// One committed block's transactions not yet in a run.
 struct Pending {
     first: u64,
     /// The block's hashes sorted, each with its offset in the block.
@@ -112,7 +112,7 @@ impl Pending {
     }
 }
 
-/// The committed blocks not yet known to be in the index file, oldest first.
+/// The committed blocks not yet known to be in a run, oldest first.
 #[derive(Default)]
 struct Recent {
     blocks: VecDeque<Arc<Pending>>,
@@ -121,7 +121,7 @@ struct Recent {
 }
 
 impl Recent {
-    /// Takes out the blocks that the index file covers (log indexes below `indexed`);
+    /// Takes out the blocks that the runs cover (log indexes below `indexed`);
     /// the caller drops them after releasing the lock.
     fn prune(&mut self, indexed: u64) -> Vec<Arc<Pending>> {
         let mut done = Vec::new();
@@ -205,7 +205,7 @@ impl TxIndex {
         self.wait_until(|len, blocks| blocks == 0 || (len + count <= RECENT_MAX && blocks < RECENT_BLOCKS_MAX))
     }
 
-    /// Waits until `ready(transactions, blocks)` holds for what the index file does not
+    /// Waits until `ready(transactions, blocks)` holds for what the runs do not
     /// cover yet; errors if the index thread has failed.
     fn wait_until(&self, ready: impl Fn(usize, usize) -> bool) -> Result<(), StoreError> {
         loop {

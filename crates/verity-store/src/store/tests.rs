@@ -580,7 +580,7 @@ fn transactions_are_found_by_hash_at_once_after_flush_and_after_the_index_is_los
         store.init_genesis(&genesis(), &StateWrites::new()).expect("genesis");
         for b in 0..3u64 {
             commit_block(&store, StateWrites::new(), (b * 200..b * 200 + 200).map(tx).collect());
-            // Found the moment the commit returns, whether or not the index file has it.
+            // Found the moment the commit returns, whether or not the index files have it.
             let last = hashes[(b * 200 + 199) as usize];
             assert_eq!(store.tx(&last).expect("read").expect("found").1.log_index, b * 200 + 199);
         }
@@ -591,11 +591,44 @@ fn transactions_are_found_by_hash_at_once_after_flush_and_after_the_index_is_los
         }
         assert!(store.tx(&tx(10_000).hash()).expect("read").is_none());
     }
-    // The index file is derived data: without it, opening re-indexes the log.
+    // The index is derived data: without its files, opening re-indexes the log.
     std::fs::remove_dir_all(dir.path().join("txindex")).expect("remove index");
     let store = Store::open(dir.path()).expect("reopen");
     assert_eq!(store.index_lag(), 0, "re-indexed when opened");
     for (i, h) in hashes.iter().enumerate() {
         assert_eq!(store.tx(h).expect("read").expect("re-indexed").1.log_index, i as u64);
     }
+}
+
+#[test]
+fn an_index_from_a_longer_ledger_or_an_old_index_file_is_dropped_and_the_log_reindexed() {
+    let (long, short) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    for (dir, from, blocks) in [(&long, 0u64, 3u64), (&short, 10_000, 1)] {
+        let store = Store::open(dir.path()).expect("open");
+        store.init_genesis(&genesis(), &StateWrites::new()).expect("genesis");
+        for b in 0..blocks {
+            commit_block(&store, StateWrites::new(), (from + b * 200..from + b * 200 + 200).map(tx).collect());
+        }
+        store.flush_index().expect("flush");
+    }
+    // The short ledger gets the long one's index (600 transactions over its 200), and a
+    // hash index file of the format before runs.
+    let index = short.path().join("txindex");
+    std::fs::remove_dir_all(&index).expect("remove index");
+    std::fs::create_dir(&index).expect("mkdir");
+    for entry in std::fs::read_dir(long.path().join("txindex")).expect("ls") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), index.join(entry.file_name())).expect("copy");
+    }
+    std::fs::write(short.path().join("txindex.redb"), b"an index file of the old format").expect("old index");
+
+    let store = Store::open(short.path()).expect("reopen");
+    assert!(!short.path().join("txindex.redb").exists());
+    for n in 10_000..10_200u64 {
+        assert_eq!(store.tx(&tx(n).hash()).expect("read").expect("re-indexed").1.log_index, n - 10_000);
+    }
+    // And the index goes on from the short ledger's end.
+    commit_block(&store, StateWrites::new(), (20_000..20_100).map(tx).collect());
+    store.flush_index().expect("flush");
+    assert_eq!(store.tx(&tx(20_050).hash()).expect("read").expect("indexed").1.log_index, 250);
 }
