@@ -115,8 +115,9 @@ impl Run {
             return Ok(None);
         }
         let count = u64::from_le_bytes(head[24..].try_into().unwrap_or([0xff; 8]));
+        // One record per log index of the range.
         if head != header(start, end, count)
-            || count > end.saturating_sub(start)
+            || Some(count) != end.checked_sub(start)
             || Some(len) != count.checked_mul(RECORD as u64).and_then(|n| n.checked_add((HEADER + TRAILER) as u64))
         {
             return Ok(None);
@@ -317,12 +318,16 @@ impl Runs {
         sync_dir(&self.dir)
     }
 
-    /// Adds `records` (any order, distinct) as the run of log indexes `[start, end)`,
-    /// which must begin where the index ends. The caller then calls [`Runs::merge`].
+    /// Adds `records` (any order, one per log index) as the run of log indexes
+    /// `[start, end)`, which must begin where the index ends. The caller then calls
+    /// [`Runs::merge`].
     pub(crate) fn add(&self, start: u64, end: u64, mut records: Vec<Record>) -> Result<(), StoreError> {
         let indexed = self.indexed();
         if start != indexed || end < start {
             return Err(StoreError::Index(format!("run {start}..{end} does not continue the index at {indexed}")));
+        }
+        if records.len() as u64 != end - start {
+            return Err(StoreError::Index(format!("run {start}..{end} has {} records", records.len())));
         }
         if end == start {
             return Ok(());
@@ -460,9 +465,13 @@ mod tests {
         let runs = Runs::open(dir.path()).expect("open");
         assert!(matches!(runs.add(5, 10, records(5, 10)), Err(StoreError::Index(_))));
         assert!(matches!(runs.add(0, 10, records(0, 11)), Err(StoreError::Index(_))));
-        let mut twice = records(0, 10);
+        assert!(matches!(runs.add(0, 10, records(0, 9)), Err(StoreError::Index(_))));
+        let mut twice = records(0, 9);
         twice.push(twice[0]);
         assert!(matches!(runs.add(0, 10, twice), Err(StoreError::Index(_))));
+        let mut outside = records(0, 9);
+        outside.extend(records(10, 11));
+        assert!(matches!(runs.add(0, 10, outside), Err(StoreError::Index(_))));
         assert_eq!(runs.indexed(), 0);
         runs.add(0, 10, records(0, 10)).expect("add");
         assert_eq!(runs.indexed(), 10);
