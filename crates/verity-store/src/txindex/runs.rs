@@ -44,8 +44,9 @@ const MERGE_RATIO: u64 = 2;
 /// Buffer of sequential reads and writes.
 const IO_BUFFER: usize = 1 << 20;
 
-fn log_index(record: &Record) -> u64 {
-    u64::from_be_bytes(record[8..].try_into().unwrap_or([0; 8]))
+/// The log index of a record (its last 8 bytes).
+fn log_index(record: &[u8]) -> u64 {
+    u64::from_be_bytes(record.get(8..16).and_then(|b| b.try_into().ok()).unwrap_or([0; 8]))
 }
 
 fn file_name(start: u64, end: u64) -> String {
@@ -87,7 +88,7 @@ impl Run {
     fn find(&self, prefix: &[u8], out: &mut Vec<u64>) -> Result<(), StoreError> {
         // The last block starting before the prefix may hold its first records.
         let first_block = self.fences.partition_point(|f| &f[..8] < prefix).saturating_sub(1);
-        let mut buf = vec![0u8; BLOCK_RECORDS * RECORD];
+        let mut buf = [0u8; BLOCK_RECORDS * RECORD];
         for block in first_block..self.fences.len() {
             let from = (block * BLOCK_RECORDS) as u64;
             let n = (self.count - from).min(BLOCK_RECORDS as u64) as usize;
@@ -96,7 +97,7 @@ impl Run {
             for record in bytes.chunks_exact(RECORD) {
                 match record[..8].cmp(prefix) {
                     std::cmp::Ordering::Less => {}
-                    std::cmp::Ordering::Equal => out.push(u64::from_be_bytes(record[8..].try_into().unwrap_or([0; 8]))),
+                    std::cmp::Ordering::Equal => out.push(log_index(record)),
                     std::cmp::Ordering::Greater => return Ok(()),
                 }
             }
