@@ -179,6 +179,25 @@ impl Reporter for Committer {
     }
 }
 
+/// Why a validator stopped applying finalized blocks. The quorum finalized the block, so
+/// the fault is this validator's: its store is damaged, or its state diverged from the
+/// quorum's (a bug, or a binary whose rules differ from the others'). It stops instead
+/// of guessing; see [`Halt::RECOVERY`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot apply finalized block {height}: {reason}. {}", Halt::RECOVERY)]
+pub struct Halt {
+    pub height: u64,
+    pub reason: String,
+}
+
+impl Halt {
+    /// What the operator does next (also in the README's "validator stopped" section).
+    pub const RECOVERY: &'static str = "This validator has stopped; the others go on. Keep its data directory's \
+        `store` and `consensus` folders for diagnosis (move them aside), check that it runs the same verity \
+        version as the others, and start it again: with both folders gone it rejoins from its peers and \
+        re-executes every block.";
+}
+
 /// What the commit loop reports after each committed block.
 pub trait CommitListener: Send + Sync + 'static {
     fn committed(&self, block: &Block, certificate: &Certificate, receipts: Vec<Receipt>);
@@ -194,6 +213,8 @@ pub struct CommitContext {
     /// floor (the boundary block's digest).
     pub epochs: mpsc::UnboundedSender<(Epoch, Digest)>,
     pub listener: Option<Arc<dyn CommitListener>>,
+    /// Told once if a finalized block cannot be applied; the loop then stops.
+    pub halt: Option<mpsc::UnboundedSender<Halt>>,
     /// This validator's key (never asked for a block).
     pub me: ed25519::PublicKey,
 }
@@ -204,7 +225,7 @@ pub fn committer<E: Clock + Send + 'static>(
     ledger: Arc<Ledger>,
     cc: CommitContext,
 ) -> (Committer, impl std::future::Future<Output = ()> + Send) {
-    let CommitContext { mempool, marshal, schemes, epocher, epochs, listener, me } = cc;
+    let CommitContext { mempool, marshal, schemes, epocher, epochs, listener, halt, me } = cc;
     let (tx, mut rx) = mpsc::unbounded::<Update<LedgerBlock, Exact>>();
     let tip = Arc::new(AtomicU64::new(0));
     let run = async move {
@@ -216,30 +237,45 @@ pub fn committer<E: Clock + Send + 'static>(
                 Update::Block(block, ack) => {
                     if let Some(b) = block.inner().block() {
                         let height = block.height();
-                        let Some(epoch) = epocher.containing(height).map(|e| e.epoch()) else {
-                            panic!("height {} is beyond the epochs", height.get());
-                        };
-                        let boundary = last_height(&epocher, epoch) == height;
-                        let Some(scheme) = schemes.get(epoch) else {
-                            panic!("finalized block {} of epoch {} whose set is unknown", height.get(), epoch.get());
-                        };
-                        let at = Site { marshal: &marshal, scheme: &scheme, me: &me };
-                        let certificate = certificate_for(&runtime, &at, b, height, boundary, &tip).await;
-                        match ledger.commit(b, &certificate) {
-                            Ok(receipts) => {
-                                let hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
-                                mempool.committed(&hashes);
-                                if let Some(l) = &listener {
-                                    l.committed(b, &certificate, receipts);
-                                }
-                                if boundary && ledger.epoch_length() > 0 {
-                                    let _ = epochs.unbounded_send((epoch.next(), digest(&b.header.hash())));
+                        let stop = |reason: String| Halt { height: height.get(), reason };
+                        let applied = match (
+                            epocher.containing(height).map(|e| e.epoch()),
+                            epocher.containing(height).and_then(|e| schemes.get(e.epoch())),
+                        ) {
+                            (None, _) => Err(stop("its height is beyond the epochs".into())),
+                            (Some(epoch), None) => {
+                                Err(stop(format!("the validator set of epoch {} is unknown", epoch.get())))
+                            }
+                            (Some(epoch), Some(scheme)) => {
+                                let boundary = last_height(&epocher, epoch) == height;
+                                let at = Site { marshal: &marshal, scheme: &scheme, me: &me };
+                                let certificate = certificate_for(&runtime, &at, b, height, boundary, &tip).await;
+                                match ledger.commit(b, &certificate) {
+                                    Ok(receipts) => {
+                                        let hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
+                                        mempool.committed(&hashes);
+                                        if let Some(l) = &listener {
+                                            l.committed(b, &certificate, receipts);
+                                        }
+                                        if boundary && ledger.epoch_length() > 0 {
+                                            let _ = epochs.unbounded_send((epoch.next(), digest(&b.header.hash())));
+                                        }
+                                        Ok(())
+                                    }
+                                    Err(e) => Err(stop(e.to_string())),
                                 }
                             }
-                            // A finalized block this validator cannot commit means its
-                            // state diverged from the quorum's: stopping is the only
-                            // safe answer (the block stays unacknowledged).
-                            Err(e) => panic!("cannot commit finalized block {}: {e}", height.get()),
+                        };
+                        // A finalized block this validator cannot apply: its state is not
+                        // the quorum's. It stops applying blocks (the block stays
+                        // unacknowledged, so marshal delivers it again after a restart)
+                        // and tells whoever runs it, instead of panicking.
+                        if let Err(h) = applied {
+                            tracing::error!(height = h.height, reason = %h.reason, "{h}");
+                            if let Some(tx) = &halt {
+                                let _ = tx.unbounded_send(h);
+                            }
+                            return;
                         }
                     }
                     ack.acknowledge();

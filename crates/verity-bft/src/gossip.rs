@@ -42,8 +42,25 @@ pub fn encode(txs: &[SignedTransaction], max_bytes: usize) -> Vec<Vec<u8>> {
 }
 
 /// Decodes one message: a list of transactions, or an error for bytes that are not one.
-pub fn decode(bytes: &[u8]) -> Result<Vec<SignedTransaction>, verity_types::TypesError> {
-    verity_types::encoding::decode(bytes, bytes.len())
+/// Each transaction gets the checks a client's submission gets at decoding
+/// ([`SignedTransaction::validate`]: size, sender id, the action's stateless checks);
+/// one that fails them is dropped, with its reason, and the others kept.
+pub fn decode(
+    bytes: &[u8],
+) -> Result<(Vec<SignedTransaction>, Vec<verity_types::TypesError>), verity_types::TypesError> {
+    let txs: Vec<SignedTransaction> = verity_types::encoding::decode(bytes, bytes.len())?;
+    let mut refused = Vec::new();
+    let txs = txs
+        .into_iter()
+        .filter(|t| match t.validate() {
+            Ok(()) => true,
+            Err(e) => {
+                refused.push(e);
+                false
+            }
+        })
+        .collect();
+    Ok((txs, refused))
 }
 
 /// Starts forwarding: `outbox` carries this validator's newly admitted transactions,
@@ -73,7 +90,12 @@ pub fn start<E, S, R>(
     ctx.child("gossip_in").dedicated().spawn(move |_| async move {
         while let Ok((peer, msg)) = receiver.recv().await {
             match decode(msg.as_ref()) {
-                Ok(txs) => inbox(txs),
+                Ok((txs, refused)) => {
+                    for e in refused {
+                        tracing::warn!(%peer, error = %e, "forwarded transaction refused at decoding");
+                    }
+                    inbox(txs)
+                }
                 Err(e) => tracing::warn!(%peer, error = %e, "undecodable forwarded transactions"),
             }
         }
@@ -103,9 +125,32 @@ mod tests {
         let msgs = encode(&txs, 10 * one + 4);
         assert_eq!(msgs.len(), 10);
         assert!(msgs.iter().all(|m| m.len() <= 10 * one + 4));
-        let back: Vec<SignedTransaction> = msgs.iter().flat_map(|m| decode(m).expect("decodes")).collect();
+        let back: Vec<SignedTransaction> = msgs.iter().flat_map(|m| decode(m).expect("decodes").0).collect();
         assert_eq!(back, txs);
         assert!(decode(&msgs[0][..msgs[0].len() - 1]).is_err(), "a truncated message is refused");
         assert!(decode(&[0xff, 0xff, 0xff, 0xff]).is_err(), "a huge count with no bytes is refused");
+    }
+
+    /// A peer's forwarded list gets the per-transaction checks a client's submission
+    /// gets: an oversized memo (above the action's limit) or an invalid sender id is
+    /// dropped, with its reason, and the rest admitted.
+    #[test]
+    fn forwarded_transactions_get_the_per_transaction_checks() {
+        let mut big = tx(1);
+        big.tx.action = Action::Transfer {
+            to: AccountId::new("b").expect("id"),
+            asset: AssetId::new("usd").expect("id"),
+            amount: 1,
+            memo: "x".repeat(verity_types::limits::MEMO_BYTES_MAX + 1),
+        };
+        let mut bad_sender = tx(2);
+        // Ids validate when parsed, not when decoded: borsh gives any string.
+        bad_sender.tx.sender =
+            borsh::from_slice(&borsh::to_vec(&"Not An Id!".to_string()).expect("encodes")).expect("decodes");
+        let msg = verity_types::encoding::encode(&vec![tx(0), big, bad_sender, tx(3)]);
+        let (kept, refused) = decode(&msg).expect("the list decodes");
+        assert_eq!(kept, vec![tx(0), tx(3)]);
+        assert_eq!(refused.len(), 2);
+        assert!(matches!(refused[0], verity_types::TypesError::TooLarge { what: "memo", .. }), "{:?}", refused[0]);
     }
 }

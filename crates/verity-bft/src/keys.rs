@@ -47,3 +47,46 @@ pub fn participants(validators: &ValidatorSet) -> Result<Set<ed25519::PublicKey>
     let keys = validators.validators.iter().map(|v| public_key(&v.public_key)).collect::<Result<Vec<_>, _>>()?;
     Set::try_from(keys).map_err(|e| BftError::InvalidValidatorSet(format!("{e:?}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use commonware_cryptography::Verifier as _;
+    use verity_types::evidence::{SignedVote, VoteKind};
+    use verity_types::keys::adversarial::sign_with_torsion_nonce;
+    use verity_types::{consensus_namespace, Hash, Signature};
+
+    use super::*;
+
+    /// Verity checks a vote exactly as the engine does: for honest votes, votes whose
+    /// nonce point has a small-order component, and tampered ones, both rules agree.
+    #[test]
+    fn votes_get_the_engines_verdict() {
+        let sk = SecretKey::from_seed([3; 32]);
+        let engine_key = public_key(&sk.public_key()).expect("key");
+        let ns = consensus_namespace("chain");
+        for (kind, suffix) in [(VoteKind::Notarize, b"_NOTARIZE"), (VoteKind::Finalize, b"_FINALIZE")] {
+            let vote = SignedVote {
+                kind,
+                epoch: 0,
+                view: 7,
+                parent_view: 6,
+                payload: Hash([9; 32]),
+                signature: Signature([0; 64]),
+            };
+            let signed = vote.signed_bytes(&ns);
+            // The engine signs (namespace || suffix, message); the message is what
+            // follows the length-prefixed namespace in Verity's bytes.
+            let message = &signed[1 + ns.len() + suffix.len()..];
+            let honest = sk.sign(&signed);
+            let torsion = sign_with_torsion_nonce(&sk.seed(), &signed);
+            let mut tampered = torsion;
+            tampered.0[40] ^= 1;
+            for (sig, valid) in [(honest, true), (torsion, true), (tampered, false)] {
+                let theirs = ed25519::Signature::decode(bytes::Bytes::copy_from_slice(&sig.0)).expect("64 bytes");
+                let namespace = [ns.as_slice(), suffix].concat();
+                assert_eq!(engine_key.verify(&namespace, message, &theirs), valid, "engine, {kind:?}");
+                assert_eq!(sk.public_key().verify(&signed, &sig).is_ok(), valid, "verity, {kind:?}");
+            }
+        }
+    }
+}

@@ -70,9 +70,27 @@ struct Executed {
     writes: StateWrites,
     receipts: Vec<Receipt>,
     tx_hashes: Vec<Hash>,
+    /// Positions of transactions no valid block carries (`BlockOutcome::inadmissible`).
+    inadmissible: Vec<u32>,
     /// The prepared roots, when the block was executed directly on the committed tip
     /// (then committing it needs no second preparation).
     prepared: Mutex<Option<Prepared>>,
+}
+
+/// Refuses a block that carries a transaction no valid block carries: another chain's,
+/// an unknown sender's, one signed by a key that is not the sender's, or one whose nonce
+/// is not the sender's next (already committed, or repeated). A Byzantine leader could
+/// otherwise pad blocks with junk that every validator stores as failed receipts, or
+/// re-include a committed transaction under its hash.
+fn refuse_inadmissible(exec: &Executed, block: &Block) -> Result<(), LedgerError> {
+    match exec.inadmissible.first() {
+        None => Ok(()),
+        Some(&i) => {
+            let why = exec.receipts.get(i as usize).and_then(|r| r.error.as_ref()).map_or("", |e| e.message.as_str());
+            let hash = block.txs.get(i as usize).map(|t| t.hash().to_hex()).unwrap_or_default();
+            Err(LedgerError::Invalid(format!("transaction {i} ({hash}) cannot be in a block: {why}")))
+        }
+    }
 }
 
 /// A validator's ledger: its store, the chain's genesis and validator set, and the
@@ -179,7 +197,16 @@ impl Ledger {
             source.batch(max, &exclude, &|a| verity_state::account(&overlay, a).map(|acc| acc.nonce))
         };
         let timestamp_ms = timestamp_ms.max(parent.timestamp_ms);
-        let exec = self.execute_on(&layers, &parent, &txs, timestamp_ms, proposer)?;
+        let mut txs = txs;
+        let mut exec = self.execute_on(&layers, &parent, &txs, timestamp_ms, proposer)?;
+        if !exec.inadmissible.is_empty() {
+            // Leave out what no valid block carries (a sender's key rotated earlier in the
+            // block, a nonce taken by another transaction): they changed nothing, so the
+            // others execute the same without them.
+            let drop: HashSet<usize> = exec.inadmissible.iter().map(|&i| i as usize).collect();
+            txs = txs.into_iter().enumerate().filter(|(i, _)| !drop.contains(i)).map(|(_, t)| t).collect();
+            exec = self.execute_on(&layers, &parent, &txs, timestamp_ms, proposer)?;
+        }
         let header = exec.header.clone();
         self.executed.lock().insert(header.hash(), Arc::new(exec));
         Ok(Block { header, txs })
@@ -224,6 +251,7 @@ impl Ledger {
             return Err(LedgerError::Invalid("the timestamp is before the parent's".into()));
         }
         let exec = self.execute_on(&layers, &parent, &block.txs, h.timestamp_ms, proposer)?;
+        refuse_inadmissible(&exec, block)?;
         if exec.header != *h {
             return Err(LedgerError::Invalid(format!(
                 "re-execution gives another header (state root {}, log root {}, height {})",
@@ -263,6 +291,7 @@ impl Ledger {
             Some(e) => e,
             None => {
                 let e = self.execute_on(&[], &parent, &block.txs, h.timestamp_ms, h.proposer)?;
+                refuse_inadmissible(&e, block)?;
                 if e.header != *h {
                     return Err(LedgerError::Invalid("re-execution of a finalized block gives another header".into()));
                 }
@@ -351,7 +380,7 @@ impl Ledger {
         let validator_set_hash = verity_state::validator_set(&overlay)
             .ok_or_else(|| LedgerError::Invalid("the state holds no validator set".into()))?
             .hash();
-        let BlockOutcome { writes, receipts } = execute_block(&overlay, &ctx, txs, parent.log_size);
+        let BlockOutcome { writes, receipts, inadmissible } = execute_block(&overlay, &ctx, txs, parent.log_size);
         let tx_hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
         let leaves: Vec<Hash> = tx_hashes.iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();
         // The roots: every uncommitted write and log entry since the committed tip, on it.
@@ -381,6 +410,13 @@ impl Ledger {
             state_root: prepared.state_root,
             validator_set_hash,
         };
-        Ok(Executed { header, writes, receipts, tx_hashes, prepared: Mutex::new(keep.then_some(prepared)) })
+        Ok(Executed {
+            header,
+            writes,
+            receipts,
+            tx_hashes,
+            inadmissible,
+            prepared: Mutex::new(keep.then_some(prepared)),
+        })
     }
 }

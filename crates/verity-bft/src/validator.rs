@@ -80,6 +80,9 @@ pub struct Observers {
     pub commits: Option<Arc<dyn CommitListener>>,
     /// Given each verified equivocation the engine reports.
     pub evidence: Option<Arc<dyn EvidenceSink>>,
+    /// Told if this validator cannot apply a finalized block (it then stops applying
+    /// blocks; see [`crate::app::Halt`]).
+    pub halt: Option<futures::channel::mpsc::UnboundedSender<crate::app::Halt>>,
 }
 
 /// Tunables of one validator. Every validator of a network should use the same
@@ -260,6 +263,7 @@ where
             epocher: epocher.clone(),
             epochs: epochs_tx,
             listener: observers.commits,
+            halt: observers.halt,
             me: me.clone(),
         },
     );

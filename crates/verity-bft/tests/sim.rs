@@ -180,6 +180,11 @@ struct Scenario {
     /// block voted on, plus two different blocks for the next view, and sends them to
     /// everyone.
     equivocator: bool,
+    /// The last validator signs with torsion nonces: it runs no engine, and for every
+    /// notarize vote it receives it sends a notarize and a finalize vote for the same
+    /// proposal, each signed with a nonce point that has a small-order component (valid
+    /// by ZIP-215, the engine's rule; invalid by the cofactorless rule).
+    torsion_signer: bool,
 }
 
 /// What every validator task needs to (re)start.
@@ -279,7 +284,7 @@ fn run(seed: u64, sc: Scenario) -> Result<(u64, u64, u64, Hash), String> {
         connect(&oracle, &peers, link(lat, jit, ok), None).await;
 
         // The validators that follow the protocol (the equivocator, if any, is last).
-        let honest = n - usize::from(sc.equivocator);
+        let honest = n - usize::from(sc.equivocator || sc.torsion_signer);
         let released = Arc::new(AtomicUsize::new(0));
         let mut nodes = Vec::new();
         let shared = Shared { genesis: genesis.clone(), peers: peers.clone(), oracle: oracle.clone() };
@@ -287,6 +292,8 @@ fn run(seed: u64, sc: Scenario) -> Result<(u64, u64, u64, Hash), String> {
             let mut node = Node::new(&txs, &released);
             node.task = Some(if sc.equivocator && i == n - 1 {
                 start_equivocator(&context, i, &shared)
+            } else if sc.torsion_signer && i == n - 1 {
+                start_torsion_signer(&context, i, &shared)
             } else {
                 start_validator(&context, i, &shared, &node)
             });
@@ -399,6 +406,20 @@ fn run(seed: u64, sc: Scenario) -> Result<(u64, u64, u64, Hash), String> {
         if direct == 0 {
             return Err("no block has its own certificate".into());
         }
+        // The torsion signer's votes are in certificates the honest validators committed
+        // (and, above, verified): one rule for votes, the engine's.
+        if sc.torsion_signer {
+            let byzantine = u32::try_from(n - 1).expect("small");
+            let with_it = (1..=common)
+                .filter(|&h| {
+                    let (_, c) = store0.header(h).expect("read").expect("header");
+                    c.signatures.iter().any(|s| s.validator == byzantine)
+                })
+                .count();
+            if with_it == 0 {
+                return Err("no committed certificate carries a torsion-nonce vote".into());
+            }
+        }
         // Equivocation: evidence against the equivocator, and only against it, is on the
         // ledger (the state roots being equal, every honest validator holds the same).
         if sc.equivocator {
@@ -483,6 +504,7 @@ fn start_validator(
             oracle.control(pk.clone()),
             Observers {
                 commits: None,
+                halt: None,
                 evidence: Some(Arc::new(Reports {
                     pool: pool_for_reports,
                     index: i,
@@ -561,6 +583,64 @@ fn start_equivocator(context: &deterministic::Context, i: usize, shared: &Shared
     })
 }
 
+/// Starts validator `i` as a Byzantine signer: no engine, only its votes channel; for
+/// every notarize vote it receives it sends its own notarize and finalize votes for the
+/// same proposal, signed with a nonce point that carries a point of order eight
+/// (`verity_types::keys::adversarial::sign_with_torsion_nonce`). The engine counts such
+/// votes (ZIP-215); a validator that re-checked them by another rule would refuse the
+/// finalized blocks they certify and stop.
+fn start_torsion_signer(context: &deterministic::Context, i: usize, shared: &Shared) -> commonware_runtime::Handle<()> {
+    use commonware_codec::{DecodeExt, Encode};
+    use commonware_consensus::simplex::scheme::ed25519::Scheme;
+    use commonware_consensus::simplex::types::{Finalize, Notarize, Vote};
+    use commonware_cryptography::certificate::Attestation;
+    use commonware_p2p::{Receiver, Recipients, Sender};
+    use verity_types::evidence::{SignedVote, VoteKind};
+    use verity_types::keys::adversarial::sign_with_torsion_nonce;
+
+    let Shared { peers, oracle, .. } = shared.clone();
+    context.child("torsion_signer").with_attribute("index", i).spawn(move |ctx| async move {
+        let ns = verity_types::consensus_namespace(CHAIN);
+        let seed = key(&format!("validator{i}")).seed();
+        let me = commonware_utils::Participant::new(u32::try_from(i).expect("small"));
+        let control = oracle.control(peers[i].clone());
+        let (raw_sender, raw_receiver) =
+            control.register(channel::VOTES, Quota::per_second(NZU32!(10_000))).await.expect("channel");
+        let (mux, mut handle) =
+            commonware_p2p::utils::mux::Muxer::new(ctx.child("votes_mux"), raw_sender, raw_receiver);
+        mux.start();
+        let (mut sender, mut receiver) = handle.register(0).await.expect("subchannel");
+        type V = Vote<Scheme, verity_bft::Digest>;
+        let mut voted = HashSet::new();
+        while let Ok((_, msg)) = receiver.recv().await {
+            let Ok(Vote::Notarize(n)) = V::decode(msg) else { continue };
+            let p = n.proposal;
+            if !voted.insert((p.round.view().get(), p.payload)) {
+                continue;
+            }
+            let sign = |kind| {
+                let vote = SignedVote {
+                    kind,
+                    epoch: p.round.epoch().get(),
+                    view: p.round.view().get(),
+                    parent_view: p.parent.get(),
+                    payload: Hash(p.payload.0),
+                    signature: verity_types::Signature([0; 64]),
+                };
+                let sig = sign_with_torsion_nonce(&seed, &vote.signed_bytes(&ns));
+                let sig = ed25519::Signature::decode(bytes::Bytes::copy_from_slice(&sig.0)).expect("64 bytes");
+                Attestation { signer: me, signature: sig.into() }
+            };
+            let (n_att, f_att) = (sign(VoteKind::Notarize), sign(VoteKind::Finalize));
+            let notarize = V::Notarize(Notarize { proposal: p.clone(), attestation: n_att });
+            let finalize = V::Finalize(Finalize { proposal: p, attestation: f_att });
+            for v in [notarize, finalize] {
+                let _ = sender.send(Recipients::All, v.encode(), true);
+            }
+        }
+    })
+}
+
 fn seeds() -> Vec<u64> {
     if let Ok(s) = std::env::var("VERITY_SIM_SEED") {
         return vec![s.parse().expect("VERITY_SIM_SEED is a number")];
@@ -601,6 +681,7 @@ fn four_validators_good_network() {
             partition: None,
             crash: None,
             equivocator: false,
+            torsion_signer: false,
         },
     );
 }
@@ -616,6 +697,7 @@ fn four_validators_lossy_network_with_a_healed_partition() {
             partition: Some((1, 10)),
             crash: None,
             equivocator: false,
+            torsion_signer: false,
         },
     );
 }
@@ -631,6 +713,7 @@ fn seven_validators_lossy_network() {
             partition: Some((1, 8)),
             crash: None,
             equivocator: false,
+            torsion_signer: false,
         },
     );
 }
@@ -646,6 +729,7 @@ fn four_validators_one_crashes_and_catches_up() {
             partition: None,
             crash: Some((1, 6, 1)),
             equivocator: false,
+            torsion_signer: false,
         },
     );
 }
@@ -661,6 +745,7 @@ fn four_validators_two_crash_finality_stops_then_resumes() {
             partition: None,
             crash: Some((1, 6, 2)),
             equivocator: false,
+            torsion_signer: false,
         },
     );
 }
@@ -676,6 +761,7 @@ fn seven_validators_two_crash() {
             partition: None,
             crash: Some((1, 6, 2)),
             equivocator: false,
+            torsion_signer: false,
         },
     );
 }
@@ -691,6 +777,23 @@ fn four_validators_one_equivocates() {
             partition: None,
             crash: None,
             equivocator: true,
+            torsion_signer: false,
+        },
+    );
+}
+
+#[test]
+fn four_validators_one_signs_with_torsion_nonces() {
+    check(
+        "n4-torsion-signer",
+        Scenario {
+            validators: 4,
+            per_sender: 30,
+            link: (30, 10, 0.95),
+            partition: None,
+            crash: None,
+            equivocator: false,
+            torsion_signer: true,
         },
     );
 }
@@ -706,6 +809,7 @@ fn seven_validators_one_equivocates_on_a_lossy_network() {
             partition: Some((1, 5)),
             crash: None,
             equivocator: true,
+            torsion_signer: false,
         },
     );
 }
@@ -719,6 +823,7 @@ fn a_seed_replays_identically() {
         partition: Some((1, 5)),
         crash: None,
         equivocator: false,
+        torsion_signer: false,
     };
     let a = run(42, sc).expect("seed 42");
     let b = run(42, sc).expect("seed 42 again");

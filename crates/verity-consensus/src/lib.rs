@@ -214,7 +214,10 @@ impl BlockProducer {
         };
         let ctx = BlockContext { chain_id: self.genesis.chain_id.clone(), height, timestamp_ms };
         let started = std::time::Instant::now();
-        let BlockOutcome { writes, receipts } =
+        // The embedded node is its own only proposer, and its mempool admitted `txs`:
+        // an inadmissible one (a key rotated earlier in the block, say) keeps its failed
+        // receipt, as before.
+        let BlockOutcome { writes, receipts, .. } =
             verity_state::execute_block(&Overlay::after(&self.store, parent), &ctx, &txs, first_log_index);
         let executed = started.elapsed();
         let tx_hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();

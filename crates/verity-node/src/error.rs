@@ -13,6 +13,10 @@ pub enum NodeError {
     Consensus(#[from] verity_consensus::ConsensusError),
     #[error("validator: {0}")]
     Validator(String),
+    /// The validator could not apply a finalized block and stopped (the message says
+    /// how to recover).
+    #[error("validator stopped: {0}")]
+    Halted(#[from] verity_bft::app::Halt),
     #[error("genesis: {0}")]
     Genesis(String),
     #[error("i/o: {0}")]

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 use rayon::prelude::*;
 use tokio::sync::oneshot;
-use verity_types::keys::verify_batch;
+use verity_types::keys::verify_each;
 use verity_types::limits::BLOCK_TXS_MAX;
 use verity_types::{AccountId, Hash, Receipt, SignedTransaction};
 
@@ -165,7 +165,9 @@ fn verify_chunks(txs: &[SignedTransaction]) -> Vec<bool> {
             let refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
             let sigs: Vec<_> = chunk.iter().map(|t| t.signature).collect();
             let keys: Vec<_> = chunk.iter().map(|t| t.public_key).collect();
-            if verify_batch(&refs, &sigs, &keys).is_ok() {
+            // The ledger's one rule (ZIP-215), batched: the same verdict per transaction
+            // as block validation, replay and audit give, whatever else is in the chunk.
+            if verify_each(&refs, &sigs, &keys).is_ok() {
                 vec![true; chunk.len()]
             } else {
                 // Find the culprits one by one; the honest ones still get in.

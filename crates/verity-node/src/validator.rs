@@ -20,6 +20,7 @@ use commonware_stream::cups::{self, Cups};
 use commonware_stream::sake::{self, Sake};
 use commonware_utils::ordered::Map;
 use commonware_utils::{NZUsize, NZU32};
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use verity_bft::ledger::Ledger;
 use verity_bft::validator::{self, channel, Channels, Observers, Settings};
@@ -219,6 +220,7 @@ pub fn run(
             certification_timeout: Duration::from_millis(cfg.leader_timeout_ms * 2),
             ..Settings::default()
         };
+        let (halt_tx, mut halt_rx) = futures::channel::mpsc::unbounded();
         tracing::info!(validator = %me, p2p = %cfg.p2p, "starting consensus");
         validator::start(
             ctx.child("validator"),
@@ -230,6 +232,7 @@ pub fn run(
             oracle.clone(),
             oracle,
             Observers {
+                halt: Some(halt_tx),
                 commits: Some(core.clone()),
                 evidence: reporter.clone().map(|r| r as Arc<dyn verity_bft::evidence::EvidenceSink>),
             },
@@ -244,13 +247,23 @@ pub fn run(
         let addr = listener.local_addr()?;
         on_ready(addr, &core);
         let closing = core.clone();
+        // Stop on the caller's signal, or when the commit loop cannot apply a finalized
+        // block (then the process ends with the halt's error and its recovery advice).
+        let halted = Arc::new(parking_lot::Mutex::new(None));
+        let halted_in = halted.clone();
         axum::serve(listener, router(core.clone()))
             .with_graceful_shutdown(async move {
-                stop.await;
+                tokio::select! {
+                    () = stop => {}
+                    Some(h) = halt_rx.next() => *halted_in.lock() = Some(h),
+                }
                 closing.begin_shutdown();
             })
             .await?;
         core.shutdown();
+        if let Some(h) = halted.lock().take() {
+            return Err(NodeError::Halted(h));
+        }
         Ok::<(), NodeError>(())
     })
 }

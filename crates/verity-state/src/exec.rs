@@ -26,6 +26,13 @@ pub struct BlockOutcome {
     pub writes: StateWrites,
     /// One receipt per transaction, in block order.
     pub receipts: Vec<Receipt>,
+    /// Positions of the transactions that failed before their nonce was consumed: wrong
+    /// chain id, invalid action, unknown sender, a key that is not the sender's, or a
+    /// nonce other than the sender's next (a transaction already committed, or one
+    /// repeated in the block). They change nothing and no block should carry them: a
+    /// replicated ledger refuses a proposal that does, and a proposer leaves them out.
+    /// (Their receipts still fail, so ledgers written before this rule replay.)
+    pub inadmissible: Vec<u32>,
 }
 
 /// Checks shared by admission and execution: chain id, the action's stateless checks,
@@ -54,6 +61,11 @@ pub fn check_admission(base: &dyn StateRead, chain_id: &str, tx: &SignedTransact
     if tx.tx.nonce < sender.nonce {
         return Err(StateError::BadNonce { account: sender.id, expected: sender.nonce, got: tx.tx.nonce });
     }
+    // Signatures the action carries that only the sender's key verifies: checked here
+    // too, so a bad one is refused instead of committed as a failed transaction.
+    if let Action::SubmitAttestation { envelope } = &tx.tx.action {
+        prov::check_envelope(&sender, envelope)?;
+    }
     Ok(sender.nonce)
 }
 
@@ -74,17 +86,23 @@ pub fn execute_block(
 ) -> BlockOutcome {
     let mut block = Layer::new(base);
     let mut receipts = Vec::with_capacity(txs.len());
+    let mut inadmissible = Vec::new();
     for (position, tx) in txs.iter().enumerate() {
         let tx_hash = tx.hash();
+        let index = u32::try_from(position).expect("blocks hold at most BLOCK_TXS_MAX transactions");
         let (status, error, events) = match execute_tx(&mut block, ctx, tx, tx_hash) {
             Ok(events) => (TxStatus::Success, None, events),
-            Err(e) => (TxStatus::Failed, Some(e.to_tx_error()), Vec::new()),
+            Err(TxFailure::Inadmissible(e)) => {
+                inadmissible.push(index);
+                (TxStatus::Failed, Some(e.to_tx_error()), Vec::new())
+            }
+            Err(TxFailure::Action(e)) => (TxStatus::Failed, Some(e.to_tx_error()), Vec::new()),
         };
         let offset = u64::try_from(position).expect("a block's transaction count fits in u64");
         receipts.push(Receipt {
             tx_hash,
             height: ctx.height,
-            index: u32::try_from(position).expect("blocks hold at most BLOCK_TXS_MAX transactions"),
+            index,
             log_index: first_log_index.checked_add(offset).expect("the transaction log never reaches 2^64 entries"),
             status,
             error,
@@ -92,7 +110,14 @@ pub fn execute_block(
         });
     }
     consensus::end_block(&mut block, ctx.height);
-    BlockOutcome { writes: block.into_writes(), receipts }
+    BlockOutcome { writes: block.into_writes(), receipts, inadmissible }
+}
+
+/// How a transaction failed: before its nonce was consumed (no valid block carries it),
+/// or in its action (the nonce stays consumed).
+enum TxFailure {
+    Inadmissible(StateError),
+    Action(StateError),
 }
 
 fn execute_tx(
@@ -100,18 +125,23 @@ fn execute_tx(
     ctx: &BlockContext,
     tx: &SignedTransaction,
     tx_hash: Hash,
-) -> Result<Vec<Event>, StateError> {
-    let mut sender = check_sender(block, &ctx.chain_id, tx)?;
+) -> Result<Vec<Event>, TxFailure> {
+    let mut sender = check_sender(block, &ctx.chain_id, tx).map_err(TxFailure::Inadmissible)?;
     if tx.tx.nonce != sender.nonce {
-        return Err(StateError::BadNonce { account: sender.id, expected: sender.nonce, got: tx.tx.nonce });
+        return Err(TxFailure::Inadmissible(StateError::BadNonce {
+            account: sender.id,
+            expected: sender.nonce,
+            got: tx.tx.nonce,
+        }));
     }
-    sender.nonce = sender.nonce.checked_add(1).ok_or(StateError::Overflow { what: "nonce" })?;
+    sender.nonce =
+        sender.nonce.checked_add(1).ok_or(TxFailure::Inadmissible(StateError::Overflow { what: "nonce" }))?;
     identity::put_account(block, &sender);
 
     let mut overlay = Layer::new(&*block);
     let result = apply_action(&mut overlay, ctx, &sender, tx_hash, &tx.tx.action);
     let writes = overlay.into_writes();
-    let events = result?;
+    let events = result.map_err(TxFailure::Action)?;
     block.merge(writes);
     Ok(events)
 }

@@ -143,8 +143,30 @@ fn check_key(key: &[u8]) -> Result<(), StoreError> {
 
 impl Store {
     /// Opens (creating if missing) `dir/ledger.redb` and restores the tip from disk.
+    ///
+    /// A damaged file is a typed error ([`StoreError::Corrupt`]), never a panic: redb
+    /// can panic on some damaged pages while it opens a file, so that panic is caught
+    /// here and reported with the file's name.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir)?;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Self::open_unchecked(dir))) {
+            Ok(result) => result,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("no message");
+                Err(StoreError::Corrupt(format!(
+                    "{} cannot be opened (the database panicked: {what}); restore it from a backup, or on a \
+                     validator move the store aside and resync from peers",
+                    dir.join("ledger.redb").display()
+                )))
+            }
+        }
+    }
+
+    fn open_unchecked(dir: &Path) -> Result<Store, StoreError> {
         let db = Database::builder().set_cache_size(DB_CACHE_BYTES).create(dir.join("ledger.redb"))?;
         let txn = db.begin_write()?;
         txn.open_table(META)?;

@@ -263,7 +263,7 @@ impl Action {
             Action::CreateAccount { account, public_key, org, roles } => {
                 account.validate()?;
                 org.validate()?;
-                public_key.to_dalek()?;
+                public_key.validate()?;
                 if roles.len() > ROLES_PER_ACCOUNT_MAX {
                     return Err(TypesError::TooLarge {
                         what: "roles",
@@ -276,7 +276,7 @@ impl Action {
             Action::GrantRole { account, .. } | Action::RevokeRole { account, .. } => account.validate(),
             Action::RotateKey { account, public_key } => {
                 account.validate()?;
-                public_key.to_dalek().map(|_| ())
+                public_key.validate()
             }
             Action::Transfer { to, asset, memo: m, .. } => {
                 to.validate()?;

@@ -36,7 +36,9 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 /// One DSSE signature.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct DsseSignature {
-    /// The signer's account id.
+    /// The signer's account id; empty when the envelope names none (DSSE makes `keyid`
+    /// optional).
+    #[serde(default)]
     pub keyid: String,
     #[serde(with = "b64_sig")]
     pub sig: Signature,
@@ -86,13 +88,22 @@ impl Envelope {
         check_text("payloadType", &self.payload_type, 128)
     }
 
-    /// Verifies that `keyid` signed the envelope with `key`.
+    /// Verifies that `keyid` signed the envelope with `key`: one of its signatures named
+    /// `keyid`, or naming no key (DSSE allows an absent key id), verifies under `key`.
     pub fn verify(&self, keyid: &str, key: &PublicKey) -> Result<(), TypesError> {
-        let sig = self.signatures.iter().find(|s| s.keyid == keyid).ok_or_else(|| TypesError::InvalidField {
-            field: "signatures",
-            reason: format!("no signature with key id {keyid:?}"),
-        })?;
-        key.verify(&pae(&self.payload_type, &self.payload), &sig.sig)
+        let mut candidates = self.signatures.iter().filter(|s| s.keyid == keyid || s.keyid.is_empty()).peekable();
+        if candidates.peek().is_none() {
+            return Err(TypesError::InvalidField {
+                field: "signatures",
+                reason: format!("no signature with key id {keyid:?} or without a key id"),
+            });
+        }
+        let message = pae(&self.payload_type, &self.payload);
+        if candidates.any(|s| key.verify(&message, &s.sig).is_ok()) {
+            Ok(())
+        } else {
+            Err(TypesError::BadSignature)
+        }
     }
 }
 
@@ -185,6 +196,16 @@ impl EvaluationStatement {
     }
 }
 
+/// Base64 as DSSE reads it: the standard or the URL-safe alphabet, padded or not.
+/// Verity writes the standard alphabet, padded.
+fn decode_b64(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    use base64::alphabet::{STANDARD, URL_SAFE};
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    let config = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let alphabet = if s.contains(['-', '_']) { &URL_SAFE } else { &STANDARD };
+    GeneralPurpose::new(alphabet, config).decode(s.as_bytes())
+}
+
 mod b64_bytes {
     use base64::Engine as _;
     use serde::{Deserialize, Deserializer, Serializer};
@@ -195,7 +216,7 @@ mod b64_bytes {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let s = <String as Deserialize>::deserialize(d)?;
-        base64::engine::general_purpose::STANDARD.decode(s.as_bytes()).map_err(serde::de::Error::custom)
+        super::decode_b64(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -209,7 +230,7 @@ mod b64_sig {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Signature, D::Error> {
         let s = <String as Deserialize>::deserialize(d)?;
-        let bytes = base64::engine::general_purpose::STANDARD.decode(s.as_bytes()).map_err(serde::de::Error::custom)?;
+        let bytes = decode_b64(&s).map_err(serde::de::Error::custom)?;
         let arr: [u8; 64] =
             bytes.try_into().map_err(|_| serde::de::Error::custom("an Ed25519 signature is 64 bytes"))?;
         Ok(Signature(arr))
@@ -266,6 +287,41 @@ mod tests {
         let json = serde_json::to_string(&env).expect("json");
         assert!(json.contains("\"payloadType\""));
         assert_eq!(serde_json::from_str::<Envelope>(&json).expect("parse"), env);
+    }
+
+    /// DSSE allows the URL-safe alphabet, no padding, and no key id: such an envelope
+    /// (as other DSSE tools write it) parses to the same envelope and verifies.
+    #[test]
+    fn other_dsse_writers_are_read() {
+        use base64::Engine as _;
+        let key = SecretKey::from_seed([3; 32]);
+        let env = Envelope::sign(
+            IN_TOTO_PAYLOAD_TYPE,
+            statement(false).to_payload(),
+            &AccountId::new("eva").expect("id"),
+            &key,
+        );
+        let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        // A payload whose standard encoding has '+' or '/' exercises the other alphabet.
+        let json = serde_json::json!({
+            "payloadType": env.payload_type,
+            "payload": url.encode(&env.payload),
+            "signatures": [{"sig": url.encode(env.signatures[0].sig.0)}],
+        });
+        let read: Envelope = serde_json::from_value(json).expect("URL-safe, unpadded, no keyid");
+        assert_eq!(read.payload, env.payload);
+        assert_eq!(read.signatures[0].keyid, "");
+        read.verify("eva", &key.public_key()).expect("a signature without a key id counts");
+        assert_eq!(read.verify("eva", &SecretKey::from_seed([4; 32]).public_key()), Err(TypesError::BadSignature));
+        let mut sig = env.signatures[0].sig;
+        sig.0[0] ^= 0xfb;
+        let standard = base64::engine::general_purpose::STANDARD.encode(sig.0);
+        let urlsafe = base64::engine::general_purpose::URL_SAFE.encode(sig.0);
+        for s in [standard, urlsafe] {
+            let back: DsseSignature =
+                serde_json::from_value(serde_json::json!({"keyid": "eva", "sig": s})).expect("both alphabets");
+            assert_eq!(back.sig, sig);
+        }
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub enum TypesError {
     /// A public key is not a valid Ed25519 point.
     #[error("invalid public key")]
     InvalidPublicKey,
+    /// A key that may not enter the ledger (see `PublicKey::validate`).
+    #[error("public key {key} refused: {reason}")]
+    WeakPublicKey { key: String, reason: &'static str },
     /// A signature does not verify.
     #[error("bad signature")]
     BadSignature,

@@ -115,17 +115,23 @@ impl Genesis {
             }
             for a in &o.admins {
                 a.id.validate()?;
-                a.public_key.to_dalek()?;
+                a.public_key.validate()?;
                 if !accounts.insert(&a.id) {
                     return Err(field("orgs", format!("duplicate account {}", a.id)));
                 }
             }
         }
+        let mut validator_keys = std::collections::BTreeSet::new();
         for v in &self.validators {
             if !orgs.contains(&v.org) {
                 return Err(field("validators", format!("validator org {} is not a genesis org", v.org)));
             }
-            v.public_key.to_dalek()?;
+            v.public_key.validate()?;
+            // One key, one validator: a key listed twice would count its votes twice
+            // towards a quorum.
+            if !validator_keys.insert(v.public_key) {
+                return Err(field("validators", format!("validator key {} is listed twice", v.public_key)));
+            }
             if v.power == 0 {
                 return Err(field("validators", "validator power must be positive".into()));
             }

@@ -64,9 +64,20 @@ impl SignedTransaction {
             return Err(TypesError::TooLarge { what: "transaction", size: bytes.len(), limit: TX_BYTES_MAX });
         }
         let tx: SignedTransaction = decode(bytes, TX_BYTES_MAX)?;
-        tx.tx.sender.validate()?;
-        tx.tx.action.validate()?;
+        tx.validate()?;
         Ok(tx)
+    }
+
+    /// The checks [`Self::from_bytes`] makes, for a transaction decoded some other way
+    /// (inside a list of forwarded transactions, say): its size, its sender id and the
+    /// action's stateless checks.
+    pub fn validate(&self) -> Result<(), TypesError> {
+        let size = borsh::object_length(self).map_err(|e| TypesError::Malformed(e.to_string()))?;
+        if size > TX_BYTES_MAX {
+            return Err(TypesError::TooLarge { what: "transaction", size, limit: TX_BYTES_MAX });
+        }
+        self.tx.sender.validate()?;
+        self.tx.action.validate()
     }
 
     /// The transaction hash: SHA-256 of the canonical encoding. It is the leaf data of

@@ -78,14 +78,14 @@ impl ValidatorChange {
             match op {
                 ValidatorOp::Add { org, public_key } => {
                     org.validate()?;
-                    public_key.to_dalek()?;
+                    public_key.validate()?;
                 }
                 ValidatorOp::Remove { public_key } => {
                     public_key.to_dalek()?;
                 }
                 ValidatorOp::Rotate { old, new } => {
                     old.to_dalek()?;
-                    new.to_dalek()?;
+                    new.validate()?;
                 }
             }
         }

@@ -45,6 +45,35 @@ fn create_account_refusals() {
     }
 }
 
+/// The attack: an account created with the identity point as its key could be driven
+/// by anyone, with a "universal" signature that verifies for every message. Small-order
+/// and mixed-order keys are refused wherever a key enters; nothing changes, not even
+/// the sender's nonce (the action fails its stateless checks).
+#[test]
+fn small_order_keys_never_enter() {
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let weak = verity_types::PublicKey(identity);
+    let mut c = Chain::with_members();
+    for action in [
+        Action::CreateAccount {
+            account: acc("mallory"),
+            public_key: weak,
+            org: org("acme"),
+            roles: vec![Role::Member],
+        },
+        Action::RotateKey { account: acc("alice"), public_key: weak },
+    ] {
+        let before = c.state.clone();
+        let r = c.exec("admin", action);
+        let err = r.error.expect("refused");
+        assert_eq!(err.code, "invalid_action");
+        assert!(err.message.contains("small order"), "{}", err.message);
+        assert_eq!(c.state, before, "nothing changes");
+    }
+    assert!(crate::account(&c.state, &acc("mallory")).is_none());
+}
+
 #[test]
 fn grant_and_revoke_roles() {
     let mut c = Chain::with_members();

@@ -40,7 +40,7 @@ mod data;
 pub use verity_types::provenance_keys as keys;
 mod model;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 

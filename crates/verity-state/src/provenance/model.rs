@@ -200,26 +200,33 @@ pub(crate) fn register_model_version(
     }])
 }
 
-pub(crate) fn submit_attestation(
-    layer: &mut Layer<'_>,
-    ctx: &Ctx<'_>,
-    env: &Envelope,
-) -> Result<Vec<Event>, StateError> {
-    require_role(ctx.sender, Role::Evaluator, "submit_attestation")?;
+/// The envelope's type and its signature by `sender`: checked at admission (a client's
+/// envelope that does not verify is refused before it costs a nonce) and again when the
+/// transaction executes.
+pub(crate) fn check_envelope(sender: &Account, env: &Envelope) -> Result<(), StateError> {
     if env.payload_type != IN_TOTO_PAYLOAD_TYPE {
         return Err(StateError::InvalidAttestation(format!(
             "payloadType is {:?}, expected {IN_TOTO_PAYLOAD_TYPE:?}",
             env.payload_type
         )));
     }
-    env.verify(ctx.sender.id.as_str(), &ctx.sender.public_key).map_err(|e| StateError::BadSignature {
+    env.verify(sender.id.as_str(), &sender.public_key).map_err(|e| StateError::BadSignature {
         what: "DSSE",
         reason: format!(
-            "the envelope must carry {}'s signature with key id {:?}: {e}",
-            ctx.sender.id,
-            ctx.sender.id.as_str()
+            "the envelope must carry {}'s signature with key id {:?} (or none): {e}",
+            sender.id,
+            sender.id.as_str()
         ),
-    })?;
+    })
+}
+
+pub(crate) fn submit_attestation(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    env: &Envelope,
+) -> Result<Vec<Event>, StateError> {
+    require_role(ctx.sender, Role::Evaluator, "submit_attestation")?;
+    check_envelope(ctx.sender, env)?;
     let st = EvaluationStatement::parse(&env.payload).map_err(|e| StateError::InvalidAttestation(e.to_string()))?;
     let fingerprint = st.subject[0].digest.sha256;
     let mv = model_by_fingerprint(layer, &fingerprint).ok_or_else(|| {

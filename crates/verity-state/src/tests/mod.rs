@@ -111,6 +111,21 @@ fn genesis_rules() {
     unchecked.validators.clear();
     assert_eq!(genesis_state(&unchecked).map_err(|e| e.code()), Err("invalid_genesis"));
 
+    // Keys: a small-order admin or validator key, or one validator key listed twice.
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let mut weak_admin = genesis();
+    weak_admin.orgs[0].admins[0].public_key = verity_types::PublicKey(identity);
+    assert_eq!(genesis_state(&weak_admin).map_err(|e| e.code()), Err("invalid_genesis"));
+    let mut weak_validator = genesis();
+    weak_validator.validators[0].public_key = verity_types::PublicKey(identity);
+    assert_eq!(genesis_state(&weak_validator).map_err(|e| e.code()), Err("invalid_genesis"));
+    let mut twice = genesis();
+    let again = twice.validators[0].clone();
+    twice.validators.push(again);
+    let err = genesis_state(&twice).expect_err("a key listed twice");
+    assert!(err.to_string().contains("listed twice"), "{err}");
+
     let mut over = genesis();
     over.assets[1].supply_cap = None;
     over.balances.push(GenesisBalance { account: acc("badmin"), asset: asset("gold"), amount: u128::MAX });
@@ -175,4 +190,22 @@ impl WithAsset for Action {
             other => other,
         }
     }
+}
+
+/// An attestation whose DSSE signature does not verify is refused at admission (it
+/// used to be admitted and committed as a failed transaction, costing the sender a
+/// nonce and every validator a receipt); a good one is admitted.
+#[test]
+fn admission_checks_the_attestation_signature() {
+    use crate::provenance::tests::{attest, lineage, statement};
+    let c = lineage();
+    let st = statement("clf", 1, "performance", 950_000, true);
+    let mut forged = attest("eve", &st);
+    if let Action::SubmitAttestation { envelope } = &mut forged {
+        envelope.signatures[0].sig = crate::testkit::secret("alice").sign(b"x");
+    }
+    let nonce = c.next_nonce("eve");
+    let err = check_admission(&c.state, CHAIN, &sign("eve", nonce, forged)).expect_err("a forged envelope");
+    assert_eq!(err.code(), "bad_signature");
+    assert_eq!(check_admission(&c.state, CHAIN, &sign("eve", nonce, attest("eve", &st))), Ok(nonce));
 }
