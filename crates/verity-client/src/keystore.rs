@@ -854,7 +854,9 @@ mod tests {
     /// passphrase; the other keys still open.
     #[test]
     fn tampered_ciphertext_is_refused() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, &str, KeystoreError)> = vec![
+        /// What is altered, how, the key then looked up, and the error expected.
+        type Case = (&'static str, Box<dyn Fn(&mut serde_json::Value)>, &'static str, KeystoreError);
+        let cases: Vec<Case> = vec![
             (
                 "ciphertext",
                 Box::new(|v| flip_hex(&mut v["keys"]["admin"]["ciphertext"])),
