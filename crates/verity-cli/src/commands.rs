@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
-use verity_client::keystore::{generate_key, Keystore};
+use verity_client::keystore::{generate_key, Keystore, Passphrase, KDF_PARAMS};
 use verity_client::{verify, Client};
 use verity_node::datadir;
 use verity_types::{
@@ -25,6 +25,11 @@ pub enum KeysCmd {
     },
     /// List the keystore's keys.
     List,
+    /// Encrypt the keystore under a passphrase (Argon2id + XChaCha20-Poly1305), read from
+    /// --passphrase-file or VERITY_KEYSTORE_PASSPHRASE.
+    Encrypt,
+    /// Decrypt an encrypted keystore back to plaintext (with its passphrase).
+    Decrypt,
 }
 
 #[derive(Subcommand)]
@@ -342,8 +347,23 @@ fn replay(dir: &Path, json_out: bool) -> Result<()> {
     Ok(())
 }
 
+/// The passphrase from `--passphrase-file`, else from VERITY_KEYSTORE_PASSPHRASE.
+fn passphrase(g: &Global) -> Result<Option<Passphrase>> {
+    Passphrase::resolve(g.passphrase_file.as_deref()).map_err(|e| anyhow!("{e}"))
+}
+
+/// Opens `--keystore` with the passphrase (if any) and prints what is wrong with the
+/// file (a mode readable by others) as warnings on stderr.
+pub(crate) fn open_keystore(g: &Global) -> Result<Keystore> {
+    let ks = Keystore::open_with(&g.keystore, passphrase(g)?)?;
+    for w in ks.warnings() {
+        eprintln!("warning: {w}");
+    }
+    Ok(ks)
+}
+
 fn keys(g: &Global, cmd: KeysCmd) -> Result<()> {
-    let mut ks = Keystore::open(&g.keystore)?;
+    let mut ks = open_keystore(g)?;
     match cmd {
         KeysCmd::New { name, account } => {
             let account = AccountId::new(account.unwrap_or_else(|| name.clone()))?;
@@ -368,7 +388,10 @@ fn keys(g: &Global, cmd: KeysCmd) -> Result<()> {
                 let v: Vec<_> = ks
                     .keys
                     .iter()
-                    .map(|(n, k)| json!({"name": n, "account": k.account, "public_key": k.public_key}))
+                    .map(|(n, k)| {
+                        json!({"name": n, "account": k.account, "public_key": k.public_key,
+                               "encrypted": k.is_encrypted()})
+                    })
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
@@ -377,6 +400,39 @@ fn keys(g: &Global, cmd: KeysCmd) -> Result<()> {
                     println!("{n:<20} {acct:<20} {}", k.public_key);
                 }
             }
+        }
+        KeysCmd::Encrypt => {
+            if !g.keystore.exists() {
+                bail!("no keystore at {}", g.keystore.display());
+            }
+            let passphrase = passphrase(g)?.ok_or_else(|| {
+                anyhow!("give the new passphrase with --passphrase-file PATH or VERITY_KEYSTORE_PASSPHRASE")
+            })?;
+            ks.encrypt(passphrase, KDF_PARAMS)?;
+            ks.save()?;
+            show(
+                g.json,
+                &json!({"keystore": g.keystore, "encrypted": true, "keys": ks.keys.len()}),
+                vec![
+                    ("keystore", g.keystore.display().to_string()),
+                    ("encrypted", format!("{} keys (Argon2id, XChaCha20-Poly1305)", ks.keys.len())),
+                ],
+            );
+        }
+        KeysCmd::Decrypt => {
+            if !g.keystore.exists() {
+                bail!("no keystore at {}", g.keystore.display());
+            }
+            ks.decrypt()?;
+            ks.save()?;
+            show(
+                g.json,
+                &json!({"keystore": g.keystore, "encrypted": false, "keys": ks.keys.len()}),
+                vec![
+                    ("keystore", g.keystore.display().to_string()),
+                    ("decrypted", format!("{} keys (stored in plaintext again)", ks.keys.len())),
+                ],
+            );
         }
     }
     Ok(())
@@ -404,7 +460,7 @@ pub(crate) async fn send_with(
     action: Action,
     print: bool,
 ) -> Result<verity_client::http::TxResult> {
-    let ks = Keystore::open(&g.keystore)?;
+    let ks = open_keystore(g)?;
     let tx = sign(client, &ks, signer, action).await?;
     let r = client.submit(&tx, true).await?;
     if print {
@@ -492,7 +548,7 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
             let public_key: PublicKey = match public_key {
                 Some(h) => h.parse()?,
                 None => {
-                    let mut ks = Keystore::open(&g.keystore)?;
+                    let mut ks = open_keystore(g)?;
                     if let Some(k) = ks.keys.get(&id) {
                         k.public_key
                     } else {

@@ -13,7 +13,6 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use verity_client::http::TxResult;
-use verity_client::keystore::Keystore;
 use verity_client::Client;
 use verity_types::{AccountId, Action, ContentId, Hash, Licence, OptOutScope, PayoutShare, PPM};
 
@@ -214,7 +213,7 @@ pub fn parse_payout(args: &[String], signer: &AccountId) -> Result<Vec<PayoutSha
 /// the action was refused or is not committed.
 pub async fn submit(g: &Global, client: &Client, signer: &str, action: Action) -> Result<TxResult> {
     action.validate().with_context(|| format!("{} is not valid", action.name()))?;
-    let ks = Keystore::open(&g.keystore)?;
+    let ks = crate::commands::open_keystore(g)?;
     let tx = sign(client, &ks, signer, action).await?;
     let r = client.submit(&tx, true).await?;
     check_committed(&r)?;
@@ -267,7 +266,7 @@ pub fn result_rows(r: &TxResult) -> Vec<(&'static str, String)> {
 
 /// The account a keystore key signs for.
 pub fn signer_account(g: &Global, signer: &str) -> Result<AccountId> {
-    Ok(Keystore::open(&g.keystore)?.find(signer)?.0)
+    Ok(crate::commands::open_keystore(g)?.find(signer)?.0)
 }
 
 pub async fn run(g: &Global, client: &Client, cmd: ContentCmd) -> Result<()> {

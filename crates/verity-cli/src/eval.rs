@@ -17,7 +17,6 @@ use serde_json::json;
 use verity_ai::corpus::Corpus;
 use verity_ai::eval::{self, Suite};
 use verity_ai::infer;
-use verity_client::keystore::Keystore;
 use verity_client::Client;
 
 use crate::Global;
@@ -112,7 +111,7 @@ fn run_suite(g: &Global, a: EvalRunArgs) -> Result<()> {
     }
     // Find the key first, so a wrong name fails before the evaluation runs.
     let key = match &a.signer {
-        Some(s) => Some(Keystore::open(&g.keystore)?.find(s)?),
+        Some(s) => Some(crate::commands::open_keystore(g)?.find(s)?),
         None => None,
     };
     let suite = Suite::load(&a.suite)?;

@@ -67,7 +67,7 @@ pub fn init(dir: &Path, chain_id: &str, org: &str, admin: &str, genesis_time_ms:
     ks.add(admin, Some(admin_id.clone()), &admin_key)?;
     datadir::write_validator_key(dir, &validator_key)?;
     ks.save()?;
-    let text = serde_json::to_vec_pretty(&genesis)?;
-    std::fs::write(datadir::genesis_path(dir), &text)?;
+    // Last, atomically: a genesis.json in the directory means the network is complete.
+    datadir::write_genesis(dir, &genesis)?;
     Ok(Created { genesis, admin: admin_id })
 }

@@ -11,7 +11,6 @@ use anyhow::{Context, Result};
 use clap::Args;
 use serde_json::json;
 use tokio::sync::Mutex;
-use verity_client::keystore::Keystore;
 use verity_client::Client;
 use verity_types::{AccountId, Action, AssetId, SignedTransaction, Transaction};
 
@@ -49,7 +48,7 @@ pub fn run(g: &Global, a: LoadArgs) -> Result<()> {
 
 async fn load(g: &Global, a: LoadArgs) -> Result<()> {
     let client = Client::new(&g.node);
-    let ks = Keystore::open(&g.keystore)?;
+    let ks = crate::commands::open_keystore(g)?;
     let (sender, key) = ks.find(&a.signer)?;
     let chain = client.genesis().await?.chain_id;
     let first = client.account(sender.as_str()).await?.nonce;

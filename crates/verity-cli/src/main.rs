@@ -74,6 +74,11 @@ pub struct Global {
     /// Keystore file with account keys.
     #[arg(long, global = true, env = "VERITY_KEYSTORE", default_value = ".verity/keystore.json")]
     pub keystore: PathBuf,
+    /// File holding the passphrase of an encrypted keystore (default: the
+    /// VERITY_KEYSTORE_PASSPHRASE environment variable). There is deliberately no flag
+    /// taking the passphrase itself: command lines are visible to every user.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

@@ -20,7 +20,6 @@ use serde::Serialize;
 use serde_json::json;
 use verity_ai::fingerprint::{self, HashAlgorithm, Manifest, Method, Options, Progress};
 use verity_ai::oms::{self, SigningKey, VerifyingKey};
-use verity_client::keystore::Keystore;
 
 use crate::output::show;
 use crate::Global;
@@ -130,7 +129,7 @@ pub fn run(g: &Global, cmd: ModelCmd) -> Result<()> {
         ModelCmd::Sign { path, key, key_account, output, hashing } => {
             let key = match (key, key_account) {
                 (Some(pem), _) => SigningKey::from_pem(&read_text(&pem)?)?,
-                (None, Some(name)) => SigningKey::Ed25519(Keystore::open(&g.keystore)?.find(&name)?.1),
+                (None, Some(name)) => SigningKey::Ed25519(crate::commands::open_keystore(g)?.find(&name)?.1),
                 (None, None) => bail!("give --key PEM or --key-account NAME"),
             };
             let options = hashing.options()?;
@@ -150,7 +149,9 @@ pub fn run(g: &Global, cmd: ModelCmd) -> Result<()> {
         ModelCmd::Verify { path, sig, public_key, key_account } => {
             let key = match (public_key, key_account) {
                 (Some(pem), _) => VerifyingKey::from_pem(&read_text(&pem)?)?,
-                (None, Some(name)) => VerifyingKey::Ed25519(Keystore::open(&g.keystore)?.find(&name)?.1.public_key()),
+                (None, Some(name)) => {
+                    VerifyingKey::Ed25519(crate::commands::open_keystore(g)?.find(&name)?.1.public_key())
+                }
                 (None, None) => bail!("give --public-key PEM or --key-account NAME"),
             };
             let bytes = read_bounded(&sig, oms::BUNDLE_BYTES_MAX)?;

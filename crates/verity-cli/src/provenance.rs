@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
-use verity_client::keystore::Keystore;
 use verity_client::Client;
 use verity_types::dsse::{Envelope, EvalDataset, EvaluationPredicate, EvaluationStatement, IN_TOTO_PAYLOAD_TYPE};
 use verity_types::keys::SecretKey;
@@ -472,7 +471,7 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
                 provider: a.provider.parse()?,
             };
             let action = match (a.provider_signer, a.provider_signature) {
-                (Some(k), None) => run_action(fields, None, Some(&Keystore::open(&g.keystore)?.find(&k)?.1))?,
+                (Some(k), None) => run_action(fields, None, Some(&crate::commands::open_keystore(g)?.find(&k)?.1))?,
                 (None, Some(s)) => run_action(fields, Some(s.parse()?), None)?,
                 _ => bail!("give exactly one of --provider-signer KEY or --provider-signature HEX"),
             };
@@ -518,7 +517,7 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
             }
         },
         ProvCmd::Attest(AttestCmd::Submit(a)) => {
-            let ks = Keystore::open(&g.keystore)?;
+            let ks = crate::commands::open_keystore(g)?;
             let (account, key) = ks.find(&a.signer)?;
             let envelope: Envelope = match &a.envelope {
                 Some(p) => {

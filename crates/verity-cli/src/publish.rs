@@ -13,7 +13,6 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verity_ai::oms::{self, SigningKey};
-use verity_client::keystore::Keystore;
 use verity_client::{Client, ClientError};
 use verity_types::{Action, Hash, ModelId, ModelVersion, RecordRef, RunId};
 
@@ -120,7 +119,7 @@ pub fn run(g: &Global, a: PublishArgs) -> Result<()> {
             a.run.display()
         );
     }
-    let ks = Keystore::open(&g.keystore)?;
+    let ks = crate::commands::open_keystore(g)?;
     let (_, owner_key) = ks.find(&a.signer)?;
 
     // 1. Fingerprint and sign (the bundle is the owner's OMS signature over the files).

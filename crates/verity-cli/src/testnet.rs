@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
+use verity_client::durable;
 use verity_client::keystore::{generate_key, Keystore};
 use verity_node::datadir;
 use verity_node::validator::{Peer, ValidatorConfig};
@@ -115,8 +116,7 @@ pub fn create(a: &CreateArgs, genesis_time_ms: u64) -> Result<Created> {
         epoch_length: a.epoch_length,
     };
     genesis.validate()?;
-    let genesis_json = serde_json::to_vec_pretty(&genesis)?;
-    std::fs::write(dir.join("genesis.json"), &genesis_json)?;
+    datadir::write_genesis(dir, &genesis)?;
     let addr = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let peers: Vec<Peer> = (0..n)
         .map(|i| Peer {
@@ -130,7 +130,7 @@ pub fn create(a: &CreateArgs, genesis_time_ms: u64) -> Result<Created> {
     for (i, (admin, admin_key, validator_key)) in keys.iter().enumerate() {
         let node_dir = dir.join(format!("node{i}"));
         std::fs::create_dir_all(&node_dir)?;
-        std::fs::write(datadir::genesis_path(&node_dir), &genesis_json)?;
+        datadir::write_genesis(&node_dir, &genesis)?;
         datadir::write_validator_key(&node_dir, validator_key)?;
         let mut ks = Keystore::open(&datadir::keystore_path(&node_dir))?;
         ks.add(admin.as_str(), Some(admin.clone()), admin_key)?;
@@ -146,7 +146,8 @@ pub fn create(a: &CreateArgs, genesis_time_ms: u64) -> Result<Created> {
             evidence_reporter: Some(admin.to_string()),
         };
         let path = dir.join(format!("node{i}.json"));
-        std::fs::write(&path, serde_json::to_vec_pretty(&cfg)?)?;
+        durable::write_file(&path, &serde_json::to_vec_pretty(&cfg)?, durable::MODE_PUBLIC)
+            .with_context(|| format!("writing {}", path.display()))?;
         configs.push(path);
         http.push(format!("http://{}", cfg.http));
     }

@@ -12,7 +12,6 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use verity_client::keystore::Keystore;
 use verity_client::Client;
 use verity_types::{Action, Approval, OrgId, PublicKey, ValidatorChange, ValidatorOp};
 
@@ -75,7 +74,9 @@ fn read(path: &Path) -> Result<ChangeFile> {
 }
 
 fn write(path: &Path, f: &ChangeFile) -> Result<()> {
-    std::fs::write(path, serde_json::to_vec_pretty(f)?).with_context(|| format!("writing {}", path.display()))
+    // Atomic: `approve` rewrites the file in place, and a crash must not lose the approvals.
+    verity_client::durable::write_file(path, &serde_json::to_vec_pretty(f)?, verity_client::durable::MODE_PUBLIC)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn key(s: &str) -> Result<PublicKey> {
@@ -162,7 +163,7 @@ pub async fn run(g: &Global, client: &Client, cmd: ValidatorsCmd) -> Result<()> 
         ValidatorsCmd::Approve { file, signer } => {
             let mut f = read(&file)?;
             f.change.validate()?;
-            let ks = Keystore::open(&g.keystore)?;
+            let ks = crate::commands::open_keystore(g)?;
             let (account, secret) = ks.find(&signer)?;
             let approval = f.change.approve(&f.chain_id, account.clone(), &secret);
             f.approvals.retain(|a| a.account != account);

@@ -14,10 +14,63 @@ pub enum ClientError {
     /// The node's answer was not what the API promises.
     #[error("unexpected answer from the node: {0}")]
     Protocol(String),
-    /// Keystore problems.
-    #[error("keystore {path}: {message}")]
-    Keystore { path: String, message: String },
+    /// A keystore file could not be read, written, decrypted or searched.
+    #[error("keystore {path}: {error}")]
+    Keystore {
+        path: String,
+        #[source]
+        error: KeystoreError,
+    },
     /// A proof, checkpoint or signature did not verify.
     #[error("verification failed: {0}")]
     Verify(String),
+}
+
+/// What went wrong with a keystore. Every one of these leaves the file as it was: the
+/// keystore is only written by `Keystore::save`, and only after an operation succeeded.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum KeystoreError {
+    /// Reading or writing the file (or its directory) failed.
+    #[error("{0}")]
+    Io(String),
+    /// The file is not a keystore of a known shape (bad JSON, bad hex, missing fields,
+    /// an encrypted key in a plaintext keystore or the other way round).
+    #[error("malformed keystore: {0}")]
+    Format(String),
+    /// The file was written by a newer format than this program reads.
+    #[error("keystore format version {found} is not supported (this program reads versions up to {supported})")]
+    UnsupportedVersion { found: u32, supported: u32 },
+    /// The key derivation parameters in the file are outside the accepted bounds.
+    #[error("key derivation parameters out of bounds: {0}")]
+    KdfParams(String),
+    /// A key of this name is already stored.
+    #[error("a key named {0:?} already exists")]
+    DuplicateName(String),
+    /// No key has this name or signs for this account.
+    #[error("no key named {0:?}")]
+    NoSuchKey(String),
+    /// The key exists but is not bound to an account yet.
+    #[error("key {0:?} is not bound to an account yet")]
+    Unbound(String),
+    /// A stored seed does not produce the stored public key.
+    #[error("key {0:?}: the public key does not match the seed")]
+    SeedMismatch(String),
+    /// The keystore is encrypted and no passphrase was given.
+    #[error("the keystore is encrypted: set VERITY_KEYSTORE_PASSPHRASE or pass --passphrase-file PATH")]
+    PassphraseRequired,
+    /// The passphrase does not open the keystore (or its header was altered).
+    #[error("wrong passphrase (the keystore's passphrase check did not open)")]
+    WrongPassphrase,
+    /// The passphrase is right but a key's ciphertext, nonce or name was altered.
+    #[error("key {0:?}: its ciphertext does not authenticate (the file was altered or damaged)")]
+    Tampered(String),
+    /// A passphrase was empty or could not be read.
+    #[error("passphrase: {0}")]
+    Passphrase(String),
+    /// `encrypt` on an encrypted keystore.
+    #[error("the keystore is already encrypted")]
+    AlreadyEncrypted,
+    /// `decrypt` on a plaintext keystore.
+    #[error("the keystore is not encrypted")]
+    NotEncrypted,
 }

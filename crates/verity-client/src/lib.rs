@@ -1,5 +1,5 @@
 //! Talks to a Verity node over HTTP ([`Client`]), keeps account keys in a keystore file
-//! ([`keystore`]), and verifies checkpoints and every proof kind offline ([`verify`]),
+//! ([`keystore`], optionally encrypted under a passphrase), and verifies checkpoints and every proof kind offline ([`verify`]),
 //! including whole audit bundles ([`audit`]).
 //!
 //! Offline verification needs only the genesis (or its validator set) and the bytes the
@@ -12,10 +12,11 @@
 //! checkpoints across sets) arrive with the BFT network.
 
 pub mod audit;
+pub mod durable;
 pub mod error;
 pub mod http;
 pub mod keystore;
 pub mod verify;
 
-pub use error::ClientError;
+pub use error::{ClientError, KeystoreError};
 pub use http::Client;

@@ -6,6 +6,10 @@
 //! DIR/keystore.json    account keys created by `verity init` / `verity keys` (0600)
 //! DIR/store/           the embedded database (redb)
 //! ```
+//!
+//! Files are written whole and durably: genesis.json through a temporary file, fsync,
+//! rename and directory fsync (`verity_client::durable`), so a crash leaves either no
+//! genesis or a complete one; key files are created new and fsync'd with their directory.
 
 use std::fs;
 use std::io::Write;
@@ -64,8 +68,17 @@ pub fn read_validator_key(dir: &Path) -> Result<SecretKey, NodeError> {
     Ok(key)
 }
 
-/// Writes `contents` to a new file readable only by its owner (0600). Refuses to
-/// overwrite an existing file.
+/// Writes genesis.json atomically and durably (temporary file, fsync, rename, directory
+/// fsync): readers and crashes see the old file or the new one, never a partial one.
+pub fn write_genesis(dir: &Path, genesis: &Genesis) -> Result<(), NodeError> {
+    let path = genesis_path(dir);
+    let text = serde_json::to_vec_pretty(genesis).expect("serialising a genesis cannot fail");
+    verity_client::durable::write_file(&path, &text, verity_client::durable::MODE_PUBLIC)
+        .map_err(|e| NodeError::DataDir(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Writes `contents` to a new file readable only by its owner (0600), fsyncs it and its
+/// directory. Refuses to overwrite an existing file.
 pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), NodeError> {
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -77,6 +90,7 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), NodeError>
     let mut f = opts.open(path).map_err(|e| NodeError::DataDir(format!("cannot create {}: {e}", path.display())))?;
     f.write_all(contents)?;
     f.sync_all()?;
+    verity_client::durable::sync_parent_dir(path)?;
     Ok(())
 }
 

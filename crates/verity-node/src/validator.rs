@@ -143,7 +143,10 @@ pub fn run(
     let reporter = match &cfg.evidence_reporter {
         None => None,
         Some(name) => {
-            let ks = verity_client::keystore::Keystore::open(&datadir::keystore_path(&dir))
+            // An encrypted keystore takes its passphrase from VERITY_KEYSTORE_PASSPHRASE.
+            let passphrase = verity_client::keystore::Passphrase::from_env()
+                .map_err(|e| NodeError::DataDir(format!("evidence_reporter: {e}")))?;
+            let ks = verity_client::keystore::Keystore::open_with(&datadir::keystore_path(&dir), passphrase)
                 .map_err(|e| NodeError::DataDir(e.to_string()))?;
             let (account, key) = ks.find(name).map_err(|e| NodeError::DataDir(format!("evidence_reporter: {e}")))?;
             Some(EvidenceReporter::new(core.clone(), account, key))

@@ -80,7 +80,20 @@ impl PublicKey {
 }
 
 /// A signing key. Never encoded on the ledger; kept in keystore files.
+///
+/// Wiped from memory on drop: ed25519-dalek's `SigningKey` zeroises its secret in its
+/// own `Drop` when its `zeroize` feature is on, which the workspace enables explicitly
+/// (rather than relying on the crate's default features). [`SecretKey::seed`] returns a
+/// copy the caller should hold in `zeroize::Zeroizing`.
 pub struct SecretKey(ed25519_dalek::SigningKey);
+
+// The only field zeroises itself on drop; the check below fails to compile if the
+// `zeroize` feature of ed25519-dalek is ever turned off.
+impl zeroize::ZeroizeOnDrop for SecretKey {}
+const _: () = {
+    fn zeroize_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    let _ = zeroize_on_drop::<ed25519_dalek::SigningKey>;
+};
 
 impl SecretKey {
     /// Builds a key from its 32-byte seed.
@@ -104,7 +117,7 @@ impl SecretKey {
 
 impl Clone for SecretKey {
     fn clone(&self) -> Self {
-        SecretKey::from_seed(self.seed())
+        SecretKey(self.0.clone())
     }
 }
 
