@@ -985,6 +985,13 @@ fn run_changes(seed: u64) -> Result<u64, String> {
                 None => return Err("an acknowledged transaction is missing".into()),
             }
         }
+        // An auditor's replay of this validator's ledger follows the set through both
+        // changes and accepts blocks final through a descendant.
+        let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let report = verity_consensus::replay(&store0, &scratch.path().join("r")).map_err(|e| e.to_string())?;
+        if !report.ok() || report.blocks != store0.height() {
+            return Err(format!("replay: {} blocks, mismatches {:?}", report.blocks, report.mismatches));
+        }
         Ok(common)
     })
 }

@@ -175,6 +175,14 @@ impl BlockProducer {
         Ok(BlockProducer { store, genesis, validators, validator_set_hash, proposer })
     }
 
+    /// Builds headers naming `validators` instead of the genesis set (replay follows
+    /// the set in force at each block of a chain whose set changed).
+    pub fn with_validator_set(mut self, validators: ValidatorSet) -> Self {
+        self.validator_set_hash = validators.hash();
+        self.validators = validators;
+        self
+    }
+
     pub fn store(&self) -> &Arc<Store> {
         &self.store
     }

@@ -223,7 +223,15 @@ pub(crate) fn report_equivocation(
     sender: &Account,
     evidence: &Equivocation,
 ) -> Result<Vec<Event>, StateError> {
-    let set = validator_set(layer).ok_or_else(|| StateError::NotAValidator(evidence.validator.to_hex()))?;
+    // The votes are judged against the set of their own epoch: a validator removed (or
+    // rotated out) since it equivocated still answers for it. Votes of an epoch that
+    // has not begun are no offence on record yet.
+    let (vote_epoch, _) = evidence.round();
+    if vote_epoch > epoch_of(site.height, epoch_length(layer)) {
+        return Err(StateError::InvalidEvidence(format!("the votes are of epoch {vote_epoch}, which has not begun")));
+    }
+    let set =
+        validator_set_at(layer, vote_epoch).ok_or_else(|| StateError::NotAValidator(evidence.validator.to_hex()))?;
     let validator = set
         .validators
         .iter()

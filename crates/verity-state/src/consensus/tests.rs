@@ -229,6 +229,29 @@ mod validator_changes {
         assert_eq!(set_epochs(&c.state), vec![0, 1, 2]);
         assert_eq!(keys(&validator_set_at(&c.state, 2).expect("set")), vec![pk("v2")]);
         assert_eq!(keys(&validator_set_at(&c.state, 1).expect("set")), vec![pk("validator"), pk("v2")]);
+
+        // The removed validator still answers for what it signed in epoch 1; it cannot be
+        // charged for epoch 2's votes (it is not in that set), nor anyone for an epoch
+        // that has not begun.
+        let mut old = super::conflicting("validator", CHAIN, verity_types::VoteKind::Notarize, 4);
+        let at = |mut v: verity_types::SignedVote, epoch: u64| {
+            v.epoch = epoch;
+            v.signature = secret("validator").sign(&v.signed_bytes(&verity_types::consensus_namespace(CHAIN)));
+            v
+        };
+        old.first = at(old.first, 1);
+        old.second = at(old.second, 1);
+        c.ok("admin", super::report(old.clone()));
+        let mut now = old.clone();
+        now.first = at(now.first, 2);
+        now.second = at(now.second, 2);
+        c.fails("admin", super::report(now), "not_a_validator");
+        let mut v2 = super::conflicting("v2", CHAIN, verity_types::VoteKind::Notarize, 4);
+        v2.first.epoch = 3;
+        v2.second.epoch = 3;
+        v2.first.signature = secret("v2").sign(&v2.first.signed_bytes(&verity_types::consensus_namespace(CHAIN)));
+        v2.second.signature = secret("v2").sign(&v2.second.signed_bytes(&verity_types::consensus_namespace(CHAIN)));
+        c.fails("admin", super::report(v2), "invalid_evidence");
     }
 
     #[test]
