@@ -21,9 +21,10 @@
 //! | `SubmitAttestation` | an `evaluator`, who also signed the DSSE envelope |
 //! | `RevokeAttestation` | the attestation's evaluator, or an `org_admin` of its organisation |
 //! | `SetGate` | a `model_owner` or `org_admin` of the model's organisation |
+//! | `SetRiskPolicy` | a `model_owner` or `org_admin` of the model's organisation |
 //! | `Deploy`, `Rollback` | a `deployer` of the model's organisation |
 //! | `Deprecate` | a `model_owner` or `deployer` of the model's organisation |
-//! | `RecordDecision` | a `member`, `deployer` or `model_owner` of the model's organisation |
+//! | `RecordDecision` | a `member`, `deployer` or `model_owner` of the model's organisation; refused while a deployment of the version in force is suspended |
 //! | `CorrectDecision` | as the decision's correction policy says |
 //!
 //! The lineage graph: every record names its upstream records in its own fields, and
@@ -52,6 +53,12 @@
 //! published before the registration but completed (enumerated items) after it is not
 //! flagged either: its content was committed to at publication. New uses are refused by
 //! any active opt-out, disputed or not.
+//!
+//! A deployment in force whose model version is flagged or deprecated afterwards is at
+//! risk (`deployment_risk`, derived, never stored): a `DeploymentAtRisk` event is emitted
+//! when it happens, traces show it, and if the model's risk policy (`SetRiskPolicy`,
+//! `prov/risk/<model>`) suspends at-risk deployments, decisions of that version are
+//! refused until the environment is rolled back or the flag lifted.
 
 mod data;
 /// Provenance state keys (defined in verity-types so offline verifiers share them).
