@@ -422,3 +422,17 @@ fn a_deployment_flagged_after_the_deploy_is_at_risk_and_can_be_suspended() {
     );
     c.ok("alice", decision_of("clf", 1));
 }
+
+/// Item 9 (part): an evaluator who also holds the deployer role used to pass the gate with
+/// its own attestation. The deployer's own attestations no longer count.
+#[test]
+fn an_evaluator_does_not_pass_its_own_deploy() {
+    let mut c = two_orgs();
+    c.ok("admin", Action::GrantRole { account: acc("eve"), role: Role::Deployer });
+    c.ok("owen", gate("clf", &[("performance", &[], 900_000)]));
+    c.ok("eve", attest("eve", &statement("clf", 1, "performance", 950_000, true)));
+    let r = c.fails("eve", deploy("clf", 1, "production"), "gate_not_satisfied");
+    assert!(r.error.expect("error").message.contains("is the deployer"));
+    c.ok("evan", attest("evan", &statement("clf", 1, "performance", 940_000, true)));
+    c.ok("eve", deploy("clf", 1, "production"));
+}

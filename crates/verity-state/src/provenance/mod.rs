@@ -22,7 +22,7 @@
 //! | `RevokeAttestation` | the attestation's evaluator, or an `org_admin` of its organisation |
 //! | `SetGate` | a `model_owner` or `org_admin` of the model's organisation |
 //! | `SetRiskPolicy` | a `model_owner` or `org_admin` of the model's organisation |
-//! | `Deploy`, `Rollback` | a `deployer` of the model's organisation |
+//! | `Deploy`, `Rollback` | a `deployer` of the model's organisation; the deployer's own attestations never satisfy the gate |
 //! | `Deprecate` | a `model_owner` or `deployer` of the model's organisation |
 //! | `RecordDecision` | a `member`, `deployer` or `model_owner` of the model's organisation; refused while a deployment of the version in force is suspended |
 //! | `CorrectDecision` | as the decision's correction policy says |
@@ -85,8 +85,8 @@ use crate::view::{read, Layer, StateRead};
 
 pub use data::check_item;
 pub(crate) use data::*;
-pub use model::check_gate;
 pub(crate) use model::*;
+pub use model::{check_gate, check_gate_for};
 
 /// Context a provenance handler needs besides the sender.
 pub(crate) struct Ctx<'s> {

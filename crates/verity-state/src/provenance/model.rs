@@ -317,6 +317,17 @@ pub(crate) fn set_gate(
 /// Checks a model version against its gate for `env`: returns the attestation chosen
 /// for each applicable requirement (the first that satisfies it, in ledger order).
 pub fn check_gate(state: &dyn StateRead, mv: &ModelVersion, env: &EnvId) -> Result<Vec<Hash>, StateError> {
+    check_gate_for(state, mv, env, None)
+}
+
+/// [`check_gate`] for a deploy by `deployer`: separation of duties, an attestation by the
+/// deployer itself never counts (an evaluator does not pass its own deploy).
+pub fn check_gate_for(
+    state: &dyn StateRead,
+    mv: &ModelVersion,
+    env: &EnvId,
+    deployer: Option<&verity_types::AccountId>,
+) -> Result<Vec<Hash>, StateError> {
     let refused = |reason: String| StateError::GateNotSatisfied {
         model: mv.model.to_string(),
         version: mv.version,
@@ -338,6 +349,9 @@ pub fn check_gate(state: &dyn StateRead, mv: &ModelVersion, env: &EnvId) -> Resu
         let mut why = Vec::new();
         let found = atts.iter().find(|a| {
             let shortfall = req.shortfall(a).or_else(|| {
+                if deployer == Some(&a.evaluator) {
+                    return Some(format!("its evaluator {} is the deployer", a.evaluator));
+                }
                 if req.evaluators.is_empty() {
                     let still_evaluator =
                         identity::account(state, &a.evaluator).is_some_and(|e: Account| e.has_role(Role::Evaluator));
@@ -418,7 +432,7 @@ pub(crate) fn deploy(
     let model = existing_model(layer, m)?;
     require_model_org(ctx, &model, &[Role::Deployer], "deploy")?;
     let v = deployable(layer, m, version)?;
-    let atts = check_gate(layer, &v, env)?;
+    let atts = check_gate_for(layer, &v, env, Some(&ctx.sender.id))?;
     record_deployment(layer, ctx, &v, env, DeploymentKind::Deploy, atts)
 }
 
@@ -442,7 +456,7 @@ pub(crate) fn rollback(
         )));
     }
     let v = deployable(layer, m, to_version)?;
-    let atts = check_gate(layer, &v, env)?;
+    let atts = check_gate_for(layer, &v, env, Some(&ctx.sender.id))?;
     let kind = DeploymentKind::Rollback { from_version: current.version, reason: reason.to_string() };
     record_deployment(layer, ctx, &v, env, kind, atts)
 }
