@@ -497,7 +497,7 @@ impl Gen {
                 );
                 let (evaluator, key) = self.key(EVALUATOR);
                 let envelope = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, st.to_payload(), evaluator, key);
-                let id = envelope.payload_digest();
+                let id = verity_types::attestation_id(evaluator, &envelope.payload_digest());
                 self.tx(EVALUATOR, Action::SubmitAttestation { envelope })?;
                 self.catalog.add(RecordRef::Attestation(id));
             }

@@ -1,5 +1,6 @@
 //! `verity content ...`: register content by the SHA-256 of its bytes, opt it out of
-//! training, and withdraw opt-outs.
+//! training, withdraw opt-outs, and settle disputes over who registered it. Registering
+//! content another organisation already registered opens a dispute holding both claims.
 //!
 //! Also holds the helpers the provenance commands share: streamed file hashing, and
 //! submitting one signed action while keeping its receipt for the caller to print.
@@ -34,6 +35,19 @@ pub enum ContentCmd {
     Withdraw {
         /// The opt-out id (the hash of the transaction that registered it).
         opt_out: String,
+        #[command(flatten)]
+        signer: SignerArg,
+    },
+    /// Settle a content dispute for one claimant (a neutral organisation's admin, or the
+    /// other side conceding).
+    Resolve {
+        /// The dispute id (the hash of the transaction that opened it).
+        dispute: String,
+        /// The claimant whose registration stands.
+        #[arg(long)]
+        winner: String,
+        #[arg(long)]
+        reason: String,
         #[command(flatten)]
         signer: SignerArg,
     },
@@ -286,6 +300,12 @@ pub async fn run(g: &Global, client: &Client, cmd: ContentCmd) -> Result<()> {
             let action =
                 Action::RegisterContent { content, media_type: media_type.clone(), licence: licence.clone(), payout };
             let r = submit(g, client, &a.signer.signer, action).await?;
+            // Content another organisation registered first: this claim opened (or joined)
+            // a dispute instead of registering it.
+            let dispute = r.receipt.iter().flat_map(|rc| &rc.events).find_map(|e| match e {
+                verity_types::Event::ContentDisputed { dispute, .. } => Some(*dispute),
+                _ => None,
+            });
             let mut rows = vec![
                 ("content", content.to_hex()),
                 ("media type", media_type.clone()),
@@ -293,13 +313,16 @@ pub async fn run(g: &Global, client: &Client, cmd: ContentCmd) -> Result<()> {
                 ("creator", creator.to_string()),
                 ("payout (ppm)", payout_text),
             ];
+            if let Some(d) = dispute {
+                rows.push(("disputed", format!("already registered by another organisation: dispute {d}")));
+            }
             rows.extend(result_rows(&r));
             show(
                 g.json,
                 &result_json(
                     &r,
                     json!({"content": content, "media_type": media_type, "licence": licence,
-                                        "creator": creator}),
+                                        "creator": creator, "dispute": dispute}),
                 ),
                 rows,
             );
@@ -327,6 +350,16 @@ pub async fn run(g: &Global, client: &Client, cmd: ContentCmd) -> Result<()> {
             let mut rows = vec![("withdrawn opt-out", id.to_hex())];
             rows.extend(result_rows(&r));
             show(g.json, &result_json(&r, json!({"opt_out": id, "withdrawn": true})), rows);
+            Ok(())
+        }
+        ContentCmd::Resolve { dispute, winner, reason, signer } => {
+            let id: Hash = dispute.parse().with_context(|| format!("dispute id {dispute:?}"))?;
+            let winner = AccountId::new(&winner).with_context(|| format!("--winner {winner:?}"))?;
+            let action = Action::ResolveContentDispute { dispute: id, winner: winner.clone(), reason };
+            let r = submit(g, client, &signer.signer, action).await?;
+            let mut rows = vec![("dispute", id.to_hex()), ("winner", winner.to_string())];
+            rows.extend(result_rows(&r));
+            show(g.json, &result_json(&r, json!({"dispute": id, "winner": winner})), rows);
             Ok(())
         }
     }

@@ -22,8 +22,8 @@ use verity_client::Client;
 use verity_types::limits::{BATCH_TXS_MAX, DATASET_CHUNK_ITEMS_MAX};
 use verity_types::manifest::{DatasetManifest, ManifestItem, MembershipProof};
 use verity_types::{
-    AccountId, Action, ChallengeKind, ContentId, DatasetId, DatasetItem, DatasetMode, DatasetPolicy, DatasetRef,
-    DatasetVersion, Event, Hash, Licence, RecordRef,
+    AccountId, Action, ChallengeKind, ChallengeReview, ContentId, DatasetId, DatasetItem, DatasetMode, DatasetPolicy,
+    DatasetRef, DatasetVersion, Event, Hash, Licence, OrgId, RecordRef,
 };
 
 use crate::content::{hash_file, parse_licence, result_json, result_rows, submit, SignerArg};
@@ -88,6 +88,27 @@ pub enum DatasetCmd {
         #[command(flatten)]
         signer: SignerArg,
     },
+    /// Grants an appeal of an upheld challenge: lifts its flags (the version's reviewers,
+    /// or one organisation's vote when the version is reviewed by a quorum).
+    Lift {
+        challenge: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        signer: SignerArg,
+    },
+    /// Sets who decides a version's challenges from now on: its reviewers (the default),
+    /// or a quorum of organisations (repeat --quorum-org, with --threshold).
+    Review {
+        /// The dataset version, NAME@VERSION.
+        target: String,
+        #[arg(long = "quorum-org")]
+        quorum_orgs: Vec<String>,
+        #[arg(long, requires = "quorum_orgs")]
+        threshold: Option<u32>,
+        #[command(flatten)]
+        signer: SignerArg,
+    },
 }
 
 #[derive(Args)]
@@ -112,14 +133,18 @@ pub struct PolicyArgs {
     /// Used for commercial training (opt-outs of commercial training apply).
     #[arg(long)]
     pub commercial: bool,
-    /// Every item must be registered content.
-    #[arg(long)]
+    /// Accept items that are not registered content. By default every item must be
+    /// registered: unregistered content has no licence or opt-out on record to check.
+    #[arg(long, conflicts_with = "require_registered")]
+    pub allow_unregistered: bool,
+    /// Every item must be registered content (the default; kept for older scripts).
+    #[arg(long, hide = true)]
     pub require_registered: bool,
 }
 
 impl PolicyArgs {
     fn policy(self) -> DatasetPolicy {
-        DatasetPolicy { commercial: self.commercial, require_registered: self.require_registered }
+        DatasetPolicy { commercial: self.commercial, require_registered: !self.allow_unregistered }
     }
 }
 
@@ -146,7 +171,8 @@ pub struct PublishArgs {
     /// The earlier version this one replaces.
     #[arg(long)]
     pub supersedes: Option<u32>,
-    /// Accounts that may resolve challenges (repeatable; none: any account with the reviewer role).
+    /// Accounts that may resolve challenges (repeatable; none: an account with the
+    /// reviewer role in the dataset's organisation). See also `dataset review`.
     #[arg(long = "reviewer")]
     pub reviewers: Vec<String>,
     /// Heights a challenge stays open for an answer and a resolution.
@@ -187,9 +213,10 @@ pub struct ChallengeArgs {
     /// SHA-256 of the evidence document.
     #[arg(long)]
     pub evidence: String,
-    /// The version's manifest: attaches the item's inclusion proof (required for opted-out).
+    /// The version's manifest: the item's inclusion proof is built from it (every
+    /// challenge proves that the item is in the version).
     #[arg(long)]
-    pub manifest: Option<PathBuf>,
+    pub manifest: PathBuf,
     #[command(flatten)]
     pub signer: SignerArg,
 }
@@ -363,10 +390,58 @@ pub async fn run(g: &Global, client: &Client, cmd: DatasetCmd) -> Result<()> {
             let challenge = parse_hash("challenge id", &challenge)?;
             let action = Action::ResolveChallenge { challenge, upheld, reason: reason.clone() };
             let r = submit(g, client, &signer.signer, action).await?;
-            let verdict = if upheld { "upheld" } else { "rejected" };
+            // Under a review quorum a resolution is one organisation's vote; the challenge
+            // stays open until enough organisations agree.
+            let decided =
+                r.receipt.iter().flat_map(|rc| &rc.events).any(|e| matches!(e, Event::ChallengeResolved { .. }));
+            let verdict = match (decided, upheld) {
+                (false, _) => "open",
+                (true, true) => "upheld",
+                (true, false) => "rejected",
+            };
             let mut rows = vec![("challenge", challenge.to_hex()), ("verdict", verdict.into()), ("reason", reason)];
             rows.extend(result_rows(&r));
             show(g.json, &result_json(&r, json!({"challenge": challenge, "challenge_status": verdict})), rows);
+            Ok(())
+        }
+        DatasetCmd::Lift { challenge, reason, signer } => {
+            let challenge = parse_hash("challenge id", &challenge)?;
+            let r = submit(g, client, &signer.signer, Action::LiftFlags { challenge, reason: reason.clone() }).await?;
+            let lifted =
+                r.receipt.iter().flat_map(|rc| &rc.events).filter(|e| matches!(e, Event::FlagLifted { .. })).count();
+            let mut rows =
+                vec![("challenge", challenge.to_hex()), ("flags lifted", lifted.to_string()), ("reason", reason)];
+            rows.extend(result_rows(&r));
+            show(g.json, &result_json(&r, json!({"challenge": challenge, "flags_lifted": lifted})), rows);
+            Ok(())
+        }
+        DatasetCmd::Review { target, quorum_orgs, threshold, signer } => {
+            let target = dataset_ref(&target)?;
+            let review = if quorum_orgs.is_empty() {
+                ChallengeReview::Reviewers
+            } else {
+                let mut orgs = quorum_orgs.iter().map(OrgId::new).collect::<Result<Vec<_>, _>>()?;
+                orgs.sort();
+                orgs.dedup();
+                let threshold = threshold.unwrap_or(orgs.len() as u32);
+                ChallengeReview::Quorum { orgs, threshold }
+            };
+            let action = Action::SetChallengeReview {
+                dataset: target.dataset.clone(),
+                version: target.version,
+                review: review.clone(),
+            };
+            let r = submit(g, client, &signer.signer, action).await?;
+            let mut rows = vec![
+                ("dataset", format!("{}@{}", target.dataset, target.version)),
+                ("review", serde_json::to_string(&review)?),
+            ];
+            rows.extend(result_rows(&r));
+            show(
+                g.json,
+                &result_json(&r, json!({"dataset": target.dataset, "version": target.version, "review": review})),
+                rows,
+            );
             Ok(())
         }
     }
@@ -614,19 +689,12 @@ async fn challenge_cmd(g: &Global, client: &Client, a: ChallengeArgs) -> Result<
     let content = parse_hash("--content", &a.content)?;
     let evidence = parse_hash("--evidence", &a.evidence)?;
     let kind: ChallengeKind = a.kind.into();
-    let proof = match &a.manifest {
-        Some(path) => {
-            let m = read_manifest(path)?;
-            if m.dataset != target.dataset || m.version != target.version {
-                bail!("{} is the manifest of {}@{}, not {}", path.display(), m.dataset, m.version, a.target);
-            }
-            Some(m.prove(&content)?.proof)
-        }
-        None if kind == ChallengeKind::OptedOut => {
-            bail!("an opted-out challenge needs --manifest: the ledger checks the item's membership by its inclusion proof")
-        }
-        None => None,
-    };
+    let path = &a.manifest;
+    let m = read_manifest(path)?;
+    if m.dataset != target.dataset || m.version != target.version {
+        bail!("{} is the manifest of {}@{}, not {}", path.display(), m.dataset, m.version, a.target);
+    }
+    let proof = Some(m.prove(&content)?.proof);
     let action = Action::ChallengeItem {
         dataset: target.dataset.clone(),
         version: target.version,

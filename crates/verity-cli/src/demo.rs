@@ -244,7 +244,7 @@ fn script(d: &mut Demo, dir: &Path) -> Result<PathBuf> {
     )?;
     d.refused(
         "publishing it item by item: the ledger refuses the opted-out item",
-        &["dataset", "publish", &s(&m1), "--mode", "enumerated", "--require-registered", "--as", "cur"],
+        &["dataset", "publish", &s(&m1), "--mode", "enumerated", "--as", "cur"],
     )?;
     std::fs::remove_file(&scraped).with_context(|| format!("removing {}", scraped.display()))?;
     let m2 = work.join("manifests/digits-corpus-2.json");
@@ -266,18 +266,7 @@ fn script(d: &mut Demo, dir: &Path) -> Result<PathBuf> {
     )?;
     let p = d.ok(
         "version 2 is published: every item checked against the opt-out registry",
-        &[
-            "dataset",
-            "publish",
-            &s(&m2),
-            "--mode",
-            "enumerated",
-            "--require-registered",
-            "--supersedes",
-            "1",
-            "--as",
-            "cur",
-        ],
+        &["dataset", "publish", &s(&m2), "--mode", "enumerated", "--supersedes", "1", "--as", "cur"],
     )?;
     say(format!("status {}, root {}", p["status"].as_str().unwrap_or("?"), p["root"].as_str().unwrap_or("?")));
 

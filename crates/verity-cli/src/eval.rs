@@ -188,7 +188,9 @@ fn print_report(
             .map(|(i, st)| {
                 let sub = submitted.get(i).cloned().flatten();
                 json!({"kind": st.predicate.kind, "passed": st.predicate.passed,
-                       "attestation_id": verity_types::sha256(&st.to_payload()),
+                       // Ids are bound to the evaluator (the signer, who submits them).
+                       "attestation_id": a.signer.as_deref().and_then(|s| verity_types::AccountId::new(s).ok())
+                           .map(|e| verity_types::attestation_id(&e, &verity_types::sha256(&st.to_payload()))),
                        "file": files[i].as_ref().map(|p| p.display().to_string()),
                        "submitted": sub.as_ref().map(|r| r.is_ok()),
                        "submit_error": sub.and_then(|r| r.err())})

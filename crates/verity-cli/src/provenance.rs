@@ -564,7 +564,6 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
             if let Some(out) = &a.out {
                 std::fs::write(out, serde_json::to_vec_pretty(&envelope)?)?;
             }
-            eprintln!("attestation id {}", envelope.payload_digest());
             submit_attestation(g, client, &a.signer, envelope, true).await.map(|_| ())
         }
         ProvCmd::Attest(AttestCmd::Revoke { attestation, reason, signer }) => {
@@ -719,7 +718,8 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
 /// Submits a signed evaluation attestation as `signer` (who must be the envelope's
 /// signer and hold the evaluator role) and waits for the commit: the one path shared by
 /// `verity attest submit` and `verity eval run --submit`. Returns the attestation id
-/// (the SHA-256 of the statement); fails if the ledger refused it.
+/// (bound to the evaluator: [`verity_types::attestation_id`]); fails if the ledger
+/// refused it.
 pub(crate) async fn submit_attestation(
     g: &Global,
     client: &Client,
@@ -727,7 +727,11 @@ pub(crate) async fn submit_attestation(
     envelope: Envelope,
     print: bool,
 ) -> Result<Hash> {
-    let id = envelope.payload_digest();
+    let evaluator = verity_types::AccountId::new(signer).with_context(|| format!("evaluator {signer:?}"))?;
+    let id = verity_types::attestation_id(&evaluator, &envelope.payload_digest());
+    if print {
+        eprintln!("attestation id {id}");
+    }
     crate::commands::send_with(g, client, signer, Action::SubmitAttestation { envelope }, print).await?;
     Ok(id)
 }

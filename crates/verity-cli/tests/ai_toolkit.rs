@@ -172,7 +172,7 @@ fn eval_signs_one_envelope_per_kind_and_refuses_wrong_data() {
         let parsed = EvaluationStatement::parse(&env.payload).expect("parses");
         assert_eq!(parsed.subject[0].name, "digits@1");
         assert_eq!(parsed.subject[0].digest.sha256.to_hex(), fp["digest"].as_str().expect("digest"));
-        assert_eq!(st["attestation_id"], env.payload_digest().to_hex());
+        assert_eq!(st["attestation_id"], verity_types::attestation_id(&account, &env.payload_digest()).to_hex());
     }
 
     // A failing threshold is reported honestly and is not an error.

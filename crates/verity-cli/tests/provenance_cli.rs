@@ -140,16 +140,44 @@ fn build_publish_prove_and_challenge_through_the_cli() {
 
     let opt_out = register_and_opt_out(&w);
 
-    // Enumerated publication stops at the opted-out item with the ledger's code.
+    // Publication requires registered content by default: file 5 is not registered.
     let err = w.fails(&["dataset", "publish", &m1, "--mode", "enumerated", "--signer", "cur"]);
+    assert!(err.contains("unregistered_content") || err.contains("opted_out"), "{err}");
+    let err = w.fails(&[
+        "dataset",
+        "publish",
+        &m1,
+        "--mode",
+        "enumerated",
+        "--require-registered",
+        "--allow-unregistered",
+        "--signer",
+        "cur",
+    ]);
+    assert!(err.contains("cannot be used with"), "{err}");
+    // Allowing unregistered content, enumerated publication stops at the opted-out item
+    // with the ledger's code (version 1 was published above and stays pending).
+    let (m1, _) = w.build(2);
+    let err = w.fails(&["dataset", "publish", &m1, "--mode", "enumerated", "--allow-unregistered", "--signer", "cur"]);
     assert!(err.contains("opted_out"), "{err}");
     assert!(err.contains("chunk 1 of 1"), "{err}");
 
     // Withdraw the opt-out; the next version publishes completely.
     let wd = w.json(&["content", "withdraw", &opt_out, "--signer", "carol"]);
     assert_eq!(wd["withdrawn"], true, "{wd}");
-    let (m2, b2) = w.build(2);
-    let p = w.json(&["dataset", "publish", &m2, "--mode", "enumerated", "--supersedes", "1", "--signer", "cur"]);
+    let (m2, b2) = w.build(3);
+    let p = w.json(&[
+        "dataset",
+        "publish",
+        &m2,
+        "--mode",
+        "enumerated",
+        "--allow-unregistered",
+        "--supersedes",
+        "2",
+        "--signer",
+        "cur",
+    ]);
     assert_eq!(p["status"], "published", "{p}");
     assert_eq!(p["chunks"], 1);
     assert_eq!(p["root"], b2["root"]);
@@ -186,7 +214,7 @@ fn build_publish_prove_and_challenge_through_the_cli() {
     // the ledger checks it itself and upholds it at once.
     let o3 = w.json(&["content", "opt-out", "--hash", &content(3), "--scope", "all", "--signer", "carol"]);
     assert_eq!(o3["status"], "committed", "{o3}");
-    let (m3, _) = w.build(3);
+    let (m3, _) = w.build(4);
     let p = w.json(&[
         "dataset",
         "publish",
@@ -205,7 +233,7 @@ fn build_publish_prove_and_challenge_through_the_cli() {
     let err = w.fails(&[
         "dataset",
         "challenge",
-        "corpus@3",
+        "corpus@4",
         "--content",
         &content(3),
         "--kind",
@@ -217,7 +245,7 @@ fn build_publish_prove_and_challenge_through_the_cli() {
     let c = w.json(&[
         "dataset",
         "challenge",
-        "corpus@3",
+        "corpus@4",
         "--content",
         &content(3),
         "--kind",
@@ -228,11 +256,12 @@ fn build_publish_prove_and_challenge_through_the_cli() {
         &m3,
     ]);
     assert_eq!(c["challenge_status"], "upheld", "{c}");
+    let c_upheld = c["challenge"].as_str().expect("challenge id").to_string();
     // Content without an active opt-out: the ledger refuses the claim.
     let err = w.fails(&[
         "dataset",
         "challenge",
-        "corpus@3",
+        "corpus@4",
         "--content",
         &content(1),
         "--kind",
@@ -244,17 +273,20 @@ fn build_publish_prove_and_challenge_through_the_cli() {
     ]);
     assert!(err.contains("challenge_unfounded"), "{err}");
 
-    // A reviewed challenge: opened by admin, answered by the curator, rejected by the reviewer.
+    // A reviewed challenge (every challenge carries the item's proof): opened by admin,
+    // answered by the curator, rejected by the reviewer.
     let c = w.json(&[
         "dataset",
         "challenge",
-        "corpus@3",
+        "corpus@4",
         "--content",
         &content(4),
         "--kind",
         "mislabelled",
         "--evidence",
         &evidence(),
+        "--manifest",
+        &m3,
     ]);
     assert_eq!(c["challenge_status"], "open", "{c}");
     let id = c["challenge"].as_str().expect("challenge id").to_string();
@@ -267,6 +299,18 @@ fn build_publish_prove_and_challenge_through_the_cli() {
     let r = w.json(&["dataset", "resolve", &id, "--rejected", "--reason", "labels checked", "--signer", "rev"]);
     assert_eq!(r["challenge_status"], "rejected", "{r}");
     w.fails(&["dataset", "resolve", &id, "--upheld", "--rejected", "--reason", "both", "--signer", "rev"]);
+
+    // The ledger-upheld opted-out challenge is appealed: its flags are lifted once the
+    // opt-out is withdrawn, by the version's reviewer, and stay on record.
+    let upheld = c_upheld.as_str();
+    let err = w.fails(&["dataset", "lift", upheld, "--reason", "opt-out stands", "--signer", "rev"]);
+    assert!(err.contains("lift_refused"), "{err}");
+    w.json(&["content", "withdraw", o3["opt_out"].as_str().expect("opt-out id"), "--signer", "carol"]);
+    let l = w.json(&["dataset", "lift", upheld, "--reason", "opt-out withdrawn", "--signer", "rev"]);
+    assert_eq!(l["flags_lifted"], 1, "{l}");
+    // A quorum can be asked for instead of one reviewer.
+    let q = w.json(&["dataset", "review", "corpus@4", "--quorum-org", "dev", "--threshold", "1", "--signer", "cur"]);
+    assert_eq!(q["review"]["rule"], "quorum", "{q}");
 }
 
 #[test]
@@ -295,7 +339,7 @@ fn enumerated_publication_sends_items_in_ascending_chunks() {
     ]);
     assert_eq!(b["count"], 1100, "{b}");
     assert_eq!(b["duplicates_dropped"], 0);
-    let p = w.json(&["dataset", "publish", &m, "--mode", "enumerated", "--signer", "cur"]);
+    let p = w.json(&["dataset", "publish", &m, "--mode", "enumerated", "--allow-unregistered", "--signer", "cur"]);
     assert_eq!(p["status"], "published", "{p}");
     assert_eq!(p["chunks"], 1100usize.div_ceil(verity_types::limits::DATASET_CHUNK_ITEMS_MAX));
     // Publishing the same version again is refused with the ledger's code.
@@ -313,8 +357,8 @@ fn check_and_online_verification_use_the_ledger() {
     let (m1, _) = w.build(1);
     register_and_opt_out(&w);
 
-    // The opted-out item is reported; with --require-registered the unregistered one too.
-    let out = verity(&w.args(&["--json", "dataset", "check", &m1]));
+    // The opted-out item is reported, and (unless --allow-unregistered) the unregistered one.
+    let out = verity(&w.args(&["--json", "dataset", "check", &m1, "--allow-unregistered"]));
     assert!(!out.status.success(), "a manifest with problems fails the check");
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["checked"], 5, "{v}");

@@ -259,7 +259,11 @@ fn check_tx_matches(
             }
         }
         (Record::Attestation(a), Action::SubmitAttestation { envelope }) => {
-            if envelope.payload_digest() != a.id || *sender != a.evaluator {
+            // Ids are bound to the evaluator; older ledgers named attestations by the
+            // payload digest alone, and their bundles still verify.
+            if !verity_types::attestation_id_matches(&a.id, &a.evaluator, &envelope.payload_digest())
+                || *sender != a.evaluator
+            {
                 return Err(mismatch("statement digest or evaluator"));
             }
             envelope
@@ -300,6 +304,12 @@ fn check_tx_matches(
         (Record::Decision(d), Action::CorrectDecision { decision, output_hash, .. }) => {
             if Some(*decision) != d.supersedes || *output_hash != d.output_hash || *sender != d.operator {
                 return Err(mismatch("corrected decision, output or operator"));
+            }
+        }
+        (Record::Dispute(d), Action::RegisterContent { content, .. }) => {
+            // A dispute is opened by the first contesting registration (its second claim).
+            if *content != d.content || d.claims.get(1).is_none_or(|c| c.claimant != *sender) {
+                return Err(mismatch("content or contesting claimant"));
             }
         }
         _ => return Err(mismatch("it carries another kind of action")),

@@ -164,6 +164,13 @@ pub enum StateError {
     /// A validator-set change approved by too few organisations' admins.
     #[error("approved by {have} of {total} organisations; more than two thirds are needed")]
     InsufficientApprovals { have: usize, total: usize },
+    /// The flags of a challenge cannot be lifted (it was not upheld, they are already
+    /// lifted, or the opt-out that upheld it still stands).
+    #[error("flags of challenge {challenge} cannot be lifted: {reason}")]
+    LiftRefused { challenge: Hash, reason: String },
+    /// The model version's deployment in force is suspended by the model's risk policy.
+    #[error("the deployment of {model}@{version} to {environment} is suspended ({reason}); roll it back or lift the flag first")]
+    DeploymentSuspended { model: String, version: u32, environment: String, reason: String },
 }
 
 impl StateError {
@@ -220,11 +227,13 @@ impl StateError {
             StateError::InvalidEvidence(_) => "invalid_evidence",
             StateError::InvalidValidatorChange(_) => "invalid_validator_change",
             StateError::InsufficientApprovals { .. } => "insufficient_approvals",
+            StateError::LiftRefused { .. } => "lift_refused",
+            StateError::DeploymentSuspended { .. } => "deployment_suspended",
         }
     }
 
     /// Every code, for documentation and tests (kept in the order of the variants).
-    pub const CODES: [&'static str; 48] = [
+    pub const CODES: [&'static str; 50] = [
         "wrong_chain",
         "invalid_action",
         "unknown_sender",
@@ -273,6 +282,8 @@ impl StateError {
         "lineage_too_deep",
         "not_a_validator",
         "invalid_evidence",
+        "lift_refused",
+        "deployment_suspended",
     ];
 
     /// The error as recorded in a receipt.

@@ -310,6 +310,14 @@ fn apply_provenance(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Action) -> Re
         Action::CorrectDecision { decision, output_hash, review, reason } => {
             prov::correct_decision(layer, ctx, decision, output_hash, review, reason)
         }
+        Action::SetChallengeReview { dataset, version, review } => {
+            prov::set_challenge_review(layer, ctx, dataset, *version, review)
+        }
+        Action::LiftFlags { challenge, reason } => prov::lift_flags(layer, ctx, challenge, reason),
+        Action::ResolveContentDispute { dispute, winner, reason } => {
+            prov::resolve_content_dispute(layer, ctx, dispute, winner, reason)
+        }
+        Action::SetRiskPolicy { model, suspend_at_risk } => prov::set_risk_policy(layer, ctx, model, *suspend_at_risk),
         Action::CreateAccount { .. }
         | Action::GrantRole { .. }
         | Action::RevokeRole { .. }

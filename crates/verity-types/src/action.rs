@@ -17,9 +17,9 @@ use crate::limits::{
 use crate::proof::InclusionProof;
 use crate::provenance::{
     check_commit, check_date, check_gate, check_licences, check_payout, check_reason, check_reviewers,
-    check_sorted_unique, check_text, ChallengeKind, ContentId, CorrectionPolicy, DatasetId, DatasetMode, DatasetPolicy,
-    DatasetRef, EnvId, GateRequirement, Licence, ModelId, ModelVersionRef, OptOutScope, PayoutShare, ReviewLayer,
-    RunId,
+    check_sorted_unique, check_text, ChallengeKind, ChallengeReview, ContentId, CorrectionPolicy, DatasetId,
+    DatasetMode, DatasetPolicy, DatasetRef, EnvId, GateRequirement, Licence, ModelId, ModelVersionRef, OptOutScope,
+    PayoutShare, ReviewLayer, RunId,
 };
 use crate::validators::{Approval, ValidatorChange};
 
@@ -107,14 +107,15 @@ pub enum Action {
     },
     /// The next chunk of an enumerated dataset version's items, in ascending content order.
     AddDatasetItems { dataset: DatasetId, version: u32, items: Vec<DatasetItem> },
-    /// Any account challenges one item of a dataset version.
+    /// Any account challenges one item of a dataset version, proving the item is in it.
     ChallengeItem {
         dataset: DatasetId,
         version: u32,
         content: ContentId,
         kind: ChallengeKind,
         evidence: Hash,
-        /// Required for `opted_out`: that the content is an item of the version.
+        /// That the content is an item of the version (required: a challenge without it is
+        /// refused; an old transaction without one still decodes).
         proof: Option<InclusionProof>,
     },
     /// The dataset version's curator answers an open challenge.
@@ -172,6 +173,22 @@ pub enum Action {
     /// Schedules a validator-set change for the start of `change.epoch`, approved by
     /// admins of more than two thirds of the organisations (any account may submit it).
     ChangeValidators { change: ValidatorChange, approvals: Vec<Approval> },
+
+    // ----- provenance (appended later) -----
+    /// A curator or org admin of the dataset's organisation sets who decides the version's
+    /// challenges from now on (challenges already open keep the rule they were opened under).
+    SetChallengeReview { dataset: DatasetId, version: u32, review: ChallengeReview },
+    /// An appeal of an upheld challenge granted: lifts its flags (on the dataset version
+    /// and everything downstream), by the review rule the challenge was decided under.
+    LiftFlags { challenge: Hash, reason: String },
+    /// Settles a content dispute in favour of one claimant (a neutral organisation's admin,
+    /// or the other side conceding).
+    ResolveContentDispute { dispute: Hash, winner: AccountId, reason: String },
+    /// The model's organisation says what happens to a deployment in force whose model
+    /// version is flagged or deprecated after it was deployed: reported as at risk only,
+    /// or also suspended (no decisions are recorded against it until it is rolled back or
+    /// the flag is lifted).
+    SetRiskPolicy { model: ModelId, suspend_at_risk: bool },
 }
 
 /// One item of an enumerated dataset version.
@@ -247,6 +264,10 @@ impl Action {
             Action::CorrectDecision { .. } => "correct_decision",
             Action::ReportEquivocation { .. } => "report_equivocation",
             Action::ChangeValidators { .. } => "change_validators",
+            Action::SetChallengeReview { .. } => "set_challenge_review",
+            Action::LiftFlags { .. } => "lift_flags",
+            Action::ResolveContentDispute { .. } => "resolve_content_dispute",
+            Action::SetRiskPolicy { .. } => "set_risk_policy",
         }
     }
 
@@ -440,6 +461,17 @@ impl Action {
                 change.validate()?;
                 crate::validators::validate_approvals(approvals)
             }
+            Action::SetChallengeReview { dataset, version, review } => {
+                dataset.validate()?;
+                positive_version(*version)?;
+                review.validate()
+            }
+            Action::LiftFlags { reason, .. } => check_reason("reason", reason),
+            Action::ResolveContentDispute { winner, reason, .. } => {
+                winner.validate()?;
+                check_reason("reason", reason)
+            }
+            Action::SetRiskPolicy { model, .. } => model.validate(),
         }
     }
 }

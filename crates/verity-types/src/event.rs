@@ -211,6 +211,61 @@ pub enum Event {
         approving_orgs: Vec<OrgId>,
         by: AccountId,
     },
+
+    // ----- provenance (appended later) -----
+    /// A dataset version's review rule was set.
+    ChallengeReviewSet {
+        dataset: DatasetId,
+        version: u32,
+        by: AccountId,
+    },
+    /// An organisation voted under a review quorum: on a challenge (`lift` false; `yes`
+    /// upholds) or on lifting an upheld challenge's flags (`lift` true; `yes` lifts).
+    ReviewVoted {
+        challenge: Hash,
+        org: OrgId,
+        lift: bool,
+        yes: bool,
+        by: AccountId,
+    },
+    /// A flag on a record was lifted on appeal (the flag stays on record, marked lifted).
+    FlagLifted {
+        record: RecordRef,
+        origin: DatasetRef,
+        cause: FlagCause,
+        by: AccountId,
+    },
+    /// A creator of another organisation registered content already registered: a
+    /// dispute holds both claims.
+    ContentDisputed {
+        content: ContentId,
+        dispute: Hash,
+        claimant: AccountId,
+    },
+    /// A content dispute was settled; the winner's claim is the content's registration.
+    ContentDisputeResolved {
+        content: ContentId,
+        dispute: Hash,
+        winner: AccountId,
+        by: AccountId,
+    },
+    /// A model's risk policy was set.
+    RiskPolicySet {
+        model: ModelId,
+        suspend_at_risk: bool,
+        by: AccountId,
+    },
+    /// The model version of a deployment in force was flagged or deprecated: the
+    /// deployment is at risk (and suspended, if the model's risk policy says so) until it
+    /// is rolled back or the flag lifted.
+    DeploymentAtRisk {
+        deployment: Hash,
+        model: ModelId,
+        version: u32,
+        environment: EnvId,
+        reason: String,
+        suspended: bool,
+    },
 }
 
 impl Event {
@@ -264,6 +319,13 @@ impl Event {
             Event::RecordFlagged { .. } => vec![],
             Event::EquivocationRecorded { reported_by, .. } => vec![reported_by],
             Event::ValidatorChangeScheduled { by, .. } => vec![by],
+            Event::ChallengeReviewSet { by, .. } | Event::ReviewVoted { by, .. } | Event::FlagLifted { by, .. } => {
+                vec![by]
+            }
+            Event::ContentDisputed { claimant, .. } => vec![claimant],
+            Event::ContentDisputeResolved { winner, by, .. } => vec![winner, by],
+            Event::RiskPolicySet { by, .. } => vec![by],
+            Event::DeploymentAtRisk { .. } => vec![],
         }
     }
 }

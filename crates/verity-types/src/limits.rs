@@ -36,6 +36,12 @@ pub const MANIFEST_ITEMS_MAX: usize = 10_000_000;
 pub const DATASET_CHUNK_ITEMS_MAX: usize = 512;
 /// Most designated reviewers of a dataset version.
 pub const REVIEWERS_MAX: usize = 16;
+/// Most organisations in a dataset version's review quorum.
+pub const REVIEW_ORGS_MAX: usize = 16;
+/// Most claims in one content dispute (one per organisation).
+pub const DISPUTE_CLAIMS_MAX: usize = 8;
+/// Most disputes ever opened over one piece of content.
+pub const DISPUTES_PER_CONTENT_MAX: usize = 16;
 /// Longest challenge window, in heights.
 pub const CHALLENGE_WINDOW_MAX: u64 = 1_000_000;
 /// Most dataset versions one training run may use.

@@ -15,7 +15,7 @@ use crate::hash::Hash;
 use crate::ids::{check_id, string_id, AccountId, OrgId};
 use crate::limits::{
     GATE_EVALUATORS_MAX, GATE_METRICS_MAX, GATE_REQUIREMENTS_MAX, LICENCES_PER_DATASET_MAX, MEMO_BYTES_MAX,
-    METRICS_MAX, PAYOUT_SPLITS_MAX, REVIEWERS_MAX,
+    METRICS_MAX, PAYOUT_SPLITS_MAX, REVIEWERS_MAX, REVIEW_ORGS_MAX,
 };
 
 /// Parts per million: the fixed-point unit of every score and share on the ledger.
@@ -232,6 +232,46 @@ pub struct OptOut {
     pub withdrawn_height: Option<u64>,
 }
 
+/// One organisation's claim to a piece of content: what its registration said.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct ContentClaim {
+    /// The creator who registered (or tried to register) the content.
+    pub claimant: AccountId,
+    pub org: OrgId,
+    pub media_type: String,
+    pub licence: Licence,
+    pub payout: Vec<PayoutShare>,
+    pub height: u64,
+    /// The registering transaction.
+    pub tx: Hash,
+}
+
+/// How a content dispute ended.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct DisputeResolution {
+    /// The claimant whose claim now stands as the content's registration.
+    pub winner: AccountId,
+    pub by: AccountId,
+    pub reason: String,
+    pub height: u64,
+}
+
+/// A contested registration: a creator of another organisation registered content that was
+/// already registered. Both (or all) claims are kept; while the dispute is open the
+/// content's opt-outs flag nothing already in use. Key: `prov/dispute/<id hex>`, id = the
+/// hash of the transaction that opened it; `prov/disputes/<content hex>` lists a content's
+/// disputes, oldest first.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct ContentDispute {
+    pub id: Hash,
+    pub content: ContentId,
+    /// The registration in force when the dispute opened first, then each contesting
+    /// claim in ledger order (one per organisation).
+    pub claims: Vec<ContentClaim>,
+    pub height: u64,
+    pub resolution: Option<DisputeResolution>,
+}
+
 /// How the items of a dataset version reach the ledger.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -327,6 +367,70 @@ pub enum ChallengeStatus {
     Rejected,
 }
 
+/// Who decides a dataset version's challenges (and lifts the flags of upheld ones), as the
+/// dataset's organisation chose it. Key: `prov/review/<dataset>/<version>` (absent:
+/// [`ChallengeReview::Reviewers`]).
+#[derive(Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+#[borsh(use_discriminant = false)]
+pub enum ChallengeReview {
+    /// One reviewer decides: one of the version's named reviewers, or, if it names none,
+    /// an account with the `reviewer` role in the dataset's organisation.
+    #[default]
+    Reviewers,
+    /// Reviewers of `threshold` distinct organisations among `orgs` must agree; each
+    /// organisation has one vote, cast by an account with the `reviewer` role in it.
+    Quorum { orgs: Vec<OrgId>, threshold: u32 },
+}
+
+impl ChallengeReview {
+    pub fn validate(&self) -> Result<(), TypesError> {
+        if let ChallengeReview::Quorum { orgs, threshold } = self {
+            check_len("orgs", orgs, 1, REVIEW_ORGS_MAX)?;
+            check_sorted_unique("orgs", orgs, |o| o.clone())?;
+            orgs.iter().try_for_each(OrgId::validate)?;
+            if *threshold == 0 || *threshold as usize > orgs.len() {
+                return Err(TypesError::InvalidField {
+                    field: "threshold",
+                    reason: format!("must be 1 to the {} organisations named, got {threshold}", orgs.len()),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The review rule of a dataset version as recorded. Key: `prov/review/<dataset>/<version>`.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct ReviewRule {
+    pub dataset: DatasetId,
+    pub version: u32,
+    pub review: ChallengeReview,
+    pub set_by: AccountId,
+    pub height: u64,
+}
+
+/// One organisation's vote under a review quorum (to uphold or reject a challenge, or to
+/// lift the flags of an upheld one).
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct ReviewVote {
+    pub org: OrgId,
+    pub by: AccountId,
+    /// Uphold (for a resolution) or lift (for an appeal): true; reject or keep: false.
+    pub yes: bool,
+    pub height: u64,
+}
+
+/// The lifting of a flag (or of all the flags of an upheld challenge) on appeal. The flag
+/// stays on record with this entry; a lifted flag no longer blocks its record.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct FlagLift {
+    /// The reviewer whose decision lifted it (under a quorum: the vote that completed it).
+    pub by: AccountId,
+    pub reason: String,
+    pub height: u64,
+}
+
 /// A challenge of one item of a dataset version. Key: `prov/challenge/<id hex>`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Challenge {
@@ -344,6 +448,15 @@ pub struct Challenge {
     pub status: ChallengeStatus,
     pub resolved_by: Option<AccountId>,
     pub resolution_reason: String,
+    /// The review rule in force when the challenge was opened; it decides the challenge
+    /// and any appeal of it.
+    pub review: ChallengeReview,
+    /// Under a quorum: the organisations' votes on the challenge, in ledger order.
+    pub votes: Vec<ReviewVote>,
+    /// Under a quorum: the organisations' votes on lifting its flags, in ledger order.
+    pub lift_votes: Vec<ReviewVote>,
+    /// Set when its flags were lifted on appeal (the challenge stays upheld on record).
+    pub lifted: Option<FlagLift>,
 }
 
 /// A training run. Key: `prov/run/<id>`.
@@ -455,8 +568,29 @@ impl Metric {
     }
 }
 
+/// Domain separator of an attestation id.
+pub const ATTESTATION_ID_DOMAIN: &[u8] = b"verity/attestation-id/v1\0";
+
+/// The id of an attestation: SHA-256 over a domain separator, the evaluator's account and
+/// the DSSE payload's digest. Binding the evaluator means another evaluator who sees an
+/// envelope in gossip and signs the same statement first gets an id of its own instead of
+/// taking this one. Ledgers before this rule named an attestation by the payload digest
+/// alone; offline verifiers accept both (see [`attestation_id_matches`]).
+pub fn attestation_id(evaluator: &AccountId, payload_digest: &Hash) -> Hash {
+    let mut bytes = ATTESTATION_ID_DOMAIN.to_vec();
+    bytes.extend_from_slice(&crate::encoding::encode(evaluator));
+    bytes.extend_from_slice(payload_digest.as_bytes());
+    crate::hash::sha256(&bytes)
+}
+
+/// Whether `id` names the attestation of `payload_digest` by `evaluator`: the bound id, or
+/// the payload digest alone as ledgers recorded it before ids were bound to evaluators.
+pub fn attestation_id_matches(id: &Hash, evaluator: &AccountId, payload_digest: &Hash) -> bool {
+    *id == attestation_id(evaluator, payload_digest) || id == payload_digest
+}
+
 /// An evaluation attestation as the ledger keeps it. Key: `prov/attestation/<id hex>`,
-/// id = SHA-256 of the in-toto statement (the DSSE payload).
+/// id = [`attestation_id`] of its evaluator and the DSSE payload's digest.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Attestation {
     pub id: Hash,
@@ -565,6 +699,29 @@ pub fn check_gate(requirements: &[GateRequirement]) -> Result<(), TypesError> {
     requirements.iter().try_for_each(GateRequirement::validate)
 }
 
+/// What a model's organisation wants done with a deployment in force whose model version
+/// is flagged or deprecated after the deploy. Key: `prov/risk/<model>` (absent: report
+/// only).
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct RiskPolicy {
+    pub model: ModelId,
+    /// Suspend such a deployment: decisions against its model version are refused until
+    /// the environment is rolled back (or the flag is lifted).
+    pub suspend_at_risk: bool,
+    pub set_by: AccountId,
+    pub height: u64,
+}
+
+/// Why a deployment in force is at risk, as a reader sees it (derived from the records,
+/// never stored).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct DeploymentRisk {
+    /// `flagged (n active flag(s))` and/or `deprecated: <reason>`.
+    pub reasons: Vec<String>,
+    /// The model's risk policy suspends it.
+    pub suspended: bool,
+}
+
 /// Whether a deployment moved forward or rolled back.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -655,6 +812,8 @@ pub struct Flag {
     pub origin: DatasetRef,
     pub cause: FlagCause,
     pub height: u64,
+    /// Set when the flag was lifted on appeal; the flag stays on record.
+    pub lifted: Option<FlagLift>,
 }
 
 /// A reference to any provenance record: the nodes of the lineage graph.
@@ -674,6 +833,8 @@ pub enum RecordRef {
     Attestation(Hash),
     Deployment(Hash),
     Decision(Hash),
+    /// A content dispute (appended last: the borsh tag is the declaration order).
+    Dispute(Hash),
 }
 
 /// The kinds of provenance records, and the shape of the lineage graph between them.
@@ -688,6 +849,7 @@ pub enum RecordKind {
     Attestation,
     Deployment,
     Decision,
+    Dispute,
 }
 
 impl RecordKind {
@@ -703,12 +865,13 @@ impl RecordKind {
             RecordKind::Attestation => "attestation",
             RecordKind::Deployment => "deployment",
             RecordKind::Decision => "decision",
+            RecordKind::Dispute => "dispute",
         }
     }
 
     /// The kinds of records the ledger links directly downstream of a record of this kind,
     /// one list per kind (`prov/edges/<ref>/<kind>`), in the order traces show them:
-    /// content feeds opt-outs, dataset versions and challenges; a dataset version feeds
+    /// content feeds opt-outs, dataset versions, challenges and disputes; a dataset version feeds
     /// its next version, challenges and runs; a run produces model versions; a model
     /// version has attestations, deployments and decisions and is the base of runs; a
     /// decision is superseded by its correction. Opt-outs, challenges, attestations and
@@ -717,12 +880,12 @@ impl RecordKind {
     pub fn downstream(self) -> &'static [RecordKind] {
         use RecordKind::*;
         match self {
-            Content => &[OptOut, Dataset, Challenge],
+            Content => &[OptOut, Dataset, Challenge, Dispute],
             Dataset => &[Dataset, Challenge, Run],
             Run => &[ModelVersion],
             ModelVersion => &[Attestation, Deployment, Decision, Run],
             Decision => &[Decision],
-            OptOut | Challenge | Attestation | Deployment => &[],
+            OptOut | Challenge | Attestation | Deployment | Dispute => &[],
         }
     }
 
@@ -765,6 +928,7 @@ impl RecordRef {
             RecordRef::Attestation(_) => RecordKind::Attestation,
             RecordRef::Deployment(_) => RecordKind::Deployment,
             RecordRef::Decision(_) => RecordKind::Decision,
+            RecordRef::Dispute(_) => RecordKind::Dispute,
         }
     }
 
@@ -790,7 +954,8 @@ impl fmt::Display for RecordRef {
             | RecordRef::Challenge(h)
             | RecordRef::Attestation(h)
             | RecordRef::Deployment(h)
-            | RecordRef::Decision(h) => write!(f, "{}:{h}", self.kind()),
+            | RecordRef::Decision(h)
+            | RecordRef::Dispute(h) => write!(f, "{}:{h}", self.kind()),
             RecordRef::Dataset(d) => write!(f, "dataset:{}@{}", d.dataset, d.version),
             RecordRef::Run(r) => write!(f, "run:{r}"),
             RecordRef::ModelVersion(m) => write!(f, "model:{}@{}", m.model, m.version),
@@ -816,7 +981,7 @@ impl FromStr for RecordRef {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (kind, rest) = s.split_once(':').ok_or_else(|| TypesError::InvalidField {
             field: "record",
-            reason: format!("{s:?} is not KIND:ID (content, optout, dataset, challenge, run, model, attestation, deployment or decision)"),
+            reason: format!("{s:?} is not KIND:ID (content, optout, dataset, challenge, run, model, attestation, deployment, decision or dispute)"),
         })?;
         Ok(match kind {
             "content" => RecordRef::Content(rest.parse()?),
@@ -825,6 +990,7 @@ impl FromStr for RecordRef {
             "attestation" => RecordRef::Attestation(rest.parse()?),
             "deployment" => RecordRef::Deployment(rest.parse()?),
             "decision" => RecordRef::Decision(rest.parse()?),
+            "dispute" => RecordRef::Dispute(rest.parse()?),
             "run" => RecordRef::Run(rest.parse()?),
             "dataset" => {
                 let (name, version) = split_version(rest)?;
@@ -935,6 +1101,7 @@ pub enum Record {
     Attestation(Attestation),
     Deployment(Deployment),
     Decision(Decision),
+    Dispute(ContentDispute),
 }
 
 impl Record {
@@ -953,6 +1120,7 @@ impl Record {
             RecordRef::Attestation(_) => Record::Attestation(decode(bytes, LIMIT)?),
             RecordRef::Deployment(_) => Record::Deployment(decode(bytes, LIMIT)?),
             RecordRef::Decision(_) => Record::Decision(decode(bytes, LIMIT)?),
+            RecordRef::Dispute(_) => Record::Dispute(decode(bytes, LIMIT)?),
         };
         if record.reference() != *r {
             return Err(TypesError::InvalidField {
@@ -975,6 +1143,7 @@ impl Record {
             Record::Attestation(a) => RecordRef::Attestation(a.id),
             Record::Deployment(d) => RecordRef::Deployment(d.id),
             Record::Decision(d) => RecordRef::Decision(d.id),
+            Record::Dispute(d) => RecordRef::Dispute(d.id),
         }
     }
 
@@ -990,6 +1159,7 @@ impl Record {
             Record::Attestation(a) => a.tx,
             Record::Deployment(d) => d.id,
             Record::Decision(d) => d.id,
+            Record::Dispute(d) => d.id,
         }
     }
 
@@ -1019,6 +1189,7 @@ impl Record {
                 out.extend(d.supersedes.map(RecordRef::Decision));
                 out
             }
+            Record::Dispute(d) => vec![RecordRef::Content(d.content)],
         }
     }
 
@@ -1072,6 +1243,13 @@ impl Record {
                 },
                 if d.superseded_by.is_some() { ", superseded" } else { "" }
             ),
+            Record::Dispute(d) => {
+                let claimants: Vec<String> = d.claims.iter().map(|c| format!("{} ({})", c.claimant, c.org)).collect();
+                match &d.resolution {
+                    None => format!("open: claimed by {}", claimants.join(", ")),
+                    Some(r) => format!("resolved for {} by {}: claimed by {}", r.winner, r.by, claimants.join(", ")),
+                }
+            }
         }
     }
 }
@@ -1093,6 +1271,7 @@ mod tests {
             RecordRef::Attestation(h),
             RecordRef::Deployment(h),
             RecordRef::Decision(h),
+            RecordRef::Dispute(h),
         ] {
             assert_eq!(r.to_string().parse::<RecordRef>(), Ok(r.clone()));
             let json = serde_json::to_string(&r).expect("json");

@@ -20,6 +20,10 @@ pub const GATE_PREFIX: &[u8] = b"prov/gate/";
 pub const DEPLOYMENT_PREFIX: &[u8] = b"prov/deployment/";
 pub const CURRENT_DEPLOYMENT_PREFIX: &[u8] = b"prov/current/";
 pub const DECISION_PREFIX: &[u8] = b"prov/decision/";
+pub const DISPUTE_PREFIX: &[u8] = b"prov/dispute/";
+pub const CONTENT_DISPUTES_PREFIX: &[u8] = b"prov/disputes/";
+pub const REVIEW_PREFIX: &[u8] = b"prov/review/";
+pub const RISK_PREFIX: &[u8] = b"prov/risk/";
 
 fn hex_key(prefix: &[u8], h: &Hash) -> Vec<u8> {
     [prefix, h.to_hex().as_bytes()].concat()
@@ -105,6 +109,27 @@ pub fn decision(id: &Hash) -> Vec<u8> {
     hex_key(DECISION_PREFIX, id)
 }
 
+/// `prov/dispute/<id>` -> [`crate::ContentDispute`].
+pub fn dispute(id: &Hash) -> Vec<u8> {
+    hex_key(DISPUTE_PREFIX, id)
+}
+
+/// `prov/disputes/<content>` -> `Vec<Hash>`, the ids of the content's disputes, oldest
+/// first (the last one is open unless resolved).
+pub fn content_disputes(content: &ContentId) -> Vec<u8> {
+    hex_key(CONTENT_DISPUTES_PREFIX, content)
+}
+
+/// `prov/review/<dataset>/<version>` -> [`crate::ReviewRule`] (absent: one reviewer decides).
+pub fn review(id: &DatasetId, version: u32) -> Vec<u8> {
+    [REVIEW_PREFIX, id.as_str().as_bytes(), b"/", version.to_string().as_bytes()].concat()
+}
+
+/// `prov/risk/<model>` -> [`crate::RiskPolicy`] (absent: at-risk deployments are reported only).
+pub fn risk_policy(model: &ModelId) -> Vec<u8> {
+    [RISK_PREFIX, model.as_str().as_bytes()].concat()
+}
+
 /// `prov/edges/<record>/<kind>` -> `u64`, the number of records of `kind` directly
 /// downstream of `record` (one list per kind in [`RecordKind::downstream`], so readers of
 /// one kind, such as a deploy gate reading attestations, never walk the others).
@@ -128,6 +153,12 @@ pub fn flag(record: &RecordRef, n: u32) -> Vec<u8> {
     format!("prov/flag/{record}/{n:010}").into_bytes()
 }
 
+/// `prov/flags_active/<record>` -> `u32`, the number of the record's flags not lifted
+/// (absent: none). A record with an active flag cannot be used or deployed.
+pub fn active_flag_count(record: &RecordRef) -> Vec<u8> {
+    format!("prov/flags_active/{record}").into_bytes()
+}
+
 /// The key of the record a reference names.
 pub fn record(r: &RecordRef) -> Vec<u8> {
     match r {
@@ -140,6 +171,7 @@ pub fn record(r: &RecordRef) -> Vec<u8> {
         RecordRef::Attestation(h) => attestation(h),
         RecordRef::Deployment(h) => deployment(h),
         RecordRef::Decision(h) => decision(h),
+        RecordRef::Dispute(h) => dispute(h),
     }
 }
 

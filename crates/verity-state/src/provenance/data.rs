@@ -1,14 +1,21 @@
 //! Content, opt-outs, dataset versions and challenges.
 
+use std::collections::BTreeSet;
 use verity_types::manifest::content_leaf;
 use verity_types::merkle::{frontier_push, frontier_root};
+
+use verity_types::limits::{DISPUTES_PER_CONTENT_MAX, DISPUTE_CLAIMS_MAX};
 use verity_types::{
-    AccountId, Challenge, ChallengeKind, ChallengeStatus, Content, ContentId, Dataset, DatasetId, DatasetItem,
-    DatasetMode, DatasetPolicy, DatasetRef, DatasetStatus, DatasetVersion, Event, FlagCause, Hash, InclusionProof,
-    Licence, OptOut, OptOutScope, PayoutShare, RecordKind, RecordRef, Role,
+    AccountId, Challenge, ChallengeKind, ChallengeReview, ChallengeStatus, Content, ContentClaim, ContentDispute,
+    ContentId, Dataset, DatasetId, DatasetItem, DatasetMode, DatasetPolicy, DatasetRef, DatasetStatus, DatasetVersion,
+    DisputeResolution, Event, FlagCause, FlagLift, Hash, InclusionProof, Licence, OptOut, OptOutScope, OrgId,
+    PayoutShare, RecordKind, RecordRef, ReviewRule, ReviewVote, Role,
 };
 
-use super::{add_edge, challenge, content, dataset, dataset_version, downstream, flag_downstream, keys, opt_out, Ctx};
+use super::{
+    add_edge, challenge, challenge_review, content, content_disputes, dataset, dataset_version, dispute, downstream,
+    flag_downstream, keys, lift_downstream, open_dispute, opt_out, Ctx,
+};
 use crate::error::StateError;
 use crate::identity::{self, require_role};
 use crate::view::{Layer, StateRead};
@@ -26,13 +33,22 @@ pub(crate) fn register_content(
     payout: &[PayoutShare],
 ) -> Result<Vec<Event>, StateError> {
     require_role(ctx.sender, Role::Creator, "register_content")?;
-    if content(layer, id).is_some() {
-        return Err(StateError::AlreadyExists { what: "content", id: id.to_hex() });
-    }
     for p in payout {
         if identity::account(layer, &p.account).is_none() {
             return Err(StateError::UnknownAccount(p.account.clone()));
         }
+    }
+    if let Some(existing) = content(layer, id) {
+        let claim = ContentClaim {
+            claimant: ctx.sender.id.clone(),
+            org: ctx.sender.org.clone(),
+            media_type: media_type.to_string(),
+            licence: licence.clone(),
+            payout: payout.to_vec(),
+            height: ctx.height,
+            tx: ctx.tx_hash,
+        };
+        return contest_registration(layer, ctx, existing, claim);
     }
     let record = Content {
         id: *id,
@@ -47,6 +63,141 @@ pub(crate) fn register_content(
     };
     layer.put(keys::content(id), &record);
     Ok(vec![Event::ContentRegistered { content: *id, creator: ctx.sender.id.clone() }])
+}
+
+/// A creator of another organisation registers content that is already registered: both
+/// claims go into a dispute (the open one, or a new one), none silently wins. The holder's
+/// own organisation registering it again is refused as before.
+fn contest_registration(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    existing: Content,
+    claim: ContentClaim,
+) -> Result<Vec<Event>, StateError> {
+    let id = existing.id;
+    if existing.org == ctx.sender.org {
+        return Err(StateError::AlreadyExists { what: "content", id: id.to_hex() });
+    }
+    let (mut d, new) = match open_dispute(layer, &id) {
+        Some(d) => (d, false),
+        None => {
+            let holder = ContentClaim {
+                claimant: existing.creator.clone(),
+                org: existing.org.clone(),
+                media_type: existing.media_type.clone(),
+                licence: existing.licence.clone(),
+                payout: existing.payout.clone(),
+                height: existing.height,
+                tx: existing.tx,
+            };
+            let d = ContentDispute {
+                id: ctx.tx_hash,
+                content: id,
+                claims: vec![holder],
+                height: ctx.height,
+                resolution: None,
+            };
+            (d, true)
+        }
+    };
+    if d.claims.iter().any(|c| c.org == claim.org) {
+        return Err(StateError::AlreadyExists {
+            what: "claim",
+            id: format!("of organisation {} in dispute {} over content {id}", claim.org, d.id),
+        });
+    }
+    if d.claims.len() >= DISPUTE_CLAIMS_MAX {
+        return Err(StateError::InvalidAction(format!(
+            "dispute {} over content {id} holds the maximum of {DISPUTE_CLAIMS_MAX} claims",
+            d.id
+        )));
+    }
+    d.claims.push(claim);
+    if new {
+        let mut ids = content_disputes(layer, &id);
+        if ids.len() >= DISPUTES_PER_CONTENT_MAX {
+            return Err(StateError::InvalidAction(format!(
+                "content {id} has had the maximum of {DISPUTES_PER_CONTENT_MAX} disputes"
+            )));
+        }
+        ids.push(d.id);
+        layer.put(keys::content_disputes(&id), &ids);
+        add_edge(layer, &RecordRef::Content(id), &RecordRef::Dispute(d.id))?;
+    }
+    layer.put(keys::dispute(&d.id), &d);
+    Ok(vec![Event::ContentDisputed { content: id, dispute: d.id, claimant: ctx.sender.id.clone() }])
+}
+
+/// Settles a content dispute: the winner's claim becomes the content's registration (its
+/// height too, so the winner's opt-outs reach only uses after its own claim), and the
+/// loser's active opt-outs are withdrawn. Who may: an `org_admin` of an organisation with
+/// no claim in the dispute (a neutral party), or, in a dispute between two organisations,
+/// the side that gives up (its claimant or an `org_admin` of its organisation).
+pub(crate) fn resolve_content_dispute(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    id: &Hash,
+    winner: &AccountId,
+    reason: &str,
+) -> Result<Vec<Event>, StateError> {
+    let mut d = dispute(layer, id).ok_or_else(|| StateError::NotFound { what: "dispute", id: id.to_hex() })?;
+    if d.resolution.is_some() {
+        return Err(StateError::AlreadyDone { what: "dispute", id: id.to_hex(), state: "resolved" });
+    }
+    let win = d
+        .claims
+        .iter()
+        .find(|c| c.claimant == *winner)
+        .cloned()
+        .ok_or_else(|| StateError::NotFound { what: "claim", id: format!("by {winner} in dispute {id}") })?;
+    let orgs: BTreeSet<&OrgId> = d.claims.iter().map(|c| &c.org).collect();
+    let admin = ctx.sender.has_role(Role::OrgAdmin);
+    let neutral = admin && !orgs.contains(&ctx.sender.org);
+    let concedes = orgs.len() == 2
+        && win.org != ctx.sender.org
+        && d.claims.iter().any(|c| c.org == ctx.sender.org && (c.claimant == ctx.sender.id || admin));
+    if !(neutral || concedes) {
+        return Err(unauthorized(
+            ctx,
+            "resolve_content_dispute",
+            "only an org_admin of an organisation with no claim in the dispute, or the other side conceding, may resolve it"
+                .into(),
+        ));
+    }
+    d.resolution = Some(DisputeResolution {
+        winner: winner.clone(),
+        by: ctx.sender.id.clone(),
+        reason: reason.to_string(),
+        height: ctx.height,
+    });
+    layer.put(keys::dispute(id), &d);
+    let mut events = vec![Event::ContentDisputeResolved {
+        content: d.content,
+        dispute: *id,
+        winner: winner.clone(),
+        by: ctx.sender.id.clone(),
+    }];
+    let mut c = content(layer, &d.content).expect("a dispute names registered content");
+    if c.org != win.org {
+        for oid in &c.opt_outs {
+            let mut o = opt_out(layer, oid).expect("content lists only stored opt-outs");
+            let by_winner = identity::account(layer, &o.by).is_some_and(|a| a.org == win.org);
+            if o.withdrawn_height.is_none() && !by_winner {
+                o.withdrawn_height = Some(ctx.height);
+                layer.put(keys::opt_out(oid), &o);
+                events.push(Event::OptOutWithdrawn { content: c.id, opt_out: *oid, by: ctx.sender.id.clone() });
+            }
+        }
+        c.creator = win.claimant;
+        c.org = win.org;
+        c.media_type = win.media_type;
+        c.licence = win.licence;
+        c.payout = win.payout;
+        c.height = win.height;
+        c.tx = win.tx;
+        layer.put(keys::content(&c.id), &c);
+    }
+    Ok(events)
 }
 
 /// The creator of the content, or an org admin of its organisation.
@@ -86,12 +237,18 @@ pub(crate) fn opt_out_content(
     add_edge(layer, &content_ref, &RecordRef::OptOut(record.id))?;
     let mut events = vec![Event::OptedOut { content: *id, opt_out: record.id, by: ctx.sender.id.clone() }];
     // Opting out after use flags every dataset version that already holds the content
-    // under a use the scope forbids, and everything downstream of it.
+    // under a use the scope forbids, and everything downstream of it; but only uses made
+    // after the content was registered by its registrant (a version published at or before
+    // the registration height did not use registered content), and none while another
+    // organisation disputes the registration.
+    if open_dispute(layer, id).is_some() {
+        return Ok(events);
+    }
     let cause = FlagCause::ContentOptedOut { content: *id, opt_out: record.id };
     for r in downstream(layer, &content_ref, RecordKind::Dataset, 0, usize::MAX) {
         let RecordRef::Dataset(d) = r else { unreachable!("the dataset list holds dataset versions") };
         let v = dataset_version(layer, &d).expect("an edge names an existing dataset version");
-        if scope.forbids(&v.policy, &c.licence) {
+        if used_after_registration(&c, &v) && scope.forbids(&v.policy, &c.licence) {
             events.extend(flag_downstream(layer, &d, &cause, ctx.height)?);
         }
     }
@@ -108,6 +265,12 @@ pub(crate) fn withdraw_opt_out(layer: &mut Layer<'_>, ctx: &Ctx<'_>, id: &Hash) 
     o.withdrawn_height = Some(ctx.height);
     layer.put(keys::opt_out(id), &o);
     Ok(vec![Event::OptOutWithdrawn { content: o.content, opt_out: *id, by: ctx.sender.id.clone() }])
+}
+
+/// Whether dataset version `v` used `c` after its registration: the version's height (its
+/// publication, when its content was committed to) is above the registration's height.
+fn used_after_registration(c: &Content, v: &DatasetVersion) -> bool {
+    v.height > c.height
 }
 
 /// The first active opt-out of `content` that forbids its use under `licence` in a
@@ -301,15 +464,20 @@ pub(crate) fn challenge_item(
     let r = DatasetRef { dataset: a.dataset.clone(), version: a.version };
     let v = dataset_version(layer, &r)
         .ok_or_else(|| StateError::NotFound { what: "dataset version", id: format!("{}@{}", a.dataset, a.version) })?;
-    if let Some(proof) = a.proof {
-        if proof.tree_size != v.count {
-            return Err(StateError::InvalidProof(format!(
-                "the proof is for {} items, the version holds {}",
-                proof.tree_size, v.count
-            )));
-        }
-        proof.verify(&content_leaf(&a.content), &v.root).map_err(|e| StateError::InvalidProof(e.to_string()))?;
+    // Every challenge proves that the item is in the version: nobody can block a dataset
+    // over content it does not hold.
+    let Some(proof) = a.proof else {
+        return Err(StateError::InvalidProof(
+            "a challenge needs an inclusion proof of the item in the version's manifest root".into(),
+        ));
+    };
+    if proof.tree_size != v.count {
+        return Err(StateError::InvalidProof(format!(
+            "the proof is for {} items, the version holds {}",
+            proof.tree_size, v.count
+        )));
     }
+    proof.verify(&content_leaf(&a.content), &v.root).map_err(|e| StateError::InvalidProof(e.to_string()))?;
     let id = ctx.tx_hash;
     let mut record = Challenge {
         id,
@@ -325,6 +493,10 @@ pub(crate) fn challenge_item(
         status: ChallengeStatus::Open,
         resolved_by: None,
         resolution_reason: String::new(),
+        review: challenge_review(layer, &r),
+        votes: Vec::new(),
+        lift_votes: Vec::new(),
+        lifted: None,
     };
     let mut events = vec![Event::ChallengeOpened {
         challenge: id,
@@ -336,14 +508,21 @@ pub(crate) fn challenge_item(
     }];
     if a.kind == ChallengeKind::OptedOut {
         // The ledger checks this kind itself: membership by proof, opt-out from its records.
-        if a.proof.is_none() {
-            return Err(StateError::InvalidProof(
-                "an opted_out challenge needs an inclusion proof of the item in the version".into(),
-            ));
-        }
         let c = content(layer, &a.content).ok_or_else(|| {
             StateError::ChallengeUnfounded(format!("content {} is not registered, so it has no opt-out", a.content))
         })?;
+        if !used_after_registration(&c, &v) {
+            return Err(StateError::ChallengeUnfounded(format!(
+                "content {} was registered at height {}, after dataset {}@{} was published at {}",
+                a.content, c.height, a.dataset, a.version, v.height
+            )));
+        }
+        if let Some(d) = open_dispute(layer, &a.content) {
+            return Err(StateError::ChallengeUnfounded(format!(
+                "the registration of content {} is disputed (dispute {})",
+                a.content, d.id
+            )));
+        }
         let Some(opt_out) = forbidding_opt_out(layer, &c, &v.policy, &c.licence) else {
             return Err(StateError::ChallengeUnfounded(format!(
                 "content {} has no active opt-out that covers dataset {}@{}",
@@ -406,26 +585,168 @@ pub(crate) fn resolve_challenge(
     reason: &str,
 ) -> Result<Vec<Event>, StateError> {
     let (mut c, v) = open_challenge(layer, ctx, id)?;
-    let designated =
-        if v.reviewers.is_empty() { ctx.sender.has_role(Role::Reviewer) } else { v.reviewers.contains(&ctx.sender.id) };
-    if !designated {
+    let mut votes = std::mem::take(&mut c.votes);
+    let (decided, mut events) = review_decision(layer, ctx, "resolve_challenge", &c, &v, &mut votes, upheld, false)?;
+    c.votes = votes;
+    if decided {
+        c.status = if upheld { ChallengeStatus::Upheld } else { ChallengeStatus::Rejected };
+        c.resolved_by = Some(ctx.sender.id.clone());
+        c.resolution_reason = reason.to_string();
+        events.push(Event::ChallengeResolved { challenge: *id, upheld, by: ctx.sender.id.clone() });
+        if upheld {
+            let r = DatasetRef { dataset: c.dataset.clone(), version: c.version };
+            events.extend(flag_downstream(layer, &r, &FlagCause::ChallengeUpheld { challenge: *id }, ctx.height)?);
+        }
+    }
+    layer.put(keys::challenge(id), &c);
+    Ok(events)
+}
+
+/// Checks that the sender may decide challenge `c` of version `v` under the challenge's
+/// review rule, never as the version's curator or the challenger. Under one-reviewer review
+/// the sender decides at once; under a quorum the sender's organisation casts its one vote
+/// into `votes`, and the decision is reached when `threshold` organisations voted `yes`
+/// alike. Returns whether it is reached, and the vote's event.
+#[allow(clippy::too_many_arguments)]
+fn review_decision(
+    layer: &Layer<'_>,
+    ctx: &Ctx<'_>,
+    action: &'static str,
+    c: &Challenge,
+    v: &DatasetVersion,
+    votes: &mut Vec<ReviewVote>,
+    yes: bool,
+    lift: bool,
+) -> Result<(bool, Vec<Event>), StateError> {
+    if ctx.sender.id == v.curator || ctx.sender.id == c.challenger {
+        return Err(unauthorized(ctx, action, "the curator and the challenger may not decide".into()));
+    }
+    match &c.review {
+        ChallengeReview::Reviewers => {
+            let designated = if v.reviewers.is_empty() {
+                let owner = dataset(layer, &v.dataset).expect("a dataset version's dataset is stored").org;
+                if !(ctx.sender.has_role(Role::Reviewer) && ctx.sender.org == owner) {
+                    return Err(unauthorized(
+                        ctx,
+                        action,
+                        format!(
+                            "the version names no reviewers, so only a reviewer of its organisation {owner} decides"
+                        ),
+                    ));
+                }
+                true
+            } else {
+                v.reviewers.contains(&ctx.sender.id)
+            };
+            if !designated {
+                return Err(unauthorized(ctx, action, "is not a designated reviewer of this dataset version".into()));
+            }
+            Ok((true, Vec::new()))
+        }
+        ChallengeReview::Quorum { orgs, threshold } => {
+            if !(ctx.sender.has_role(Role::Reviewer) && orgs.contains(&ctx.sender.org)) {
+                let names: Vec<&str> = orgs.iter().map(|o| o.as_str()).collect();
+                return Err(unauthorized(
+                    ctx,
+                    action,
+                    format!("only a reviewer of the quorum's organisations ({}) votes", names.join(", ")),
+                ));
+            }
+            if votes.iter().any(|vote| vote.org == ctx.sender.org) {
+                return Err(StateError::AlreadyDone {
+                    what: "challenge",
+                    id: c.id.to_hex(),
+                    state: "voted on by the sender's organisation",
+                });
+            }
+            votes.push(ReviewVote { org: ctx.sender.org.clone(), by: ctx.sender.id.clone(), yes, height: ctx.height });
+            let alike = votes.iter().filter(|vote| vote.yes == yes).count();
+            let event = Event::ReviewVoted {
+                challenge: c.id,
+                org: ctx.sender.org.clone(),
+                lift,
+                yes,
+                by: ctx.sender.id.clone(),
+            };
+            Ok((alike >= *threshold as usize, vec![event]))
+        }
+    }
+}
+
+/// An appeal of an upheld challenge granted: by the review rule the challenge was decided
+/// under (the same reviewers, or a vote of the same quorum), its flags are lifted on the
+/// dataset version and everything downstream. Each flag stays on record with the lifting;
+/// records flagged for another cause stay blocked by that flag. A challenge the ledger
+/// upheld from an opt-out is lifted only once no opt-out forbids the use any more.
+pub(crate) fn lift_flags(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    id: &Hash,
+    reason: &str,
+) -> Result<Vec<Event>, StateError> {
+    let mut c = challenge(layer, id).ok_or_else(|| StateError::NotFound { what: "challenge", id: id.to_hex() })?;
+    let refused = |reason: String| StateError::LiftRefused { challenge: *id, reason };
+    if c.status != ChallengeStatus::Upheld {
+        return Err(refused(format!("it was {:?}, not upheld", c.status).to_lowercase()));
+    }
+    if let Some(l) = &c.lifted {
+        return Err(refused(format!("they were lifted at height {} by {}", l.height, l.by)));
+    }
+    let r = DatasetRef { dataset: c.dataset.clone(), version: c.version };
+    let v = dataset_version(layer, &r).expect("a challenge names an existing dataset version");
+    if c.kind == ChallengeKind::OptedOut {
+        let content = content(layer, &c.content).expect("an upheld opted_out challenge names registered content");
+        if let Some(o) = forbidding_opt_out(layer, &content, &v.policy, &content.licence) {
+            return Err(refused(format!("opt-out {o} still forbids this use; its creator may withdraw it")));
+        }
+    }
+    let mut votes = std::mem::take(&mut c.lift_votes);
+    let (decided, mut events) = review_decision(layer, ctx, "lift_flags", &c, &v, &mut votes, true, true)?;
+    c.lift_votes = votes;
+    if decided {
+        let lift = FlagLift { by: ctx.sender.id.clone(), reason: reason.to_string(), height: ctx.height };
+        c.lifted = Some(lift.clone());
+        events.extend(lift_downstream(layer, &r, &FlagCause::ChallengeUpheld { challenge: *id }, &lift)?);
+    }
+    layer.put(keys::challenge(id), &c);
+    Ok(events)
+}
+
+/// A curator or `org_admin` of the dataset's organisation sets who decides the version's
+/// challenges opened from now on (and appeals of them).
+pub(crate) fn set_challenge_review(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    ds: &DatasetId,
+    version: u32,
+    review: &ChallengeReview,
+) -> Result<Vec<Event>, StateError> {
+    let r = DatasetRef { dataset: ds.clone(), version };
+    dataset_version(layer, &r)
+        .ok_or_else(|| StateError::NotFound { what: "dataset version", id: format!("{ds}@{version}") })?;
+    let owner = dataset(layer, ds).expect("a dataset version's dataset is stored").org;
+    let role = ctx.sender.has_role(Role::Curator) || ctx.sender.has_role(Role::OrgAdmin);
+    if ctx.sender.org != owner || !role {
         return Err(unauthorized(
             ctx,
-            "resolve_challenge",
-            "is not a designated reviewer of this dataset version".into(),
+            "set_challenge_review",
+            format!("only a curator or org_admin of {owner} may set how its datasets are reviewed"),
         ));
     }
-    if ctx.sender.id == v.curator || ctx.sender.id == c.challenger {
-        return Err(unauthorized(ctx, "resolve_challenge", "the curator and the challenger may not resolve".into()));
+    if let ChallengeReview::Quorum { orgs, .. } = review {
+        for o in orgs {
+            if identity::org(layer, o).is_none() {
+                return Err(StateError::UnknownOrg(o.clone()));
+            }
+        }
     }
-    c.status = if upheld { ChallengeStatus::Upheld } else { ChallengeStatus::Rejected };
-    c.resolved_by = Some(ctx.sender.id.clone());
-    c.resolution_reason = reason.to_string();
-    layer.put(keys::challenge(id), &c);
-    let mut events = vec![Event::ChallengeResolved { challenge: *id, upheld, by: ctx.sender.id.clone() }];
-    if upheld {
-        let r = DatasetRef { dataset: c.dataset.clone(), version: c.version };
-        events.extend(flag_downstream(layer, &r, &FlagCause::ChallengeUpheld { challenge: *id }, ctx.height)?);
-    }
-    Ok(events)
+    let rule = ReviewRule {
+        dataset: ds.clone(),
+        version,
+        review: review.clone(),
+        set_by: ctx.sender.id.clone(),
+        height: ctx.height,
+    };
+    layer.put(keys::review(ds, version), &rule);
+    Ok(vec![Event::ChallengeReviewSet { dataset: ds.clone(), version, by: ctx.sender.id.clone() }])
 }

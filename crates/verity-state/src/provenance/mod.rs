@@ -4,23 +4,27 @@
 //!
 //! | action | who may take it |
 //! | --- | --- |
-//! | `RegisterContent` | a `creator` |
+//! | `RegisterContent` | a `creator`; if the content is registered to another organisation, the registration becomes a claim in a dispute instead |
+//! | `ResolveContentDispute` | an `org_admin` of an organisation with no claim in the dispute, or (between two organisations) the side giving up: its claimant or an `org_admin` of its organisation |
 //! | `OptOut` | the content's creator, or an `org_admin` of its organisation |
 //! | `WithdrawOptOut` | whoever may opt the content out |
 //! | `PublishDataset` | a `curator` (of the dataset's organisation, after version 1) |
 //! | `AddDatasetItems` | the curator who published the version |
-//! | `ChallengeItem` | any account |
+//! | `SetChallengeReview` | a `curator` or `org_admin` of the dataset's organisation |
+//! | `ChallengeItem` | any account, with an inclusion proof of the item against the version's root |
 //! | `AnswerChallenge` | the challenged version's curator |
-//! | `ResolveChallenge` | a designated reviewer of the version (or, if none are named, any `reviewer`), never its curator or the challenger |
+//! | `ResolveChallenge` | as the challenge's review rule says: a named reviewer of the version (none named: a `reviewer` of the dataset's organisation), or one vote per organisation of the quorum (a `reviewer` of it) until `threshold` agree; never the curator or the challenger |
+//! | `LiftFlags` | for an upheld challenge, the same reviewers or quorum as `ResolveChallenge` (no window); for a ledger-upheld `opted_out` one, only once no opt-out forbids the use |
 //! | `RegisterRun` | a `model_owner`; the named provider holds `provider` and signed the run log |
 //! | `RegisterModel` | a `model_owner` (the model belongs to its organisation) |
-//! | `RegisterModelVersion` | a `model_owner` of the model's organisation |
+//! | `RegisterModelVersion` | a `model_owner` of the model's organisation, from a run of that organisation |
 //! | `SubmitAttestation` | an `evaluator`, who also signed the DSSE envelope |
 //! | `RevokeAttestation` | the attestation's evaluator, or an `org_admin` of its organisation |
 //! | `SetGate` | a `model_owner` or `org_admin` of the model's organisation |
-//! | `Deploy`, `Rollback` | a `deployer` of the model's organisation |
+//! | `SetRiskPolicy` | a `model_owner` or `org_admin` of the model's organisation |
+//! | `Deploy`, `Rollback` | a `deployer` of the model's organisation; the deployer's own attestations never satisfy the gate |
 //! | `Deprecate` | a `model_owner` or `deployer` of the model's organisation |
-//! | `RecordDecision` | a `member`, `deployer` or `model_owner` |
+//! | `RecordDecision` | a `member`, `deployer` or `model_owner` of the model's organisation; refused while a deployment of the version in force is suspended |
 //! | `CorrectDecision` | as the decision's correction policy says |
 //!
 //! The lineage graph: every record names its upstream records in its own fields, and
@@ -30,14 +34,37 @@
 //! returns, and a reader of one kind (the deploy gate reading attestations, flagging
 //! following runs) never walks a model version's thousands of decisions. A flag (an upheld
 //! challenge, or content opted out after use) is written on the dataset version and on
-//! every run and model version downstream of it, in the same transaction; a flagged
-//! record can no longer be used by a new run or model version, and a flagged model
-//! version cannot be deployed. Hence every downstream record of a flagged dataset
-//! version is flagged, now and later.
+//! every run and model version downstream of it, in the same transaction; a record with
+//! an active (not lifted) flag can no longer be used by a new run or model version, and
+//! such a model version cannot be deployed. Hence every downstream record of a flagged
+//! dataset version is flagged, now and later, until the flag is lifted.
+//!
+//! Lifting (`LiftFlags`, an appeal granted by the reviewers who decide the challenge)
+//! never deletes a flag: each flag of that challenge, on the dataset version and
+//! downstream, gets a `lifted` entry (by, reason, height) and a `FlagLifted` event, and
+//! `prov/flags_active/<record>` drops by one. A record flagged for another cause keeps
+//! that flag and stays blocked.
+//!
+//! Opt-outs reach back only so far: an opt-out flags a dataset version only if the
+//! version was published after the content's registration (its height is above the
+//! registration's height), and flags nothing while another organisation disputes the
+//! registration; the same holds for an `opted_out` challenge. So registering someone
+//! else's content after they used it, then opting it out, flags nothing. A version
+//! published before the registration but completed (enumerated items) after it is not
+//! flagged either: its content was committed to at publication. New uses are refused by
+//! any active opt-out, disputed or not.
+//!
+//! A deployment in force whose model version is flagged or deprecated afterwards is at
+//! risk (`deployment_risk`, derived, never stored): a `DeploymentAtRisk` event is emitted
+//! when it happens, traces show it, and if the model's risk policy (`SetRiskPolicy`,
+//! `prov/risk/<model>`) suspends at-risk deployments, decisions of that version are
+//! refused until the environment is rolled back or the flag lifted.
 
 mod data;
 /// Provenance state keys (defined in verity-types so offline verifiers share them).
 pub use verity_types::provenance_keys as keys;
+#[cfg(test)]
+mod hardening_tests;
 mod model;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -47,9 +74,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use borsh::BorshDeserialize;
 use verity_types::limits::{TRACE_FANOUT_DEFAULT, TRACE_NODES_MAX};
 use verity_types::{
-    Attestation, Challenge, Content, Dataset, DatasetRef, DatasetVersion, Decision, Deployment, Event, Flag, FlagCause,
-    GatePolicy, Hash, Model, ModelId, ModelVersion, ModelVersionRef, OptOut, Record, RecordKind, RecordRef,
-    TrainingRun,
+    Attestation, Challenge, ChallengeReview, Content, ContentDispute, Dataset, DatasetRef, DatasetVersion, Decision,
+    Deployment, DeploymentRisk, Event, Flag, FlagCause, FlagLift, GatePolicy, Hash, Model, ModelId, ModelVersion,
+    ModelVersionRef, OptOut, Record, RecordKind, RecordRef, ReviewRule, RiskPolicy, TrainingRun,
 };
 
 use crate::error::StateError;
@@ -58,8 +85,8 @@ use crate::view::{read, Layer, StateRead};
 
 pub use data::check_item;
 pub(crate) use data::*;
-pub use model::check_gate;
 pub(crate) use model::*;
+pub use model::{check_gate, check_gate_for};
 
 /// Context a provenance handler needs besides the sender.
 pub(crate) struct Ctx<'s> {
@@ -86,6 +113,32 @@ pub fn dataset_version(state: &dyn StateRead, r: &DatasetRef) -> Option<DatasetV
 
 pub fn challenge(state: &dyn StateRead, id: &Hash) -> Option<Challenge> {
     read(state, &keys::challenge(id))
+}
+
+/// A content dispute.
+pub fn dispute(state: &dyn StateRead, id: &Hash) -> Option<ContentDispute> {
+    read(state, &keys::dispute(id))
+}
+
+/// The ids of every dispute over `content`, oldest first.
+pub fn content_disputes(state: &dyn StateRead, content: &Hash) -> Vec<Hash> {
+    read(state, &keys::content_disputes(content)).unwrap_or_default()
+}
+
+/// The open dispute over `content`, if any (only the newest can be open).
+pub fn open_dispute(state: &dyn StateRead, content: &Hash) -> Option<ContentDispute> {
+    let id = content_disputes(state, content).last().copied()?;
+    dispute(state, &id).filter(|d| d.resolution.is_none())
+}
+
+/// The review rule recorded for a dataset version, if its organisation set one.
+pub fn review_rule(state: &dyn StateRead, r: &DatasetRef) -> Option<ReviewRule> {
+    read(state, &keys::review(&r.dataset, r.version))
+}
+
+/// Who decides the dataset version's challenges now.
+pub fn challenge_review(state: &dyn StateRead, r: &DatasetRef) -> ChallengeReview {
+    review_rule(state, r).map(|rule| rule.review).unwrap_or_default()
 }
 
 pub fn run(state: &dyn StateRead, id: &verity_types::RunId) -> Option<TrainingRun> {
@@ -132,6 +185,66 @@ pub fn deployment_at(state: &dyn StateRead, n: u64) -> Option<Hash> {
     read(state, &keys::deployment_seq(n))
 }
 
+/// The model's risk policy, if its organisation set one.
+pub fn risk_policy(state: &dyn StateRead, model: &ModelId) -> Option<RiskPolicy> {
+    read(state, &keys::risk_policy(model))
+}
+
+/// Why a deployment is at risk: it is the one in force in its environment and its model
+/// version has active flags or is deprecated. `None` for a sound deployment, and for one
+/// no longer in force (a rollback or a newer deploy replaced it).
+pub fn deployment_risk(state: &dyn StateRead, d: &Deployment) -> Option<DeploymentRisk> {
+    if current_deployment(state, &d.model, &d.environment) != Some(d.id) {
+        return None;
+    }
+    let mv = ModelVersionRef { model: d.model.clone(), version: d.version };
+    let v = model_version(state, &mv).expect("a deployment names an existing model version");
+    let mut reasons = Vec::new();
+    match active_flag_count(state, &RecordRef::ModelVersion(mv)) {
+        0 => {}
+        n => reasons.push(format!("flagged ({n} active flag(s))")),
+    }
+    if let Some(dep) = &v.deprecated {
+        reasons.push(format!("deprecated: {}", dep.reason));
+    }
+    if reasons.is_empty() {
+        return None;
+    }
+    let suspended = risk_policy(state, &d.model).is_some_and(|p| p.suspend_at_risk);
+    Some(DeploymentRisk { reasons, suspended })
+}
+
+/// The deployments in force of a model version, oldest first.
+pub(crate) fn current_deployments(state: &dyn StateRead, mv: &ModelVersionRef) -> Vec<Deployment> {
+    downstream(state, &RecordRef::ModelVersion(mv.clone()), RecordKind::Deployment, 0, usize::MAX)
+        .into_iter()
+        .filter_map(|r| match r {
+            RecordRef::Deployment(id) => deployment(state, &id),
+            _ => None,
+        })
+        .filter(|d| current_deployment(state, &d.model, &d.environment) == Some(d.id))
+        .collect()
+}
+
+/// One `DeploymentAtRisk` event per deployment of `mv` in force, once `mv` was flagged or
+/// deprecated (`reason` says which).
+pub(crate) fn at_risk_events(state: &dyn StateRead, mv: &ModelVersionRef, reason: &str) -> Vec<Event> {
+    current_deployments(state, mv)
+        .into_iter()
+        .filter_map(|d| {
+            let risk = deployment_risk(state, &d)?;
+            Some(Event::DeploymentAtRisk {
+                deployment: d.id,
+                model: d.model,
+                version: d.version,
+                environment: d.environment,
+                reason: reason.to_string(),
+                suspended: risk.suspended,
+            })
+        })
+        .collect()
+}
+
 pub fn decision(state: &dyn StateRead, id: &Hash) -> Option<Decision> {
     read(state, &keys::decision(id))
 }
@@ -173,7 +286,12 @@ pub fn flag_count(state: &dyn StateRead, r: &RecordRef) -> u32 {
     read(state, &keys::flag_count(r)).unwrap_or(0)
 }
 
-/// Every flag on a record, oldest first.
+/// Number of the record's flags that are not lifted (those block its use).
+pub fn active_flag_count(state: &dyn StateRead, r: &RecordRef) -> u32 {
+    read(state, &keys::active_flag_count(r)).unwrap_or(0)
+}
+
+/// Every flag on a record, oldest first (lifted ones included, marked lifted).
 pub fn flags(state: &dyn StateRead, r: &RecordRef) -> Vec<Flag> {
     (0..flag_count(state, r))
         .map(|i| read(state, &keys::flag(r, i)).expect("every flag below the count is stored"))
@@ -202,36 +320,97 @@ pub(crate) fn flag_downstream(
     cause: &FlagCause,
     height: u64,
 ) -> Result<Vec<Event>, StateError> {
-    let flag = Flag { origin: origin.clone(), cause: cause.clone(), height };
-    let start = RecordRef::Dataset(origin.clone());
-    let mut seen = BTreeSet::from([start.clone()]);
-    let mut queue = VecDeque::from([start]);
+    let flag = Flag { origin: origin.clone(), cause: cause.clone(), height, lifted: None };
     let mut events = Vec::new();
-    while let Some(r) = queue.pop_front() {
-        assert!(r.record_kind().flaggable(), "flags follow only datasets, runs and model versions");
+    for r in flaggable_downstream(layer, origin) {
         let n = flag_count(layer, &r);
         layer.put(keys::flag(&r, n), &flag);
         layer.put(keys::flag_count(&r), &n.checked_add(1).ok_or(StateError::Overflow { what: "flag count" })?);
+        let active = active_flag_count(layer, &r);
+        layer.put(
+            keys::active_flag_count(&r),
+            &active.checked_add(1).ok_or(StateError::Overflow { what: "flag count" })?,
+        );
         events.push(Event::RecordFlagged { record: r.clone(), origin: origin.clone(), cause: cause.clone() });
-        // Datasets feed runs, runs produce model versions, model versions are the base of
-        // runs; only those lists are read (never a model version's decisions).
-        let follows = match r.record_kind() {
-            RecordKind::Dataset | RecordKind::ModelVersion => RecordKind::Run,
-            RecordKind::Run => RecordKind::ModelVersion,
-            _ => continue,
-        };
-        for next in downstream(layer, &r, follows, 0, usize::MAX) {
-            if seen.insert(next.clone()) {
-                queue.push_back(next);
-            }
+        // A model version in production does not go on silently once flagged.
+        if let RecordRef::ModelVersion(mv) = &r {
+            events.extend(at_risk_events(
+                layer,
+                mv,
+                &format!("flagged from dataset {}@{}", origin.dataset, origin.version),
+            ));
         }
     }
     Ok(events)
 }
 
-/// Refuses if the record is flagged.
+/// `origin` (a dataset version) and every run and model version downstream of it, in
+/// breadth-first order, each once.
+fn flaggable_downstream(state: &dyn StateRead, origin: &DatasetRef) -> Vec<RecordRef> {
+    let start = RecordRef::Dataset(origin.clone());
+    let mut seen = BTreeSet::from([start.clone()]);
+    let mut queue = VecDeque::from([start]);
+    let mut out = Vec::new();
+    while let Some(r) = queue.pop_front() {
+        assert!(r.record_kind().flaggable(), "flags follow only datasets, runs and model versions");
+        // Datasets feed runs, runs produce model versions, model versions are the base of
+        // runs; only those lists are read (never a model version's decisions).
+        let follows = match r.record_kind() {
+            RecordKind::Dataset | RecordKind::ModelVersion => Some(RecordKind::Run),
+            RecordKind::Run => Some(RecordKind::ModelVersion),
+            _ => None,
+        };
+        if let Some(follows) = follows {
+            for next in downstream(state, &r, follows, 0, usize::MAX) {
+                if seen.insert(next.clone()) {
+                    queue.push_back(next);
+                }
+            }
+        }
+        out.push(r);
+    }
+    out
+}
+
+/// Lifts every flag with `cause` that `origin` put on itself and on the records downstream
+/// of it: each flag stays on record with `lift` added, and stops blocking its record. A
+/// record flagged for another cause stays blocked by that flag. Returns one `FlagLifted`
+/// event per flag lifted.
+pub(crate) fn lift_downstream(
+    layer: &mut Layer<'_>,
+    origin: &DatasetRef,
+    cause: &FlagCause,
+    lift: &FlagLift,
+) -> Result<Vec<Event>, StateError> {
+    let mut events = Vec::new();
+    // Records downstream now are those flagged then: a record with an active flag feeds no
+    // new run or model version, and this cause's flags are all still active here.
+    for r in flaggable_downstream(layer, origin) {
+        for n in 0..flag_count(layer, &r) {
+            let mut flag: Flag = read(layer, &keys::flag(&r, n)).expect("every flag below the count is stored");
+            if flag.lifted.is_some() || flag.origin != *origin || flag.cause != *cause {
+                continue;
+            }
+            flag.lifted = Some(lift.clone());
+            layer.put(keys::flag(&r, n), &flag);
+            let active = active_flag_count(layer, &r)
+                .checked_sub(1)
+                .expect("an unlifted flag is counted among the record's active flags");
+            layer.put(keys::active_flag_count(&r), &active);
+            events.push(Event::FlagLifted {
+                record: r.clone(),
+                origin: origin.clone(),
+                cause: cause.clone(),
+                by: lift.by.clone(),
+            });
+        }
+    }
+    Ok(events)
+}
+
+/// Refuses if the record carries a flag that is not lifted.
 pub(crate) fn require_unflagged(state: &dyn StateRead, r: &RecordRef) -> Result<(), StateError> {
-    match flag_count(state, r) {
+    match active_flag_count(state, r) {
         0 => Ok(()),
         flags => Err(StateError::LineageFlagged { record: r.to_string(), flags }),
     }
@@ -251,8 +430,10 @@ pub struct TraceNode {
     pub record: RecordRef,
     pub summary: String,
     pub data: Record,
-    /// Number of flags on the record (problems found upstream of it).
+    /// Number of flags on the record (problems found upstream of it), lifted ones included.
     pub flags: u32,
+    /// Number of its flags not lifted on appeal (a record with any cannot be used).
+    pub flags_active: u32,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<TraceNode>,
     /// Downstream records not listed under this record, by kind: the older ones beyond
@@ -260,6 +441,9 @@ pub struct TraceNode {
     /// (and the root, for its downstream) fills it.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub more: BTreeMap<RecordKind, u64>,
+    /// A deployment in force whose model version is flagged or deprecated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_risk: Option<DeploymentRisk>,
     /// The record already appears earlier in this direction; its children are there.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub repeated: bool,
@@ -306,9 +490,14 @@ fn trace_node(state: &dyn StateRead, r: &RecordRef) -> Option<TraceNode> {
     Some(TraceNode {
         record: r.clone(),
         summary: data.summary(),
-        data,
         // Only datasets, runs and model versions are ever flagged: skip the read otherwise.
         flags: if r.record_kind().flaggable() { flag_count(state, r) } else { 0 },
+        flags_active: if r.record_kind().flaggable() { active_flag_count(state, r) } else { 0 },
+        at_risk: match &data {
+            Record::Deployment(d) => deployment_risk(state, d),
+            _ => None,
+        },
+        data,
         children: Vec::new(),
         more: BTreeMap::new(),
         repeated: false,

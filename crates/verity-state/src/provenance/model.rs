@@ -4,9 +4,9 @@
 use verity_types::dsse::{Envelope, EvaluationStatement, IN_TOTO_PAYLOAD_TYPE};
 use verity_types::limits::MODEL_DEPTH_MAX;
 use verity_types::{
-    run_log_message, Attestation, CorrectionPolicy, DatasetRef, DatasetStatus, Decision, Deployment, DeploymentKind,
-    Deprecation, EnvId, Event, GatePolicy, GateRequirement, Hash, Model, ModelId, ModelVersion, ModelVersionRef,
-    RecordKind, RecordRef, ReviewLayer, Role, RunId, Signature, TrainingRun,
+    attestation_id, run_log_message, Attestation, CorrectionPolicy, DatasetRef, DatasetStatus, Decision, Deployment,
+    DeploymentKind, Deprecation, EnvId, Event, GatePolicy, GateRequirement, Hash, Model, ModelId, ModelVersion,
+    ModelVersionRef, RecordKind, RecordRef, ReviewLayer, RiskPolicy, Role, RunId, Signature, TrainingRun,
 };
 
 use super::{
@@ -169,6 +169,15 @@ pub(crate) fn register_model_version(
         });
     }
     let r = run(layer, run_id).ok_or_else(|| StateError::NotFound { what: "run", id: run_id.to_string() })?;
+    // A model's versions come from its own organisation's runs: citing another
+    // organisation's run would claim its data and compute as this model's lineage.
+    if r.org != m.org {
+        return Err(unauthorized(
+            ctx,
+            "register_model_version",
+            format!("run {run_id} belongs to organisation {}, model {id} to {}", r.org, m.org),
+        ));
+    }
     require_unflagged(layer, &RecordRef::Run(run_id.clone()))?;
     let depth = match &r.base_model {
         Some(b) => model_version(layer, b).expect("a run names an existing base model version").depth + 1,
@@ -232,7 +241,8 @@ pub(crate) fn submit_attestation(
     let mv = model_by_fingerprint(layer, &fingerprint).ok_or_else(|| {
         StateError::InvalidAttestation(format!("subject digest {fingerprint} is not a registered model fingerprint"))
     })?;
-    let id = env.payload_digest();
+    // Bound to the evaluator: another evaluator signing the same statement gets its own id.
+    let id = attestation_id(&ctx.sender.id, &env.payload_digest());
     if attestation(layer, &id).is_some() {
         return Err(StateError::AlreadyExists { what: "attestation", id: id.to_hex() });
     }
@@ -314,6 +324,17 @@ pub(crate) fn set_gate(
 /// Checks a model version against its gate for `env`: returns the attestation chosen
 /// for each applicable requirement (the first that satisfies it, in ledger order).
 pub fn check_gate(state: &dyn StateRead, mv: &ModelVersion, env: &EnvId) -> Result<Vec<Hash>, StateError> {
+    check_gate_for(state, mv, env, None)
+}
+
+/// [`check_gate`] for a deploy by `deployer`: separation of duties, an attestation by the
+/// deployer itself never counts (an evaluator does not pass its own deploy).
+pub fn check_gate_for(
+    state: &dyn StateRead,
+    mv: &ModelVersion,
+    env: &EnvId,
+    deployer: Option<&verity_types::AccountId>,
+) -> Result<Vec<Hash>, StateError> {
     let refused = |reason: String| StateError::GateNotSatisfied {
         model: mv.model.to_string(),
         version: mv.version,
@@ -335,6 +356,9 @@ pub fn check_gate(state: &dyn StateRead, mv: &ModelVersion, env: &EnvId) -> Resu
         let mut why = Vec::new();
         let found = atts.iter().find(|a| {
             let shortfall = req.shortfall(a).or_else(|| {
+                if deployer == Some(&a.evaluator) {
+                    return Some(format!("its evaluator {} is the deployer", a.evaluator));
+                }
                 if req.evaluators.is_empty() {
                     let still_evaluator =
                         identity::account(state, &a.evaluator).is_some_and(|e: Account| e.has_role(Role::Evaluator));
@@ -415,7 +439,7 @@ pub(crate) fn deploy(
     let model = existing_model(layer, m)?;
     require_model_org(ctx, &model, &[Role::Deployer], "deploy")?;
     let v = deployable(layer, m, version)?;
-    let atts = check_gate(layer, &v, env)?;
+    let atts = check_gate_for(layer, &v, env, Some(&ctx.sender.id))?;
     record_deployment(layer, ctx, &v, env, DeploymentKind::Deploy, atts)
 }
 
@@ -439,7 +463,7 @@ pub(crate) fn rollback(
         )));
     }
     let v = deployable(layer, m, to_version)?;
-    let atts = check_gate(layer, &v, env)?;
+    let atts = check_gate_for(layer, &v, env, Some(&ctx.sender.id))?;
     let kind = DeploymentKind::Rollback { from_version: current.version, reason: reason.to_string() };
     record_deployment(layer, ctx, &v, env, kind, atts)
 }
@@ -463,7 +487,24 @@ pub(crate) fn deprecate(
     }
     v.deprecated = Some(Deprecation { by: ctx.sender.id.clone(), reason: reason.to_string(), height: ctx.height });
     layer.put(keys::model_version(m, version), &v);
-    Ok(vec![Event::Deprecated { model: m.clone(), version, by: ctx.sender.id.clone() }])
+    let mut events = vec![Event::Deprecated { model: m.clone(), version, by: ctx.sender.id.clone() }];
+    let mv = ModelVersionRef { model: m.clone(), version };
+    events.extend(super::at_risk_events(layer, &mv, &format!("deprecated: {reason}")));
+    Ok(events)
+}
+
+/// The model's organisation sets whether at-risk deployments are suspended.
+pub(crate) fn set_risk_policy(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    id: &ModelId,
+    suspend_at_risk: bool,
+) -> Result<Vec<Event>, StateError> {
+    let m = existing_model(layer, id)?;
+    require_model_org(ctx, &m, &[Role::ModelOwner, Role::OrgAdmin], "set_risk_policy")?;
+    let policy = RiskPolicy { model: id.clone(), suspend_at_risk, set_by: ctx.sender.id.clone(), height: ctx.height };
+    layer.put(keys::risk_policy(id), &policy);
+    Ok(vec![Event::RiskPolicySet { model: id.clone(), suspend_at_risk, by: ctx.sender.id.clone() }])
 }
 
 fn check_reviewer(state: &dyn StateRead, review: &ReviewLayer) -> Result<(), StateError> {
@@ -499,7 +540,28 @@ pub(crate) fn record_decision(
             "requires one of the roles member, deployer, model_owner".into(),
         ));
     }
+    let m = existing_model(layer, a.model)?;
     existing_version(layer, a.model, a.version)?;
+    // A deployment the model's risk policy suspended makes no more decisions.
+    let mv = ModelVersionRef { model: a.model.clone(), version: a.version };
+    for d in super::current_deployments(layer, &mv) {
+        if let Some(risk) = super::deployment_risk(layer, &d).filter(|r| r.suspended) {
+            return Err(StateError::DeploymentSuspended {
+                model: d.model.to_string(),
+                version: d.version,
+                environment: d.environment.to_string(),
+                reason: risk.reasons.join("; "),
+            });
+        }
+    }
+    // Only the model's organisation records what its model decided.
+    if ctx.sender.org != m.org {
+        return Err(unauthorized(
+            ctx,
+            "record_decision",
+            format!("model {} belongs to organisation {}; only its accounts record its decisions", m.id, m.org),
+        ));
+    }
     check_reviewer(layer, a.review)?;
     let d = Decision {
         id: ctx.tx_hash,

@@ -187,7 +187,24 @@ pub fn lineage() -> Chain {
 }
 
 fn flagged(c: &Chain, r: &RecordRef) -> bool {
-    super::flag_count(&c.state, r) > 0
+    super::active_flag_count(&c.state, r) > 0
+}
+
+/// Whether the record (in text form) carries an active flag.
+pub fn flagged_pub(c: &Chain, r: &str) -> bool {
+    flagged(c, &r.parse().expect("ref"))
+}
+
+/// A challenge of item `content` of the manifest's version, with its inclusion proof.
+pub fn challenge_of(m: &DatasetManifest, content: u32, kind: ChallengeKind) -> Action {
+    Action::ChallengeItem {
+        dataset: m.dataset.clone(),
+        version: m.version,
+        content: content_id(content),
+        kind,
+        evidence: sha256(b"evidence"),
+        proof: Some(m.prove(&content_id(content)).expect("an item of the manifest").proof),
+    }
 }
 
 #[test]
@@ -358,14 +375,8 @@ fn root_only_challenge_with_proof_flags_everything_downstream() {
 #[test]
 fn reviewed_challenges_and_their_window() {
     let mut c = lineage();
-    let open = |content: u32, k: ChallengeKind| Action::ChallengeItem {
-        dataset: ds("ds"),
-        version: 1,
-        content: content_id(content),
-        kind: k,
-        evidence: sha256(b"dup"),
-        proof: None,
-    };
+    let m = manifest("ds", 1, &[1, 2, 3, 4]);
+    let open = |content: u32, k: ChallengeKind| challenge_of(&m, content, k);
     let r = c.ok("alice", open(1, ChallengeKind::Duplicate));
     let id = r.tx_hash;
     c.fails("alice", Action::AnswerChallenge { challenge: id, response: sha256(b"a") }, "unauthorized");
@@ -837,10 +848,7 @@ proptest! {
         for j in 0..inputs.len() {
             tainted[j] = inputs[j].0.contains(&target) || inputs[j].1.is_some_and(|b| tainted[b as usize - 1]);
         }
-        let ch = c.ok("alice", Action::ChallengeItem {
-            dataset: ds("ds"), version: target, content: content_id(target), kind: ChallengeKind::Mislabelled,
-            evidence: sha256(b"e"), proof: None,
-        }).tx_hash;
+        let ch = c.ok("alice", challenge_of(&manifest("ds", target, &[target]), target, ChallengeKind::Mislabelled)).tx_hash;
         c.ok("rev", Action::ResolveChallenge { challenge: ch, upheld: true, reason: String::new() });
         for (j, t) in tainted.iter().enumerate() {
             let run = RecordRef::Run(RunId::new(format!("r{j}")).expect("id"));
