@@ -26,7 +26,7 @@ use verity_bft::validator::{self, channel, Channels, Observers, Settings};
 use verity_store::Store;
 use verity_types::PublicKey;
 
-use crate::api::router;
+use crate::api::router_with;
 use crate::core::NodeCore;
 use crate::datadir;
 use crate::error::NodeError;
@@ -244,12 +244,12 @@ pub fn run(
         let addr = listener.local_addr()?;
         on_ready(addr, &core);
         let closing = core.clone();
-        axum::serve(listener, router(core.clone()))
-            .with_graceful_shutdown(async move {
-                stop.await;
-                closing.begin_shutdown();
-            })
-            .await?;
+        let limits = crate::http::HttpLimits::default();
+        crate::http::serve(listener, router_with(core.clone(), &limits), &limits, async move {
+            stop.await;
+            closing.begin_shutdown();
+        })
+        .await?;
         core.shutdown();
         Ok::<(), NodeError>(())
     })
