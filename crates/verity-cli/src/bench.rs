@@ -511,7 +511,9 @@ fn ingest(a: &IngestArgs) -> Result<IngestReport> {
         };
         // Set-up: accounts created and funded by the admin, through the same pipeline.
         let (keys, setup) = bench_accounts(&chain, "bench", 0, a.accounts, &OrgId::new("bench")?, &admin);
-        let (_, _, failed) = drive(&Driver::Embedded(core.clone()), setup, 4096, 1).await?;
+        // All from the admin: at most its mempool quota in flight at once.
+        let (_, _, failed) =
+            drive(&Driver::Embedded(core.clone()), setup, verity_node::mempool::SENDER_PENDING_MAX, 1).await?;
         if failed > 0 {
             bail!("{failed} set-up transactions failed");
         }

@@ -133,7 +133,7 @@ async fn run(a: &NetworkArgs, created: &testnet::Created, dir: &std::path::Path)
     }
     let mut tasks = Vec::new();
     for (d, s) in drivers.iter().cloned().zip(setups) {
-        tasks.push(tokio::spawn(async move { drive(&d, s, 2_048, 1).await }));
+        tasks.push(tokio::spawn(async move { drive(&d, s, verity_node::mempool::SENDER_PENDING_MAX, 1).await }));
     }
     for t in tasks {
         let (_, _, failed) = t.await??;

@@ -725,9 +725,14 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
             for l in &lines {
                 rows.push(("evidence", l.clone()));
             }
+            // The node answers a page of sequence numbers at a time.
+            if let Some(next) = list.next {
+                rows.push(("next page", format!("--from {next}")));
+            }
             show(
                 g.json,
-                &json!({"verified": true, "count": list.count, "height": list.height, "evidence": list.evidence}),
+                &json!({"verified": true, "count": list.count, "height": list.height, "evidence": list.evidence,
+                        "next": list.next}),
                 rows,
             );
             Ok(())

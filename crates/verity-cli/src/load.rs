@@ -2,6 +2,7 @@
 //! transaction the node reported committed to a file, one hex hash per line, as soon as
 //! it is reported. Used to check crash safety: every line must survive a `kill -9`.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -77,6 +78,8 @@ async fn load(g: &Global, a: LoadArgs) -> Result<()> {
     let chunks: Vec<Vec<SignedTransaction>> = txs.chunks(a.batch.max(1)).map(|c| c.to_vec()).collect();
     let started = Instant::now();
     let (mut committed, mut rejected, mut pending) = (0usize, 0usize, 0usize);
+    // Why transactions were rejected: per error code, how many and the first message.
+    let mut reasons: BTreeMap<String, (usize, String)> = BTreeMap::new();
     let mut first_error: Option<String> = None;
     for group in chunks.chunks(a.concurrency.max(1)) {
         let mut tasks = Vec::new();
@@ -85,6 +88,7 @@ async fn load(g: &Global, a: LoadArgs) -> Result<()> {
             tasks.push(tokio::spawn(async move {
                 let r = client.submit_batch(&c, true).await?;
                 let mut counts = (0usize, 0usize, 0usize);
+                let mut reasons: BTreeMap<String, (usize, String)> = BTreeMap::new();
                 let mut lines = String::new();
                 for item in &r.results {
                     match item.status.as_str() {
@@ -95,22 +99,32 @@ async fn load(g: &Global, a: LoadArgs) -> Result<()> {
                                 lines.push('\n');
                             }
                         }
-                        "rejected" => counts.1 += 1,
+                        "rejected" => {
+                            counts.1 += 1;
+                            let (code, message) = match &item.error {
+                                Some(e) => (e.code.clone(), e.message.clone()),
+                                None => ("unknown".to_string(), "the node gave no reason".to_string()),
+                            };
+                            reasons.entry(code).or_insert((0, message)).0 += 1;
+                        }
                         _ => counts.2 += 1,
                     }
                 }
                 let mut f = file.lock().await;
                 f.write_all(lines.as_bytes())?;
                 f.flush()?;
-                anyhow::Ok(counts)
+                anyhow::Ok((counts, reasons))
             }));
         }
         for t in tasks {
             match t.await? {
-                Ok((c, r, p)) => {
+                Ok(((c, r, p), why)) => {
                     committed += c;
                     rejected += r;
                     pending += p;
+                    for (code, (n, message)) in why {
+                        reasons.entry(code).or_insert((0, message)).0 += n;
+                    }
                 }
                 Err(e) => {
                     first_error.get_or_insert(format!("{e:#}"));
@@ -122,19 +136,29 @@ async fn load(g: &Global, a: LoadArgs) -> Result<()> {
         }
     }
     let secs = started.elapsed().as_secs_f64();
+    let mut rows = vec![
+        ("committed", committed.to_string()),
+        ("rejected", rejected.to_string()),
+        ("pending", pending.to_string()),
+        ("tx/s", format!("{:.0}", committed as f64 / secs)),
+    ];
+    for (code, (n, message)) in &reasons {
+        rows.push(("rejected because", format!("{code} ({n}): {message}")));
+    }
+    let why: serde_json::Map<String, serde_json::Value> =
+        reasons.iter().map(|(code, (n, message))| (code.clone(), json!({"count": n, "message": message}))).collect();
     show(
         g.json,
         &json!({"sent": a.count, "committed": committed, "rejected": rejected, "pending": pending,
-                "seconds": secs, "tx_per_s": committed as f64 / secs, "error": first_error}),
-        vec![
-            ("committed", committed.to_string()),
-            ("rejected", rejected.to_string()),
-            ("pending", pending.to_string()),
-            ("tx/s", format!("{:.0}", committed as f64 / secs)),
-        ],
+                "rejected_by_code": why, "seconds": secs, "tx_per_s": committed as f64 / secs, "error": first_error}),
+        rows,
     );
     if let Some(e) = first_error {
         anyhow::bail!("load stopped early: {e}");
+    }
+    if committed == 0 && rejected > 0 {
+        let summary: Vec<String> = reasons.iter().map(|(code, (n, m))| format!("{code} ({n}): {m}")).collect();
+        anyhow::bail!("the node rejected every transaction: {}", summary.join("; "));
     }
     Ok(())
 }

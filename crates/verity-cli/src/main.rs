@@ -3,6 +3,26 @@
 //! # Status
 //! Ledger foundation commands: complete.
 
+// Printing for the whole crate (defined before the modules, so that it replaces std's
+// macros in all of them): std's `println!` panics when stdout's reader has gone
+// (`verity ... | head`); these go through `output`, which ends the process quietly then.
+macro_rules! println {
+    () => { $crate::output::write_stdout(format_args!(""), true) };
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*), true) };
+}
+#[allow(unused_macros)]
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*), false) };
+}
+macro_rules! eprintln {
+    () => { $crate::output::write_stderr(format_args!(""), true) };
+    ($($arg:tt)*) => { $crate::output::write_stderr(format_args!($($arg)*), true) };
+}
+#[allow(unused_macros)]
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::output::write_stderr(format_args!($($arg)*), false) };
+}
+
 mod bench;
 mod bench_network;
 mod bench_proofs;

@@ -27,6 +27,9 @@ pub struct EvidenceList {
     pub count: u64,
     pub height: u64,
     pub evidence: Vec<EvidenceEntry>,
+    /// The `from` of the next page; `None` on the last page (and from older nodes).
+    #[serde(default)]
+    pub next: Option<u64>,
 }
 
 /// The validator-set changes since genesis (`/v1/validators/changes`).
@@ -133,7 +136,11 @@ pub struct RecordView {
     pub summary: String,
     pub flags: u32,
     pub record: serde_json::Value,
+    /// Every flag, oldest first ([`Client::record`] follows the node's pages).
     pub flag_list: Vec<verity_types::Flag>,
+    /// The cursor of the next page of flags, when one page was asked for.
+    #[serde(default)]
+    pub flags_next: Option<u64>,
 }
 
 /// Items to check against the registry before publishing (`POST /v1/datasets/check`).
@@ -165,6 +172,14 @@ struct SubmitTx<'a> {
 #[derive(Serialize)]
 struct SubmitBatch {
     txs: Vec<String>,
+}
+
+/// Most pages a method that gathers a whole list follows (a node that keeps answering
+/// `next` is not followed forever).
+pub const PAGES_MAX: usize = 100_000;
+
+fn too_many_pages(path: &str) -> ClientError {
+    ClientError::Protocol(format!("{path} answered more than {PAGES_MAX} pages"))
 }
 
 /// A node's HTTP API.
@@ -259,7 +274,20 @@ impl Client {
 
     /// A provenance record by reference (`model:clf@2`, `content:<hex>`, ...).
     pub async fn record(&self, reference: &str) -> Result<RecordView, ClientError> {
-        self.get(&format!("/v1/records/{reference}"), &[]).await
+        let path = format!("/v1/records/{reference}");
+        let mut view: RecordView = self.get(&path, &[]).await?;
+        // The node lists flags a page at a time; gather them all.
+        let mut pages = 0;
+        while let Some(cursor) = view.flags_next.take() {
+            pages += 1;
+            if pages > PAGES_MAX {
+                return Err(too_many_pages(&path));
+            }
+            let page: RecordView = self.get(&path, &[("flags_cursor", cursor.to_string())]).await?;
+            view.flag_list.extend(page.flag_list);
+            view.flags_next = page.flags_next.filter(|&n| n > cursor);
+        }
+        Ok(view)
     }
 
     /// The lineage trace of a record (JSON: root, upstream, downstream, nodes, truncated;
@@ -282,11 +310,41 @@ impl Client {
         self.post("/v1/datasets/check", req).await
     }
 
-    /// Every deployment, optionally to one environment, with the kinds it passed.
+    /// Every deployment, optionally to one environment, with the kinds it passed: every
+    /// page of [`Self::releases_page`], with `releases` and `missing_kind` joined.
     pub async fn releases(
         &self,
         environment: Option<&str>,
         kind: Option<&str>,
+    ) -> Result<serde_json::Value, ClientError> {
+        let mut all = self.releases_page(environment, kind, None, None).await?;
+        let mut pages = 0;
+        while let Some(cursor) = all.get("next").and_then(serde_json::Value::as_u64) {
+            pages += 1;
+            if pages > PAGES_MAX {
+                return Err(too_many_pages("/v1/audit/releases"));
+            }
+            let page = self.releases_page(environment, kind, Some(cursor), None).await?;
+            for field in ["releases", "missing_kind"] {
+                let more = page.get(field).and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
+                if let Some(list) = all.get_mut(field).and_then(serde_json::Value::as_array_mut) {
+                    list.extend(more);
+                }
+            }
+            all["next"] = page.get("next").and_then(serde_json::Value::as_u64).filter(|&n| n > cursor).into();
+        }
+        Ok(all)
+    }
+
+    /// One page of the deployment log (`/v1/audit/releases`): `limit` positions from
+    /// `cursor` (the node's defaults when `None`); `next` in the answer is the cursor of
+    /// the next page.
+    pub async fn releases_page(
+        &self,
+        environment: Option<&str>,
+        kind: Option<&str>,
+        cursor: Option<u64>,
+        limit: Option<u64>,
     ) -> Result<serde_json::Value, ClientError> {
         let mut q = Vec::new();
         if let Some(e) = environment {
@@ -294,6 +352,12 @@ impl Client {
         }
         if let Some(k) = kind {
             q.push(("kind", k.to_string()));
+        }
+        if let Some(c) = cursor {
+            q.push(("cursor", c.to_string()));
+        }
+        if let Some(l) = limit {
+            q.push(("limit", l.to_string()));
         }
         self.get("/v1/audit/releases", &q).await
     }
@@ -363,9 +427,27 @@ impl Client {
         self.get("/v1/validators/changes", &[]).await
     }
 
-    /// The current validator set, epoch and scheduled change (`/v1/validators`) as JSON.
+    /// The current validator set, epoch and scheduled change (`/v1/validators`) as JSON,
+    /// every page of the set joined into `validators`.
     pub async fn validators(&self) -> Result<serde_json::Value, ClientError> {
-        self.get("/v1/validators", &[]).await
+        let mut all: serde_json::Value = self.get("/v1/validators", &[]).await?;
+        let mut pages = 0;
+        while let Some(cursor) = all.get("next").and_then(serde_json::Value::as_u64) {
+            pages += 1;
+            if pages > PAGES_MAX {
+                return Err(too_many_pages("/v1/validators"));
+            }
+            let page: serde_json::Value = self.get("/v1/validators", &[("cursor", cursor.to_string())]).await?;
+            if page.get("validator_set_hash") != all.get("validator_set_hash") {
+                return Err(ClientError::Protocol("the validator set changed while it was read; retry".into()));
+            }
+            let more = page.get("validators").and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
+            if let Some(list) = all.get_mut("validators").and_then(serde_json::Value::as_array_mut) {
+                list.extend(more);
+            }
+            all["next"] = page.get("next").and_then(serde_json::Value::as_u64).filter(|&n| n > cursor).into();
+        }
+        Ok(all)
     }
 
     pub async fn consistency(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof, ClientError> {

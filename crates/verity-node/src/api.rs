@@ -14,6 +14,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::{Json, Router};
 use futures::Stream;
 use serde::{Deserialize, Serialize};
@@ -22,11 +23,12 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use verity_consensus::StoreView;
-use verity_types::limits::{BATCH_TXS_MAX, REQUEST_BYTES_MAX};
+use verity_types::limits::{BATCH_TXS_MAX, PAGE_ITEMS_MAX, REQUEST_BYTES_MAX};
 use verity_types::proof::{ConsistencyProof, InclusionProof, StateProof};
 use verity_types::{AccountId, Block, Certificate, Checkpoint, EscrowId, Hash, Receipt, SignedTransaction, TxStatus};
 
 use crate::core::NodeCore;
+use crate::http::{EventSlots, HttpLimits};
 use crate::mempool::{AdmitError, TxOutcome};
 
 /// How long a submitter waits for its transaction to commit before getting "pending".
@@ -61,8 +63,13 @@ impl ApiError {
     fn from_admit(e: &AdmitError) -> Self {
         let status = match e {
             AdmitError::Full(_) | AdmitError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-            AdmitError::Duplicate(_) => StatusCode::CONFLICT,
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
+            AdmitError::Duplicate(_) | AdmitError::NoncePending { .. } => StatusCode::CONFLICT,
+            AdmitError::SenderQuota { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AdmitError::Malformed(_)
+            | AdmitError::WrongChain { .. }
+            | AdmitError::BadSignature
+            | AdmitError::Rejected { .. }
+            | AdmitError::NonceTooFar { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         };
         Self::new(status, e.code(), e.to_string())
     }
@@ -103,6 +110,17 @@ impl From<QueryRejection> for ApiError {
 }
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
+
+/// The page size a list request asks for: `limit` when given (1 to `PAGE_ITEMS_MAX`,
+/// anything else is refused), else `PAGE_ITEMS_MAX`.
+pub(crate) fn page_limit(limit: Option<u64>) -> ApiResult<u64> {
+    let max = PAGE_ITEMS_MAX as u64;
+    match limit {
+        None => Ok(max),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::bad_request("invalid_query", format!("limit must be 1 to {max}, not {n}"))),
+    }
+}
 type AppState = Arc<NodeCore>;
 
 // ---------- request and response bodies ----------
@@ -338,8 +356,14 @@ async fn admit(core: &AppState, txs: Vec<SignedTransaction>, wait: bool) -> Vec<
 #[utoipa::path(post, path = "/v1/txs", request_body = SubmitTx, params(WaitQuery),
     responses((status = 200, description = "Committed (or failed in a committed block)", body = TxResult),
               (status = 202, description = "Admitted, not yet committed", body = TxResult),
-              (status = 400, body = ApiError), (status = 409, body = ApiError), (status = 413, body = ApiError),
-              (status = 422, body = ApiError), (status = 503, description = "Mempool full; see Retry-After", body = ApiError)))]
+              (status = 400, description = "Invalid JSON or query", body = ApiError),
+              (status = 408, description = "The body did not arrive in time (`body_timeout`)", body = ApiError),
+              (status = 409, description = "Already pending: the same transaction (`duplicate_tx`) or another with its sender and nonce (`nonce_pending`)", body = ApiError),
+              (status = 413, description = "Body above the limit", body = ApiError),
+              (status = 415, description = "Not `application/json`", body = ApiError),
+              (status = 422, description = "Refused: malformed, wrong chain, unknown sender, wrong key, used nonce, `nonce_too_far`, bad signature, or dropped before a block", body = ApiError),
+              (status = 429, description = "The sender has its quota of pending transactions (`sender_quota`); see Retry-After", body = ApiError),
+              (status = 503, description = "Mempool full, shutting down, `overloaded` or `request_timeout`; see Retry-After", body = ApiError)))]
 async fn submit_tx(
     State(core): State<AppState>,
     q: Result<Query<WaitQuery>, QueryRejection>,
@@ -362,7 +386,12 @@ async fn submit_tx(
 
 /// Submit many signed transactions; per-item results in order.
 #[utoipa::path(post, path = "/v1/txs/batch", request_body = SubmitBatch, params(WaitQuery),
-    responses((status = 200, body = BatchResult), (status = 400, body = ApiError), (status = 413, body = ApiError)))]
+    responses((status = 200, description = "One result per transaction, in order (refusals carry the codes of `POST /v1/txs`)", body = BatchResult),
+              (status = 400, description = "Invalid JSON or query", body = ApiError),
+              (status = 408, description = "The body did not arrive in time (`body_timeout`)", body = ApiError),
+              (status = 413, description = "Body above the limit, or more than 4096 transactions (`batch_too_large`)", body = ApiError),
+              (status = 415, description = "Not `application/json`", body = ApiError),
+              (status = 503, description = "`overloaded` or `request_timeout`; see Retry-After", body = ApiError)))]
 async fn submit_batch(
     State(core): State<AppState>,
     q: Result<Query<WaitQuery>, QueryRejection>,
@@ -661,6 +690,7 @@ async fn genesis(State(core): State<AppState>) -> Json<verity_types::Genesis> {
               (status = 400, body = ApiError)))]
 async fn events(
     State(core): State<AppState>,
+    Extension(slots): Extension<EventSlots>,
     q: Result<Query<EventsQuery>, QueryRejection>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let Query(q) = q?;
@@ -672,21 +702,27 @@ async fn events(
     let account =
         q.account.map(AccountId::new).transpose().map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
     let module = q.module;
-    let stream = BroadcastStream::new(core.events.subscribe()).filter_map(move |item| match item {
-        Ok(env) => {
-            if module.as_deref().is_some_and(|m| m != env.module) {
-                return None;
-            }
-            if let Some(a) = &account {
-                if !env.event.accounts().contains(&a) {
+    // The slot is released when the stream is dropped (the client left, or shutdown).
+    let slot = slots.take()?;
+    let stream = BroadcastStream::new(core.events.subscribe()).filter_map(move |item| {
+        // The closure owns the slot, so the stream holds it.
+        let _slot = &slot;
+        match item {
+            Ok(env) => {
+                if module.as_deref().is_some_and(|m| m != env.module) {
                     return None;
                 }
+                if let Some(a) = &account {
+                    if !env.event.accounts().contains(&a) {
+                        return None;
+                    }
+                }
+                let data = serde_json::to_string(&*env).unwrap_or_default();
+                Some(Ok(SseEvent::default().event(env.module).data(data)))
             }
-            let data = serde_json::to_string(&*env).unwrap_or_default();
-            Some(Ok(SseEvent::default().event(env.module).data(data)))
-        }
-        Err(BroadcastStreamRecvError::Lagged(n)) => {
-            Some(Ok(SseEvent::default().event("lagged").data(format!("{{\"missed\":{n}}}"))))
+            Err(BroadcastStreamRecvError::Lagged(n)) => {
+                Some(Ok(SseEvent::default().event("lagged").data(format!("{{\"missed\":{n}}}"))))
+            }
         }
     });
     let stream = futures::StreamExt::take_until(stream, core.closed());
@@ -735,7 +771,7 @@ async fn method_not_allowed() -> ApiError {
 #[openapi(
     info(
         title = "Verity node API",
-        description = "Permissioned ledger node: transactions, blocks, checkpoints, proofs, events, provenance records, lineage traces and audit bundles."
+        description = "Permissioned ledger node: transactions, blocks, checkpoints, proofs, events, provenance records, lineage traces and audit bundles. Any endpoint may answer 503 `overloaded` (too many requests in flight) or `request_timeout` with Retry-After; lists come in pages (`limit` at most 1000, `next` is the cursor of the following page)."
     ),
     paths(
         submit_tx,
@@ -821,9 +857,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/evidence"),
 ];
 
-/// Builds the router.
+/// Builds the router with the default [`HttpLimits`].
 pub fn router(core: Arc<NodeCore>) -> Router {
-    Router::new()
+    router_with(core, &HttpLimits::default())
+}
+
+/// Builds the router with the per-request bounds of `limits` (requests in flight,
+/// timeouts, body size, event streams); serve it with [`crate::http::serve`], which adds
+/// the connection bounds.
+pub fn router_with(core: Arc<NodeCore>, limits: &HttpLimits) -> Router {
+    let routes = Router::new()
         .route("/v1/txs", post(submit_tx))
         .route("/v1/txs/batch", post(submit_batch))
         .route("/v1/txs/{hash}", get(get_tx))
@@ -851,15 +894,18 @@ pub fn router(core: Arc<NodeCore>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))
-        .with_state(core)
+        .layer(Extension(EventSlots::new(limits.event_subscribers_max)))
+        .with_state(core);
+    crate::http::guard(routes, limits)
 }
 
 pub use axum::Router as ApiRouter;
 
-/// Serves `app` on `listener` until the future is dropped (used by in-process benchmarks
-/// and tests; the node binary uses [`crate::server::run`] with graceful shutdown).
+/// Serves `app` on `listener` with the default connection bounds until the future is
+/// dropped (used by in-process benchmarks and tests; the node binary uses
+/// [`crate::server::run`] with graceful shutdown).
 pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app).await
+    crate::http::serve(listener, app, &HttpLimits::default(), std::future::pending()).await
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! `consensus/validators`, `consensus/evidence/<sequence, 20 digits>`,
 //! `consensus/epochs/<epoch, 20 digits>`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
@@ -12,24 +13,23 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use verity_consensus::StoreView;
-use verity_state::EvidenceRecord;
 use verity_store::{Store, StoreError};
 use verity_types::validators::epoch_set_key;
 use verity_types::{Checkpoint, SetTransition};
 
-use crate::api::{ApiError, ApiResult};
+use crate::api::{page_limit, ApiError, ApiResult};
 use crate::core::NodeCore;
 
 type AppState = Arc<NodeCore>;
 
-/// Most evidence records per page.
-pub const EVIDENCE_PAGE_MAX: u64 = 1000;
-
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct EvidenceQuery {
-    /// First sequence number to return (default 0).
+    /// First sequence number to look at: 0 (default), or the previous page's `next`.
     pub from: Option<u64>,
-    /// Most records to return (default and maximum 1000).
+    /// How many sequence numbers this page covers (default and maximum 1000). With
+    /// `validator`, records against other validators are skipped, so a page may list
+    /// fewer, even none, and still have a `next`.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
     /// Only records against this validator (hex public key).
     pub validator: Option<String>,
@@ -46,6 +46,8 @@ pub struct EvidenceList {
     /// validator's key and both signed votes), `reported_by`, `height`, `tx_hash`.
     #[schema(value_type = Vec<Object>)]
     pub evidence: Vec<serde_json::Value>,
+    /// The `from` of the next page; absent on the last page.
+    pub next: Option<u64>,
 }
 
 /// Equivocation evidence recorded on the ledger, in sequence order.
@@ -62,21 +64,22 @@ pub(crate) async fn list_evidence(
         .map(|h| h.parse::<verity_types::PublicKey>())
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_key", e.to_string()))?;
-    let limit = q.limit.unwrap_or(EVIDENCE_PAGE_MAX).min(EVIDENCE_PAGE_MAX);
+    let limit = page_limit(q.limit)?;
     let height = core.store.height();
     let view = StoreView(&core.store);
     let count = verity_state::evidence_count(&view);
+    let from = q.from.unwrap_or(0);
+    let end = from.saturating_add(limit).min(count);
     let mut evidence = Vec::new();
-    let mut seq = q.from.unwrap_or(0);
-    while seq < count && (evidence.len() as u64) < limit {
+    for seq in from..end {
         if let Some(rec) = verity_state::evidence(&view, seq) {
             if validator.is_none_or(|v| rec.evidence.validator == v) {
                 evidence.push(serde_json::to_value(&rec).map_err(ApiError::internal)?);
             }
         }
-        seq += 1;
     }
-    Ok(Json(EvidenceList { count, height, evidence }))
+    let next = Some(end).filter(|&e| e < count);
+    Ok(Json(EvidenceList { count, height, evidence, next }))
 }
 
 /// One validator of the current set.
@@ -104,29 +107,77 @@ pub struct ValidatorsView {
     pub scheduled: Option<serde_json::Value>,
     /// Hash of the set (what block headers name as `validator_set_hash`).
     pub validator_set_hash: String,
+    /// Validators in the set.
+    pub count: u64,
+    /// The set's validators from `cursor` on, in set order, at most `limit`.
     pub validators: Vec<ValidatorView>,
+    /// The `cursor` of the next page; absent on the last page.
+    pub next: Option<u64>,
 }
 
-/// The current validator set, with each validator's evidence count.
-#[utoipa::path(get, path = "/v1/validators", responses((status = 200, body = ValidatorsView)))]
-pub(crate) async fn validators(State(core): State<AppState>) -> ApiResult<Json<ValidatorsView>> {
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ValidatorsQuery {
+    /// Index of the first validator to list: 0 (default), or the previous page's `next`.
+    pub cursor: Option<u64>,
+    /// Most validators to list (default and maximum 1000).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u64>,
+}
+
+/// Evidence records per validator key, counted once: each request reads only the
+/// records added since the last one (evidence is append-only), instead of every record
+/// on the ledger.
+#[derive(Default)]
+pub struct EvidenceTally {
+    /// Records counted: sequence numbers `0..seen`.
+    seen: u64,
+    by_validator: HashMap<verity_types::PublicKey, u64>,
+}
+
+impl EvidenceTally {
+    /// Counts the records added since the last call; returns the counts by validator.
+    fn update(&mut self, view: &dyn verity_state::StateRead) -> &HashMap<verity_types::PublicKey, u64> {
+        let count = verity_state::evidence_count(view);
+        for seq in self.seen..count {
+            if let Some(rec) = verity_state::evidence(view, seq) {
+                *self.by_validator.entry(rec.evidence.validator).or_default() += 1;
+            }
+        }
+        self.seen = self.seen.max(count);
+        &self.by_validator
+    }
+}
+
+/// The current validator set, with each validator's evidence count, a page at a time.
+#[utoipa::path(get, path = "/v1/validators", params(ValidatorsQuery),
+    responses((status = 200, body = ValidatorsView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+pub(crate) async fn validators(
+    State(core): State<AppState>,
+    q: Result<Query<ValidatorsQuery>, QueryRejection>,
+) -> ApiResult<Json<ValidatorsView>> {
+    let Query(q) = q?;
+    let limit = page_limit(q.limit)?;
     let height = core.store.height();
     let view = StoreView(&core.store);
     let set = verity_state::validator_set(&view).ok_or_else(|| ApiError::not_found("no validator set in state"))?;
-    let records: Vec<EvidenceRecord> =
-        (0..verity_state::evidence_count(&view)).filter_map(|s| verity_state::evidence(&view, s)).collect();
-    let validators = set
-        .validators
-        .iter()
-        .enumerate()
-        .map(|(i, v)| ValidatorView {
-            index: i as u32,
-            org: v.org.to_string(),
-            public_key: v.public_key.to_hex(),
-            power: v.power,
-            equivocations: records.iter().filter(|r| r.evidence.validator == v.public_key).count() as u64,
+    let count = set.validators.len() as u64;
+    let start = q.cursor.unwrap_or(0);
+    let end = start.saturating_add(limit).min(count);
+    let mut tally = core.evidence_tally.lock();
+    let equivocations = tally.update(&view);
+    let validators = (start..end)
+        .map(|i| {
+            let v = &set.validators[i as usize];
+            ValidatorView {
+                index: i as u32,
+                org: v.org.to_string(),
+                public_key: v.public_key.to_hex(),
+                power: v.power,
+                equivocations: equivocations.get(&v.public_key).copied().unwrap_or(0),
+            }
         })
         .collect();
+    drop(tally);
     let epoch_length = verity_state::consensus::epoch_length(&view);
     let epoch = verity_types::validators::epoch_of(height + 1, epoch_length);
     let scheduled = verity_state::consensus::scheduled_change(&view, epoch + 1)
@@ -139,7 +190,9 @@ pub(crate) async fn validators(State(core): State<AppState>) -> ApiResult<Json<V
         epoch,
         scheduled,
         validator_set_hash: set.hash().to_hex(),
+        count,
         validators,
+        next: Some(end).filter(|&e| e < count),
     }))
 }
 

@@ -10,14 +10,23 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use verity_consensus::StoreView;
 use verity_state::provenance as prov;
+use verity_state::StateRead;
 use verity_types::limits::{BATCH_TXS_MAX, TRACE_FANOUT_DEFAULT, TRACE_NODES_MAX};
 use verity_types::{DatasetItem, DatasetPolicy, EnvId, Licence, ModelId, ModelVersionRef, RecordRef};
 
-use crate::api::{ApiError, ApiResult};
+use crate::api::{page_limit, ApiError, ApiResult};
 use crate::audit;
 use crate::core::NodeCore;
 
 type AppState = Arc<NodeCore>;
+
+/// The flag at index `i` (below the record's flag count) of record `r`.
+fn flag_at(view: &dyn StateRead, r: &RecordRef, i: u64) -> ApiResult<verity_types::Flag> {
+    let i = u32::try_from(i).map_err(ApiError::internal)?;
+    let bytes =
+        view.get(&prov::keys::flag(r, i)).ok_or_else(|| ApiError::internal(format!("flag {i} of {r} is missing")))?;
+    borsh::from_slice(&bytes).map_err(ApiError::internal)
+}
 
 fn parse_ref(s: &str) -> ApiResult<RecordRef> {
     s.parse::<RecordRef>().map_err(|e| ApiError::bad_request("invalid_record", e.to_string()))
@@ -36,33 +45,53 @@ pub struct RecordView {
     /// The record's fields.
     #[schema(value_type = Object)]
     pub record: serde_json::Value,
-    /// Every flag, oldest first.
+    /// The flags from `flags_cursor` on, oldest first, at most `flags_limit`.
     #[schema(value_type = Vec<Object>)]
     pub flag_list: Vec<verity_types::Flag>,
+    /// The `flags_cursor` of the next page of flags; absent when `flag_list` reaches the
+    /// last flag.
+    pub flags_next: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RecordQuery {
+    /// Index of the first flag to list: 0 (default), or the previous page's `flags_next`.
+    pub flags_cursor: Option<u64>,
+    /// Most flags to list (default and maximum 1000).
+    #[param(minimum = 1, maximum = 1000)]
+    pub flags_limit: Option<u64>,
 }
 
 /// A provenance record by reference (`content:<hex>`, `dataset:NAME@V`, `run:ID`,
 /// `model:NAME@V`, `attestation:<hex>`, `deployment:<hex>`, `decision:<hex>`, `optout:<hex>`,
 /// `challenge:<hex>`).
-#[utoipa::path(get, path = "/v1/records/{ref}", params(("ref" = String, Path, description = "Record reference")),
+#[utoipa::path(get, path = "/v1/records/{ref}", params(("ref" = String, Path, description = "Record reference"), RecordQuery),
     responses((status = 200, body = RecordView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 pub(crate) async fn get_record(
     State(core): State<AppState>,
     r: Result<Path<String>, PathRejection>,
+    q: Result<Query<RecordQuery>, QueryRejection>,
 ) -> ApiResult<Json<RecordView>> {
     let Path(r) = r?;
+    let Query(q) = q?;
     let r = parse_ref(&r)?;
+    let limit = page_limit(q.flags_limit)?;
+    let start = q.flags_cursor.unwrap_or(0);
     let view = StoreView(&core.store);
     let record = prov::record(&view, &r).ok_or_else(|| ApiError::not_found(format!("{r} does not exist")))?;
     let mut json = serde_json::to_value(&record).map_err(ApiError::internal)?;
     let inner = json.get_mut("record").map(serde_json::Value::take).unwrap_or_default();
+    let flags = prov::flag_count(&view, &r);
+    let end = start.saturating_add(limit).min(u64::from(flags));
+    let flag_list = (start..end).map(|i| flag_at(&view, &r, i)).collect::<ApiResult<Vec<_>>>()?;
     Ok(Json(RecordView {
         reference: r.to_string(),
         kind: r.kind().to_string(),
         summary: record.summary(),
-        flags: prov::flag_count(&view, &r),
+        flags,
         record: inner,
-        flag_list: prov::flags(&view, &r),
+        flag_list,
+        flags_next: Some(end).filter(|&e| e < u64::from(flags)),
     }))
 }
 
@@ -136,7 +165,12 @@ pub struct DatasetCheck {
 /// Checks dataset items against the opt-out and content registries, as enumerated
 /// publication would (at most 4096 items per request).
 #[utoipa::path(post, path = "/v1/datasets/check", request_body = DatasetCheckRequest,
-    responses((status = 200, body = DatasetCheck), (status = 400, body = ApiError)))]
+    responses((status = 200, body = DatasetCheck),
+              (status = 400, description = "Invalid JSON, more than 4096 items (`too_many_items`) or an invalid licence", body = ApiError),
+              (status = 408, description = "The body did not arrive in time (`body_timeout`)", body = ApiError),
+              (status = 413, description = "Body above the limit", body = ApiError),
+              (status = 415, description = "Not `application/json`", body = ApiError),
+              (status = 503, description = "`overloaded` or `request_timeout`; see Retry-After", body = ApiError)))]
 pub(crate) async fn check_dataset(
     State(core): State<AppState>,
     body: Result<Json<DatasetCheckRequest>, JsonRejection>,
@@ -169,6 +203,14 @@ pub struct ReleasesQuery {
     pub environment: Option<String>,
     /// An attestation kind every release must have passed with (e.g. `fairness`).
     pub kind: Option<String>,
+    /// Position in the deployment log to start at: 0 (default), or the previous page's
+    /// `next`.
+    pub cursor: Option<u64>,
+    /// How many positions of the deployment log this page covers (default and maximum
+    /// 1000). Deployments to other environments are skipped, so a page may list fewer,
+    /// even none, and still have a `next`.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u64>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -176,12 +218,17 @@ pub struct ReleaseAudit {
     pub environment: Option<String>,
     pub kind: Option<String>,
     pub releases: Vec<audit::Release>,
-    /// With `kind`: ids of the releases that did not pass with an attestation of that kind.
+    /// With `kind`: ids of the releases on this page that did not pass with an
+    /// attestation of that kind.
     pub missing_kind: Vec<String>,
+    /// Deployments in the log, in all environments.
+    pub total: u64,
+    /// The `cursor` of the next page; absent on the last page.
+    pub next: Option<u64>,
 }
 
-/// Every deployment (deploys and rollbacks), oldest first, with the attestations each
-/// passed the gate with.
+/// Deployments (deploys and rollbacks), oldest first, with the attestations each passed
+/// the gate with, one page of the deployment log at a time.
 #[utoipa::path(get, path = "/v1/audit/releases", params(ReleasesQuery),
     responses((status = 200, body = ReleaseAudit), (status = 400, body = ApiError)))]
 pub(crate) async fn releases(
@@ -195,11 +242,19 @@ pub(crate) async fn releases(
         .map(EnvId::new)
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+    let limit = page_limit(q.limit)?;
+    let start = q.cursor.unwrap_or(0);
     let store = core.store.clone();
     let env2 = env.clone();
-    let releases = tokio::task::spawn_blocking(move || audit::releases(&StoreView(&store), env2.as_ref()))
-        .await
-        .map_err(ApiError::internal)?;
+    let (releases, total) = tokio::task::spawn_blocking(move || {
+        let view = StoreView(&store);
+        // The count first: a page never reaches past the log as it was when counted.
+        let total = prov::deployment_count(&view);
+        (audit::releases(&view, env2.as_ref(), start..start.saturating_add(limit).min(total)), total)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let next = start.checked_add(limit).filter(|&n| n < total);
     let missing_kind = match &q.kind {
         Some(k) => releases
             .iter()
@@ -208,7 +263,7 @@ pub(crate) async fn releases(
             .collect(),
         None => Vec::new(),
     };
-    Ok(Json(ReleaseAudit { environment: q.environment, kind: q.kind, releases, missing_kind }))
+    Ok(Json(ReleaseAudit { environment: q.environment, kind: q.kind, releases, missing_kind, total, next }))
 }
 
 /// A self-contained audit bundle of a record's lineage, verifiable offline

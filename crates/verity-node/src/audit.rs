@@ -122,12 +122,14 @@ pub struct Release {
     pub current: bool,
 }
 
-/// Every deployment to `env` (all environments when `None`), oldest first, with the
-/// kinds of the attestations it passed the gate with.
-pub fn releases(state: &dyn StateRead, env: Option<&EnvId>) -> Vec<Release> {
+/// The deployments at positions `positions` of the deployment log (deploys and
+/// rollbacks, oldest first) that went to `env` (all environments when `None`), with the
+/// kinds of the attestations each passed the gate with. Positions past the log's end
+/// are ignored, so the work is bounded by the range's length, whatever `env` is.
+pub fn releases(state: &dyn StateRead, env: Option<&EnvId>, positions: std::ops::Range<u64>) -> Vec<Release> {
     let n = prov::deployment_count(state);
     let mut out = Vec::new();
-    for i in 0..n {
+    for i in positions.start.min(n)..positions.end.min(n) {
         let id: Hash = prov::deployment_at(state, i).expect("every deployment below the count is indexed");
         let d = prov::deployment(state, &id).expect("indexed deployments are stored");
         if env.is_some_and(|e| *e != d.environment) {

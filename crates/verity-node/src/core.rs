@@ -21,7 +21,8 @@ use verity_types::{Block, Certificate, Event, Genesis, Hash, Receipt, SignedTran
 
 use crate::datadir;
 use crate::error::NodeError;
-use crate::mempool::{verify_signatures, AdmitError, Mempool, TxOutcome};
+use crate::http::HttpLimits;
+use crate::mempool::{verify_signatures, AdmitError, Mempool, TxOutcome, NONCE_WINDOW};
 use crate::metrics::Metrics;
 
 /// Default time the oldest pending transaction waits before a block is cut.
@@ -29,18 +30,25 @@ pub const BLOCK_INTERVAL_MS: u64 = 1;
 /// Events buffered for slow event-stream subscribers before they miss some.
 pub const EVENT_BUFFER: usize = 16_384;
 
-/// Block production settings.
+/// Block production and HTTP settings.
 #[derive(Clone, Debug)]
 pub struct NodeOptions {
     /// Cut a block when this many transactions are pending...
     pub block_txs_target: usize,
     /// ...or when the oldest pending one has waited this long.
     pub block_interval: Duration,
+    /// The HTTP server's bounds (used by [`crate::server::run`]; the core itself serves
+    /// no HTTP).
+    pub http: HttpLimits,
 }
 
 impl Default for NodeOptions {
     fn default() -> Self {
-        NodeOptions { block_txs_target: BLOCK_TXS_MAX, block_interval: Duration::from_millis(BLOCK_INTERVAL_MS) }
+        NodeOptions {
+            block_txs_target: BLOCK_TXS_MAX,
+            block_interval: Duration::from_millis(BLOCK_INTERVAL_MS),
+            http: HttpLimits::default(),
+        }
     }
 }
 
@@ -76,6 +84,8 @@ pub struct NodeCore {
     forward: Mutex<Option<Forward>>,
     /// When the last block was committed (block interval metric).
     last_block: Mutex<Instant>,
+    /// Evidence records counted by validator, for `/v1/validators`.
+    pub(crate) evidence_tally: Mutex<crate::api_consensus::EvidenceTally>,
 }
 
 /// Where a validator forwards the transactions its clients submit.
@@ -141,6 +151,7 @@ impl NodeCore {
             closing: tokio::sync::watch::channel(false).0,
             forward: Mutex::new(None),
             last_block: Mutex::new(Instant::now()),
+            evidence_tally: Mutex::new(Default::default()),
         })
     }
 
@@ -173,8 +184,9 @@ impl NodeCore {
         &self.genesis.chain_id
     }
 
-    /// Admits transactions: stateless checks, batch signature verification, stateful
-    /// checks against committed state, then the mempool. With `want_outcome` each
+    /// Admits transactions: chain id, stateful checks against committed state (sender,
+    /// key, nonce and its window), the mempool's quotas, then batch signature
+    /// verification of what passed, then the mempool. With `want_outcome` each
     /// admitted transaction gets a receiver that yields its outcome after the block is
     /// durably committed.
     pub fn submit(&self, txs: Vec<SignedTransaction>, want_outcome: bool) -> Vec<Admitted> {
@@ -199,27 +211,59 @@ impl NodeCore {
         if self.stopping.load(Ordering::Acquire) {
             return encoded.into_iter().map(|(h, _)| (h, Err(AdmitError::ShuttingDown))).collect();
         }
-        let mut refused: Vec<Option<AdmitError>> = (0..txs.len()).map(|_| None).collect();
-        let sig_ok = verify_signatures(&txs);
+        // Cheapest checks first, so that a large submission of transactions that cannot
+        // be admitted costs no signature verification: chain id, then the sender's
+        // account (exists, the key is its current key, the nonce is not used and within
+        // NONCE_WINDOW of the next), then the mempool (duplicate, pending nonce, sender
+        // quota, capacity), and only then the signatures of what is left.
         let view = StoreView(&self.store);
+        let mut refused: Vec<Option<AdmitError>> = txs
+            .iter()
+            .map(|tx| {
+                if tx.tx.chain_id != self.genesis.chain_id {
+                    return Some(AdmitError::WrongChain {
+                        got: tx.tx.chain_id.clone(),
+                        want: self.genesis.chain_id.clone(),
+                    });
+                }
+                match verity_state::check_admission(&view, &self.genesis.chain_id, tx) {
+                    Err(e) => Some(AdmitError::Rejected { code: e.code(), message: e.to_string() }),
+                    Ok(next) if tx.tx.nonce - next >= NONCE_WINDOW => {
+                        Some(AdmitError::NonceTooFar { sender: tx.tx.sender.clone(), next, got: tx.tx.nonce })
+                    }
+                    Ok(_) => None,
+                }
+            })
+            .collect();
+        let candidates: Vec<(&SignedTransaction, Hash, usize)> = txs
+            .iter()
+            .zip(&encoded)
+            .zip(&refused)
+            .filter(|(_, refusal)| refusal.is_none())
+            .map(|((tx, (hash, size)), _)| (tx, *hash, *size))
+            .collect();
+        let mut prechecked = self.mempool.precheck(&candidates).into_iter();
+        for refusal in refused.iter_mut().filter(|r| r.is_none()) {
+            *refusal = prechecked.next().expect("one precheck per candidate");
+        }
+        let to_verify: Vec<usize> = (0..txs.len()).filter(|&i| refused[i].is_none()).collect();
+        // Usually every transaction is still a candidate: verify them in place.
+        let verified = if to_verify.len() == txs.len() {
+            verify_signatures(&txs)
+        } else {
+            verify_signatures(&to_verify.iter().map(|&i| txs[i].clone()).collect::<Vec<_>>())
+        };
+        for (i, ok) in to_verify.into_iter().zip(verified) {
+            if !ok {
+                refused[i] = Some(AdmitError::BadSignature);
+            }
+        }
         let mut admit = Vec::with_capacity(txs.len());
         let mut slots = Vec::with_capacity(txs.len());
-        for (i, ((tx, ok), (hash, size))) in txs.into_iter().zip(sig_ok).zip(&encoded).enumerate() {
-            let refusal = if tx.tx.chain_id != self.genesis.chain_id {
-                Some(AdmitError::WrongChain { got: tx.tx.chain_id.clone(), want: self.genesis.chain_id.clone() })
-            } else if !ok {
-                Some(AdmitError::BadSignature)
-            } else {
-                verity_state::check_admission(&view, &self.genesis.chain_id, &tx)
-                    .err()
-                    .map(|e| AdmitError::Rejected { code: e.code(), message: e.to_string() })
-            };
-            match refusal {
-                Some(e) => refused[i] = Some(e),
-                None => {
-                    admit.push((tx, *hash, *size));
-                    slots.push(i);
-                }
+        for (i, (tx, (hash, size))) in txs.into_iter().zip(&encoded).enumerate() {
+            if refused[i].is_none() {
+                admit.push((tx, *hash, *size));
+                slots.push(i);
             }
         }
         let mut inserted: Vec<Option<Result<Option<oneshot::Receiver<TxOutcome>>, AdmitError>>> =

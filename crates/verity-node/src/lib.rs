@@ -19,6 +19,7 @@ pub mod core;
 pub mod datadir;
 pub mod error;
 pub mod evidence;
+pub mod http;
 pub mod mempool;
 pub mod metrics;
 pub mod server;

@@ -7,11 +7,20 @@
 //! (HTTP 503 + Retry-After) instead of growing: it never holds more than
 //! [`MEMPOOL_TXS_MAX`] transactions or [`MEMPOOL_BYTES_MAX`] bytes.
 //!
+//! One sender cannot take the mempool for itself: it may have at most
+//! [`SENDER_PENDING_MAX`] transactions pending ([`AdmitError::SenderQuota`], HTTP 429),
+//! each nonce at most once ([`AdmitError::NoncePending`], HTTP 409: a second
+//! transaction with a pending transaction's nonce is refused, never swapped in), and no
+//! nonce [`NONCE_WINDOW`] or more ahead of its next nonce ([`AdmitError::NonceTooFar`],
+//! HTTP 422; checked by the caller, which reads the sender's account). Without these, one
+//! request could queue thousands of transactions that can never be included, which a
+//! validator forwards to every peer and keeps for [`PENDING_MAX_AGE`].
+//!
 //! The block producer takes transactions in arrival order, keeping per-sender nonce
 //! order: a transaction whose nonce is ahead of its sender's next nonce waits (up to
 //! [`NONCE_GAP_WAIT_MAX`] after its admission), one whose nonce is already used is refused.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -41,7 +50,21 @@ pub const PENDING_MAX_AGE: Duration = Duration::from_secs(300);
 /// Largest sum of encoded transaction bytes in one block.
 pub const BLOCK_BYTES_MAX: usize = 16 * 1024 * 1024;
 
+/// Most transactions one sender may have pending at once. A client that keeps more in
+/// flight (or a batch larger than this from one sender) is answered
+/// [`AdmitError::SenderQuota`] for the rest and retries once some have committed.
+pub const SENDER_PENDING_MAX: usize = 1_024;
+/// How far a transaction's nonce may be ahead of its sender's next nonce: nonces
+/// `next..next + NONCE_WINDOW` are admitted, later ones refused
+/// ([`AdmitError::NonceTooFar`]). A transaction beyond its sender's pending quota could
+/// never be admitted together with its predecessors anyway.
+pub const NONCE_WINDOW: u64 = 1_024;
+
 const _: () = assert!(MEMPOOL_TXS_MAX >= 4 * BLOCK_TXS_MAX);
+// A sender can fill its quota with consecutive nonces, and one sender never holds more
+// than a small share of the mempool.
+const _: () = assert!(NONCE_WINDOW as usize >= SENDER_PENDING_MAX);
+const _: () = assert!(SENDER_PENDING_MAX * 100 <= MEMPOOL_TXS_MAX);
 
 /// What a submitter eventually learns about an admitted transaction.
 #[derive(Debug, Clone)]
@@ -66,6 +89,14 @@ pub enum AdmitError {
     Rejected { code: &'static str, message: String },
     #[error("transaction {0} is already pending")]
     Duplicate(Hash),
+    #[error("{sender} already has a pending transaction with nonce {nonce}; wait for it to commit or be dropped")]
+    NoncePending { sender: AccountId, nonce: u64 },
+    #[error("nonce {got} is too far ahead of {sender}'s next nonce {next} (at most {} ahead)", NONCE_WINDOW - 1)]
+    NonceTooFar { sender: AccountId, next: u64, got: u64 },
+    #[error(
+        "{sender} already has {pending} transactions pending (at most {SENDER_PENDING_MAX}); retry once some commit"
+    )]
+    SenderQuota { sender: AccountId, pending: usize },
     #[error("mempool is full ({0} transactions); retry later")]
     Full(usize),
     #[error("node is shutting down")]
@@ -80,6 +111,9 @@ impl AdmitError {
             AdmitError::BadSignature => "bad_signature",
             AdmitError::Rejected { code, .. } => code,
             AdmitError::Duplicate(_) => "duplicate_tx",
+            AdmitError::NoncePending { .. } => "nonce_pending",
+            AdmitError::NonceTooFar { .. } => "nonce_too_far",
+            AdmitError::SenderQuota { .. } => "sender_quota",
             AdmitError::Full(_) => "mempool_full",
             AdmitError::ShuttingDown => "shutting_down",
         }
@@ -106,8 +140,61 @@ pub struct Taken {
 struct Inner {
     queue: VecDeque<Entry>,
     hashes: HashSet<Hash>,
+    /// The nonces of each sender's pending transactions (one transaction per nonce).
+    /// Changes together with `hashes`.
+    nonces: HashMap<AccountId, BTreeSet<u64>>,
     bytes: usize,
     closed: bool,
+}
+
+/// A transaction leaving the mempool: what its bookkeeping needs.
+struct Removed {
+    hash: Hash,
+    size: usize,
+    sender: AccountId,
+    nonce: u64,
+}
+
+impl Removed {
+    fn of(e: &Entry) -> Removed {
+        Removed { hash: e.hash, size: e.size, sender: e.tx.tx.sender.clone(), nonce: e.tx.tx.nonce }
+    }
+}
+
+impl Inner {
+    /// Why `tx` (hashed `hash`) cannot join the pending transactions, if it cannot.
+    fn refusal(&self, tx: &SignedTransaction, hash: &Hash, size: usize) -> Option<AdmitError> {
+        if self.closed {
+            return Some(AdmitError::ShuttingDown);
+        }
+        if self.hashes.contains(hash) {
+            return Some(AdmitError::Duplicate(*hash));
+        }
+        let sender = &tx.tx.sender;
+        if let Some(nonces) = self.nonces.get(sender) {
+            if nonces.contains(&tx.tx.nonce) {
+                return Some(AdmitError::NoncePending { sender: sender.clone(), nonce: tx.tx.nonce });
+            }
+            if nonces.len() >= SENDER_PENDING_MAX {
+                return Some(AdmitError::SenderQuota { sender: sender.clone(), pending: nonces.len() });
+            }
+        }
+        if self.queue.len() >= MEMPOOL_TXS_MAX || self.bytes + size > MEMPOOL_BYTES_MAX {
+            return Some(AdmitError::Full(self.queue.len()));
+        }
+        None
+    }
+
+    fn forget(&mut self, r: &Removed) {
+        self.hashes.remove(&r.hash);
+        self.bytes -= r.size;
+        if let Some(nonces) = self.nonces.get_mut(&r.sender) {
+            nonces.remove(&r.nonce);
+            if nonces.is_empty() {
+                self.nonces.remove(&r.sender);
+            }
+        }
+    }
 }
 
 /// A bounded, thread-safe mempool.
@@ -185,8 +272,8 @@ struct Cut {
     taken: Vec<Taken>,
     /// Looked at and put back (waiting on a nonce gap, or past a full block).
     keep: Vec<Entry>,
-    /// Leaving the mempool (taken or dropped): hash and size.
-    removed: Vec<(Hash, usize)>,
+    /// Leaving the mempool (taken or dropped).
+    removed: Vec<Removed>,
     bytes: usize,
 }
 
@@ -203,6 +290,45 @@ impl Mempool {
         self.inner.lock().hashes.contains(hash)
     }
 
+    /// How many transactions of `sender` are pending.
+    pub fn pending_of(&self, sender: &AccountId) -> usize {
+        self.inner.lock().nonces.get(sender).map_or(0, BTreeSet::len)
+    }
+
+    /// Why each of `txs` would be refused if inserted now (duplicate, pending nonce,
+    /// sender quota, capacity), without inserting anything: admission asks before it
+    /// verifies signatures, so refused transactions cost no signature check.
+    /// [`Self::insert`] checks again, under the same lock as the insertion.
+    pub fn precheck(&self, txs: &[(&SignedTransaction, Hash, usize)]) -> Vec<Option<AdmitError>> {
+        let inner = self.inner.lock();
+        // Transactions earlier in the same submission count as pending for later ones.
+        let mut batch_nonces: HashMap<&AccountId, BTreeSet<u64>> = HashMap::new();
+        let mut batch_hashes: HashSet<Hash> = HashSet::new();
+        txs.iter()
+            .map(|&(tx, hash, size)| {
+                let (sender, nonce) = (&tx.tx.sender, tx.tx.nonce);
+                let mine = batch_nonces.entry(sender).or_default();
+                let pending = inner.nonces.get(sender).map_or(0, BTreeSet::len) + mine.len();
+                let refusal = inner.refusal(tx, &hash, size).or_else(|| {
+                    if batch_hashes.contains(&hash) {
+                        Some(AdmitError::Duplicate(hash))
+                    } else if mine.contains(&nonce) {
+                        Some(AdmitError::NoncePending { sender: sender.clone(), nonce })
+                    } else if pending >= SENDER_PENDING_MAX {
+                        Some(AdmitError::SenderQuota { sender: sender.clone(), pending })
+                    } else {
+                        None
+                    }
+                });
+                if refusal.is_none() {
+                    mine.insert(nonce);
+                    batch_hashes.insert(hash);
+                }
+                refusal
+            })
+            .collect()
+    }
+
     /// Inserts already-verified transactions. Per item: a receiver for the outcome, or
     /// why it was refused.
     pub fn insert(
@@ -214,16 +340,8 @@ impl Mempool {
         let mut out = Vec::with_capacity(txs.len());
         let now = Instant::now();
         for (tx, hash, size) in txs {
-            if inner.closed {
-                out.push(Err(AdmitError::ShuttingDown));
-                continue;
-            }
-            if inner.hashes.contains(&hash) {
-                out.push(Err(AdmitError::Duplicate(hash)));
-                continue;
-            }
-            if inner.queue.len() >= MEMPOOL_TXS_MAX || inner.bytes + size > MEMPOOL_BYTES_MAX {
-                out.push(Err(AdmitError::Full(inner.queue.len())));
+            if let Some(e) = inner.refusal(&tx, &hash, size) {
+                out.push(Err(e));
                 continue;
             }
             let (waiter, rx) = if want_outcome {
@@ -233,6 +351,7 @@ impl Mempool {
                 (None, None)
             };
             inner.hashes.insert(hash);
+            inner.nonces.entry(tx.tx.sender.clone()).or_default().insert(tx.tx.nonce);
             inner.bytes += size;
             inner.queue.push_back(Entry { tx, hash, size, admitted: now, waiter });
             out.push(Ok(rx));
@@ -302,9 +421,8 @@ impl Mempool {
             full = self.take_from(window, max, &mut next_nonce, &mut cut);
         }
         let mut inner = self.inner.lock();
-        for (h, size) in cut.removed {
-            inner.hashes.remove(&h);
-            inner.bytes -= size;
+        for r in &cut.removed {
+            inner.forget(r);
         }
         for e in cut.keep.into_iter().rev() {
             inner.queue.push_front(e);
@@ -342,17 +460,17 @@ impl Mempool {
                 // when admitted): let execution record the failure.
                 None => {
                     *bytes += e.size;
-                    removed.push((e.hash, e.size));
+                    removed.push(Removed::of(&e));
                     taken.push(Taken { tx: e.tx, hash: e.hash, admitted: e.admitted, waiter: e.waiter });
                 }
                 Some(n) if e.tx.tx.nonce == n => {
                     expected.insert(sender.clone(), Some(n + 1));
                     *bytes += e.size;
-                    removed.push((e.hash, e.size));
+                    removed.push(Removed::of(&e));
                     taken.push(Taken { tx: e.tx, hash: e.hash, admitted: e.admitted, waiter: e.waiter });
                 }
                 Some(n) if e.tx.tx.nonce < n => {
-                    removed.push((e.hash, e.size));
+                    removed.push(Removed::of(&e));
                     if let Some(w) = e.waiter.take() {
                         let _ = w.send(TxOutcome::Dropped {
                             code: "bad_nonce",
@@ -362,7 +480,7 @@ impl Mempool {
                 }
                 Some(n) => {
                     if e.admitted.elapsed() > self.gap_wait {
-                        removed.push((e.hash, e.size));
+                        removed.push(Removed::of(&e));
                         if let Some(w) = e.waiter.take() {
                             let _ = w.send(TxOutcome::Dropped {
                                 code: "nonce_gap",
@@ -437,20 +555,19 @@ impl Mempool {
         if !done.is_empty() {
             let queue = std::mem::take(&mut inner.queue);
             let mut keep = VecDeque::with_capacity(queue.len());
-            let mut freed = 0usize;
+            let mut finished = Vec::with_capacity(done.len());
             for e in queue {
                 if done.contains(&e.hash) {
                     senders.insert(e.tx.tx.sender.clone(), None);
-                    freed += e.size;
+                    finished.push(Removed::of(&e));
                     found.insert(e.hash, (e.waiter, e.admitted));
                 } else {
                     keep.push_back(e);
                 }
             }
             inner.queue = keep;
-            inner.bytes -= freed;
-            for h in found.keys() {
-                inner.hashes.remove(h);
+            for r in &finished {
+                inner.forget(r);
             }
         }
         for (s, n) in senders.iter_mut() {
@@ -468,7 +585,7 @@ impl Mempool {
             if stale.is_none() && !expired {
                 return true;
             }
-            dropped.push((e.hash, e.size));
+            dropped.push(Removed::of(e));
             if let Some(w) = e.waiter.take() {
                 let _ = w.send(match stale {
                     Some(n) => TxOutcome::Dropped {
@@ -483,9 +600,8 @@ impl Mempool {
             }
             false
         });
-        for (h, size) in dropped {
-            inner.hashes.remove(&h);
-            inner.bytes -= size;
+        for r in &dropped {
+            inner.forget(r);
         }
         hashes.iter().map(|h| found.remove(h)).collect()
     }
@@ -499,6 +615,7 @@ impl Mempool {
             }
         }
         inner.hashes.clear();
+        inner.nonces.clear();
         inner.bytes = 0;
     }
 }
@@ -611,34 +728,99 @@ mod tests {
         .sign(&SecretKey::from_seed([3; 32]));
         let other = (other.clone(), other.hash(), other.to_bytes().len());
         let mut rx = m.insert(vec![a1.clone(), a0.clone(), a2.clone(), b0.clone(), other.clone()], true);
+        // One pending transaction per (sender, nonce): the second nonce-1 transaction is
+        // refused, not swapped in.
+        assert!(matches!(rx[4], Err(AdmitError::NoncePending { nonce: 1, .. })), "{:?}", rx[4]);
         let senders = |s: &AccountId| s.to_string();
         // Arrival order, nonce order per sender on the state the block builds on: a/1
-        // arrived before a/0, so this pass takes a/0, skips a/1 and a/2, and takes the
-        // nonce-1 transaction that arrived after a/0.
+        // arrived before a/0, so this pass takes a/0 and skips a/1 and a/2.
         let got = m.peek_block(10, &HashSet::new(), &|_| Some(0));
         let order: Vec<(String, u64)> = got.iter().map(|t| (senders(&t.tx.sender), t.tx.nonce)).collect();
-        assert_eq!(order, vec![("a".to_string(), 0), ("b".to_string(), 0), ("a".to_string(), 1)]);
-        assert_eq!(got[2].hash(), other.1);
-        assert_eq!(m.len(), 5, "peeking takes nothing");
+        assert_eq!(order, vec![("a".to_string(), 0), ("b".to_string(), 0)]);
+        assert_eq!(m.len(), 4, "peeking takes nothing");
         // a/0 is in an uncommitted ancestor (excluded), which moved a's nonce to 1.
         let ex: HashSet<Hash> = [a0.1].into_iter().collect();
         let got = m.peek_block(10, &ex, &|s| Some(u64::from(s.as_str() == "a")));
         let a_nonces: Vec<u64> = got.iter().filter(|t| t.tx.sender.as_str() == "a").map(|t| t.tx.nonce).collect();
-        assert_eq!(a_nonces, vec![1, 2], "the first of the two nonce-1 transactions, then a/2");
-        // a/0 and a/1 are final (a's next nonce is 2): the other nonce-1 transaction can
-        // never be, so its submitter is answered bad_nonce and it leaves the mempool.
-        let done = m.finish(&[a0.1, a1.1], &|s| if s.as_str() == "a" { Some(2) } else { Some(0) });
-        assert!(done.iter().all(Option::is_some), "both were admitted here");
+        assert_eq!(a_nonces, vec![1, 2]);
+        // a/0 and the other nonce-1 transaction (admitted by another validator) are final:
+        // a/1 never can be, so its submitter is answered bad_nonce and it leaves.
+        let done = m.finish(&[a0.1, other.1], &|s| if s.as_str() == "a" { Some(2) } else { Some(0) });
+        assert!(done[0].is_some(), "a/0 was admitted here");
+        assert!(done[1].is_none(), "the other one was not");
         assert_eq!(m.len(), 2, "a/2 and b/0 wait");
-        match rx.remove(4).expect("admitted").expect("receiver").try_recv() {
+        match rx.remove(0).expect("admitted").expect("receiver").try_recv() {
             Ok(TxOutcome::Dropped { code, .. }) => assert_eq!(code, "bad_nonce"),
             other => panic!("expected a bad_nonce drop, got {other:?}"),
         }
+        // a's nonce 1 is no longer pending: the index follows the queue.
+        assert_eq!(m.pending_of(&AccountId::new("a").expect("id")), 1);
         let done = m.finish(&[a2.1, b0.1, Hash([9; 32])], &|_| Some(3));
         assert!(done[0].is_some() && done[1].is_some());
         assert!(done[2].is_none(), "a hash never admitted here has no submitter");
         assert!(m.is_empty());
         assert_eq!(m.inner.lock().bytes, 0);
+        assert!(m.inner.lock().nonces.is_empty());
+    }
+
+    /// A transaction with another amount: same sender and nonce, another hash.
+    fn variant(sender: &str, nonce: u64, amount: u128) -> (SignedTransaction, Hash, usize) {
+        let t = Transaction {
+            chain_id: "c".into(),
+            sender: AccountId::new(sender).expect("id"),
+            nonce,
+            action: Action::Burn { asset: AssetId::new("usd").expect("id"), amount },
+        }
+        .sign(&SecretKey::from_seed([3; 32]));
+        let bytes = t.to_bytes();
+        (t.clone(), verity_types::sha256(&bytes), bytes.len())
+    }
+
+    #[test]
+    fn one_transaction_per_sender_and_nonce_is_pending_and_none_is_replaced() {
+        let m = Mempool::default();
+        let same: Vec<_> = (1..=50).map(|amount| variant("a", 3, amount)).collect();
+        let first = same[0].1;
+        let r = m.insert(same, false);
+        assert!(r[0].is_ok());
+        assert!(r[1..].iter().all(|x| matches!(x, Err(AdmitError::NoncePending { nonce: 3, .. }))), "{r:?}");
+        assert_eq!(m.len(), 1);
+        assert!(m.contains(&first), "the first stays; nothing replaces it");
+        // Another sender may use the same nonce, and once a's leaves, a's nonce 3 is free.
+        assert!(m.insert(vec![variant("b", 3, 1)], false)[0].is_ok());
+        assert_eq!(m.take_block(10, |_| Some(3)).len(), 2);
+        assert!(m.insert(vec![variant("a", 3, 2)], false)[0].is_ok());
+    }
+
+    #[test]
+    fn a_sender_holds_at_most_its_quota_and_others_are_not_affected() {
+        let m = Mempool::default();
+        let many: Vec<_> = (0..SENDER_PENDING_MAX as u64 + 10).map(|n| tx("a", n)).collect();
+        // The cheap check before signatures says the same as the insertion.
+        let refs: Vec<_> = many.iter().map(|(t, h, s)| (t, *h, *s)).collect();
+        let pre = m.precheck(&refs);
+        assert_eq!(pre.iter().filter(|r| r.is_none()).count(), SENDER_PENDING_MAX);
+        let r = m.insert(many, false);
+        assert_eq!(r.iter().filter(|x| x.is_ok()).count(), SENDER_PENDING_MAX);
+        assert!(r[SENDER_PENDING_MAX..].iter().all(|x| matches!(x, Err(AdmitError::SenderQuota { .. }))));
+        assert_eq!(m.pending_of(&AccountId::new("a").expect("id")), SENDER_PENDING_MAX);
+        assert!(m.insert(vec![tx("b", 0)], false)[0].is_ok(), "another sender still gets in");
+        // Transactions leaving the mempool free the sender's quota.
+        let taken = m.take_block(100, |_| Some(0));
+        assert_eq!(taken.len(), 100);
+        assert!(m.insert(vec![tx("a", SENDER_PENDING_MAX as u64 + 5)], false)[0].is_ok());
+    }
+
+    #[test]
+    fn the_precheck_counts_a_submission_against_itself() {
+        let m = Mempool::default();
+        let (a, b) = (variant("a", 1, 1), variant("a", 1, 2));
+        let refs = [(&a.0, a.1, a.2), (&a.0, a.1, a.2), (&b.0, b.1, b.2)];
+        let pre = m.precheck(&refs);
+        assert!(pre[0].is_none());
+        assert!(matches!(pre[1], Some(AdmitError::Duplicate(_))));
+        assert!(matches!(pre[2], Some(AdmitError::NoncePending { .. })));
+        assert!(m.is_empty(), "a precheck inserts nothing");
     }
 
     #[test]
@@ -660,10 +842,14 @@ mod tests {
         let base = tx("a", 0);
         let mut batch = Vec::with_capacity(MEMPOOL_TXS_MAX + 5);
         for i in 0..(MEMPOOL_TXS_MAX + 5) as u64 {
-            // Distinct hashes are all that matters here; skip re-signing.
+            // Distinct hashes, senders and nonces are all that matters here (each sender
+            // within its quota); skip re-signing.
             let mut h = base.1;
             h.0[..8].copy_from_slice(&i.to_le_bytes());
-            batch.push((base.0.clone(), h, base.2));
+            let mut t = base.0.clone();
+            t.tx.sender = AccountId::new(format!("s{}", i / SENDER_PENDING_MAX as u64)).expect("id");
+            t.tx.nonce = i % SENDER_PENDING_MAX as u64;
+            batch.push((t, h, base.2));
         }
         let r = m.insert(batch, false);
         assert_eq!(r.iter().filter(|x| x.is_ok()).count(), MEMPOOL_TXS_MAX);

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::api::router;
+use crate::api::router_with;
 use crate::core::{NodeCore, NodeOptions};
 use crate::error::NodeError;
 
@@ -54,19 +54,19 @@ pub async fn run_until(
     on_ready: impl FnOnce(SocketAddr, &NodeCore),
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
+    let http = options.http.clone();
     let core = NodeCore::open(dir, options)?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     on_ready(addr, &core);
-    let app = router(core.clone());
+    let app = router_with(core.clone(), &http);
     let closing = core.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            stop.await;
-            // End event streams first, or graceful shutdown would wait on them forever.
-            closing.begin_shutdown();
-        })
-        .await?;
+    crate::http::serve(listener, app, &http, async move {
+        stop.await;
+        // End event streams first, or graceful shutdown would wait on them forever.
+        closing.begin_shutdown();
+    })
+    .await?;
     let c: Arc<NodeCore> = core;
     tokio::task::spawn_blocking(move || c.shutdown()).await.map_err(|e| NodeError::DataDir(e.to_string()))?;
     Ok(())

@@ -27,7 +27,7 @@ use verity_bft::validator::{self, channel, Channels, Observers, Settings};
 use verity_store::Store;
 use verity_types::PublicKey;
 
-use crate::api::router;
+use crate::api::router_with;
 use crate::core::NodeCore;
 use crate::datadir;
 use crate::error::NodeError;
@@ -254,15 +254,15 @@ pub fn run(
         // block (then the process ends with the halt's error and its recovery advice).
         let halted = Arc::new(parking_lot::Mutex::new(None));
         let halted_in = halted.clone();
-        axum::serve(listener, router(core.clone()))
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    () = stop => {}
-                    Some(h) = halt_rx.next() => *halted_in.lock() = Some(h),
-                }
-                closing.begin_shutdown();
-            })
-            .await?;
+        let limits = crate::http::HttpLimits::default();
+        crate::http::serve(listener, router_with(core.clone(), &limits), &limits, async move {
+            tokio::select! {
+                () = stop => {}
+                Some(h) = halt_rx.next() => *halted_in.lock() = Some(h),
+            }
+            closing.begin_shutdown();
+        })
+        .await?;
         core.shutdown();
         if let Some(h) = halted.lock().take() {
             return Err(NodeError::Halted(h));

@@ -55,7 +55,9 @@ fn check_sender(state: &dyn StateRead, chain_id: &str, tx: &SignedTransaction) -
 /// and the nonce is not below the sender's committed next nonce (a higher nonce may wait
 /// in the mempool for the gap to fill). Returns the sender's committed next nonce.
 ///
-/// Signatures are not checked here; the node verifies them (in batches) first.
+/// The transaction's own signature is not checked here: the node runs these cheap
+/// checks first and verifies the signatures of what passes (in batches) after. A DSSE
+/// envelope the action carries is checked here against the sender's key.
 pub fn check_admission(base: &dyn StateRead, chain_id: &str, tx: &SignedTransaction) -> Result<u64, StateError> {
     let sender = check_sender(base, chain_id, tx)?;
     if tx.tx.nonce < sender.nonce {

@@ -67,7 +67,13 @@ pub const TRACE_NODES_MAX: usize = 2_000;
 /// thousands per model version: listing them all made a trace cost thousands of reads.
 pub const TRACE_FANOUT_DEFAULT: usize = 16;
 
+/// Most items one page of a list endpoint returns (`/v1/audit/releases`,
+/// `/v1/validators`, `/v1/evidence`, a record's flags): also the page size when a
+/// request names none. A list longer than this is read page by page with a cursor.
+pub const PAGE_ITEMS_MAX: usize = 1_000;
+
 const _: () = assert!(BLOCK_TXS_MAX >= BATCH_TXS_MAX);
+const _: () = assert!(PAGE_ITEMS_MAX >= 1 && PAGE_ITEMS_MAX <= TRACE_NODES_MAX);
 const _: () = assert!(REQUEST_BYTES_MAX >= 2 * TX_BYTES_MAX);
 const _: () = assert!(MEMO_BYTES_MAX < TX_BYTES_MAX);
 const _: () = assert!(DATASET_CHUNK_ITEMS_MAX * (32 + 1 + 4 + 64) + 4 * 1024 < TX_BYTES_MAX);
