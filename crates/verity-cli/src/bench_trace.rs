@@ -401,7 +401,8 @@ impl Gen {
                         content: m.items[0].content,
                         kind: ChallengeKind::Mislabelled,
                         evidence: sha256(format!("evidence {d}").as_bytes()),
-                        proof: None,
+                        // Every challenge proves the item is in the version.
+                        proof: Some(m.prove(&m.items[0].content)?.proof),
                     };
                     let id = self.tx(FIRST_OPERATOR + (d as usize % OPERATORS), action)?;
                     self.catalog.add(RecordRef::Challenge(id));

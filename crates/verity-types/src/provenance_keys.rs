@@ -24,6 +24,7 @@ pub const DISPUTE_PREFIX: &[u8] = b"prov/dispute/";
 pub const CONTENT_DISPUTES_PREFIX: &[u8] = b"prov/disputes/";
 pub const REVIEW_PREFIX: &[u8] = b"prov/review/";
 pub const RISK_PREFIX: &[u8] = b"prov/risk/";
+pub const OPTED_OUT_CHALLENGE_PREFIX: &[u8] = b"prov/optout_challenge/";
 
 fn hex_key(prefix: &[u8], h: &Hash) -> Vec<u8> {
     [prefix, h.to_hex().as_bytes()].concat()
@@ -52,6 +53,20 @@ pub fn dataset_version(id: &DatasetId, version: u32) -> Vec<u8> {
 /// `prov/challenge/<id>` -> [`crate::Challenge`].
 pub fn challenge(id: &Hash) -> Vec<u8> {
     hex_key(CHALLENGE_PREFIX, id)
+}
+
+/// `prov/optout_challenge/<dataset>/<version>/<content>` -> the id ([`Hash`]) of the
+/// challenge that upheld an opt-out of that item in that version (one at a time).
+pub fn opted_out_challenge(id: &DatasetId, version: u32, content: &ContentId) -> Vec<u8> {
+    [
+        OPTED_OUT_CHALLENGE_PREFIX,
+        id.as_str().as_bytes(),
+        b"/",
+        version.to_string().as_bytes(),
+        b"/",
+        content.to_hex().as_bytes(),
+    ]
+    .concat()
 }
 
 /// `prov/run/<id>` -> [`crate::TrainingRun`].

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::error::StateError;
 use crate::identity::{self, require_role};
-use crate::view::{Layer, StateRead};
+use crate::view::{read, Layer, StateRead};
 
 fn unauthorized(ctx: &Ctx<'_>, action: &'static str, reason: String) -> StateError {
     StateError::Unauthorized { account: ctx.sender.id.clone(), action, reason }
@@ -529,6 +529,20 @@ pub(crate) fn challenge_item(
                 a.content, a.dataset, a.version
             )));
         };
+        // One upheld opted-out challenge per item and version at a time: a repeat would
+        // flag the version and everything downstream again, growing their flag lists
+        // without limit. After its flags are lifted (the opt-out withdrawn), a new
+        // opt-out may be challenged again.
+        let dedupe = keys::opted_out_challenge(a.dataset, a.version, &a.content);
+        if let Some(prev) = read::<Hash>(layer, &dedupe) {
+            if challenge(layer, &prev).is_some_and(|p| p.lifted.is_none()) {
+                return Err(StateError::AlreadyExists {
+                    what: "opted-out challenge",
+                    id: format!("{prev} (content {} in {}@{})", a.content, a.dataset, a.version),
+                });
+            }
+        }
+        layer.put(dedupe, &id);
         record.status = ChallengeStatus::Upheld;
         record.resolution_reason = format!("checked by the ledger: inclusion proof and opt-out {opt_out}");
         events.push(Event::ChallengeResolved { challenge: id, upheld: true, by: ctx.sender.id.clone() });

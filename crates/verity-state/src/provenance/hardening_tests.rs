@@ -196,6 +196,31 @@ fn an_opted_out_challenge_is_lifted_only_after_the_opt_out_is_withdrawn() {
     assert_eq!(active(&c, "dataset:web@1"), 0);
 }
 
+/// A repeated opted-out challenge of the same item in the same version used to be
+/// upheld every time, flagging the version and everything downstream again; now the
+/// repeat is refused while the first one's flags stand, and a new opt-out after a lifted
+/// one can be challenged again.
+#[test]
+fn a_repeated_opted_out_challenge_is_refused() {
+    let mut c = prov_chain();
+    for i in 1..=2 {
+        c.ok("cora", register(i));
+    }
+    let m = manifest("web", 1, &[1, 2]);
+    c.ok("cur", publish(&m, DatasetMode::RootOnly, DatasetPolicy::default()));
+    let o = c.ok("cora", opt_out_all(2)).tx_hash;
+    let ch = c.ok("alice", challenge_of(&m, 2, ChallengeKind::OptedOut)).tx_hash;
+    assert_eq!(total(&c, "dataset:web@1"), 1);
+    c.fails("alice", challenge_of(&m, 2, ChallengeKind::OptedOut), "already_exists");
+    c.fails("cora", challenge_of(&m, 2, ChallengeKind::OptedOut), "already_exists");
+    assert_eq!(total(&c, "dataset:web@1"), 1, "no second flag");
+    c.ok("cora", Action::WithdrawOptOut { opt_out: o });
+    c.ok("rev", lift(ch));
+    c.ok("cora", opt_out_all(2));
+    c.ok("alice", challenge_of(&m, 2, ChallengeKind::OptedOut));
+    assert_eq!(active(&c, "dataset:web@1"), 1);
+}
+
 /// Item 4: beta registers acme's content after acme used it, then opts it out. This used
 /// to flag acme's dataset, run and model (and an opted-out challenge was upheld at once);
 /// now an opt-out reaches only uses made after the registration.
