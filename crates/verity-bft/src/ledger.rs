@@ -22,7 +22,8 @@ use verity_state::{execute_block, BlockContext, BlockOutcome};
 use verity_store::{Prepared, StateWrites, Store, StoreError};
 use verity_types::validators::epoch_of;
 use verity_types::{
-    merkle, AccountId, Block, BlockHeader, Certificate, Genesis, Hash, Receipt, SignedTransaction, ValidatorSet,
+    merkle, AccountId, Block, BlockHeader, Certificate, Genesis, Hash, HeaderVersion, Receipt, SignedTransaction,
+    ValidatorSet,
 };
 
 /// Why a block cannot be built, accepted or committed.
@@ -111,6 +112,19 @@ struct Parent {
     hash: Hash,
     timestamp_ms: u64,
     log_size: u64,
+    /// Its header version (genesis counts as version 1): a child is never older.
+    version: HeaderVersion,
+}
+
+/// The header version a finalized block (or an uncommitted ancestor) is re-executed
+/// with: its own, refused if it goes back from its parent's. Proposals are always
+/// [`HeaderVersion::CURRENT`] (see [`Ledger::verify`]); a version 1 block is accepted
+/// only as part of a ledger written before version 2.
+fn version_after(parent: &Parent, h: &BlockHeader) -> Result<HeaderVersion, LedgerError> {
+    if h.version() < parent.version {
+        return Err(LedgerError::Invalid(format!("block {} has a version 1 header after a version 2 one", h.height)));
+    }
+    Ok(h.version())
 }
 
 impl Ledger {
@@ -172,10 +186,20 @@ impl Ledger {
 
     fn committed_parent(&self) -> Result<Parent, LedgerError> {
         Ok(match self.store.last_header()? {
-            Some(h) => Parent { height: h.height, hash: h.hash(), timestamp_ms: h.timestamp_ms, log_size: h.log_size },
-            None => {
-                Parent { height: 0, hash: self.genesis.hash(), timestamp_ms: self.genesis.genesis_time_ms, log_size: 0 }
-            }
+            Some(h) => Parent {
+                height: h.height,
+                hash: h.hash(),
+                timestamp_ms: h.timestamp_ms,
+                log_size: h.log_size,
+                version: h.version(),
+            },
+            None => Parent {
+                height: 0,
+                hash: self.genesis.hash(),
+                timestamp_ms: self.genesis.genesis_time_ms,
+                log_size: 0,
+                version: HeaderVersion::V1,
+            },
         })
     }
 
@@ -198,14 +222,14 @@ impl Ledger {
         };
         let timestamp_ms = timestamp_ms.max(parent.timestamp_ms);
         let mut txs = txs;
-        let mut exec = self.execute_on(&layers, &parent, &txs, timestamp_ms, proposer)?;
+        let mut exec = self.execute_on(&layers, &parent, &txs, timestamp_ms, proposer, HeaderVersion::CURRENT)?;
         if !exec.inadmissible.is_empty() {
             // Leave out what no valid block carries (a sender's key rotated earlier in the
             // block, a nonce taken by another transaction): they changed nothing, so the
             // others execute the same without them.
             let drop: HashSet<usize> = exec.inadmissible.iter().map(|&i| i as usize).collect();
             txs = txs.into_iter().enumerate().filter(|(i, _)| !drop.contains(i)).map(|(_, t)| t).collect();
-            exec = self.execute_on(&layers, &parent, &txs, timestamp_ms, proposer)?;
+            exec = self.execute_on(&layers, &parent, &txs, timestamp_ms, proposer, HeaderVersion::CURRENT)?;
         }
         let header = exec.header.clone();
         self.executed.lock().insert(header.hash(), Arc::new(exec));
@@ -230,6 +254,13 @@ impl Ledger {
         if h.proposer != proposer {
             return Err(LedgerError::Invalid(format!("proposer {} is not the round's leader {proposer}", h.proposer)));
         }
+        if h.version() != HeaderVersion::CURRENT {
+            return Err(LedgerError::Invalid(format!(
+                "header version {:?}: new blocks commit to their receipts ({:?})",
+                h.version(),
+                HeaderVersion::CURRENT
+            )));
+        }
         if block.txs.len() > verity_types::limits::BLOCK_TXS_MAX || h.tx_count as usize != block.txs.len() {
             return Err(LedgerError::Invalid(format!("{} transactions", block.txs.len())));
         }
@@ -250,7 +281,7 @@ impl Ledger {
         if h.timestamp_ms < parent.timestamp_ms {
             return Err(LedgerError::Invalid("the timestamp is before the parent's".into()));
         }
-        let exec = self.execute_on(&layers, &parent, &block.txs, h.timestamp_ms, proposer)?;
+        let exec = self.execute_on(&layers, &parent, &block.txs, h.timestamp_ms, proposer, HeaderVersion::CURRENT)?;
         refuse_inadmissible(&exec, block)?;
         if exec.header != *h {
             return Err(LedgerError::Invalid(format!(
@@ -290,7 +321,8 @@ impl Ledger {
         let exec = match cached {
             Some(e) => e,
             None => {
-                let e = self.execute_on(&[], &parent, &block.txs, h.timestamp_ms, h.proposer)?;
+                let version = version_after(&parent, h)?;
+                let e = self.execute_on(&[], &parent, &block.txs, h.timestamp_ms, h.proposer, version)?;
                 refuse_inadmissible(&e, block)?;
                 if e.header != *h {
                     return Err(LedgerError::Invalid("re-execution of a finalized block gives another header".into()));
@@ -348,7 +380,8 @@ impl Ledger {
             let exec = match cached {
                 Some(e) => e,
                 None => {
-                    let e = self.execute_on(&layers, &parent, &b.txs, h.timestamp_ms, h.proposer)?;
+                    let version = version_after(&parent, h)?;
+                    let e = self.execute_on(&layers, &parent, &b.txs, h.timestamp_ms, h.proposer, version)?;
                     if e.header != *h {
                         return Err(LedgerError::Invalid(format!("ancestor {} does not re-execute", h.height)));
                     }
@@ -357,7 +390,13 @@ impl Ledger {
                     e
                 }
             };
-            parent = Parent { height: h.height, hash, timestamp_ms: h.timestamp_ms, log_size: h.log_size };
+            parent = Parent {
+                height: h.height,
+                hash,
+                timestamp_ms: h.timestamp_ms,
+                log_size: h.log_size,
+                version: h.version(),
+            };
             layers.push(exec);
         }
         Ok((layers, parent))
@@ -371,6 +410,7 @@ impl Ledger {
         txs: &[SignedTransaction],
         timestamp_ms: u64,
         proposer: u32,
+        version: HeaderVersion,
     ) -> Result<Executed, LedgerError> {
         let height = parent.height + 1;
         let ctx = BlockContext { chain_id: self.genesis.chain_id.clone(), height, timestamp_ms };
@@ -409,6 +449,7 @@ impl Ledger {
             log_root: prepared.log_root,
             state_root: prepared.state_root,
             validator_set_hash,
+            receipts_root: version.receipts_root(&receipts),
         };
         Ok(Executed {
             header,

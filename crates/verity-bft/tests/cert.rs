@@ -50,6 +50,7 @@ fn header(vs: &ValidatorSet) -> BlockHeader {
         log_root: Hash([5; 32]),
         state_root: Hash([6; 32]),
         validator_set_hash: vs.hash(),
+        receipts_root: None,
     }
 }
 

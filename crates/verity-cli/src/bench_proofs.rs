@@ -121,6 +121,7 @@ pub fn proofs(a: &ProofsArgs) -> Result<ProofsReport> {
             log_root: prepared.log_root,
             state_root: prepared.state_root,
             validator_set_hash: vset_hash,
+            receipts_root: None,
         };
         let certificate = Certificate::embedded(vec![ValidatorSignature {
             validator: 0,

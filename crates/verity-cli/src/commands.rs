@@ -530,7 +530,7 @@ pub(crate) async fn validators_for(client: &Client, genesis: Option<&PathBuf>) -
     let mut lc = verify::LightClient::new(&g);
     if g.epoch_length > 0 {
         let changes = client.validator_changes().await?;
-        lc.follow_all(&changes.transitions)?;
+        lc.follow_epochs(&changes.transitions, &changes.unchanged)?;
     }
     Ok(lc)
 }
@@ -640,11 +640,14 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
                     rows.push(("error", format!("{}: {}", e.code, e.message)));
                 }
             }
+            let mut out = serde_json::to_value(&t)?;
             if check {
-                let msg = verify_tx(&client, &t, genesis.as_ref()).await?;
+                let (msg, receipt) = verify_tx(&client, &t, genesis.as_ref()).await?;
+                out["verified"] = json!(msg);
+                out["receipt_authenticated"] = json!(receipt == verify::ReceiptCheck::Committed);
                 rows.push(("verified", msg));
             }
-            show(g.json, &t, rows);
+            show(g.json, &out, rows);
             Ok(())
         }
         Command::Block(BlockCmd::Show { height }) => {
@@ -752,73 +755,60 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
     }
 }
 
-async fn verify_tx(client: &Client, t: &verity_client::http::TxView, genesis: Option<&PathBuf>) -> Result<String> {
-    let validators = validators_for(client, genesis).await?;
-    let (Some(proof), Some(cp_height)) = (&t.inclusion_proof, t.checkpoint_height) else {
-        bail!(
-            "no checkpoint covers the transaction yet (pending, or in a block final through a descendant the \
-             node has not committed yet); try again shortly"
-        );
+async fn verify_tx(
+    client: &Client,
+    t: &verity_client::http::TxView,
+    genesis: Option<&PathBuf>,
+) -> Result<(String, verify::ReceiptCheck)> {
+    let mut validators = validators_for(client, genesis).await?;
+    let v = client.verify_tx(&mut validators, t).await?;
+    let proof = t.inclusion_proof.as_ref().expect("verify_tx checked the inclusion proof");
+    let receipt = t.receipt.as_ref().expect("verify_tx checked the receipt");
+    let outcome = match v.receipt_check {
+        verify::ReceiptCheck::Committed => format!(
+            "; its receipt ({}) is the one block {}'s header commits to",
+            if receipt.status == verity_types::TxStatus::Success { "success" } else { "failed" },
+            receipt.height
+        ),
+        verify::ReceiptCheck::Unauthenticated => format!(
+            "; its receipt is NOT authenticated (block {} has a version 1 header, written before headers \
+             committed to receipts)",
+            receipt.height
+        ),
     };
-    let cp = client.checkpoint(cp_height).await?.checkpoint;
-    validators.verify_checkpoint(&cp)?;
-    let hash: Hash = t.hash.parse()?;
-    if let Some(tx) = &t.tx {
-        if tx.hash() != hash {
-            bail!("the node returned a transaction whose hash is not {hash}");
-        }
-    }
-    verify::verify_tx_inclusion(&cp, &hash, proof)?;
-    Ok(format!(
+    let msg = format!(
         "included at log index {} of {} under the checkpoint at height {} signed by its epoch's validators \
-         (followed from the trusted genesis)",
-        proof.leaf_index, proof.tree_size, cp.header.height
-    ))
+         (followed from the trusted genesis){outcome}",
+        proof.leaf_index, proof.tree_size, v.checkpoint.header.height
+    );
+    Ok((msg, v.receipt_check))
 }
 
 async fn proof(g: &Global, client: &Client, cmd: ProofCmd) -> Result<()> {
     match cmd {
         ProofCmd::Tx { hash, genesis } => {
             let t = client.tx(&hash).await?;
-            let msg = verify_tx(client, &t, genesis.as_ref()).await?;
+            let (msg, receipt) = verify_tx(client, &t, genesis.as_ref()).await?;
             show(
                 g.json,
-                &json!({"verified": true, "tx": hash, "proof": t.inclusion_proof, "message": msg}),
+                &json!({"verified": true, "tx": hash, "proof": t.inclusion_proof, "message": msg,
+                        "receipt_authenticated": receipt == verify::ReceiptCheck::Committed,
+                        "receipt_proof": t.receipt_proof}),
                 vec![("transaction", hash.clone()), ("verified", msg)],
             );
             Ok(())
         }
         ProofCmd::State { key, height, genesis } => {
-            let validators = validators_for(client, genesis.as_ref()).await?;
+            let mut validators = validators_for(client, genesis.as_ref()).await?;
             let p = client.state_proof(&key, height).await?;
             if p.height == 0 {
                 bail!("height 0 is genesis: it has no signed checkpoint; ask for a height >= 1");
             }
-            let cp = client.checkpoint(p.height).await?.checkpoint;
             if p.proof.key != key.as_bytes() {
                 bail!("the node answered a proof for a different key");
             }
-            match cp.certificate.finalized_by {
-                None => {
-                    validators.verify_checkpoint(&cp)?;
-                    verify::verify_state(&cp, &p.proof)?;
-                }
-                // Final through a descendant's certificate: verify that checkpoint, then
-                // the parent hashes down to this height.
-                Some(d) if d > p.height => {
-                    let top = client.checkpoint(d).await?.checkpoint;
-                    validators.verify_checkpoint(&top)?;
-                    let mut chain = Vec::new();
-                    for h in (p.height..d).rev() {
-                        chain.push(client.block(&h.to_string()).await?.header);
-                    }
-                    let header = verify::verify_ancestor(&top, &chain)?;
-                    p.proof
-                        .verify(&header.state_root)
-                        .map_err(|e| anyhow!("state proof at height {}: {e}", p.height))?;
-                }
-                Some(d) => bail!("block {} claims to be final through block {d}, not a descendant", p.height),
-            }
+            let header = client.trusted_header(&mut validators, p.height).await?;
+            p.proof.verify(&header.state_root).map_err(|e| anyhow!("state proof at height {}: {e}", p.height))?;
             let value = p.proof.value.as_ref().map(hex::encode);
             let what = match &value {
                 Some(v) => format!("present, value {v}"),
@@ -838,12 +828,13 @@ async fn proof(g: &Global, client: &Client, cmd: ProofCmd) -> Result<()> {
             Ok(())
         }
         ProofCmd::Consistency { old_height, new_height, genesis } => {
-            let validators = validators_for(client, genesis.as_ref()).await?;
+            let mut validators = validators_for(client, genesis.as_ref()).await?;
             let old = client.checkpoint(old_height).await?.checkpoint;
             let new = match new_height {
                 Some(h) => client.checkpoint(h).await?.checkpoint,
                 None => client.latest_checkpoint().await?.checkpoint,
             };
+            client.catch_up(&mut validators, new.header.height).await?;
             validators.verify_checkpoint(&old)?;
             validators.verify_checkpoint(&new)?;
             let p = client.consistency(old.header.log_size, new.header.log_size).await?;

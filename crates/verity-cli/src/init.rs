@@ -14,7 +14,8 @@ use verity_types::{
 pub struct InitArgs {
     #[arg(long)]
     pub data_dir: std::path::PathBuf,
-    /// Chain id of the new network.
+    /// Label of the new network's chain id: the id is LABEL-<16 hex digits of the genesis
+    /// digest>, so no two networks share one.
     #[arg(long, default_value = "verity-dev")]
     pub chain_id: String,
     /// The organisation's id.
@@ -48,7 +49,7 @@ pub fn init(dir: &Path, chain_id: &str, org: &str, admin: &str, genesis_time_ms:
     let validator_key = generate_key();
     let admin_key = generate_key();
     let credit = AssetId::new("credit")?;
-    let genesis = Genesis {
+    let mut genesis = Genesis {
         chain_id: chain_id.to_string(),
         genesis_time_ms,
         orgs: vec![GenesisOrg {
@@ -61,6 +62,7 @@ pub fn init(dir: &Path, chain_id: &str, org: &str, admin: &str, genesis_time_ms:
         balances: vec![GenesisBalance { account: admin_id.clone(), asset: credit, amount: DEV_CREDIT }],
         epoch_length: 0,
     };
+    genesis.bind_chain_id(chain_id)?;
     genesis.validate()?;
     let keystore_path = datadir::keystore_path(dir);
     let mut ks = Keystore::open(&keystore_path)?;

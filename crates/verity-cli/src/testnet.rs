@@ -46,6 +46,7 @@ pub struct CreateArgs {
     /// Validator I serves HTTP on BASE_PORT+I and p2p on BASE_PORT+100+I.
     #[arg(long, default_value_t = 7500)]
     pub base_port: u16,
+    /// Label of the chain id: the id is LABEL-<16 hex digits of the genesis digest>.
     #[arg(long, default_value = "verity-testnet")]
     pub chain_id: String,
     /// Most transactions per block.
@@ -106,7 +107,7 @@ pub fn create(a: &CreateArgs, genesis_time_ms: u64) -> Result<Created> {
         keys.push((admin, admin_key, validator_key));
     }
     let all_orgs = orgs.iter().map(|o| o.id.clone()).collect();
-    let genesis = Genesis {
+    let mut genesis = Genesis {
         chain_id: a.chain_id.clone(),
         genesis_time_ms,
         orgs,
@@ -115,6 +116,7 @@ pub fn create(a: &CreateArgs, genesis_time_ms: u64) -> Result<Created> {
         balances,
         epoch_length: a.epoch_length,
     };
+    genesis.bind_chain_id(&a.chain_id)?;
     genesis.validate()?;
     datadir::write_genesis(dir, &genesis)?;
     let addr = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));

@@ -68,6 +68,7 @@ fn accounts_roles_transfers_and_offline_proofs_through_the_cli() {
     let hash = sent["hash"].as_str().expect("hash").to_string();
     let tx = cli(&["tx", "show", &hash, "--verify", "--genesis", &genesis]);
     assert_eq!(tx["status"], "committed");
+    assert_eq!(tx["receipt_authenticated"], true, "{tx}");
     let p = cli(&["proof", "tx", &hash, "--genesis", &genesis]);
     assert_eq!(p["verified"], true);
     let p = cli(&["proof", "state", "bank/balance/alice/credit", "--genesis", &genesis]);
@@ -121,6 +122,7 @@ fn api_errors_are_typed_json_and_never_5xx() {
 
     let dir = init_dir();
     let node = Node::start(&net(&dir));
+    let chain = chain_id(&dir);
     let keystore = Keystore::open(&net(&dir).join("keystore.json")).expect("keystore");
     let (admin, key) = keystore.find("admin").expect("admin key");
     let transfer = |chain: &str, nonce: u64| {
@@ -143,13 +145,13 @@ fn api_errors_are_typed_json_and_never_5xx() {
     let url = format!("{}/v1/txs", node.url);
     rt().block_on(async {
         // Good transaction: committed.
-        let (s, v, _) = post(&url, body(&transfer("verity-dev", 0)), "application/json").await;
+        let (s, v, _) = post(&url, body(&transfer(&chain, 0)), "application/json").await;
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["status"], "committed");
         let hash = v["hash"].as_str().expect("hash").to_string();
 
         // Replay of the same transaction: already-used nonce.
-        let (s, v, _) = post(&url, body(&transfer("verity-dev", 0)), "application/json").await;
+        let (s, v, _) = post(&url, body(&transfer(&chain, 0)), "application/json").await;
         assert_eq!(s, 422, "{v}");
         assert_eq!(v["code"], "bad_nonce");
 
@@ -158,7 +160,7 @@ fn api_errors_are_typed_json_and_never_5xx() {
         assert_eq!((s, v["code"].as_str()), (422, Some("wrong_chain")), "{v}");
 
         // Bad signature.
-        let mut bad = transfer("verity-dev", 1);
+        let mut bad = transfer(&chain, 1);
         bad.signature.0[5] ^= 0x40;
         let (s, v, _) = post(&url, body(&bad), "application/json").await;
         assert_eq!((s, v["code"].as_str()), (422, Some("bad_signature")), "{v}");
@@ -166,7 +168,7 @@ fn api_errors_are_typed_json_and_never_5xx() {
         // Unknown sender.
         let stranger = verity_types::keys::SecretKey::from_seed([9; 32]);
         let t = Transaction {
-            chain_id: "verity-dev".into(),
+            chain_id: chain.clone(),
             sender: AccountId::new("mallory").expect("id"),
             nonce: 0,
             action: Action::Burn { asset: AssetId::new("credit").expect("id"), amount: 1 },
@@ -197,8 +199,8 @@ fn api_errors_are_typed_json_and_never_5xx() {
         }
 
         // Batch: per-item results.
-        let batch = serde_json::json!({"txs": [hex::encode(transfer("verity-dev", 1).to_bytes()), "zz",
-                                               hex::encode(transfer("verity-dev", 2).to_bytes())]});
+        let batch = serde_json::json!({"txs": [hex::encode(transfer(&chain, 1).to_bytes()), "zz",
+                                               hex::encode(transfer(&chain, 2).to_bytes())]});
         let (s, v, _) =
             post(&format!("{url}/batch"), serde_json::to_vec(&batch).expect("json"), "application/json").await;
         assert_eq!(s, 200, "{v}");
@@ -340,10 +342,11 @@ fn equivocation_evidence_is_recorded_and_served() {
 
     let dir = init_dir();
     let node = Node::start(&net(&dir));
+    let chain = chain_id(&dir);
     let keystore = Keystore::open(&net(&dir).join("keystore.json")).expect("keystore");
     let (admin, key) = keystore.find("admin").expect("admin key");
     let validator = verity_node::datadir::read_validator_key(&net(&dir)).expect("validator key");
-    let ns = consensus_namespace("verity-dev");
+    let ns = consensus_namespace(&chain);
     let vote = |payload: u8| {
         let mut v = SignedVote {
             kind: VoteKind::Finalize,
@@ -359,7 +362,7 @@ fn equivocation_evidence_is_recorded_and_served() {
     let evidence = Equivocation { validator: validator.public_key(), first: vote(1), second: vote(2) };
     let report = |nonce: u64| {
         let tx = Transaction {
-            chain_id: "verity-dev".into(),
+            chain_id: chain.clone(),
             sender: admin.clone(),
             nonce,
             action: Action::ReportEquivocation { evidence: evidence.clone() },
@@ -386,7 +389,7 @@ fn equivocation_evidence_is_recorded_and_served() {
         assert_eq!(rec["evidence"]["validator"], validator.public_key().to_hex());
         let back: Equivocation = serde_json::from_value(rec["evidence"].clone()).expect("evidence decodes");
         assert_eq!(back, evidence);
-        back.verify("verity-dev").expect("verifies offline");
+        back.verify(&chain).expect("verifies offline");
 
         let other = "11".repeat(32);
         let (_, body) = get(&format!("{}/v1/evidence?validator={other}", node.url)).await;
@@ -425,4 +428,65 @@ fn equivocation_evidence_is_recorded_and_served() {
         verity(&["--node", node.url.as_str(), "evidence", "list", "--genesis", other_path.to_str().expect("utf-8")]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not verify"), "{out:?}");
+}
+
+/// A node that reports a failed transaction as successful (or moves a receipt to another
+/// transaction) is caught: the receipt must be the one the block header commits to.
+#[test]
+fn receipts_are_authenticated_by_their_block_header() {
+    let dir = init_dir();
+    let node = Node::start(&net(&dir));
+    let ks = ks(&dir);
+    let genesis_path = net(&dir).join("genesis.json");
+    let base = ["--node", node.url.as_str(), "--keystore", ks.as_str()];
+    let cli = |args: &[&str]| -> Value {
+        let mut full: Vec<&str> = base.to_vec();
+        full.extend_from_slice(args);
+        verity_json(&full)
+    };
+    cli(&["account", "create", "bob", "--org", "dev", "--role", "member"]);
+    // bob may not grant roles: committed, failed.
+    let mut full: Vec<&str> = base.to_vec();
+    full.extend_from_slice(&["role", "grant", "bob", "minter", "--as", "bob", "--json"]);
+    let out = verity(&full);
+    assert!(!out.status.success());
+    let ok = cli(&["transfer", "--to", "bob", "--amount", "5"]);
+    let ok_hash = ok["hash"].as_str().expect("hash").to_string();
+    let g: verity_types::Genesis =
+        serde_json::from_slice(&std::fs::read(&genesis_path).expect("genesis")).expect("genesis json");
+    rt().block_on(async {
+        let client = verity_client::Client::new(&node.url);
+        let mut lc = verity_client::verify::LightClient::new(&g);
+        let good = client.tx(&ok_hash).await.expect("tx");
+        let v = client.verify_tx(&mut lc, &good).await.expect("an honest answer verifies");
+        assert_eq!(v.receipt_check, verity_client::verify::ReceiptCheck::Committed);
+        // bob's failed grant, found in the blocks before the transfer.
+        let mut failed = None;
+        for h in (1..good.height.expect("height")).rev() {
+            for t in client.block(&h.to_string()).await.expect("block").tx_hashes {
+                let t = client.tx(&t).await.expect("tx");
+                if t.receipt.as_ref().is_some_and(|r| r.status == verity_types::TxStatus::Failed) {
+                    failed = failed.or(Some(t));
+                }
+            }
+        }
+        let failed = failed.expect("bob's grant failed");
+        client.verify_tx(&mut lc, &failed).await.expect("the failure verifies");
+        // Lie 1: the failed transaction reported as successful.
+        let mut lie = failed.clone();
+        let r = lie.receipt.as_mut().expect("receipt");
+        r.status = verity_types::TxStatus::Success;
+        r.error = None;
+        let err = client.verify_tx(&mut lc, &lie).await.expect_err("a forged success");
+        assert!(err.to_string().contains("receipts root"), "{err}");
+        // Lie 2: another transaction's receipt, proof and all.
+        let mut swapped = good.clone();
+        swapped.receipt = failed.receipt.clone();
+        swapped.receipt_proof = failed.receipt_proof.clone();
+        assert!(client.verify_tx(&mut lc, &swapped).await.is_err(), "a receipt of another transaction");
+        // Lie 3: no receipt proof at all for a version 2 block.
+        let mut bare = good.clone();
+        bare.receipt_proof = None;
+        assert!(client.verify_tx(&mut lc, &bare).await.is_err(), "a receipt without its proof");
+    });
 }

@@ -392,6 +392,23 @@ fn provenance_loop_through_the_node() {
     b.txs[0].tx.signature.0[7] ^= 0x10;
     let reason = fails(&b.to_file_bytes(), "a forged signature");
     assert!(reason.contains("inclusion of") || reason.contains("transaction"), "{reason}");
+    // Every transaction's receipt is proven by its block's header (bundle version 3).
+    assert_eq!(v["report"]["receipts_authenticated"], v["report"]["transactions"], "{v}");
+    let b: AuditBundle = serde_json::from_slice(&original).expect("bundle");
+    assert_eq!(b.format, "verity-audit-bundle/v3");
+    assert!(!b.blocks.is_empty() && b.txs.iter().all(|t| t.receipt.is_some() && t.receipt_proof.is_some()));
+    // A receipt re-written (another event list), a block header changed, or a block left
+    // out: refused.
+    let mut forged = b.clone();
+    forged.txs[0].receipt.as_mut().expect("receipt").error =
+        Some(verity_types::TxError { code: "forged".into(), message: "an outcome the block never had".into() });
+    assert!(fails(&forged.to_file_bytes(), "a forged receipt").contains("receipts root"));
+    let mut forged = b.clone();
+    forged.blocks[0].header.receipts_root = Some(verity_types::sha256(b"another outcome"));
+    assert!(fails(&forged.to_file_bytes(), "a forged header").contains("NOT valid"));
+    let mut forged = b.clone();
+    forged.blocks.remove(0);
+    assert!(fails(&forged.to_file_bytes(), "a missing block").contains("lacks block"));
     // The wrong validator set (another network's genesis) is refused.
     let other = init_dir();
     let other_genesis = net(&other).join("genesis.json");

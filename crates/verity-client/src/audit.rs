@@ -11,20 +11,26 @@
 //! flags can reach (dataset versions, runs, model versions) are proven, absence
 //! included; and every record's creating transaction is in the log (inclusion proof
 //! against the checkpoint's log root), correctly signed, and says what the record says
-//! (attestations: the DSSE envelope's signature and digest).
+//! (attestations: the DSSE envelope's signature and digest). Version 3 bundles also carry
+//! each transaction's receipt: it must be a success, and the one its block's header
+//! commits to (that header trusted through its own certificate, or its child's parent
+//! hash); blocks with version 1 headers commit to no receipts and are counted apart.
 
 use std::collections::BTreeMap;
 
-use verity_types::audit::{AuditBundle, AUDIT_BUNDLE_FORMAT, AUDIT_DOWNSTREAM_PER_KIND_MAX, AUDIT_RECORDS_MAX};
+use verity_types::audit::{
+    AuditBundle, AUDIT_BUNDLE_FORMAT, AUDIT_BUNDLE_FORMAT_V2, AUDIT_DOWNSTREAM_PER_KIND_MAX, AUDIT_RECORDS_MAX,
+};
 use verity_types::dsse::EvaluationStatement;
 use verity_types::encoding::decode;
 use verity_types::provenance_keys as keys;
 use verity_types::{
-    Action, Flag, Genesis, Hash, Record, RecordKind, RecordRef, SignedTransaction, TypesError, ValidatorSet,
+    Action, BlockHeader, Checkpoint, Flag, Genesis, Hash, Record, RecordKind, RecordRef, SignedTransaction, TxStatus,
+    TypesError, ValidatorSet,
 };
 
 use crate::error::ClientError;
-use crate::verify::{verify_checkpoint, verify_tx_inclusion, LightClient};
+use crate::verify::{verify_checkpoint, verify_receipt, verify_tx_inclusion, LightClient, ReceiptCheck};
 
 fn fail(msg: impl Into<String>) -> ClientError {
     ClientError::Verify(msg.into())
@@ -46,6 +52,8 @@ pub struct AuditReport {
     /// How many records of each kind are directly downstream of the subject (proven).
     pub downstream_counts: BTreeMap<RecordKind, u64>,
     pub transactions: usize,
+    /// Transactions whose receipt the bundle proves committed by their block's header.
+    pub receipts_authenticated: usize,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -60,14 +68,56 @@ pub fn verify_bundle_file(bytes: &[u8], validators: &ValidatorSet) -> Result<Aud
     verify_bundle(&parse_bundle_file(bytes)?, validators)
 }
 
+/// The headers of `blocks` that are trusted, by height: a block with its own certificate
+/// verified by the set of its height (`set_for`), and a block without one whose child is
+/// trusted and names it as parent. `blocks` must ascend, be of the checkpoint's chain and
+/// lie at or below it.
+fn trusted_headers<'a>(
+    blocks: &'a [Checkpoint],
+    top: &Checkpoint,
+    set_for: &dyn Fn(u64) -> &'a ValidatorSet,
+) -> Result<BTreeMap<u64, &'a BlockHeader>, ClientError> {
+    if blocks.len() > AUDIT_RECORDS_MAX * 2 {
+        return Err(fail("bundle exceeds its size limits"));
+    }
+    if blocks.windows(2).any(|w| w[0].header.height >= w[1].header.height) {
+        return Err(fail("the bundle's blocks are not in ascending order"));
+    }
+    let mut trusted: BTreeMap<u64, &BlockHeader> = BTreeMap::new();
+    for b in blocks.iter().rev() {
+        let h = &b.header;
+        if h.chain_id != top.header.chain_id || h.height > top.header.height {
+            return Err(fail(format!("block {} is not of the checkpoint's chain below it", h.height)));
+        }
+        match b.certificate.finalized_by {
+            None => {
+                verify_checkpoint(set_for(h.height), b)?;
+            }
+            Some(_) => {
+                let child = trusted.get(&(h.height + 1)).copied();
+                if child.is_none_or(|c| c.parent != h.hash()) {
+                    return Err(fail(format!(
+                        "block {} has no certificate of its own and no trusted child naming it",
+                        h.height
+                    )));
+                }
+            }
+        }
+        trusted.insert(h.height, h);
+    }
+    Ok(trusted)
+}
+
 /// Verifies a bundle file's bytes from a trusted genesis: the bundle's validator-set
 /// changes are followed from the genesis set, and its checkpoint is verified against
 /// the set of its epoch.
 pub fn verify_bundle_file_from_genesis(bytes: &[u8], genesis: &Genesis) -> Result<AuditReport, ClientError> {
     let b = parse_bundle_file(bytes)?;
     let mut lc = LightClient::new(genesis);
-    lc.follow_all(&b.transitions)?;
-    verify_bundle(&b, lc.set_for(b.checkpoint.header.height))
+    lc.follow_epochs(&b.transitions, &b.unchanged)?;
+    // Refuses a checkpoint of an epoch whose boundaries the bundle does not carry.
+    lc.verify_checkpoint(&b.checkpoint)?;
+    verify_bundle_with(&b, &|h| lc.set_for(h))
 }
 
 fn parse_bundle_file(bytes: &[u8]) -> Result<AuditBundle, ClientError> {
@@ -81,7 +131,17 @@ fn parse_bundle_file(bytes: &[u8]) -> Result<AuditBundle, ClientError> {
 /// Verifies a parsed bundle against a trusted validator set (the set of the
 /// checkpoint's epoch; [`verify_bundle_file_from_genesis`] finds it from genesis).
 pub fn verify_bundle(b: &AuditBundle, validators: &ValidatorSet) -> Result<AuditReport, ClientError> {
-    if b.format != AUDIT_BUNDLE_FORMAT {
+    verify_bundle_with(b, &|_| validators)
+}
+
+/// Verifies a parsed bundle, with `set_for` giving the trusted validator set of each
+/// height (the checkpoint's, and those of the blocks holding its transactions).
+pub fn verify_bundle_with<'a>(
+    b: &'a AuditBundle,
+    set_for: &dyn Fn(u64) -> &'a ValidatorSet,
+) -> Result<AuditReport, ClientError> {
+    let with_receipts = b.format == AUDIT_BUNDLE_FORMAT;
+    if !with_receipts && b.format != AUDIT_BUNDLE_FORMAT_V2 {
         return Err(fail(format!("unknown bundle format {:?}", b.format)));
     }
     if b.records.len() > AUDIT_RECORDS_MAX || b.index.len() > 64 * AUDIT_RECORDS_MAX || b.txs.len() > AUDIT_RECORDS_MAX
@@ -92,8 +152,9 @@ pub fn verify_bundle(b: &AuditBundle, validators: &ValidatorSet) -> Result<Audit
     if cp.header.chain_id != b.chain_id {
         return Err(fail(format!("bundle says chain {:?}, checkpoint says {:?}", b.chain_id, cp.header.chain_id)));
     }
-    verify_checkpoint(validators, cp)?;
+    verify_checkpoint(set_for(cp.header.height), cp)?;
     let root = cp.header.state_root;
+    let headers = trusted_headers(&b.blocks, cp, set_for)?;
 
     // Records: each proven under its own key, decoded as the record it claims to be.
     let mut records: BTreeMap<RecordRef, Record> = BTreeMap::new();
@@ -175,9 +236,25 @@ pub fn verify_bundle(b: &AuditBundle, validators: &ValidatorSet) -> Result<Audit
     }
     // Transactions: in the log, signed, and saying what the records say.
     let mut txs: BTreeMap<Hash, &SignedTransaction> = BTreeMap::new();
+    let mut receipts_authenticated = 0;
     for bt in &b.txs {
         let h = bt.tx.hash();
         verify_tx_inclusion(cp, &h, &bt.proof)?;
+        if with_receipts {
+            let receipt =
+                bt.receipt.as_ref().ok_or_else(|| fail(format!("transaction {h} comes without its receipt")))?;
+            let header = headers.get(&receipt.height).ok_or_else(|| {
+                fail(format!("the bundle lacks block {}, which holds transaction {h}", receipt.height))
+            })?;
+            if verify_receipt(header, &h, bt.proof.leaf_index, receipt, bt.receipt_proof.as_ref())?
+                == ReceiptCheck::Committed
+            {
+                receipts_authenticated += 1;
+            }
+            if receipt.status != TxStatus::Success {
+                return Err(fail(format!("transaction {h} failed, by its receipt, yet a record names it")));
+            }
+        }
         txs.insert(h, &bt.tx);
     }
     // Every signature strictly, in one batch when all are good.
@@ -199,6 +276,7 @@ pub fn verify_bundle(b: &AuditBundle, validators: &ValidatorSet) -> Result<Audit
         downstream,
         downstream_counts,
         transactions: txs.len(),
+        receipts_authenticated,
     })
 }
 

@@ -8,6 +8,7 @@ use verity_types::proof::{ConsistencyProof, InclusionProof, StateProof};
 use verity_types::{BlockHeader, Certificate, Checkpoint, Genesis, Receipt, SignedTransaction};
 
 use crate::error::ClientError;
+use crate::verify::{LightClient, ReceiptCheck};
 
 /// One evidence record as `/v1/evidence` serves it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -37,6 +38,9 @@ pub struct EvidenceList {
 pub struct ValidatorChanges {
     pub epoch_length: u64,
     pub transitions: Vec<verity_types::SetTransition>,
+    /// The epoch boundaries where the set did not change.
+    #[serde(default)]
+    pub unchanged: Vec<verity_types::SetUnchanged>,
 }
 
 /// The node's JSON error body.
@@ -72,6 +76,18 @@ pub struct TxView {
     pub receipt: Option<Receipt>,
     pub inclusion_proof: Option<InclusionProof>,
     pub checkpoint_height: Option<u64>,
+    /// Proof of `receipt` under its block header's `receipts_root`.
+    #[serde(default)]
+    pub receipt_proof: Option<InclusionProof>,
+}
+
+/// What [`Client::verify_tx`] established.
+#[derive(Debug, Clone)]
+pub struct VerifiedTx {
+    /// The verified checkpoint whose log includes the transaction.
+    pub checkpoint: Checkpoint,
+    /// Whether the receipt is committed to by its block's header.
+    pub receipt_check: ReceiptCheck,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -376,6 +392,76 @@ impl Client {
         self.get(&format!("/v1/txs/{hash}"), &[]).await
     }
 
+    /// The header of the block at `height` (>= 1), trusted through `lc`: its own
+    /// checkpoint, or, for a block final through a descendant's certificate, that
+    /// checkpoint and the parent hashes down to `height`.
+    pub async fn trusted_header(&self, lc: &mut LightClient, height: u64) -> Result<BlockHeader, ClientError> {
+        let cp = self.checkpoint(height).await?.checkpoint;
+        self.catch_up(lc, cp.certificate.finalized_by.unwrap_or(height)).await?;
+        if cp.header.height != height {
+            return Err(ClientError::Verify(format!("asked for block {height}, got {}", cp.header.height)));
+        }
+        match cp.certificate.finalized_by {
+            None => {
+                lc.verify_checkpoint(&cp)?;
+                Ok(cp.header)
+            }
+            Some(d) if d > height => {
+                let top = self.checkpoint(d).await?.checkpoint;
+                if top.certificate.finalized_by.is_some() {
+                    return Err(ClientError::Verify(format!("block {d} has no certificate of its own")));
+                }
+                lc.verify_checkpoint(&top)?;
+                let mut chain = Vec::new();
+                for h in (height..d).rev() {
+                    chain.push(self.block(&h.to_string()).await?.header);
+                }
+                Ok(crate::verify::verify_ancestor(&top, &chain)?.clone())
+            }
+            Some(d) => Err(ClientError::Verify(format!("block {height} claims to be final through block {d}"))),
+        }
+    }
+
+    /// Verifies a committed transaction end to end against `lc`: the transaction is in
+    /// the log under the newest checkpoint, and its receipt is the one its block's header
+    /// commits to. Returns the checkpoint the inclusion was checked under and what the
+    /// receipt check established.
+    /// Walks `lc` through the epoch boundaries the node reports if a checkpoint at
+    /// `height` lies beyond the epochs it has verified (the chain moved on since).
+    pub async fn catch_up(&self, lc: &mut LightClient, height: u64) -> Result<(), ClientError> {
+        if lc.needs_boundaries_for(height) {
+            let changes = self.validator_changes().await?;
+            lc.follow_epochs(&changes.transitions, &changes.unchanged)?;
+        }
+        Ok(())
+    }
+
+    pub async fn verify_tx(&self, lc: &mut LightClient, t: &TxView) -> Result<VerifiedTx, ClientError> {
+        let (Some(proof), Some(cp_height), Some(receipt)) = (&t.inclusion_proof, t.checkpoint_height, &t.receipt)
+        else {
+            return Err(ClientError::Verify(
+                "no checkpoint covers the transaction yet (pending, or in a block final through a descendant the \
+                 node has not committed yet); try again shortly"
+                    .into(),
+            ));
+        };
+        let hash: verity_types::Hash =
+            t.hash.parse().map_err(|e| ClientError::Protocol(format!("transaction hash {:?}: {e}", t.hash)))?;
+        if let Some(tx) = &t.tx {
+            if tx.hash() != hash {
+                return Err(ClientError::Verify(format!("the node returned a transaction whose hash is not {hash}")));
+            }
+        }
+        let cp = self.checkpoint(cp_height).await?.checkpoint;
+        self.catch_up(lc, cp.header.height).await?;
+        lc.verify_checkpoint(&cp)?;
+        crate::verify::verify_tx_inclusion(&cp, &hash, proof)?;
+        let header = self.trusted_header(lc, receipt.height).await?;
+        let receipt_check =
+            crate::verify::verify_receipt(&header, &hash, proof.leaf_index, receipt, t.receipt_proof.as_ref())?;
+        Ok(VerifiedTx { checkpoint: cp, receipt_check })
+    }
+
     /// `height` is a number or `latest`.
     pub async fn block(&self, height: &str) -> Result<BlockView, ClientError> {
         self.get(&format!("/v1/blocks/{height}"), &[]).await
@@ -422,7 +508,7 @@ impl Client {
         self.get("/v1/evidence", &q).await
     }
 
-    /// The validator-set changes, for [`crate::verify::LightClient::follow_all`].
+    /// Every epoch boundary (changes and non-changes), for [`crate::verify::LightClient::follow_epochs`].
     pub async fn validator_changes(&self) -> Result<ValidatorChanges, ClientError> {
         self.get("/v1/validators/changes", &[]).await
     }

@@ -3,7 +3,10 @@
 use verity_types::merkle;
 use verity_types::proof::{ConsistencyProof, InclusionProof, StateProof};
 use verity_types::validators::{epoch_of, epoch_set_key};
-use verity_types::{Checkpoint, Genesis, Hash, SetTransition, SignedTransaction, ValidatorSet};
+use verity_types::{
+    BlockHeader, Checkpoint, Genesis, Hash, HeaderVersion, Receipt, SetTransition, SetUnchanged, SignedTransaction,
+    ValidatorSet,
+};
 
 use crate::error::ClientError;
 
@@ -37,6 +40,44 @@ pub fn verify_signed_tx_inclusion(
     proof: &InclusionProof,
 ) -> Result<(), ClientError> {
     verify_tx_inclusion(cp, &tx.hash(), proof)
+}
+
+/// What a receipt check established.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReceiptCheck {
+    /// The receipt is exactly the one the block's (trusted) header commits to.
+    Committed,
+    /// The block has a version 1 header (written before receipts were committed to):
+    /// the receipt cannot be authenticated, only the transaction's inclusion.
+    Unauthenticated,
+}
+
+/// Checks that `receipt` is the outcome the trusted `header` commits to for the
+/// transaction `tx_hash` at log position `log_index` (from that transaction's verified
+/// inclusion proof), with `proof` under the header's receipts root. A version 1 header
+/// commits to no receipts: [`ReceiptCheck::Unauthenticated`].
+pub fn verify_receipt(
+    header: &BlockHeader,
+    tx_hash: &Hash,
+    log_index: u64,
+    receipt: &Receipt,
+    proof: Option<&InclusionProof>,
+) -> Result<ReceiptCheck, ClientError> {
+    if receipt.tx_hash != *tx_hash {
+        return Err(fail(format!("the receipt is for transaction {}, not {tx_hash}", receipt.tx_hash)));
+    }
+    if receipt.log_index != log_index {
+        return Err(fail(format!(
+            "the receipt puts {tx_hash} at log index {}, its inclusion proof at {log_index}",
+            receipt.log_index
+        )));
+    }
+    if header.version() == HeaderVersion::V1 {
+        return Ok(ReceiptCheck::Unauthenticated);
+    }
+    let proof = proof.ok_or_else(|| fail(format!("no receipt proof for {tx_hash}")))?;
+    header.verify_receipt(receipt, proof).map_err(|e| fail(format!("receipt of {tx_hash}: {e}")))?;
+    Ok(ReceiptCheck::Committed)
 }
 
 /// Checks a state membership or non-membership proof against the checkpoint's state root.
@@ -81,18 +122,22 @@ pub fn verify_consistency(old: &Checkpoint, new: &Checkpoint, proof: &Consistenc
 /// A light client's trusted validator sets, followed from a trusted genesis across
 /// validator-set changes, offline.
 ///
-/// It starts with the genesis set for epoch 0 and accepts each [`SetTransition`] in
-/// order: the boundary block must be the last block of the epoch before the change,
-/// certified by its own certificate from the set the client trusts for that epoch (the
-/// header names that set, so a transition skipped in between makes the next one fail),
-/// and its state must prove the new set under the change's state key. A checkpoint is
-/// then verified against the set of its height's epoch.
+/// It starts with the genesis set for epoch 0 and walks the epoch boundaries in order,
+/// one at a time: each is a [`SetTransition`] (the set changed) or a [`SetUnchanged`]
+/// (it did not). The boundary block must be the last block of the epoch before, certified
+/// by its own certificate from the set the client trusts for that epoch, and its state
+/// must prove the new set (or no new set) under the epoch's state key. A checkpoint is
+/// then verified against the set of its height's epoch, and only if the client has walked
+/// every boundary up to that epoch: a checkpoint of a later epoch is refused rather than
+/// checked against a set that may have been replaced since.
 #[derive(Clone, Debug)]
 pub struct LightClient {
     chain_id: String,
     epoch_length: u64,
     /// Trusted sets by the epoch they took effect in, ascending, starting at 0.
     sets: Vec<(u64, ValidatorSet)>,
+    /// The newest epoch whose start (set changed or not) has been verified.
+    verified_through: u64,
 }
 
 impl LightClient {
@@ -101,7 +146,24 @@ impl LightClient {
             chain_id: genesis.chain_id.clone(),
             epoch_length: genesis.epoch_length,
             sets: vec![(0, genesis.validator_set())],
+            verified_through: 0,
         }
+    }
+
+    /// Blocks per epoch (0: one epoch, the genesis set's).
+    pub fn epoch_length(&self) -> u64 {
+        self.epoch_length
+    }
+
+    /// Whether a checkpoint at `height` is in an epoch this client has not walked to yet.
+    pub fn needs_boundaries_for(&self, height: u64) -> bool {
+        epoch_of(height, self.epoch_length) > self.verified_through
+    }
+
+    /// The newest epoch whose validator set this client has verified: checkpoints up to
+    /// the end of this epoch verify.
+    pub fn verified_through(&self) -> u64 {
+        self.verified_through
     }
 
     /// The newest epoch whose change this client has verified (0 at genesis).
@@ -134,46 +196,117 @@ impl LightClient {
         if self.epoch_length == 0 {
             return Err(fail("this chain has no epochs: its validator set is the genesis set"));
         }
-        if t.epoch <= self.last_change() {
-            return Err(fail(format!(
-                "change at epoch {} is older than the last followed ({})",
-                t.epoch,
-                self.last_change()
-            )));
-        }
-        let h = &t.boundary.header;
-        let want = t.epoch.checked_mul(self.epoch_length).and_then(|x| x.checked_sub(1));
-        if want != Some(h.height) {
-            return Err(fail(format!("epoch {} starts after height {want:?}, not {}", t.epoch, h.height)));
-        }
-        if h.chain_id != self.chain_id {
-            return Err(fail(format!("boundary block of chain {:?}", h.chain_id)));
-        }
-        verify_checkpoint(self.set_for(h.height), &t.boundary)
-            .map_err(|e| fail(format!("change at epoch {}: {e}", t.epoch)))?;
-        if t.proof.key != epoch_set_key(t.epoch) {
-            return Err(fail(format!("change at epoch {}: the proof is for another key", t.epoch)));
-        }
+        self.check_boundary(t.epoch, &t.boundary, &t.proof, "change")?;
         if t.proof.value.as_deref() != Some(&verity_types::encoding::encode(&t.validators)[..]) {
             return Err(fail(format!("change at epoch {}: the proof holds another set", t.epoch)));
         }
-        verify_state(&t.boundary, &t.proof)?;
         if t.validators.validators.is_empty() {
             return Err(fail(format!("change at epoch {}: an empty set", t.epoch)));
         }
         self.sets.push((t.epoch, t.validators.clone()));
+        self.verified_through = t.epoch;
         Ok(())
     }
 
-    /// Follows every change in `transitions` (ascending by epoch).
-    pub fn follow_all(&mut self, transitions: &[SetTransition]) -> Result<(), ClientError> {
-        transitions.iter().try_for_each(|t| self.follow(t))
+    /// Verifies that the set did not change at `u.epoch` and trusts the current set for
+    /// that epoch too. A boundary already walked is accepted again if no change was
+    /// verified there.
+    pub fn follow_unchanged(&mut self, u: &SetUnchanged) -> Result<(), ClientError> {
+        if u.epoch <= self.verified_through {
+            return if self.sets.iter().any(|(e, _)| *e == u.epoch) {
+                Err(fail(format!("epoch {}: its set changed, yet the evidence says it did not", u.epoch)))
+            } else {
+                Ok(())
+            };
+        }
+        if self.epoch_length == 0 {
+            return Err(fail("this chain has no epochs: its validator set is the genesis set"));
+        }
+        self.check_boundary(u.epoch, &u.boundary, &u.proof, "no change")?;
+        if u.proof.value.is_some() {
+            return Err(fail(format!("no change at epoch {}: the proof shows a new set", u.epoch)));
+        }
+        self.verified_through = u.epoch;
+        Ok(())
+    }
+
+    /// The checks shared by both kinds of boundary evidence: the next epoch after those
+    /// walked, at its boundary height, certified by the trusted set, the proof for the
+    /// epoch's key and against the boundary's state root.
+    fn check_boundary(
+        &self,
+        epoch: u64,
+        boundary: &Checkpoint,
+        proof: &StateProof,
+        what: &str,
+    ) -> Result<(), ClientError> {
+        if epoch != self.verified_through + 1 {
+            return Err(fail(format!(
+                "{what} at epoch {epoch}: the client has verified epochs up to {}; the boundary of each epoch \
+                 in between must come first",
+                self.verified_through
+            )));
+        }
+        let h = &boundary.header;
+        let want = epoch.checked_mul(self.epoch_length).and_then(|x| x.checked_sub(1));
+        if want != Some(h.height) {
+            return Err(fail(format!("epoch {epoch} starts after height {want:?}, not {}", h.height)));
+        }
+        if h.chain_id != self.chain_id {
+            return Err(fail(format!("boundary block of chain {:?}", h.chain_id)));
+        }
+        verify_checkpoint(self.set_for(h.height), boundary)
+            .map_err(|e| fail(format!("{what} at epoch {epoch}: {e}")))?;
+        if proof.key != epoch_set_key(epoch) {
+            return Err(fail(format!("{what} at epoch {epoch}: the proof is for another key")));
+        }
+        verify_state(boundary, proof)
+    }
+
+    /// Walks every epoch boundary given, changes and non-changes merged by epoch.
+    pub fn follow_epochs(
+        &mut self,
+        transitions: &[SetTransition],
+        unchanged: &[SetUnchanged],
+    ) -> Result<(), ClientError> {
+        let (mut t, mut u) = (transitions.iter().peekable(), unchanged.iter().peekable());
+        loop {
+            match (t.peek(), u.peek()) {
+                (Some(a), Some(b)) if a.epoch <= b.epoch => self.follow(t.next().expect("peeked"))?,
+                (_, Some(_)) => self.follow_unchanged(u.next().expect("peeked"))?,
+                (Some(_), None) => self.follow(t.next().expect("peeked"))?,
+                (None, None) => return Ok(()),
+            }
+        }
+    }
+
+    /// Verifies that `receipt` is the outcome of transaction `tx_hash` (at log position
+    /// `log_index`, from its verified inclusion proof) that the block `cp` commits to:
+    /// `cp` is that block's checkpoint, verified here.
+    pub fn verify_receipt(
+        &self,
+        cp: &Checkpoint,
+        tx_hash: &Hash,
+        log_index: u64,
+        receipt: &Receipt,
+        proof: Option<&InclusionProof>,
+    ) -> Result<ReceiptCheck, ClientError> {
+        self.verify_checkpoint(cp)?;
+        verify_receipt(&cp.header, tx_hash, log_index, receipt, proof)
     }
 
     /// Verifies a checkpoint against the set of its height's epoch.
     pub fn verify_checkpoint(&self, cp: &Checkpoint) -> Result<(), ClientError> {
         if cp.header.chain_id != self.chain_id {
             return Err(fail(format!("checkpoint of chain {:?}", cp.header.chain_id)));
+        }
+        let epoch = epoch_of(cp.header.height, self.epoch_length);
+        if epoch > self.verified_through {
+            return Err(fail(format!(
+                "checkpoint at height {} is in epoch {epoch}, but the validator sets are verified only up to epoch \
+                 {}: the boundary evidence of the epochs in between is missing",
+                cp.header.height, self.verified_through
+            )));
         }
         verify_checkpoint(self.set_for(cp.header.height), cp)
     }
@@ -203,6 +336,7 @@ mod tests {
             log_root: Hash::ZERO,
             state_root: sha256(&height.to_le_bytes()),
             validator_set_hash: Hash::ZERO,
+            receipts_root: None,
         };
         let h3 = header(3, sha256(b"genesis-ish"));
         let h4 = header(4, h3.hash());
@@ -257,6 +391,7 @@ mod tests {
             log_root: merkle::root(log),
             state_root: state_root(state),
             validator_set_hash: set.hash(),
+            receipts_root: None,
         };
         let signatures = signers
             .iter()
@@ -347,7 +482,7 @@ mod tests {
     mod light_client {
         use super::*;
         use verity_types::validators::epoch_set_key;
-        use verity_types::SetTransition;
+        use verity_types::{SetTransition, SetUnchanged};
 
         const E: u64 = 10;
 
@@ -382,6 +517,7 @@ mod tests {
                 log_root: merkle::empty_root(),
                 state_root: state_root(state),
                 validator_set_hash: names.hash(),
+                receipts_root: None,
             };
             let signatures = signers[..3]
                 .iter()
@@ -403,6 +539,45 @@ mod tests {
             }
         }
 
+        /// No change at `epoch`, certified by `keys` of `current`.
+        fn unchanged(epoch: u64, current: &ValidatorSet, keys: &[SecretKey]) -> SetUnchanged {
+            let state: State = [(b"other".to_vec(), vec![1])].into_iter().collect();
+            SetUnchanged {
+                epoch,
+                boundary: block(epoch * E - 1, current, keys, &state),
+                proof: state_proof(&state, &epoch_set_key(epoch)),
+            }
+        }
+
+        #[test]
+        fn a_checkpoint_past_the_walked_epochs_is_refused() {
+            // The attack: A was replaced by B at epoch 2; A's old keys sign a checkpoint of
+            // epoch 3 naming A, and the bundle omits the change. The client walked no
+            // boundary, so it must not check the checkpoint against A.
+            let (ka, a) = keys_and_set(1);
+            let empty = State::new();
+            let lc = LightClient::new(&genesis(&a));
+            assert!(lc.verify_checkpoint(&block(9, &a, &ka, &empty)).is_ok(), "epoch 0 is genesis's");
+            let err = lc.verify_checkpoint(&block(35, &a, &ka, &empty)).expect_err("epoch 3 unwalked");
+            assert!(err.to_string().contains("boundary evidence"), "{err}");
+            // Walking the boundaries with "no change" evidence opens the epochs one by one.
+            let mut lc = lc;
+            lc.follow_epochs(&[], &[unchanged(1, &a, &ka), unchanged(2, &a, &ka)]).expect("two boundaries");
+            assert_eq!(lc.verified_through(), 2);
+            assert!(lc.verify_checkpoint(&block(25, &a, &ka, &empty)).is_ok());
+            assert!(lc.verify_checkpoint(&block(35, &a, &ka, &empty)).is_err());
+            // Skipping a boundary, a "no change" whose proof shows a set, or one signed by
+            // a set the client does not trust: refused.
+            assert!(lc.follow_unchanged(&unchanged(4, &a, &ka)).is_err());
+            let (kb, b) = keys_and_set(11);
+            assert!(lc.follow_unchanged(&unchanged(3, &b, &kb)).is_err());
+            let t = transition(3, &a, &ka, &b);
+            let lie = SetUnchanged { epoch: 3, boundary: t.boundary, proof: t.proof };
+            assert!(lc.follow_unchanged(&lie).is_err(), "the proof shows a new set");
+            // A change where "no change" was already verified contradicts it.
+            assert!(lc.follow(&transition(2, &a, &ka, &b)).is_err());
+        }
+
         #[test]
         fn follows_changes_and_verifies_checkpoints_against_their_epochs_set() {
             let (ka, a) = keys_and_set(1);
@@ -413,6 +588,7 @@ mod tests {
             assert!(lc.verify_checkpoint(&block(5, &a, &ka, &empty)).is_ok());
             // A change to B at epoch 2, certified by A at height 19.
             let to_b = transition(2, &a, &ka, &b);
+            lc.follow_unchanged(&unchanged(1, &a, &ka)).expect("no change at epoch 1");
             lc.follow(&to_b).expect("a valid change");
             assert_eq!(lc.last_change(), 2);
             assert!(lc.follow(&to_b).is_ok(), "the same change again is harmless");
@@ -421,8 +597,10 @@ mod tests {
             // A's keys cannot certify epoch 2 any more, whatever set the header names.
             assert!(lc.verify_checkpoint(&block(25, &a, &ka, &empty)).is_err());
             assert!(lc.verify_checkpoint(&block(25, &b, &ka, &empty)).is_err());
-            // Then to C at epoch 5, certified by B.
-            lc.follow(&transition(5, &b, &kb, &c)).expect("second change");
+            // Then to C at epoch 5, certified by B, after the boundaries of epochs 3 and 4.
+            assert!(lc.follow(&transition(5, &b, &kb, &c)).is_err(), "epochs 3 and 4 not walked");
+            lc.follow_epochs(&[transition(5, &b, &kb, &c)], &[unchanged(3, &b, &kb), unchanged(4, &b, &kb)])
+                .expect("second change");
             assert!(lc.verify_checkpoint(&block(57, &c, &kc, &empty)).is_ok());
             assert!(lc.verify_checkpoint(&block(41, &b, &kb, &empty)).is_ok());
             assert_eq!(lc.sets().len(), 3);
@@ -433,7 +611,11 @@ mod tests {
             let (ka, a) = keys_and_set(1);
             let (kb, b) = keys_and_set(11);
             let (_, c) = keys_and_set(21);
-            let fresh = || LightClient::new(&genesis(&a));
+            let fresh = || {
+                let mut lc = LightClient::new(&genesis(&a));
+                lc.follow_unchanged(&unchanged(1, &a, &ka)).expect("no change at epoch 1");
+                lc
+            };
             // Certified by the incoming set itself, not the trusted one.
             assert!(fresh().follow(&transition(2, &b, &kb, &b)).is_err());
             // Skipping the change to B: the boundary of C's change names B, not A.
@@ -441,6 +623,9 @@ mod tests {
             // Not at the boundary height.
             let mut t = transition(2, &a, &ka, &b);
             t.boundary = block(17, &a, &ka, &State::new());
+            assert!(fresh().follow(&t).is_err());
+            // A change two epochs ahead of the walked ones.
+            let t = transition(3, &a, &ka, &b);
             assert!(fresh().follow(&t).is_err());
             // The proof holds another set, or another key, or the claimed set differs.
             let mut t = transition(2, &a, &ka, &b);
@@ -454,7 +639,11 @@ mod tests {
             assert!(fresh().follow(&t).is_err(), "the certificate covers the state root");
             // Out of order.
             let mut lc = fresh();
-            lc.follow(&transition(5, &a, &ka, &b)).expect("a change at epoch 5");
+            lc.follow_epochs(
+                &[transition(5, &a, &ka, &b)],
+                &[unchanged(2, &a, &ka), unchanged(3, &a, &ka), unchanged(4, &a, &ka)],
+            )
+            .expect("a change at epoch 5");
             assert!(lc.follow(&transition(2, &a, &ka, &c)).is_err());
             // A chain without epochs has no changes.
             let mut g = genesis(&a);

@@ -35,7 +35,8 @@ use verity_store::{Prepared, PreparedBase, StateWrites, Store};
 use verity_types::keys::SecretKey;
 use verity_types::merkle;
 use verity_types::{
-    Block, BlockHeader, Certificate, Genesis, Hash, Receipt, SignedTransaction, ValidatorSet, ValidatorSignature,
+    Block, BlockHeader, Certificate, Genesis, Hash, HeaderVersion, Receipt, SignedTransaction, ValidatorSet,
+    ValidatorSignature,
 };
 
 /// Reads committed state from the store for execution.
@@ -165,6 +166,7 @@ pub struct BlockProducer {
     validators: ValidatorSet,
     validator_set_hash: Hash,
     proposer: u32,
+    header_version: HeaderVersion,
 }
 
 impl BlockProducer {
@@ -172,7 +174,14 @@ impl BlockProducer {
         let genesis = store.genesis()?.ok_or(ConsensusError::NoGenesis)?;
         let validators = genesis.validator_set();
         let validator_set_hash = validators.hash();
-        Ok(BlockProducer { store, genesis, validators, validator_set_hash, proposer })
+        Ok(BlockProducer {
+            store,
+            genesis,
+            validators,
+            validator_set_hash,
+            proposer,
+            header_version: HeaderVersion::CURRENT,
+        })
     }
 
     /// Builds headers naming `validators` instead of the genesis set (replay follows
@@ -180,6 +189,13 @@ impl BlockProducer {
     pub fn with_validator_set(mut self, validators: ValidatorSet) -> Self {
         self.validator_set_hash = validators.hash();
         self.validators = validators;
+        self
+    }
+
+    /// Builds headers of `version` instead of the current one (replay re-creates the
+    /// version 1 blocks of a ledger written before receipts were authenticated).
+    pub fn with_header_version(mut self, version: HeaderVersion) -> Self {
+        self.header_version = version;
         self
     }
 
@@ -254,6 +270,7 @@ impl BlockProducer {
             log_root: prepared.log_root,
             state_root: prepared.state_root,
             validator_set_hash: self.validator_set_hash,
+            receipts_root: self.header_version.receipts_root(&receipts),
         };
         Ok(Proposal { block: Block { header, txs }, receipts, prepared })
     }

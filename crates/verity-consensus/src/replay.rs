@@ -53,6 +53,7 @@ pub fn replay(source: &Store, scratch: &Path) -> Result<ReplayReport, ConsensusE
     let end = source.height();
     // Heights final through a descendant's certificate, and the height named.
     let mut awaiting: Vec<(u64, u64)> = Vec::new();
+    let mut last_version = verity_types::HeaderVersion::V1;
     for height in 1..=end {
         let (block, certificate) =
             source.block(height)?.ok_or_else(|| ConsensusError::InvalidBlock(format!("block {height} is missing")))?;
@@ -73,7 +74,16 @@ pub fn replay(source: &Store, scratch: &Path) -> Result<ReplayReport, ConsensusE
         if let Some(bad) = first_bad_signature(&block.txs) {
             report.mismatches.push((height, format!("transaction {bad} has a bad signature")));
         }
-        let producer = BlockProducer::new(fresh.clone(), header.proposer)?.with_validator_set(validators);
+        // Version 1 blocks (written before receipts were authenticated) replay as such,
+        // but never after a version 2 block.
+        if header.version() < last_version {
+            report.mismatches.push((height, "a version 1 header after a version 2 one".into()));
+            break;
+        }
+        last_version = header.version();
+        let producer = BlockProducer::new(fresh.clone(), header.proposer)?
+            .with_validator_set(validators)
+            .with_header_version(header.version());
         let proposal = producer.propose(block.txs.clone(), header.timestamp_ms)?;
         let got = &proposal.block.header;
         for (what, a, b) in [
@@ -85,6 +95,11 @@ pub fn replay(source: &Store, scratch: &Path) -> Result<ReplayReport, ConsensusE
             if a != b {
                 report.mismatches.push((height, format!("{what}: recomputed {a}, stored {b}")));
             }
+        }
+        if got.receipts_root != header.receipts_root {
+            report
+                .mismatches
+                .push((height, "receipts root: the stored header does not commit to these receipts".into()));
         }
         if proposal.receipts != stored_receipts {
             report.mismatches.push((height, "receipts differ".into()));

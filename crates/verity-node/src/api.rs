@@ -181,6 +181,11 @@ pub struct TxView {
     pub inclusion_proof: Option<InclusionProof>,
     /// Height of the checkpoint the proof is against.
     pub checkpoint_height: Option<u64>,
+    /// RFC 6962 inclusion proof of the receipt under the `receipts_root` of the header of
+    /// its block (at `height`; version 2 headers only commit to receipts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub receipt_proof: Option<InclusionProof>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -469,6 +474,7 @@ async fn get_tx(State(core): State<AppState>, hash: Result<Path<String>, PathRej
             }
             _ => None,
         };
+        let receipt_proof = store.receipt_proof(receipt.height, receipt.index).map_err(ApiError::internal)?;
         Ok(Some(TxView {
             hash: hash.to_hex(),
             status: "committed".into(),
@@ -477,6 +483,7 @@ async fn get_tx(State(core): State<AppState>, hash: Result<Path<String>, PathRej
             receipt: Some(receipt),
             checkpoint_height: checkpoint.as_ref().map(|(at, _)| *at),
             inclusion_proof: checkpoint.map(|(_, p)| p),
+            receipt_proof,
         }))
     })
     .await
@@ -491,6 +498,7 @@ async fn get_tx(State(core): State<AppState>, hash: Result<Path<String>, PathRej
             receipt: None,
             inclusion_proof: None,
             checkpoint_height: None,
+            receipt_proof: None,
         })),
         None => Err(ApiError::not_found(format!("transaction {hash} is not known"))),
     }

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use verity_consensus::StoreView;
 use verity_store::{Store, StoreError};
 use verity_types::validators::epoch_set_key;
-use verity_types::{Checkpoint, SetTransition};
+use verity_types::{Checkpoint, SetTransition, SetUnchanged};
 
 use crate::api::{page_limit, ApiError, ApiResult};
 use crate::core::NodeCore;
@@ -207,6 +207,11 @@ pub struct ValidatorChanges {
     /// state root).
     #[schema(value_type = Vec<Object>)]
     pub transitions: Vec<SetTransition>,
+    /// The epochs whose set did not change, ascending: `epoch`, `boundary` and `proof`
+    /// (that the same state key is absent at the boundary). With `transitions`, one entry
+    /// per epoch boundary, so a light client walks every one.
+    #[schema(value_type = Vec<Object>)]
+    pub unchanged: Vec<SetUnchanged>,
 }
 
 /// The validator-set changes, each provable offline from the genesis set on
@@ -216,33 +221,43 @@ pub(crate) async fn validator_changes(State(core): State<AppState>) -> ApiResult
     let store = core.store.clone();
     let out = tokio::task::spawn_blocking(move || -> ApiResult<ValidatorChanges> {
         let epoch_length = verity_state::consensus::epoch_length(&StoreView(&store));
-        let transitions = set_transitions(&store, u64::MAX).map_err(ApiError::internal)?;
-        Ok(ValidatorChanges { epoch_length, transitions })
+        let (transitions, unchanged) = epoch_boundaries(&store, u64::MAX).map_err(ApiError::internal)?;
+        Ok(ValidatorChanges { epoch_length, transitions, unchanged })
     })
     .await
     .map_err(ApiError::internal)??;
     Ok(Json(out))
 }
 
-/// The validator-set changes whose boundary block is below `below` (a height), each
-/// with its boundary checkpoint and the state proof of the new set, read at the newest
-/// committed height (every change ever applied is listed there).
-pub fn set_transitions(store: &Store, below: u64) -> Result<Vec<SetTransition>, StoreError> {
+/// Every epoch boundary below `below` (a height, exclusive) and at or below the
+/// committed tip, as light clients walk them: the validator-set changes, each with its
+/// boundary checkpoint and the state proof of the new set, and the epochs whose set did
+/// not change, each with its boundary checkpoint and the proof that no new set was
+/// stored. Read at the newest committed height (every change ever applied is listed
+/// there).
+pub fn epoch_boundaries(store: &Store, below: u64) -> Result<(Vec<SetTransition>, Vec<SetUnchanged>), StoreError> {
     let view = StoreView(store);
     let epoch_length = verity_state::consensus::epoch_length(&view);
-    let mut out = Vec::new();
-    for epoch in verity_state::consensus::set_epochs(&view).into_iter().filter(|&e| e > 0) {
-        let height = epoch * epoch_length - 1;
-        if height >= below {
-            break;
-        }
+    let (mut changes, mut unchanged) = (Vec::new(), Vec::new());
+    if epoch_length == 0 {
+        return Ok((changes, unchanged));
+    }
+    let changed: std::collections::BTreeSet<u64> = verity_state::consensus::set_epochs(&view).into_iter().collect();
+    let below = below.min(store.height().saturating_add(1));
+    for epoch in 1u64.. {
+        let Some(height) = epoch.checked_mul(epoch_length).map(|h| h - 1).filter(|&h| h < below) else { break };
         let (header, certificate) = store
             .header(height)?
             .ok_or_else(|| StoreError::Corrupt(format!("boundary block {height} is not stored")))?;
-        let validators = verity_state::consensus::validator_set_at(&view, epoch)
-            .ok_or_else(|| StoreError::Corrupt(format!("no set recorded for epoch {epoch}")))?;
+        let boundary = Checkpoint { header, certificate };
         let proof = store.state_proof(&epoch_set_key(epoch), height)?;
-        out.push(SetTransition { epoch, boundary: Checkpoint { header, certificate }, validators, proof });
+        if changed.contains(&epoch) {
+            let validators = verity_state::consensus::validator_set_at(&view, epoch)
+                .ok_or_else(|| StoreError::Corrupt(format!("no set recorded for epoch {epoch}")))?;
+            changes.push(SetTransition { epoch, boundary, validators, proof });
+        } else {
+            unchanged.push(SetUnchanged { epoch, boundary, proof });
+        }
     }
-    Ok(out)
+    Ok((changes, unchanged))
 }

@@ -73,6 +73,7 @@ pub fn build_bundle(store: &Store, chain_id: &str, subject: &RecordRef) -> Resul
     let mut txs = Vec::with_capacity(set.len());
     let mut index = Vec::new();
     let mut tx_seen = BTreeSet::new();
+    let mut block_heights = BTreeSet::new();
     for r in &set {
         let proof = store.state_proof(&keys::record(r), height)?;
         let record = prov::record(&view, r).expect("every record in the closure exists");
@@ -81,7 +82,9 @@ pub fn build_bundle(store: &Store, chain_id: &str, subject: &RecordRef) -> Resul
         if tx_seen.insert(tx_hash) {
             let (tx, receipt) = store.tx(&tx_hash)?.expect("a record's creating transaction is in the log");
             let proof = store.inclusion_proof(receipt.log_index, header.log_size)?;
-            txs.push(BundleTx { tx, proof });
+            let receipt_proof = store.receipt_proof(receipt.height, receipt.index)?;
+            block_heights.insert(receipt.height);
+            txs.push(BundleTx { tx, proof, receipt: Some(receipt), receipt_proof });
         }
         // Flags reach only dataset versions, runs and model versions; other records carry
         // no flag proofs (the verifier knows the same rule).
@@ -98,7 +101,8 @@ pub fn build_bundle(store: &Store, chain_id: &str, subject: &RecordRef) -> Resul
             index.push(store.state_proof(&keys::edge(subject, kind, i), height)?);
         }
     }
-    let transitions = crate::api_consensus::set_transitions(store, header.height + 1)?;
+    let (transitions, unchanged) = crate::api_consensus::epoch_boundaries(store, header.height + 1)?;
+    let blocks = bundle_blocks(store, &block_heights, height)?;
     Ok(AuditBundle {
         format: AUDIT_BUNDLE_FORMAT.to_string(),
         chain_id: chain_id.to_string(),
@@ -108,7 +112,35 @@ pub fn build_bundle(store: &Store, chain_id: &str, subject: &RecordRef) -> Resul
         index,
         txs,
         transitions,
+        unchanged,
+        blocks,
     })
+}
+
+/// The headers and certificates of the blocks at `heights` (at most `top`), each with the
+/// blocks up to the descendant whose certificate makes it final when it has none of its
+/// own, ascending by height and each block once.
+fn bundle_blocks(store: &Store, heights: &BTreeSet<u64>, top: u64) -> Result<Vec<Checkpoint>, AuditError> {
+    let mut wanted = BTreeSet::new();
+    for &h in heights {
+        let mut at = h;
+        loop {
+            if !wanted.insert(at) {
+                break;
+            }
+            let (_, certificate) = store.header(at)?.ok_or(AuditError::NoCheckpoint)?;
+            match certificate.finalized_by {
+                Some(by) if by > at && at < top => at += 1,
+                _ => break,
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(wanted.len());
+    for h in wanted {
+        let (header, certificate) = store.header(h)?.ok_or(AuditError::NoCheckpoint)?;
+        out.push(Checkpoint { header, certificate });
+    }
+    Ok(out)
 }
 
 /// One release in a release audit.

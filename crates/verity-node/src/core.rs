@@ -136,6 +136,14 @@ impl NodeCore {
     }
 
     fn new(store: Arc<Store>, genesis: Genesis) -> Arc<NodeCore> {
+        if !genesis.chain_id_is_bound() {
+            tracing::warn!(
+                chain_id = %genesis.chain_id,
+                "the chain id is not bound to this genesis (a chain created before ids were bound): a transaction \
+                 signed for another chain with the same id and keys is valid here too; new chains from `verity \
+                 init` or `verity testnet` get bound ids"
+            );
+        }
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let metrics = Arc::new(Metrics::default());
         metrics.height.set(store.height() as i64);

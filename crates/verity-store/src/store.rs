@@ -663,6 +663,18 @@ impl Store {
         Ok(out)
     }
 
+    /// Proof of the receipt at `index` of the block at `height` under the block's receipts
+    /// root (a version 2 header's `receipts_root`), or `None` if the block has no such
+    /// position. Built from the block's stored receipts.
+    pub fn receipt_proof(&self, height: u64, index: u32) -> Result<Option<InclusionProof>, StoreError> {
+        let receipts = self.receipts(height)?;
+        if index as usize >= receipts.len() {
+            return Ok(None);
+        }
+        let leaves: Vec<Hash> = receipts.iter().map(Receipt::leaf_hash).collect();
+        Ok(Some(merkle::inclusion_proof(&leaves, u64::from(index), leaves.len() as u64)?))
+    }
+
     fn check_height(&self, height: u64) -> Result<(), StoreError> {
         let tip = self.tip.read();
         if !tip.initialised {

@@ -9,14 +9,18 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::block::Checkpoint;
+use crate::block::{Checkpoint, Receipt};
 use crate::proof::{InclusionProof, StateProof};
 use crate::provenance::RecordRef;
 use crate::tx::SignedTransaction;
 
-/// The format identifier of version 2 bundles (downstream lists per record kind; version
-/// 1 had one mixed list per record and is no longer produced or accepted).
-pub const AUDIT_BUNDLE_FORMAT: &str = "verity-audit-bundle/v2";
+/// The format identifier of version 3 bundles, the ones produced: each transaction carries
+/// its receipt with the proof under its block's receipts root, and `blocks` carries those
+/// blocks' headers with their certificates. Version 2 (no receipts) is still verified;
+/// version 1 (one mixed downstream list per record) is no longer produced or accepted.
+pub const AUDIT_BUNDLE_FORMAT: &str = "verity-audit-bundle/v3";
+/// The format identifier of version 2 bundles (verified, no longer produced).
+pub const AUDIT_BUNDLE_FORMAT_V2: &str = "verity-audit-bundle/v2";
 /// Most records in one bundle.
 pub const AUDIT_RECORDS_MAX: usize = 2_000;
 /// Most downstream records of one kind a bundle lists under its subject: the newest ones.
@@ -35,11 +39,16 @@ pub struct BundleRecord {
     pub proof: StateProof,
 }
 
-/// A transaction with its position in the log and the proof of it.
+/// A transaction with its position in the log and the proof of it, and (version 3) its
+/// receipt with the proof under the receipts root of its block's header (in `blocks`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BundleTx {
     pub tx: SignedTransaction,
     pub proof: InclusionProof,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_proof: Option<InclusionProof>,
 }
 
 /// An audit bundle.
@@ -66,6 +75,16 @@ pub struct AuditBundle {
     /// alone (see `verity_client::verify::LightClient`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transitions: Vec<crate::validators::SetTransition>,
+    /// The epoch boundaries up to the checkpoint's epoch where the set did not change:
+    /// with `transitions`, one per boundary, so the light client walks every epoch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unchanged: Vec<crate::validators::SetUnchanged>,
+    /// Version 3: the headers of the blocks that hold the bundle's transactions, with
+    /// their certificates, ascending by height. A block final through a descendant's
+    /// certificate comes with the blocks up to that descendant, each trusted through its
+    /// child's parent hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<Checkpoint>,
 }
 
 impl AuditBundle {

@@ -13,8 +13,38 @@ use crate::tx::SignedTransaction;
 /// Domain separator for validator votes on a block header.
 pub const BLOCK_SIGN_DOMAIN: &[u8] = b"verity/block/v1\0";
 
+/// The two header versions. Version 1 (no receipts root) is what ledgers written before
+/// receipts were authenticated hold; every block produced now is version 2. Along a chain
+/// the version never goes back: a version 1 block after a version 2 one is invalid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HeaderVersion {
+    V1,
+    V2,
+}
+
+impl HeaderVersion {
+    /// The version every new block is produced with.
+    pub const CURRENT: HeaderVersion = HeaderVersion::V2;
+
+    /// The receipts root a header of this version carries for `receipts`.
+    pub fn receipts_root(self, receipts: &[Receipt]) -> Option<Hash> {
+        match self {
+            HeaderVersion::V1 => None,
+            HeaderVersion::V2 => Some(receipts_root(receipts)),
+        }
+    }
+}
+
+/// The first four bytes of a version 2 header's encoding. A version 1 header starts with
+/// the length of its chain id (a `u32`), which is never this large, so the two encodings
+/// cannot be confused and version 1 headers keep their bytes and hashes.
+pub const HEADER_V2_TAG: u32 = u32::MAX;
+
 /// What a block commits to. Signed (through its hash) by the validators.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+///
+/// Borsh encoding: version 1 is the fields in order; version 2 is [`HEADER_V2_TAG`], the
+/// same fields, then `receipts_root`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockHeader {
     pub chain_id: String,
     /// Genesis state is height 0; the first block is height 1.
@@ -37,11 +67,111 @@ pub struct BlockHeader {
     pub state_root: Hash,
     /// Hash of the validator set that must certify this block.
     pub validator_set_hash: Hash,
+    /// Version 2: RFC 6962 root over the block's receipts ([`Receipt::leaf_hash`], in
+    /// block order), so a node cannot report a failed transaction as successful. Absent
+    /// in version 1 headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipts_root: Option<Hash>,
+}
+
+impl BorshSerialize for BlockHeader {
+    fn serialize<W: std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        if self.receipts_root.is_some() {
+            BorshSerialize::serialize(&HEADER_V2_TAG, w)?;
+        }
+        BorshSerialize::serialize(&self.chain_id, w)?;
+        BorshSerialize::serialize(&self.height, w)?;
+        BorshSerialize::serialize(&self.parent, w)?;
+        BorshSerialize::serialize(&self.timestamp_ms, w)?;
+        BorshSerialize::serialize(&self.proposer, w)?;
+        BorshSerialize::serialize(&self.tx_count, w)?;
+        BorshSerialize::serialize(&self.txs_root, w)?;
+        BorshSerialize::serialize(&self.log_size, w)?;
+        BorshSerialize::serialize(&self.log_root, w)?;
+        BorshSerialize::serialize(&self.state_root, w)?;
+        BorshSerialize::serialize(&self.validator_set_hash, w)?;
+        if let Some(root) = &self.receipts_root {
+            BorshSerialize::serialize(&root, w)?;
+        }
+        Ok(())
+    }
+}
+
+impl BorshDeserialize for BlockHeader {
+    fn deserialize_reader<R: std::io::Read>(r: &mut R) -> std::io::Result<Self> {
+        use std::io::Read;
+        let first = u32::deserialize_reader(r)?;
+        let v2 = first == HEADER_V2_TAG;
+        let chain_id = if v2 {
+            String::deserialize_reader(r)?
+        } else {
+            // Version 1: `first` was the chain id's length; let borsh read it again.
+            let len = first.to_le_bytes();
+            String::deserialize_reader(&mut len.as_slice().chain(&mut *r))?
+        };
+        let mut h = BlockHeader {
+            chain_id,
+            height: u64::deserialize_reader(r)?,
+            parent: Hash::deserialize_reader(r)?,
+            timestamp_ms: u64::deserialize_reader(r)?,
+            proposer: u32::deserialize_reader(r)?,
+            tx_count: u32::deserialize_reader(r)?,
+            txs_root: Hash::deserialize_reader(r)?,
+            log_size: u64::deserialize_reader(r)?,
+            log_root: Hash::deserialize_reader(r)?,
+            state_root: Hash::deserialize_reader(r)?,
+            validator_set_hash: Hash::deserialize_reader(r)?,
+            receipts_root: None,
+        };
+        if v2 {
+            h.receipts_root = Some(Hash::deserialize_reader(r)?);
+        }
+        Ok(h)
+    }
 }
 
 impl BlockHeader {
+    pub fn version(&self) -> HeaderVersion {
+        match self.receipts_root {
+            None => HeaderVersion::V1,
+            Some(_) => HeaderVersion::V2,
+        }
+    }
+
     pub fn hash(&self) -> Hash {
         sha256(&encode(self))
+    }
+
+    /// Checks that `receipt` is the receipt this header commits to at `receipt.index`:
+    /// the header is version 2, the receipt names this block, and `proof` leads from the
+    /// receipt's leaf to `receipts_root` in a tree of `tx_count` leaves. Trust the header
+    /// first (its certificate, or its descendants').
+    pub fn verify_receipt(&self, receipt: &Receipt, proof: &crate::proof::InclusionProof) -> Result<(), TypesError> {
+        let bad = |reason: String| TypesError::InvalidField { field: "receipt", reason };
+        let Some(root) = &self.receipts_root else {
+            return Err(bad(format!(
+                "block {} has a version 1 header, which does not commit to receipts",
+                self.height
+            )));
+        };
+        if receipt.height != self.height {
+            return Err(bad(format!("the receipt names block {}, not {}", receipt.height, self.height)));
+        }
+        if proof.tree_size != u64::from(self.tx_count) || proof.leaf_index != u64::from(receipt.index) {
+            return Err(bad(format!(
+                "the proof is for leaf {} of {}, the receipt is leaf {} of the block's {}",
+                proof.leaf_index, proof.tree_size, receipt.index, self.tx_count
+            )));
+        }
+        if receipt.log_index.checked_add(u64::from(self.tx_count))
+            != self.log_size.checked_add(u64::from(receipt.index))
+        {
+            return Err(bad(format!(
+                "log index {} is not position {} of the block's log entries",
+                receipt.log_index, receipt.index
+            )));
+        }
+        proof.verify(&receipt.leaf_hash(), root).map_err(|e| bad(format!("not under the receipts root: {e}")))
     }
 
     /// The bytes a validator signs to vote for this header.
@@ -282,6 +412,15 @@ pub struct TxError {
     pub message: String,
 }
 
+/// RFC 6962 root over `receipts` in block order: a version 2 header's `receipts_root`.
+pub fn receipts_root(receipts: &[Receipt]) -> Hash {
+    let leaves: Vec<Hash> = receipts.iter().map(Receipt::leaf_hash).collect();
+    crate::merkle::root(&leaves)
+}
+
+/// Domain separator of a receipt's hash.
+pub const RECEIPT_DOMAIN: &[u8] = b"verity/receipt/v1\0";
+
 /// Per-transaction result stored with the block.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Receipt {
@@ -294,4 +433,117 @@ pub struct Receipt {
     pub status: TxStatus,
     pub error: Option<TxError>,
     pub events: Vec<Event>,
+}
+
+impl Receipt {
+    /// SHA-256 of the domain and the receipt's Borsh encoding.
+    pub fn hash(&self) -> Hash {
+        sha256_parts(&[RECEIPT_DOMAIN, &encode(self)])
+    }
+
+    /// Its leaf in the block's receipts tree.
+    pub fn leaf_hash(&self) -> Hash {
+        crate::merkle::leaf_hash(self.hash().as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod header_version_tests {
+    use super::*;
+    use crate::encoding::decode;
+
+    fn v1() -> BlockHeader {
+        BlockHeader {
+            chain_id: "verity-test".into(),
+            height: 7,
+            parent: sha256(b"parent"),
+            timestamp_ms: 1_700_000_000_000,
+            proposer: 2,
+            tx_count: 3,
+            txs_root: sha256(b"txs"),
+            log_size: 40,
+            log_root: sha256(b"log"),
+            state_root: sha256(b"state"),
+            validator_set_hash: sha256(b"set"),
+            receipts_root: None,
+        }
+    }
+
+    fn receipt(index: u32, status: TxStatus) -> Receipt {
+        Receipt {
+            tx_hash: sha256(&index.to_le_bytes()),
+            height: 7,
+            index,
+            log_index: 37 + u64::from(index),
+            status,
+            error: None,
+            events: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn version_1_headers_keep_their_bytes_and_hash() {
+        // The bytes a version 1 header always had: fields in order, no tag.
+        let h = v1();
+        let mut legacy = Vec::new();
+        borsh::BorshSerialize::serialize(&h.chain_id, &mut legacy).expect("ok");
+        for part in [&h.height.to_le_bytes()[..], h.parent.as_bytes(), &h.timestamp_ms.to_le_bytes()] {
+            legacy.extend_from_slice(part);
+        }
+        legacy.extend_from_slice(&h.proposer.to_le_bytes());
+        legacy.extend_from_slice(&h.tx_count.to_le_bytes());
+        legacy.extend_from_slice(h.txs_root.as_bytes());
+        legacy.extend_from_slice(&h.log_size.to_le_bytes());
+        for part in [h.log_root, h.state_root, h.validator_set_hash] {
+            legacy.extend_from_slice(part.as_bytes());
+        }
+        assert_eq!(encode(&h), legacy);
+        assert_eq!(h.hash(), sha256(&legacy));
+        assert_eq!(decode::<BlockHeader>(&legacy, 1 << 20).expect("ok"), h);
+        assert_eq!(h.version(), HeaderVersion::V1);
+    }
+
+    #[test]
+    fn version_2_round_trips_and_differs_from_version_1() {
+        let mut h = v1();
+        h.receipts_root = Some(sha256(b"receipts"));
+        let bytes = encode(&h);
+        assert_eq!(&bytes[..4], &HEADER_V2_TAG.to_le_bytes());
+        assert_eq!(decode::<BlockHeader>(&bytes, 1 << 20).expect("ok"), h);
+        assert_ne!(h.hash(), v1().hash());
+        // Inside a block, too (the header is not the last field).
+        let block = Block { header: h.clone(), txs: Vec::new() };
+        assert_eq!(decode::<Block>(&encode(&block), 1 << 20).expect("ok"), block);
+        // Truncated or with a huge chain id length: an error, never a panic.
+        assert!(decode::<BlockHeader>(&bytes[..bytes.len() - 1], 1 << 20).is_err());
+        let mut huge = v1();
+        huge.chain_id.clear();
+        let mut b = encode(&huge);
+        b[..4].copy_from_slice(&(u32::MAX - 1).to_le_bytes());
+        assert!(decode::<BlockHeader>(&b, 1 << 20).is_err());
+        // JSON: version 1 has no receipts_root key.
+        let json = serde_json::to_value(v1()).expect("ok");
+        assert!(json.get("receipts_root").is_none());
+        assert_eq!(serde_json::from_value::<BlockHeader>(json).expect("ok"), v1());
+    }
+
+    #[test]
+    fn a_receipt_verifies_only_as_committed() {
+        let receipts: Vec<Receipt> = (0..3).map(|i| receipt(i, TxStatus::Failed)).collect();
+        let mut h = v1();
+        h.receipts_root = HeaderVersion::V2.receipts_root(&receipts);
+        let leaves: Vec<Hash> = receipts.iter().map(Receipt::leaf_hash).collect();
+        let proof = crate::merkle::inclusion_proof(&leaves, 1, 3).expect("ok");
+        h.verify_receipt(&receipts[1], &proof).expect("ok");
+        // A node reporting the failed transaction as successful is caught.
+        let mut forged = receipts[1].clone();
+        forged.status = TxStatus::Success;
+        assert!(h.verify_receipt(&forged, &proof).is_err());
+        // Another leaf's proof, another block, or a version 1 header: refused.
+        assert!(h.verify_receipt(&receipts[0], &proof).is_err());
+        let mut other_block = receipts[1].clone();
+        other_block.height = 8;
+        assert!(h.verify_receipt(&other_block, &proof).is_err());
+        assert!(v1().verify_receipt(&receipts[1], &proof).is_err());
+    }
 }

@@ -73,10 +73,49 @@ pub struct Genesis {
     pub epoch_length: u64,
 }
 
+/// Domain separator of a bound chain id's digest.
+pub const CHAIN_ID_DOMAIN: &[u8] = b"verity/chain-id/v1\0";
+/// Longest label of a bound chain id (the id is at most 64 bytes: label, `-`, 16 digits).
+pub const CHAIN_LABEL_MAX: usize = 47;
+
 impl Genesis {
     /// Hash of the canonical encoding; the parent of block 1.
     pub fn hash(&self) -> Hash {
         sha256_parts(&[b"verity/genesis/v1\0", &encode(self)])
+    }
+
+    /// The chain id `label-<16 hex digits>` bound to this genesis: the digits are the
+    /// first 8 bytes of SHA-256 over a domain and this genesis with `label` as its chain
+    /// id, so two chains built from different genesis files (another key, another
+    /// timestamp) never share a chain id, and a transaction or vote signed for one is
+    /// never valid on the other, even under the same keys. `verity init` and `verity
+    /// testnet` give every chain such an id.
+    pub fn bound_chain_id(&self, label: &str) -> String {
+        let mut g = self.clone();
+        g.chain_id = label.to_string();
+        let digest = sha256_parts(&[CHAIN_ID_DOMAIN, &encode(&g)]);
+        format!("{label}-{}", hex::encode(&digest.as_bytes()[..8]))
+    }
+
+    /// Sets the chain id to [`Self::bound_chain_id`] of `label`.
+    pub fn bind_chain_id(&mut self, label: &str) -> Result<(), TypesError> {
+        if label.is_empty() || label.len() > CHAIN_LABEL_MAX {
+            return Err(TypesError::InvalidField {
+                field: "chain_id",
+                reason: format!("a chain label must be 1 to {CHAIN_LABEL_MAX} bytes"),
+            });
+        }
+        self.chain_id = self.bound_chain_id(label);
+        Ok(())
+    }
+
+    /// Whether the chain id is bound to this genesis (see [`Self::bound_chain_id`]).
+    /// Chains created before ids were bound (plain `verity-dev`) are not.
+    pub fn chain_id_is_bound(&self) -> bool {
+        match self.chain_id.rsplit_once('-') {
+            Some((label, _)) if !label.is_empty() => self.bound_chain_id(label) == self.chain_id,
+            _ => false,
+        }
     }
 
     pub fn validator_set(&self) -> ValidatorSet {
@@ -159,5 +198,54 @@ impl Genesis {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod chain_id_tests {
+    use super::*;
+    use crate::keys::SecretKey;
+    use crate::{OrgId, Validator};
+
+    fn genesis(seed: u8, time: u64) -> Genesis {
+        let org = OrgId::new("o").expect("id");
+        Genesis {
+            chain_id: "x".into(),
+            genesis_time_ms: time,
+            orgs: vec![GenesisOrg { id: org.clone(), name: "o".into(), admins: vec![] }],
+            validators: vec![Validator { org, public_key: SecretKey::from_seed([seed; 32]).public_key(), power: 1 }],
+            assets: vec![],
+            balances: vec![],
+            epoch_length: 0,
+        }
+    }
+
+    #[test]
+    fn bound_chain_ids_differ_per_genesis_and_are_checked() {
+        let mut a = genesis(1, 0);
+        a.bind_chain_id("verity-dev").expect("bind");
+        assert!(a.chain_id.starts_with("verity-dev-") && a.chain_id.len() == "verity-dev-".len() + 16);
+        assert!(a.chain_id_is_bound());
+        a.validate().expect("a bound id is a valid id");
+        // Another key or another time: another id, so nothing signed for one chain is
+        // valid on the other.
+        let mut b = genesis(2, 0);
+        b.bind_chain_id("verity-dev").expect("bind");
+        let mut c = genesis(1, 1);
+        c.bind_chain_id("verity-dev").expect("bind");
+        assert_ne!(a.chain_id, b.chain_id);
+        assert_ne!(a.chain_id, c.chain_id);
+        // The same genesis binds to the same id (deterministic).
+        let mut again = genesis(1, 0);
+        again.bind_chain_id("verity-dev").expect("bind");
+        assert_eq!(again.chain_id, a.chain_id);
+        // Any edit after binding, or an unbound legacy id, is not bound.
+        let mut edited = a.clone();
+        edited.genesis_time_ms = 5;
+        assert!(!edited.chain_id_is_bound());
+        let mut legacy = genesis(1, 0);
+        legacy.chain_id = "verity-dev".into();
+        assert!(!legacy.chain_id_is_bound());
+        assert!(genesis(1, 0).bind_chain_id(&"l".repeat(CHAIN_LABEL_MAX + 1)).is_err());
     }
 }

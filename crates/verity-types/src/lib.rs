@@ -43,4 +43,4 @@ pub use keys::{PublicKey, Signature};
 pub use proof::{ConsistencyProof, InclusionProof, StateProof, StateProofLevel, StateProofTerminal};
 pub use provenance::*;
 pub use tx::*;
-pub use validators::{Approval, SetTransition, ValidatorChange, ValidatorOp};
+pub use validators::{Approval, SetTransition, SetUnchanged, ValidatorChange, ValidatorOp};

@@ -164,6 +164,19 @@ pub struct SetTransition {
     pub proof: crate::proof::StateProof,
 }
 
+/// Evidence that the validator set did *not* change at the start of `epoch`: the
+/// boundary block (the last of epoch `epoch − 1`) with its own certificate, signed by the
+/// set of that epoch, and a proof against its state root that nothing is stored under
+/// [`epoch_set_key`]`(epoch)`. With the [`SetTransition`]s, one per epoch boundary: a
+/// light client that follows them all cannot be handed a checkpoint signed by a set that
+/// was replaced at a boundary it was not shown.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct SetUnchanged {
+    pub epoch: u64,
+    pub boundary: crate::block::Checkpoint,
+    pub proof: crate::proof::StateProof,
+}
+
 /// The epoch holding `height` on a chain of epochs of `epoch_length` blocks.
 pub fn epoch_of(height: u64, epoch_length: u64) -> u64 {
     height.checked_div(epoch_length).unwrap_or(0)

@@ -43,6 +43,13 @@ pub fn init_dir() -> tempfile::TempDir {
     dir
 }
 
+/// The chain id of the network `init_dir` created (bound to its genesis).
+pub fn chain_id(dir: &tempfile::TempDir) -> String {
+    let g: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(net(dir).join("genesis.json")).expect("genesis")).expect("json");
+    g["chain_id"].as_str().expect("chain id").to_string()
+}
+
 pub fn net(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("net")
 }

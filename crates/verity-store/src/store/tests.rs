@@ -65,6 +65,7 @@ fn next_block(store: &Store, writes: StateWrites, txs: Vec<SignedTransaction>) -
         log_root: prepared.log_root,
         state_root: prepared.state_root,
         validator_set_hash: Hash::ZERO,
+        receipts_root: None,
     };
     let receipts = hashes
         .iter()
