@@ -144,7 +144,10 @@ pub enum Action {
     SubmitAttestation { envelope: Envelope },
     /// The attestation's evaluator (or an admin of its organisation) revokes it.
     RevokeAttestation { attestation: Hash, reason: String },
-    /// The model's organisation sets its deploy gate.
+    /// The model's organisation sets its deploy gate (requirements only: no defaults for
+    /// unlisted environments, no independence). A change that loosens the gate in force
+    /// waits for another organisation's approval (`ApproveGateChange`) or
+    /// `GATE_CHANGE_DELAY_MS` of block time; the first gate and a tightening apply at once.
     SetGate { model: ModelId, requirements: Vec<GateRequirement> },
     /// A deployer deploys a model version to an environment, if it passes the gate.
     Deploy { model: ModelId, version: u32, environment: EnvId },
