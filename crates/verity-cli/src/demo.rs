@@ -359,7 +359,8 @@ fn script(d: &mut Demo, dir: &Path) -> Result<PathBuf> {
     train(d, "0", &v1, &run1)?;
     publish(d, "owen publishes it: OMS fingerprint and signature, the run (signed by pam) and version 1", &v1, &run1)?;
     d.ok(
-        "owen sets the gate: production needs eve's passing performance, fairness and robustness attestations",
+        "owen sets the gate: production needs eve's passing performance, fairness and robustness attestations; \
+         other environments are left open (--default-none; without it they would need the same)",
         &[
             "gate",
             "set",
@@ -374,6 +375,7 @@ fn script(d: &mut Demo, dir: &Path) -> Result<PathBuf> {
             "fairness",
             "--require",
             "robustness",
+            "--default-none",
             "--as",
             "owen",
         ],

@@ -11,7 +11,7 @@ use verity_types::dsse::{Envelope, EvalDataset, EvaluationPredicate, EvaluationS
 use verity_types::keys::SecretKey;
 use verity_types::{
     run_log_message, sha256, AccountId, Action, AttestationKind, CorrectionPolicy, DatasetRef, EnvId, GateRequirement,
-    Genesis, Hash, Metric, MetricBound, ModelId, ModelVersionRef, RecordRef, ReviewLayer, RunId, Signature,
+    GateRules, Genesis, Hash, Metric, MetricBound, ModelId, ModelVersionRef, RecordRef, ReviewLayer, RunId, Signature,
     ValidatorSet,
 };
 
@@ -144,6 +144,17 @@ pub enum ModelLedgerCmd {
         #[arg(long = "as", alias = "signer")]
         signer: String,
     },
+    /// Set what happens to a deployment in force whose version is flagged or deprecated
+    /// after the deploy: always reported at risk; with `--suspend-at-risk true` also
+    /// suspended (its decisions are refused until it is rolled back or the flag lifted).
+    RiskPolicy {
+        model: String,
+        #[arg(long, action = clap::ArgAction::Set)]
+        suspend_at_risk: bool,
+        /// Signing key (name or account in the keystore).
+        #[arg(long = "as", alias = "signer")]
+        signer: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -206,9 +217,32 @@ pub enum GateCmd {
         /// Evaluators whose attestations count (default: any evaluator).
         #[arg(long = "evaluator")]
         evaluators: Vec<String>,
-        /// A JSON list of requirements instead.
+        /// What a deploy to an environment no requirement names needs besides the
+        /// unscoped requirements: KIND[:METRIC=PPM,...] (repeat). Without it (and without
+        /// --default-none), every environment-scoped requirement.
+        #[arg(long = "default-require")]
+        defaults: Vec<String>,
+        /// Environments no requirement names need the unscoped requirements only.
+        #[arg(long, conflicts_with = "defaults")]
+        default_none: bool,
+        /// Only attestations by evaluators of other organisations count.
+        #[arg(long)]
+        independent: bool,
+        /// A JSON list of requirements, or a JSON object of rules
+        /// ({"requirements": [...], "defaults": [...], "independent": true}), instead.
         #[arg(long)]
         file: Option<PathBuf>,
+        /// Signing key (name or account in the keystore).
+        #[arg(long = "as", alias = "signer")]
+        signer: String,
+    },
+    /// Approve another organisation's pending gate change (it loosens that model's gate)
+    /// by its id, as an org admin: it takes effect at once.
+    Approve {
+        model: String,
+        /// The change's id (`pending_gate_change.id` in `verity model show`).
+        #[arg(long)]
+        change: String,
         /// Signing key (name or account in the keystore).
         #[arg(long = "as", alias = "signer")]
         signer: String,
@@ -515,6 +549,9 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
                 let r = model_ref(&version)?;
                 send(g, client, &signer, Action::Deprecate { model: r.model, version: r.version, reason }).await
             }
+            ModelLedgerCmd::RiskPolicy { model, suspend_at_risk, signer } => {
+                send(g, client, &signer, Action::SetRiskPolicy { model: ModelId::new(model)?, suspend_at_risk }).await
+            }
         },
         ProvCmd::Attest(AttestCmd::Submit(a)) => {
             let ks = crate::commands::open_keystore(g)?;
@@ -569,18 +606,53 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
         ProvCmd::Attest(AttestCmd::Revoke { attestation, reason, signer }) => {
             send(g, client, &signer, Action::RevokeAttestation { attestation: attestation.parse()?, reason }).await
         }
-        ProvCmd::Gate(GateCmd::Set { model, requirements, environments, evaluators, file, signer }) => {
+        ProvCmd::Gate(GateCmd::Set {
+            model,
+            requirements,
+            environments,
+            evaluators,
+            defaults,
+            default_none,
+            independent,
+            file,
+            signer,
+        }) => {
             let mut envs = environments.iter().map(EnvId::new).collect::<Result<Vec<_>, _>>()?;
             envs.sort();
             let mut evs = evaluators.iter().map(|e| e.parse()).collect::<Result<Vec<_>, _>>()?;
             evs.sort();
-            let reqs: Vec<GateRequirement> = match file {
+            let model = ModelId::new(model)?;
+            let mut rules = match file {
                 Some(p) => {
-                    serde_json::from_slice(&std::fs::read(&p)?).with_context(|| format!("reading {}", p.display()))?
+                    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p)?)
+                        .with_context(|| format!("reading {}", p.display()))?;
+                    if v.is_array() {
+                        GateRules::requirements(serde_json::from_value(v)?)
+                    } else {
+                        serde_json::from_value(v).with_context(|| format!("gate rules in {}", p.display()))?
+                    }
                 }
-                None => requirements.iter().map(|r| parse_requirement(r, &envs, &evs)).collect::<Result<_>>()?,
+                None => GateRules::requirements(
+                    requirements.iter().map(|r| parse_requirement(r, &envs, &evs)).collect::<Result<_>>()?,
+                ),
             };
-            send(g, client, &signer, Action::SetGate { model: ModelId::new(model)?, requirements: reqs }).await
+            if !defaults.is_empty() {
+                rules.defaults = Some(defaults.iter().map(|r| parse_requirement(r, &[], &evs)).collect::<Result<_>>()?);
+            }
+            if default_none {
+                rules.defaults = Some(Vec::new());
+            }
+            rules.independent |= independent;
+            let action = if rules.defaults.is_none() && !rules.independent {
+                Action::SetGate { model, requirements: rules.requirements }
+            } else {
+                Action::SetGateRules { model, rules }
+            };
+            send(g, client, &signer, action).await
+        }
+        ProvCmd::Gate(GateCmd::Approve { model, change, signer }) => {
+            let action = Action::ApproveGateChange { model: ModelId::new(model)?, change: change.parse()? };
+            send(g, client, &signer, action).await
         }
         ProvCmd::Decision(DecisionCmd::Record {
             model,
@@ -684,8 +756,17 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
             } else {
                 for r in v["releases"].as_array().into_iter().flatten() {
                     let d = &r["deployment"];
+                    let risk = &r["at_risk"];
+                    let at_risk = match risk["reasons"].as_array() {
+                        Some(reasons) => format!(
+                            " [AT RISK{}: {}]",
+                            if risk["suspended"].as_bool().unwrap_or(false) { ", SUSPENDED" } else { "" },
+                            reasons.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("; ")
+                        ),
+                        None => String::new(),
+                    };
                     println!(
-                        "{} {}@{} -> {} at height {}{}: passed with [{}]",
+                        "{} {}@{} -> {} at height {}{}{at_risk}: passed with [{}]",
                         d["id"].as_str().unwrap_or("?"),
                         d["model"].as_str().unwrap_or("?"),
                         d["version"],

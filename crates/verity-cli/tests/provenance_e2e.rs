@@ -416,7 +416,52 @@ fn provenance_loop_through_the_node() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("checkpoint"));
 
+    at_risk_and_gate_changes_through_the_node(&n, &input);
     eval_submit_through_the_node(&n);
+}
+
+/// Item 11 and 9 through the CLI: the risk policy command, a deprecated version in force
+/// shown at risk (and suspended) by the release audit, its decisions refused; a loosening
+/// gate change held back (pending, shown by `model show`) and not approvable by the
+/// model's own organisation.
+fn at_risk_and_gate_changes_through_the_node(n: &Net, input: &std::path::Path) {
+    let stderr = n.refused(&["model", "risk-policy", "clf", "--suspend-at-risk", "true", "--as", "dep"]);
+    assert!(stderr.contains("unauthorized"), "{stderr}");
+    n.cli(&["model", "risk-policy", "clf", "--suspend-at-risk", "true", "--as", "owen"]);
+    n.cli(&["model", "deprecate", "clf@1", "--reason", "drift", "--as", "owen"]);
+    let rel = n.cli(&["audit", "releases", "--environment", "production"]);
+    let releases = rel["releases"].as_array().expect("list");
+    let (current, replaced): (Vec<&Value>, Vec<&Value>) =
+        releases.iter().partition(|r| r["current"].as_bool().expect("bool"));
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["at_risk"]["suspended"], true, "{}", current[0]);
+    assert!(current[0]["at_risk"]["reasons"][0].as_str().expect("reason").starts_with("deprecated: drift"));
+    assert!(replaced.iter().all(|r| r.get("at_risk").is_none()), "only the deployment in force is at risk");
+    let text =
+        String::from_utf8(n.cli_out(&["audit", "releases", "--environment", "production"]).stdout).expect("utf-8");
+    assert!(text.contains("[AT RISK, SUSPENDED: deprecated: drift]"), "{text}");
+    let stderr = n.refused(&[
+        "decision",
+        "record",
+        "--model",
+        "clf@1",
+        "--input",
+        input.to_str().expect("utf-8"),
+        "--output-hash",
+        &sha256(b"deny").to_hex(),
+        "--as",
+        "alice",
+    ]);
+    assert!(stderr.contains("deployment_suspended"), "{stderr}");
+
+    // Emptying the gate loosens it: the change waits, the gate in force stays.
+    n.cli(&["gate", "set", "clf", "--as", "owen"]);
+    let m = n.cli(&["model", "show", "clf"]);
+    assert_eq!(m["gate"]["requirements"].as_array().expect("list").len(), 1, "{m}");
+    let change = m["pending_gate_change"]["id"].as_str().expect("a pending change").to_string();
+    assert_eq!(m["pending_gate_change"]["status"]["state"], "pending", "{m}");
+    let stderr = n.refused(&["gate", "approve", "clf", "--change", &change, "--as", "admin"]);
+    assert!(stderr.contains("unauthorized") && stderr.contains("another organisation"), "{stderr}");
 }
 
 /// `verity train` a digits model, register its fingerprint as clf@3, and let `verity eval

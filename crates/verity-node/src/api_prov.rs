@@ -296,8 +296,14 @@ pub(crate) async fn bundle(
 pub struct ModelView {
     #[schema(value_type = Object)]
     pub model: verity_types::Model,
+    /// The gate last put in force.
     #[schema(value_type = Option<Object>)]
     pub gate: Option<verity_types::GatePolicy>,
+    /// A change loosening the gate, waiting for another organisation's approval or for
+    /// its `effective_ms` (block time; from then on it is the gate in force).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(value_type = Option<Object>)]
+    pub pending_gate_change: Option<verity_types::GateChange>,
     #[schema(value_type = Vec<Object>)]
     pub versions: Vec<verity_types::ModelVersion>,
 }
@@ -317,5 +323,10 @@ pub(crate) async fn get_model(
     let versions = (first..=model.versions)
         .filter_map(|v| prov::model_version(&view, &ModelVersionRef { model: id.clone(), version: v }))
         .collect();
-    Ok(Json(ModelView { gate: prov::gate(&view, &id), model, versions }))
+    Ok(Json(ModelView {
+        gate: prov::gate(&view, &id),
+        pending_gate_change: prov::pending_gate_change(&view, &id),
+        model,
+        versions,
+    }))
 }

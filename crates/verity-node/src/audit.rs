@@ -152,6 +152,11 @@ pub struct Release {
     pub attestation_kinds: Vec<String>,
     /// Whether the version is currently deployed there (not replaced since).
     pub current: bool,
+    /// For the deployment in force: why it is at risk (its model version was flagged or
+    /// deprecated after the deploy) and whether the model's risk policy suspends it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(value_type = Option<Object>)]
+    pub at_risk: Option<verity_types::DeploymentRisk>,
 }
 
 /// The deployments at positions `positions` of the deployment log (deploys and
@@ -173,7 +178,8 @@ pub fn releases(state: &dyn StateRead, env: Option<&EnvId>, positions: std::ops:
             .map(|a| prov::attestation(state, a).map(|a| a.kind.to_string()).unwrap_or_default())
             .collect();
         let current = prov::current_deployment(state, &d.model, &d.environment) == Some(d.id);
-        out.push(Release { deployment: d, attestation_kinds, current });
+        let at_risk = prov::deployment_risk(state, &d);
+        out.push(Release { deployment: d, attestation_kinds, current, at_risk });
     }
     out
 }

@@ -171,6 +171,10 @@ pub enum StateError {
     /// The model version's deployment in force is suspended by the model's risk policy.
     #[error("the deployment of {model}@{version} to {environment} is suspended ({reason}); roll it back or lift the flag first")]
     DeploymentSuspended { model: String, version: u32, environment: String, reason: String },
+    /// The gate change an approval names is not the model's pending change any more
+    /// (approved, in force after its delay, or superseded).
+    #[error("gate change {change} of model {model} is not pending: {status}")]
+    GateChangeNotPending { model: String, change: Hash, status: &'static str },
 }
 
 impl StateError {
@@ -229,11 +233,12 @@ impl StateError {
             StateError::InsufficientApprovals { .. } => "insufficient_approvals",
             StateError::LiftRefused { .. } => "lift_refused",
             StateError::DeploymentSuspended { .. } => "deployment_suspended",
+            StateError::GateChangeNotPending { .. } => "gate_change_not_pending",
         }
     }
 
     /// Every code, for documentation and tests (kept in the order of the variants).
-    pub const CODES: [&'static str; 50] = [
+    pub const CODES: [&'static str; 51] = [
         "wrong_chain",
         "invalid_action",
         "unknown_sender",
@@ -284,6 +289,7 @@ impl StateError {
         "invalid_evidence",
         "lift_refused",
         "deployment_suspended",
+        "gate_change_not_pending",
     ];
 
     /// The error as recorded in a receipt.

@@ -1,6 +1,6 @@
 //! Executing blocks and admitting transactions.
 
-use verity_types::{Action, Event, Hash, Receipt, SignedTransaction, TxStatus};
+use verity_types::{Action, Event, GateRules, Hash, Receipt, SignedTransaction, TxStatus};
 
 use crate::bank::{self, escrow};
 use crate::consensus;
@@ -14,8 +14,9 @@ use crate::view::{Layer, StateRead, StateWrites};
 pub struct BlockContext {
     pub chain_id: String,
     pub height: u64,
-    /// The proposer's timestamp (validated by consensus). No rule reads it yet; windows
-    /// are measured in heights.
+    /// The proposer's timestamp (validated by consensus: never below its parent's, never
+    /// ahead of the validators' clocks). Only the deploy gate's change delay reads it;
+    /// other windows are measured in heights.
     pub timestamp_ms: u64,
 }
 
@@ -188,7 +189,7 @@ fn apply_action(
             change,
             approvals,
         ),
-        _ => apply_provenance(layer, &Ctx { sender, height: ctx.height, tx_hash }, action),
+        _ => apply_provenance(layer, &Ctx { sender, height: ctx.height, time_ms: ctx.timestamp_ms, tx_hash }, action),
     }
 }
 
@@ -280,7 +281,11 @@ fn apply_provenance(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Action) -> Re
         }
         Action::SubmitAttestation { envelope } => prov::submit_attestation(layer, ctx, envelope),
         Action::RevokeAttestation { attestation, reason } => prov::revoke_attestation(layer, ctx, attestation, reason),
-        Action::SetGate { model, requirements } => prov::set_gate(layer, ctx, model, requirements),
+        Action::SetGate { model, requirements } => {
+            prov::set_gate(layer, ctx, model, &GateRules::requirements(requirements.clone()))
+        }
+        Action::SetGateRules { model, rules } => prov::set_gate(layer, ctx, model, rules),
+        Action::ApproveGateChange { model, change } => prov::approve_gate_change(layer, ctx, model, change),
         Action::Deploy { model, version, environment } => prov::deploy(layer, ctx, model, *version, environment),
         Action::Rollback { model, environment, to_version, reason } => {
             prov::rollback(layer, ctx, model, environment, *to_version, reason)

@@ -85,6 +85,8 @@ pub struct Chain {
     pub state: MemState,
     pub height: u64,
     pub log_size: u64,
+    /// Added to every later block's timestamp (`height * 1000` ms): see [`Chain::wait_ms`].
+    pub clock_skip_ms: u64,
 }
 
 impl Chain {
@@ -96,7 +98,7 @@ impl Chain {
     pub fn from_genesis(genesis: Genesis) -> Self {
         let state = MemState::from(genesis_state(&genesis).expect("test genesis is valid"));
         state.check_conservation().expect("genesis conserves");
-        Chain { genesis, state, height: 0, log_size: 0 }
+        Chain { genesis, state, height: 0, log_size: 0, clock_skip_ms: 0 }
     }
 
     /// Fixture plus accounts `alice`, `bob` (acme members), `minnie` (acme minter and
@@ -111,6 +113,16 @@ impl Chain {
         c
     }
 
+    /// Lets `ms` of block time pass before the next block (blocks are a second apart).
+    pub fn wait_ms(&mut self, ms: u64) {
+        self.clock_skip_ms += ms;
+    }
+
+    /// The timestamp the next block will carry.
+    pub fn next_time_ms(&self) -> u64 {
+        (self.height + 1) * 1000 + self.clock_skip_ms
+    }
+
     pub fn next_nonce(&self, sender: &str) -> u64 {
         crate::account(&self.state, &acc(sender)).map(|a| a.nonce).unwrap_or(0)
     }
@@ -118,7 +130,11 @@ impl Chain {
     /// Executes one block, applies it, checks conservation, returns the receipts.
     pub fn block(&mut self, txs: &[SignedTransaction]) -> Vec<Receipt> {
         self.height += 1;
-        let ctx = BlockContext { chain_id: CHAIN.into(), height: self.height, timestamp_ms: self.height * 1000 };
+        let ctx = BlockContext {
+            chain_id: CHAIN.into(),
+            height: self.height,
+            timestamp_ms: self.height * 1000 + self.clock_skip_ms,
+        };
         let out = execute_block(&self.state, &ctx, txs, self.log_size);
         self.log_size += txs.len() as u64;
         self.state.apply(out.writes);

@@ -18,8 +18,8 @@ use crate::proof::InclusionProof;
 use crate::provenance::{
     check_commit, check_date, check_gate, check_licences, check_payout, check_reason, check_reviewers,
     check_sorted_unique, check_text, ChallengeKind, ChallengeReview, ContentId, CorrectionPolicy, DatasetId,
-    DatasetMode, DatasetPolicy, DatasetRef, EnvId, GateRequirement, Licence, ModelId, ModelVersionRef, OptOutScope,
-    PayoutShare, ReviewLayer, RunId,
+    DatasetMode, DatasetPolicy, DatasetRef, EnvId, GateRequirement, GateRules, Licence, ModelId, ModelVersionRef,
+    OptOutScope, PayoutShare, ReviewLayer, RunId,
 };
 use crate::validators::{Approval, ValidatorChange};
 
@@ -144,7 +144,10 @@ pub enum Action {
     SubmitAttestation { envelope: Envelope },
     /// The attestation's evaluator (or an admin of its organisation) revokes it.
     RevokeAttestation { attestation: Hash, reason: String },
-    /// The model's organisation sets its deploy gate.
+    /// The model's organisation sets its deploy gate (requirements only: no defaults for
+    /// unlisted environments, no independence). A change that loosens the gate in force
+    /// waits for another organisation's approval (`ApproveGateChange`) or
+    /// `GATE_CHANGE_DELAY_MS` of block time; the first gate and a tightening apply at once.
     SetGate { model: ModelId, requirements: Vec<GateRequirement> },
     /// A deployer deploys a model version to an environment, if it passes the gate.
     Deploy { model: ModelId, version: u32, environment: EnvId },
@@ -189,6 +192,13 @@ pub enum Action {
     /// or also suspended (no decisions are recorded against it until it is rolled back or
     /// the flag is lifted).
     SetRiskPolicy { model: ModelId, suspend_at_risk: bool },
+    /// The model's organisation sets its deploy gate with all its rules (what unlisted
+    /// environments need, independent evaluation). Like `SetGate`, a change that loosens
+    /// the gate in force waits for another organisation's approval or a delay.
+    SetGateRules { model: ModelId, rules: GateRules },
+    /// An org admin of an organisation other than the model's approves the model's pending
+    /// gate change `change` (its id), which takes effect at once.
+    ApproveGateChange { model: ModelId, change: Hash },
 }
 
 /// One item of an enumerated dataset version.
@@ -268,6 +278,8 @@ impl Action {
             Action::LiftFlags { .. } => "lift_flags",
             Action::ResolveContentDispute { .. } => "resolve_content_dispute",
             Action::SetRiskPolicy { .. } => "set_risk_policy",
+            Action::SetGateRules { .. } => "set_gate_rules",
+            Action::ApproveGateChange { .. } => "approve_gate_change",
         }
     }
 
@@ -472,6 +484,11 @@ impl Action {
                 check_reason("reason", reason)
             }
             Action::SetRiskPolicy { model, .. } => model.validate(),
+            Action::SetGateRules { model, rules } => {
+                model.validate()?;
+                rules.validate()
+            }
+            Action::ApproveGateChange { model, .. } => model.validate(),
         }
     }
 }

@@ -266,6 +266,34 @@ pub enum Event {
         reason: String,
         suspended: bool,
     },
+    /// A change loosening a model's gate was proposed: it takes effect at `effective_ms`
+    /// (block time) unless an org admin of another organisation approves it earlier, or a
+    /// later gate change supersedes it.
+    GateChangeProposed {
+        model: ModelId,
+        change: Hash,
+        loosens: String,
+        effective_ms: u64,
+        by: AccountId,
+    },
+    /// An org admin of another organisation approved a pending gate change: it is in force.
+    GateChangeApproved {
+        model: ModelId,
+        change: Hash,
+        by: AccountId,
+    },
+    /// A pending gate change's delay passed: it is in force (emitted by the first
+    /// transaction that read the model's gate after the delay).
+    GateChangeActivated {
+        model: ModelId,
+        change: Hash,
+    },
+    /// A pending gate change was replaced by a later one before it took effect.
+    GateChangeSuperseded {
+        model: ModelId,
+        change: Hash,
+        by: AccountId,
+    },
 }
 
 impl Event {
@@ -326,6 +354,10 @@ impl Event {
             Event::ContentDisputeResolved { winner, by, .. } => vec![winner, by],
             Event::RiskPolicySet { by, .. } => vec![by],
             Event::DeploymentAtRisk { .. } => vec![],
+            Event::GateChangeProposed { by, .. }
+            | Event::GateChangeApproved { by, .. }
+            | Event::GateChangeSuperseded { by, .. } => vec![by],
+            Event::GateChangeActivated { .. } => vec![],
         }
     }
 }

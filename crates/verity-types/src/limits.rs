@@ -60,6 +60,10 @@ pub const GATE_REQUIREMENTS_MAX: usize = 16;
 pub const GATE_EVALUATORS_MAX: usize = 32;
 /// Most metric bounds in one gate requirement.
 pub const GATE_METRICS_MAX: usize = 16;
+/// How long (block time, ms) a change that loosens a model's deploy gate waits before it
+/// takes effect unless an org admin of another organisation approves it first: a day, so
+/// partners watching the event stream see it coming.
+pub const GATE_CHANGE_DELAY_MS: u64 = 24 * 60 * 60 * 1000;
 /// Most records one lineage trace returns.
 pub const TRACE_NODES_MAX: usize = 2_000;
 /// Downstream records of one kind a trace lists under one record unless asked for more

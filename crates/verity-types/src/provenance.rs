@@ -684,19 +684,203 @@ pub fn check_metric_name(name: &str) -> Result<(), TypesError> {
     check_id("metric name", name)
 }
 
-/// A model's deploy gate. Key: `prov/gate/<model>`.
+impl GateRequirement {
+    /// Whether every attestation that satisfies `self` also satisfies `other` (same kind,
+    /// evaluators among `other`'s, every bound of `other` present with the same value).
+    /// A bound moved either way does not imply the old one: whether a metric's bound is a
+    /// minimum or a maximum is said by the attestation's metric, not by the gate.
+    pub fn implies(&self, other: &GateRequirement) -> bool {
+        self.kind == other.kind
+            && (other.evaluators.is_empty()
+                || (!self.evaluators.is_empty() && self.evaluators.iter().all(|e| other.evaluators.contains(e))))
+            && other.metrics.iter().all(|b| self.metrics.contains(b))
+    }
+}
+
+/// What a deploy gate asks, as its organisation sets it (`SetGate` sets `requirements`
+/// only; `SetGateRules` all of it).
+///
+/// Which requirements apply to a deploy into environment `E`:
+/// - every requirement with no environments (unscoped) applies everywhere;
+/// - if some requirement names `E`, those naming `E` apply too;
+/// - if none names `E` (an unlisted environment), the `defaults` apply too, or, when the
+///   gate has no `defaults`, every environment-scoped requirement. An environment name
+///   nobody listed is never a way around a scoped requirement.
+#[derive(Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct GateRules {
+    pub requirements: Vec<GateRequirement>,
+    /// What a deploy into an environment no requirement names must satisfy besides the
+    /// unscoped requirements (`None`: every environment-scoped requirement). The
+    /// requirements here name no environments.
+    #[serde(default)]
+    pub defaults: Option<Vec<GateRequirement>>,
+    /// Independent evaluation: attestations by evaluators of the model's organisation do
+    /// not count.
+    #[serde(default)]
+    pub independent: bool,
+}
+
+impl GateRules {
+    /// Rules of the `SetGate` form: requirements only.
+    pub fn requirements(requirements: Vec<GateRequirement>) -> Self {
+        GateRules { requirements, defaults: None, independent: false }
+    }
+
+    pub fn validate(&self) -> Result<(), TypesError> {
+        check_gate(&self.requirements)?;
+        if let Some(d) = &self.defaults {
+            check_gate(d)?;
+            if d.iter().any(|r| !r.environments.is_empty()) {
+                return Err(TypesError::InvalidField {
+                    field: "defaults",
+                    reason: "default requirements apply to unlisted environments and name none".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether some requirement names `env`.
+    pub fn names(&self, env: &EnvId) -> bool {
+        self.requirements.iter().any(|r| r.environments.contains(env))
+    }
+
+    /// The requirements a deploy into `env` must satisfy, in gate order (the
+    /// requirements first, then the defaults), per the rule in the type's doc.
+    pub fn applicable(&self, env: &EnvId) -> Vec<&GateRequirement> {
+        if self.names(env) {
+            return self.requirements.iter().filter(|r| r.applies_to(env)).collect();
+        }
+        match &self.defaults {
+            Some(d) => self.requirements.iter().filter(|r| r.environments.is_empty()).chain(d).collect(),
+            None => self.requirements.iter().collect(),
+        }
+    }
+
+    /// Why `new` would be looser than `self` (a deploy that `self` refuses could pass
+    /// `new`), or `None` when every requirement of `self` for every environment is
+    /// implied by one of `new` for that environment and independence is kept. Checked
+    /// for each environment either names and for one neither names.
+    pub fn loosened_by(&self, new: &GateRules) -> Option<String> {
+        if self.independent && !new.independent {
+            return Some("it drops independent evaluation".into());
+        }
+        let mut envs: Vec<Option<&EnvId>> = vec![None];
+        for r in self.requirements.iter().chain(&new.requirements) {
+            envs.extend(r.environments.iter().map(Some));
+        }
+        envs.sort();
+        envs.dedup();
+        // An environment neither gate names: any name that is not listed will do.
+        let unlisted = unlisted_env(self, new);
+        for env in envs {
+            let e = env.unwrap_or(&unlisted);
+            let (old, now) = (self.applicable(e), new.applicable(e));
+            if let Some(r) = old.iter().find(|r| !now.iter().any(|n| n.implies(r))) {
+                let place = match env {
+                    Some(e) => format!("environment {e}"),
+                    None => "an unlisted environment".into(),
+                };
+                return Some(format!(
+                    "a deploy to {place} would no longer need the {} requirement as it stands",
+                    r.kind
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// A valid environment name that neither gate names.
+fn unlisted_env(a: &GateRules, b: &GateRules) -> EnvId {
+    (0u32..)
+        .map(|i| EnvId(format!("unlisted-{i}")))
+        .find(|e| !a.names(e) && !b.names(e))
+        .expect("two gates name finitely many environments")
+}
+
+/// A model's deploy gate in force. Key: `prov/gate/<model>`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct GatePolicy {
     pub model: ModelId,
     pub requirements: Vec<GateRequirement>,
+    /// See [`GateRules::defaults`].
+    #[serde(default)]
+    pub defaults: Option<Vec<GateRequirement>>,
+    /// See [`GateRules::independent`].
+    #[serde(default)]
+    pub independent: bool,
     pub set_by: AccountId,
     pub height: u64,
+    /// The delayed change that put it in force, if it was one (see [`GateChange`]).
+    #[serde(default)]
+    pub change: Option<Hash>,
+}
+
+impl GatePolicy {
+    /// The gate's rules.
+    pub fn rules(&self) -> GateRules {
+        GateRules {
+            requirements: self.requirements.clone(),
+            defaults: self.defaults.clone(),
+            independent: self.independent,
+        }
+    }
 }
 
 /// Checks a gate's requirement list: at most GATE_REQUIREMENTS_MAX, each valid.
 pub fn check_gate(requirements: &[GateRequirement]) -> Result<(), TypesError> {
     check_len("requirements", requirements, 0, GATE_REQUIREMENTS_MAX)?;
     requirements.iter().try_for_each(GateRequirement::validate)
+}
+
+/// Domain separator of a gate change's id.
+pub const GATE_CHANGE_ID_DOMAIN: &[u8] = b"verity/gate-change/v1\0";
+
+/// The id of a proposed gate change: SHA-256 over a domain separator, the model, the
+/// rules and the proposing transaction's hash. An approval names this id, so it approves
+/// exactly these rules, proposed by this transaction: never another change, nor the same
+/// rules proposed again later.
+pub fn gate_change_id(model: &ModelId, rules: &GateRules, tx: &Hash) -> Hash {
+    let mut bytes = GATE_CHANGE_ID_DOMAIN.to_vec();
+    bytes.extend_from_slice(&crate::encoding::encode(model));
+    bytes.extend_from_slice(&crate::encoding::encode(rules));
+    bytes.extend_from_slice(tx.as_bytes());
+    crate::hash::sha256(&bytes)
+}
+
+/// Where a proposed gate change stands.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[borsh(use_discriminant = false)]
+pub enum GateChangeStatus {
+    /// Waiting for its delay or an approval.
+    Pending,
+    /// In force: approved by an org admin of another organisation.
+    Approved { by: AccountId, org: OrgId, height: u64 },
+    /// In force: its delay passed (`height`: the block that first applied it).
+    Activated { height: u64 },
+    /// Replaced by a later `SetGate`/`SetGateRules` before it took effect.
+    Superseded { by: Hash, height: u64 },
+}
+
+/// A gate change that loosens the gate in force, held back until another organisation
+/// approves it or [`crate::limits::GATE_CHANGE_DELAY_MS`] of block time passes. Key:
+/// `prov/gate_change/<id hex>`; the model's pending one: `prov/gate_pending/<model>`.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct GateChange {
+    pub id: Hash,
+    pub model: ModelId,
+    pub rules: GateRules,
+    pub proposed_by: AccountId,
+    /// Why it is held back: how it loosens the gate in force when proposed.
+    pub loosens: String,
+    pub height: u64,
+    pub tx: Hash,
+    /// The block time (ms) of the proposal, and from when it is in force without an approval.
+    pub proposed_ms: u64,
+    pub effective_ms: u64,
+    pub status: GateChangeStatus,
 }
 
 /// What a model's organisation wants done with a deployment in force whose model version
@@ -1257,6 +1441,77 @@ impl Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn req(kind: &str, envs: &[&str], evaluators: &[&str], bounds: &[(&str, i64)]) -> GateRequirement {
+        GateRequirement {
+            kind: AttestationKind::new(kind).expect("kind"),
+            environments: envs.iter().map(|e| EnvId::new(*e).expect("env")).collect(),
+            evaluators: evaluators.iter().map(|e| e.parse().expect("account")).collect(),
+            metrics: bounds.iter().map(|(n, b)| MetricBound { name: n.to_string(), bound_ppm: *b }).collect(),
+        }
+    }
+
+    fn gate(reqs: Vec<GateRequirement>) -> GateRules {
+        GateRules::requirements(reqs)
+    }
+
+    /// Which changes loosen a gate: each row is (old, new, loosens).
+    #[test]
+    fn gate_loosening_table() {
+        let perf = req("performance", &[], &[], &[("accuracy", 900_000)]);
+        let fair_prod = req("fairness", &["production"], &[], &[("gap", 50_000)]);
+        let base = gate(vec![perf.clone(), fair_prod.clone()]);
+        let check = |old: &GateRules, new: &GateRules, loosens: bool| {
+            assert_eq!(old.loosened_by(new).is_some(), loosens, "{old:?} -> {new:?}: {:?}", old.loosened_by(new));
+        };
+        check(&base, &base, false);
+        check(&base, &gate(vec![]), true);
+        check(&base, &gate(vec![perf.clone()]), true);
+        // Adding a requirement, a bound or an evaluator list tightens.
+        check(&base, &gate(vec![perf.clone(), fair_prod.clone(), req("safety", &[], &[], &[])]), false);
+        let perf_more = req("performance", &[], &[], &[("accuracy", 900_000), ("f1", 800_000)]);
+        check(&base, &gate(vec![perf_more.clone(), fair_prod.clone()]), false);
+        check(&gate(vec![perf_more]), &base, true);
+        let perf_named = req("performance", &[], &["eve"], &[("accuracy", 900_000)]);
+        check(&base, &gate(vec![perf_named.clone(), fair_prod.clone()]), false);
+        check(&gate(vec![perf_named.clone(), fair_prod.clone()]), &base, true);
+        // A moved bound is not known to be tighter (the attestation says min or max).
+        check(&base, &gate(vec![req("performance", &[], &[], &[("accuracy", 950_000)]), fair_prod.clone()]), true);
+        // Narrowing a scoped requirement: production keeps it, but staging, named now by
+        // another requirement, no longer needs fairness (it did, as an unlisted name).
+        let staged = gate(vec![perf.clone(), fair_prod.clone(), req("safety", &["staging"], &[], &[])]);
+        check(&base, &staged, true);
+        // Widening a requirement from one environment to all tightens.
+        check(&base, &gate(vec![perf.clone(), req("fairness", &[], &[], &[("gap", 50_000)])]), false);
+        // Empty defaults loosen unlisted environments; defaults that keep fairness do not.
+        check(&base, &GateRules { defaults: Some(vec![]), ..base.clone() }, true);
+        let keep = req("fairness", &[], &[], &[("gap", 50_000)]);
+        check(&base, &GateRules { defaults: Some(vec![keep]), ..base.clone() }, false);
+        // Independence: adding it tightens, dropping it loosens.
+        let independent = GateRules { independent: true, ..base.clone() };
+        check(&base, &independent, false);
+        check(&independent, &base, true);
+    }
+
+    /// Which requirements a deploy into an environment must satisfy.
+    #[test]
+    fn gate_requirements_of_unlisted_environments() {
+        let perf = req("performance", &[], &[], &[]);
+        let fair = req("fairness", &["production"], &[], &[]);
+        let safe = req("safety", &[], &[], &[]);
+        let kinds = |g: &GateRules, e: &str| -> Vec<String> {
+            g.applicable(&EnvId::new(e).expect("env")).iter().map(|r| r.kind.to_string()).collect()
+        };
+        let g = gate(vec![perf.clone(), fair.clone()]);
+        assert_eq!(kinds(&g, "production"), ["performance", "fairness"]);
+        assert_eq!(kinds(&g, "prod-eu"), ["performance", "fairness"], "an unlisted name bypasses nothing");
+        let g = GateRules { defaults: Some(vec![safe.clone()]), ..g };
+        assert_eq!(kinds(&g, "production"), ["performance", "fairness"]);
+        assert_eq!(kinds(&g, "canary"), ["performance", "safety"]);
+        // Defaults name no environments.
+        let bad = GateRules { defaults: Some(vec![fair]), ..g };
+        assert!(bad.validate().is_err());
+    }
 
     #[test]
     fn record_refs_round_trip_through_text() {

@@ -24,6 +24,8 @@ pub const DISPUTE_PREFIX: &[u8] = b"prov/dispute/";
 pub const CONTENT_DISPUTES_PREFIX: &[u8] = b"prov/disputes/";
 pub const REVIEW_PREFIX: &[u8] = b"prov/review/";
 pub const RISK_PREFIX: &[u8] = b"prov/risk/";
+pub const GATE_CHANGE_PREFIX: &[u8] = b"prov/gate_change/";
+pub const GATE_PENDING_PREFIX: &[u8] = b"prov/gate_pending/";
 pub const OPTED_OUT_CHALLENGE_PREFIX: &[u8] = b"prov/optout_challenge/";
 
 fn hex_key(prefix: &[u8], h: &Hash) -> Vec<u8> {
@@ -97,6 +99,17 @@ pub fn attestation(id: &Hash) -> Vec<u8> {
 /// `prov/gate/<model>` -> [`crate::GatePolicy`].
 pub fn gate(model: &ModelId) -> Vec<u8> {
     [GATE_PREFIX, model.as_str().as_bytes()].concat()
+}
+
+/// `prov/gate_change/<id>` -> [`crate::GateChange`].
+pub fn gate_change(id: &Hash) -> Vec<u8> {
+    hex_key(GATE_CHANGE_PREFIX, id)
+}
+
+/// `prov/gate_pending/<model>` -> `Option<Hash>`: the id of the model's pending gate
+/// change (`None` once it took effect or was superseded; keys are never deleted).
+pub fn gate_pending(model: &ModelId) -> Vec<u8> {
+    [GATE_PENDING_PREFIX, model.as_str().as_bytes()].concat()
 }
 
 /// `prov/deployment/<id>` -> [`crate::Deployment`].
@@ -213,5 +226,16 @@ mod tests {
         assert!(edge(&long, RecordKind::Attestation, u64::MAX).len() <= crate::limits::STATE_KEY_BYTES_MAX);
         let content = RecordRef::Content(crate::sha256(b"x"));
         assert!(edge(&content, RecordKind::Challenge, u64::MAX).len() <= crate::limits::STATE_KEY_BYTES_MAX);
+    }
+
+    /// Gate change keys: their own prefixes, never read as a gate (`prov/gate/<model>`)
+    /// whatever the model is called.
+    #[test]
+    fn gate_change_keys_golden() {
+        let text = |k: Vec<u8>| String::from_utf8(k).expect("utf-8");
+        let m = ModelId::new("clf").expect("id");
+        assert_eq!(text(gate_pending(&m)), "prov/gate_pending/clf");
+        assert_eq!(text(gate_change(&Hash::ZERO)), format!("prov/gate_change/{}", "0".repeat(64)));
+        assert!(!gate_pending(&m).starts_with(GATE_PREFIX) && !gate_change(&Hash::ZERO).starts_with(GATE_PREFIX));
     }
 }

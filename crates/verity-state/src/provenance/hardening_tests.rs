@@ -461,3 +461,233 @@ fn an_evaluator_does_not_pass_its_own_deploy() {
     c.ok("evan", attest("evan", &statement("clf", 1, "performance", 940_000, true)));
     c.ok("eve", deploy("clf", 1, "production"));
 }
+
+fn req(k: &str, envs: &[&str], min: i64) -> verity_types::GateRequirement {
+    verity_types::GateRequirement {
+        kind: kind(k),
+        environments: envs.iter().map(|e| env(e)).collect(),
+        evaluators: vec![],
+        metrics: vec![verity_types::MetricBound { name: "accuracy".into(), bound_ppm: min }],
+    }
+}
+
+fn rules(m: &str, r: verity_types::GateRules) -> Action {
+    Action::SetGateRules { model: model(m), rules: r }
+}
+
+fn approve(m: &str, change: verity_types::Hash) -> Action {
+    Action::ApproveGateChange { model: model(m), change }
+}
+
+/// The id of the gate change a `SetGate`/`SetGateRules` receipt proposed.
+fn proposed(r: &verity_types::Receipt) -> verity_types::Hash {
+    r.events
+        .iter()
+        .find_map(|e| match e {
+            Event::GateChangeProposed { change, .. } => Some(*change),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no change proposed: {:?}", r.events))
+}
+
+fn set_at_once(r: &verity_types::Receipt) -> bool {
+    r.events.iter().any(|e| matches!(e, Event::GateSet { .. }))
+        && !r.events.iter().any(|e| matches!(e, Event::GateChangeProposed { .. }))
+}
+
+/// Item 9: the model's organisation could empty its own gate at any moment and deploy an
+/// unevaluated version straight after. A loosening change now waits: another
+/// organisation's org admin approves it (never the model's own), or the delay passes.
+#[test]
+fn emptying_a_gate_needs_another_organisations_approval() {
+    let mut c = two_orgs();
+    assert!(
+        set_at_once(&c.ok("owen", gate("clf", &[("performance", &[], 900_000)]))),
+        "the first gate is no loosening"
+    );
+    let r = c.ok("owen", gate("clf", &[]));
+    let change = proposed(&r);
+    assert!(!set_at_once(&r));
+    // The attack: the empty gate is not in force, so the unevaluated version stays out.
+    let refused = c.fails("dep", deploy("clf", 1, "production"), "gate_not_satisfied");
+    assert!(refused.error.expect("error").message.contains("no performance attestation"));
+    assert_eq!(super::gate(&c.state, &model("clf")).expect("gate").requirements.len(), 1);
+    // The model's own organisation cannot approve its own change, nor can a non-admin of
+    // another, nor can another organisation propose one.
+    let r = c.fails("admin", approve("clf", change), "unauthorized");
+    assert!(r.error.expect("error").message.contains("another organisation approves"));
+    c.fails("carol", approve("clf", change), "unauthorized");
+    c.fails("badmin", gate("clf", &[]), "unauthorized");
+    c.fails("badmin", approve("clf", verity_types::sha256(b"another change")), "not_found");
+    // Beta's admin approves: in force at once.
+    let r = c.ok("badmin", approve("clf", change));
+    assert!(matches!(&r.events[..], [Event::GateChangeApproved { change: id, .. }] if *id == change));
+    let g = super::gate(&c.state, &model("clf")).expect("gate");
+    assert!(g.requirements.is_empty() && g.change == Some(change));
+    assert!(matches!(
+        super::gate_change(&c.state, &change).expect("kept").status,
+        verity_types::GateChangeStatus::Approved { .. }
+    ));
+    assert_eq!(super::pending_gate_change(&c.state, &model("clf")), None);
+    c.ok("dep", deploy("clf", 1, "production"));
+    c.fails("badmin", approve("clf", change), "gate_change_not_pending");
+}
+
+/// Item 9: an approval names one proposal; once a later change supersedes it, the approval
+/// is refused (it cannot be spent on the later change, nor on the same rules proposed
+/// again).
+#[test]
+fn an_approval_of_a_superseded_gate_change_is_refused() {
+    let mut c = two_orgs();
+    c.ok("owen", gate("clf", &[("performance", &[], 900_000), ("fairness", &[], 850_000)]));
+    let first = proposed(&c.ok("owen", gate("clf", &[("performance", &[], 900_000)])));
+    let r = c.ok("owen", gate("clf", &[]));
+    assert!(r.events.iter().any(|e| matches!(e, Event::GateChangeSuperseded { change, .. } if *change == first)));
+    let second = proposed(&r);
+    let refused = c.fails("badmin", approve("clf", first), "gate_change_not_pending");
+    assert!(refused.error.expect("error").message.contains("superseded"));
+    // The same rules proposed again are a new change with a new id.
+    let again = proposed(&c.ok("owen", gate("clf", &[("performance", &[], 900_000)])));
+    assert_ne!(again, first);
+    c.fails("badmin", approve("clf", second), "gate_change_not_pending");
+    c.ok("badmin", approve("clf", again));
+    assert_eq!(super::gate(&c.state, &model("clf")).expect("gate").requirements.len(), 1);
+}
+
+/// Item 9: without an approval, a loosening change is in force once its delay of block
+/// time has passed, not before; the first transaction reading the gate after that puts it
+/// in force (and says so).
+#[test]
+fn a_loosening_gate_change_takes_effect_after_its_delay() {
+    use verity_types::limits::GATE_CHANGE_DELAY_MS;
+    let mut c = two_orgs();
+    c.ok("owen", gate("clf", &[("performance", &[], 900_000)]));
+    let proposed_at = c.next_time_ms();
+    let change = proposed(&c.ok("owen", gate("clf", &[])));
+    let pending = super::pending_gate_change(&c.state, &model("clf")).expect("pending");
+    assert_eq!(pending.effective_ms, proposed_at + GATE_CHANGE_DELAY_MS);
+    c.wait_ms(GATE_CHANGE_DELAY_MS - 5_000);
+    assert!(c.next_time_ms() < pending.effective_ms);
+    c.fails("dep", deploy("clf", 1, "production"), "gate_not_satisfied");
+    let in_force = |c: &Chain, t| super::gate_in_force(&c.state, &model("clf"), t).expect("gate");
+    assert_eq!(in_force(&c, pending.effective_ms - 1).requirements.len(), 1);
+    assert!(in_force(&c, pending.effective_ms).requirements.is_empty());
+    c.wait_ms(5_000);
+    assert!(c.next_time_ms() >= pending.effective_ms);
+    let r = c.ok("dep", deploy("clf", 1, "production"));
+    assert!(matches!(r.events[0], Event::GateChangeActivated { change: id, .. } if id == change));
+    assert!(super::gate(&c.state, &model("clf")).expect("gate").requirements.is_empty());
+    let r = c.fails("badmin", approve("clf", change), "gate_change_not_pending");
+    assert!(r.error.expect("error").message.contains("delay passed"));
+}
+
+/// Item 9: a change that only tightens the gate applies at once, and replaces a loosening
+/// change still pending (only the newest proposal can take effect).
+#[test]
+fn a_tightening_gate_change_applies_at_once_and_supersedes_a_pending_one() {
+    let mut c = two_orgs();
+    c.ok("owen", gate("clf", &[("performance", &[], 900_000)]));
+    let loosening = proposed(&c.ok("owen", gate("clf", &[])));
+    let r = c.ok("owen", gate("clf", &[("performance", &[], 900_000), ("fairness", &["production"], 850_000)]));
+    assert!(set_at_once(&r));
+    assert!(r.events.iter().any(|e| matches!(e, Event::GateChangeSuperseded { change, .. } if *change == loosening)));
+    c.ok("eve", attest("eve", &statement("clf", 1, "performance", 950_000, true)));
+    let r = c.fails("dep", deploy("clf", 1, "production"), "gate_not_satisfied");
+    assert!(r.error.expect("error").message.contains("fairness"));
+    c.fails("badmin", approve("clf", loosening), "gate_change_not_pending");
+    // Raising a bound is a change the gate cannot call a tightening (the attestation, not
+    // the gate, says whether a metric's bound is a minimum or a maximum): it waits.
+    proposed(&c.ok("owen", gate("clf", &[("performance", &[], 950_000), ("fairness", &["production"], 850_000)])));
+}
+
+/// Item 9: a requirement scoped to `production` was bypassed by deploying to `prod-eu`, a
+/// name no requirement listed. An unlisted environment now needs every scoped requirement,
+/// or the gate's `defaults` when it has them.
+#[test]
+fn an_unlisted_environment_does_not_bypass_scoped_requirements() {
+    let mut c = two_orgs();
+    c.ok("owen", gate("clf", &[("performance", &[], 900_000), ("fairness", &["production"], 850_000)]));
+    c.ok("eve", attest("eve", &statement("clf", 1, "performance", 950_000, true)));
+    let r = c.fails("dep", deploy("clf", 1, "prod-eu"), "gate_not_satisfied");
+    assert!(r.error.expect("error").message.contains("fairness"), "the attack: an unlisted name");
+    c.fails("dep", deploy("clf", 1, "production"), "gate_not_satisfied");
+    // A model with explicit defaults: unlisted environments need safety, not fairness.
+    c.ok("owen", Action::RegisterModel { model: model("clf2"), description: String::new() });
+    c.ok("owen", run_action("r2", &[("ds", 1)], None));
+    c.ok("owen", version_action("clf2", 1, "r2"));
+    let r = verity_types::GateRules {
+        requirements: vec![req("performance", &[], 900_000), req("fairness", &["production"], 850_000)],
+        defaults: Some(vec![req("safety", &[], 900_000)]),
+        independent: false,
+    };
+    c.ok("owen", rules("clf2", r.clone()));
+    c.ok("eve", attest("eve", &statement("clf2", 1, "performance", 950_000, true)));
+    c.fails("dep", deploy("clf2", 1, "canary"), "gate_not_satisfied");
+    c.ok("evan", attest("evan", &statement("clf2", 1, "safety", 950_000, true)));
+    let d = c.ok("dep", deploy("clf2", 1, "canary")).tx_hash;
+    assert_eq!(super::deployment(&c.state, &d).expect("stored").attestations.len(), 2, "performance and safety");
+    c.fails("dep", deploy("clf2", 1, "production"), "gate_not_satisfied");
+    // Dropping the defaults' safety requirement loosens the gate for unlisted environments.
+    let looser = verity_types::GateRules { defaults: Some(vec![]), ..r };
+    let change = proposed(&c.ok("owen", rules("clf2", looser)));
+    let pending = super::gate_change(&c.state, &change).expect("stored");
+    assert!(pending.loosens.contains("unlisted environment"), "{}", pending.loosens);
+}
+
+/// Item 9: with no evaluator list, a colleague of the deployer (an evaluator of the
+/// model's own organisation) satisfied the gate. A gate asking for independent evaluation
+/// counts only evaluators of other organisations; dropping that is a loosening.
+#[test]
+fn an_independent_gate_refuses_evaluators_of_the_models_organisation() {
+    let mut c = two_orgs();
+    c.ok("badmin", create("beva", "beta", &[Role::Evaluator]));
+    let independent = verity_types::GateRules {
+        requirements: vec![req("performance", &[], 900_000)],
+        defaults: None,
+        independent: true,
+    };
+    c.ok("owen", rules("clf", independent));
+    c.ok("eve", attest("eve", &statement("clf", 1, "performance", 950_000, true)));
+    let r = c.fails("dep", deploy("clf", 1, "production"), "gate_not_satisfied");
+    assert!(r.error.expect("error").message.contains("belongs to the model's organisation acme"));
+    c.ok("beva", attest("beva", &statement("clf", 1, "performance", 930_000, true)));
+    let d = c.ok("dep", deploy("clf", 1, "production")).tx_hash;
+    let chosen = super::deployment(&c.state, &d).expect("stored").attestations;
+    assert_eq!(super::attestation(&c.state, &chosen[0]).expect("stored").evaluator, acc("beva"));
+    let r = c.ok("owen", gate("clf", &[("performance", &[], 900_000)]));
+    let change = super::gate_change(&c.state, &proposed(&r)).expect("stored");
+    assert!(change.loosens.contains("independent"), "{}", change.loosens);
+}
+
+/// Item 9: a deployer with a second account holding the evaluator role (the same key)
+/// passed its own deploy under the other name. An attestation whose evaluator signs with
+/// the deployer's key does not count.
+#[test]
+fn an_evaluator_account_with_the_deployers_key_does_not_pass_its_deploy() {
+    let mut c = two_orgs();
+    c.ok("owen", gate("clf", &[("performance", &[], 900_000)]));
+    c.ok(
+        "admin",
+        Action::CreateAccount {
+            account: acc("dep-eval"),
+            public_key: pk("dep"),
+            org: org("acme"),
+            roles: vec![Role::Evaluator],
+        },
+    );
+    let st = statement("clf", 1, "performance", 950_000, true);
+    let submit = Action::SubmitAttestation {
+        envelope: verity_types::dsse::Envelope::sign(
+            verity_types::dsse::IN_TOTO_PAYLOAD_TYPE,
+            st.to_payload(),
+            &acc("dep-eval"),
+            &secret("dep"),
+        ),
+    };
+    let tx = sign_with("dep-eval", &secret("dep"), c.next_nonce("dep-eval"), submit);
+    assert_eq!(c.block(&[tx])[0].status, verity_types::TxStatus::Success);
+    let r = c.fails("dep", deploy("clf", 1, "production"), "gate_not_satisfied");
+    assert!(r.error.expect("error").message.contains("signs with the deployer's key"));
+    c.ok("eve", attest("eve", &st));
+    c.ok("dep", deploy("clf", 1, "production"));
+}

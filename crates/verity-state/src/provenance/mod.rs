@@ -20,9 +20,10 @@
 //! | `RegisterModelVersion` | a `model_owner` of the model's organisation, from a run of that organisation |
 //! | `SubmitAttestation` | an `evaluator`, who also signed the DSSE envelope |
 //! | `RevokeAttestation` | the attestation's evaluator, or an `org_admin` of its organisation |
-//! | `SetGate` | a `model_owner` or `org_admin` of the model's organisation |
+//! | `SetGate`, `SetGateRules` | a `model_owner` or `org_admin` of the model's organisation; a change that loosens the gate in force waits (pending) for `ApproveGateChange` or `GATE_CHANGE_DELAY_MS` of block time; the first gate and a tightening apply at once; either way a pending change is superseded |
+//! | `ApproveGateChange` | an `org_admin` of an organisation other than the model's, naming the model's pending change by its id |
 //! | `SetRiskPolicy` | a `model_owner` or `org_admin` of the model's organisation |
-//! | `Deploy`, `Rollback` | a `deployer` of the model's organisation; the deployer's own attestations never satisfy the gate |
+//! | `Deploy`, `Rollback` | a `deployer` of the model's organisation, through the gate in force at the block's time; an attestation never counts if its evaluator is the deployer or signs with the deployer's key, nor (independent gates) if its evaluator is of the model's organisation |
 //! | `Deprecate` | a `model_owner` or `deployer` of the model's organisation |
 //! | `RecordDecision` | a `member`, `deployer` or `model_owner` of the model's organisation; refused while a deployment of the version in force is suspended |
 //! | `CorrectDecision` | as the decision's correction policy says |
@@ -54,6 +55,19 @@
 //! flagged either: its content was committed to at publication. New uses are refused by
 //! any active opt-out, disputed or not.
 //!
+//! Deploy gates: which requirements apply to an environment is `GateRules::applicable`
+//! (scoped ones where they are scoped, unscoped ones everywhere, and for an environment no
+//! requirement names, the gate's `defaults` or else every scoped requirement), so no
+//! environment name escapes a scoped requirement. A change that would let some deploy
+//! through that the gate in force refuses (`GateRules::loosened_by`: a requirement removed
+//! or weakened for some environment, a bound moved either way, independence dropped) is
+//! kept as the model's pending change (`prov/gate_change/<id>`, `prov/gate_pending/<model>`)
+//! and takes effect when an org admin of another organisation approves it by its id, or
+//! once `GATE_CHANGE_DELAY_MS` of block time has passed: the first transaction reading the
+//! gate after that writes it in force (`GateChangeActivated`), and every reader before
+//! then sees the gate in force at its block's time (`gate_in_force`). Block time is the
+//! proposer's timestamp, which validators keep monotonic and no later than their clocks.
+//!
 //! A deployment in force whose model version is flagged or deprecated afterwards is at
 //! risk (`deployment_risk`, derived, never stored): a `DeploymentAtRisk` event is emitted
 //! when it happens, traces show it, and if the model's risk policy (`SetRiskPolicy`,
@@ -75,8 +89,8 @@ use borsh::BorshDeserialize;
 use verity_types::limits::{TRACE_FANOUT_DEFAULT, TRACE_NODES_MAX};
 use verity_types::{
     Attestation, Challenge, ChallengeReview, Content, ContentDispute, Dataset, DatasetRef, DatasetVersion, Decision,
-    Deployment, DeploymentRisk, Event, Flag, FlagCause, FlagLift, GatePolicy, Hash, Model, ModelId, ModelVersion,
-    ModelVersionRef, OptOut, Record, RecordKind, RecordRef, ReviewRule, RiskPolicy, TrainingRun,
+    Deployment, DeploymentRisk, Event, Flag, FlagCause, FlagLift, GateChange, GatePolicy, Hash, Model, ModelId,
+    ModelVersion, ModelVersionRef, OptOut, Record, RecordKind, RecordRef, ReviewRule, RiskPolicy, TrainingRun,
 };
 
 use crate::error::StateError;
@@ -92,6 +106,8 @@ pub use model::{check_gate, check_gate_for};
 pub(crate) struct Ctx<'s> {
     pub sender: &'s Account,
     pub height: u64,
+    /// The block's timestamp (ms): only the gate change delay reads it.
+    pub time_ms: u64,
     pub tx_hash: Hash,
 }
 
@@ -164,6 +180,41 @@ pub fn attestation(state: &dyn StateRead, id: &Hash) -> Option<Attestation> {
 
 pub fn gate(state: &dyn StateRead, model: &ModelId) -> Option<GatePolicy> {
     read(state, &keys::gate(model))
+}
+
+/// A proposed gate change (pending or resolved).
+pub fn gate_change(state: &dyn StateRead, id: &Hash) -> Option<GateChange> {
+    read(state, &keys::gate_change(id))
+}
+
+/// The model's pending gate change, if it has one (it may be past its delay: see
+/// [`gate_in_force`]).
+pub fn pending_gate_change(state: &dyn StateRead, model: &ModelId) -> Option<GateChange> {
+    let id = read::<Option<Hash>>(state, &keys::gate_pending(model)).flatten()?;
+    Some(gate_change(state, &id).expect("a pending gate change id names a stored change"))
+}
+
+/// The model's gate in force at block time `time_ms`: its pending change once the change's
+/// delay has passed by then, else the gate last put in force.
+pub fn gate_in_force(state: &dyn StateRead, model: &ModelId, time_ms: u64) -> Option<GatePolicy> {
+    match pending_gate_change(state, model) {
+        Some(c) if c.effective_ms <= time_ms => Some(gate_change_policy(&c)),
+        _ => gate(state, model),
+    }
+}
+
+/// The gate a change puts in force (set by its proposer at its proposal's height, however
+/// it came into force).
+pub(crate) fn gate_change_policy(c: &GateChange) -> GatePolicy {
+    GatePolicy {
+        model: c.model.clone(),
+        requirements: c.rules.requirements.clone(),
+        defaults: c.rules.defaults.clone(),
+        independent: c.rules.independent,
+        set_by: c.proposed_by.clone(),
+        height: c.height,
+        change: Some(c.id),
+    }
 }
 
 pub fn deployment(state: &dyn StateRead, id: &Hash) -> Option<Deployment> {

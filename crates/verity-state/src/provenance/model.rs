@@ -2,16 +2,17 @@
 //! decisions.
 
 use verity_types::dsse::{Envelope, EvaluationStatement, IN_TOTO_PAYLOAD_TYPE};
-use verity_types::limits::MODEL_DEPTH_MAX;
+use verity_types::limits::{GATE_CHANGE_DELAY_MS, MODEL_DEPTH_MAX};
 use verity_types::{
-    attestation_id, run_log_message, Attestation, CorrectionPolicy, DatasetRef, DatasetStatus, Decision, Deployment,
-    DeploymentKind, Deprecation, EnvId, Event, GatePolicy, GateRequirement, Hash, Model, ModelId, ModelVersion,
-    ModelVersionRef, RecordKind, RecordRef, ReviewLayer, RiskPolicy, Role, RunId, Signature, TrainingRun,
+    attestation_id, gate_change_id, run_log_message, Attestation, CorrectionPolicy, DatasetRef, DatasetStatus,
+    Decision, Deployment, DeploymentKind, Deprecation, EnvId, Event, GateChange, GateChangeStatus, GatePolicy,
+    GateRules, Hash, Model, ModelId, ModelVersion, ModelVersionRef, RecordKind, RecordRef, ReviewLayer, RiskPolicy,
+    Role, RunId, Signature, TrainingRun,
 };
 
 use super::{
-    add_edge, attestation, current_deployment, dataset_version, decision, deployment_count, downstream, gate, keys,
-    model, model_by_fingerprint, model_version, require_unflagged, run, Ctx,
+    add_edge, attestation, current_deployment, dataset_version, decision, deployment_count, downstream, gate,
+    gate_in_force, keys, model, model_by_fingerprint, model_version, pending_gate_change, require_unflagged, run, Ctx,
 };
 use crate::error::StateError;
 use crate::identity::{self, require_role, Account};
@@ -299,26 +300,140 @@ pub(crate) fn revoke_attestation(
     Ok(vec![Event::AttestationRevoked { attestation: *id, by: ctx.sender.id.clone() }])
 }
 
+/// Sets a model's gate. A change that loosens the gate in force (`GateRules::loosened_by`)
+/// is held back as the model's pending change until an org admin of another organisation
+/// approves it (`approve_gate_change`) or `GATE_CHANGE_DELAY_MS` of block time passes; a
+/// change that does not loosen it, and the first gate of a model, apply at once. Either
+/// way a change still pending is superseded: only the newest proposal can take effect.
 pub(crate) fn set_gate(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
     id: &ModelId,
-    requirements: &[GateRequirement],
+    rules: &GateRules,
 ) -> Result<Vec<Event>, StateError> {
     let m = existing_model(layer, id)?;
     require_model_org(ctx, &m, &[Role::ModelOwner, Role::OrgAdmin], "set_gate")?;
-    let policy = GatePolicy {
-        model: id.clone(),
-        requirements: requirements.to_vec(),
-        set_by: ctx.sender.id.clone(),
-        height: ctx.height,
+    let mut events = activate_due_gate_change(layer, ctx, id);
+    if let Some(mut pending) = pending_gate_change(layer, id) {
+        pending.status = GateChangeStatus::Superseded { by: ctx.tx_hash, height: ctx.height };
+        layer.put(keys::gate_change(&pending.id), &pending);
+        layer.put(keys::gate_pending(id), &None::<Hash>);
+        events.push(Event::GateChangeSuperseded { model: id.clone(), change: pending.id, by: ctx.sender.id.clone() });
+    }
+    match gate(layer, id).and_then(|g| g.rules().loosened_by(rules)) {
+        None => {
+            let policy = GatePolicy {
+                model: id.clone(),
+                requirements: rules.requirements.clone(),
+                defaults: rules.defaults.clone(),
+                independent: rules.independent,
+                set_by: ctx.sender.id.clone(),
+                height: ctx.height,
+                change: None,
+            };
+            layer.put(keys::gate(id), &policy);
+            events.push(Event::GateSet {
+                model: id.clone(),
+                requirements: u32::try_from(rules.requirements.len())
+                    .expect("gates are bounded by GATE_REQUIREMENTS_MAX"),
+                by: ctx.sender.id.clone(),
+            });
+        }
+        Some(loosens) => {
+            let change_id = gate_change_id(id, rules, &ctx.tx_hash);
+            let effective_ms =
+                ctx.time_ms.checked_add(GATE_CHANGE_DELAY_MS).ok_or(StateError::Overflow { what: "block time" })?;
+            let change = GateChange {
+                id: change_id,
+                model: id.clone(),
+                rules: rules.clone(),
+                proposed_by: ctx.sender.id.clone(),
+                loosens: loosens.clone(),
+                height: ctx.height,
+                tx: ctx.tx_hash,
+                proposed_ms: ctx.time_ms,
+                effective_ms,
+                status: GateChangeStatus::Pending,
+            };
+            layer.put(keys::gate_change(&change_id), &change);
+            layer.put(keys::gate_pending(id), &Some(change_id));
+            events.push(Event::GateChangeProposed {
+                model: id.clone(),
+                change: change_id,
+                loosens,
+                effective_ms,
+                by: ctx.sender.id.clone(),
+            });
+        }
+    }
+    Ok(events)
+}
+
+/// Puts the model's pending gate change in force if its delay has passed by the block's
+/// time (every reader of the gate in a transaction calls this first, so the gate a
+/// transaction sees is the gate in force at its block's time).
+fn activate_due_gate_change(layer: &mut Layer<'_>, ctx: &Ctx<'_>, id: &ModelId) -> Vec<Event> {
+    let Some(mut change) = pending_gate_change(layer, id).filter(|c| c.effective_ms <= ctx.time_ms) else {
+        return Vec::new();
     };
+    let policy = gate_in_force(layer, id, ctx.time_ms).expect("a due change is in force");
     layer.put(keys::gate(id), &policy);
-    Ok(vec![Event::GateSet {
-        model: id.clone(),
-        requirements: u32::try_from(requirements.len()).expect("gates are bounded by GATE_REQUIREMENTS_MAX"),
-        by: ctx.sender.id.clone(),
-    }])
+    change.status = GateChangeStatus::Activated { height: ctx.height };
+    layer.put(keys::gate_change(&change.id), &change);
+    layer.put(keys::gate_pending(id), &None::<Hash>);
+    vec![Event::GateChangeActivated { model: id.clone(), change: change.id }]
+}
+
+/// An org admin of another organisation approves the model's pending gate change `change`,
+/// which is put in force at once. The model's own organisation can never approve its own
+/// change (that is the point of asking), and an approval names one proposal by its id, so
+/// it cannot be spent on a change proposed after it.
+pub(crate) fn approve_gate_change(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    id: &ModelId,
+    change: &Hash,
+) -> Result<Vec<Event>, StateError> {
+    let m = existing_model(layer, id)?;
+    if !ctx.sender.has_role(Role::OrgAdmin) {
+        return Err(unauthorized(ctx, "approve_gate_change", "requires the org_admin role".into()));
+    }
+    if ctx.sender.org == m.org {
+        return Err(unauthorized(
+            ctx,
+            "approve_gate_change",
+            format!("model {id} belongs to organisation {}; another organisation approves its gate changes", m.org),
+        ));
+    }
+    let mut pending = match pending_gate_change(layer, id) {
+        Some(p) if p.id == *change => p,
+        _ => {
+            let c = super::gate_change(layer, change)
+                .filter(|c| c.model == *id)
+                .ok_or_else(|| StateError::NotFound { what: "gate change", id: format!("{change} of model {id}") })?;
+            let status = match c.status {
+                GateChangeStatus::Pending => unreachable!("a pending change is the model's pending change"),
+                GateChangeStatus::Approved { .. } => "approved already",
+                GateChangeStatus::Activated { .. } => "in force already (its delay passed)",
+                GateChangeStatus::Superseded { .. } => "superseded by a later change",
+            };
+            return Err(StateError::GateChangeNotPending { model: id.to_string(), change: *change, status });
+        }
+    };
+    if pending.effective_ms <= ctx.time_ms {
+        return Err(StateError::GateChangeNotPending {
+            model: id.to_string(),
+            change: *change,
+            status: "in force already (its delay passed)",
+        });
+    }
+    let policy = super::gate_change_policy(&pending);
+    layer.put(keys::gate(id), &policy);
+    pending.status =
+        GateChangeStatus::Approved { by: ctx.sender.id.clone(), org: ctx.sender.org.clone(), height: ctx.height };
+    layer.put(keys::gate_change(change), &pending);
+    layer.put(keys::gate_pending(id), &None::<Hash>);
+    Ok(vec![Event::GateChangeApproved { model: id.clone(), change: *change, by: ctx.sender.id.clone() }])
 }
 
 /// Checks a model version against its gate for `env`: returns the attestation chosen
@@ -327,8 +442,10 @@ pub fn check_gate(state: &dyn StateRead, mv: &ModelVersion, env: &EnvId) -> Resu
     check_gate_for(state, mv, env, None)
 }
 
-/// [`check_gate`] for a deploy by `deployer`: separation of duties, an attestation by the
-/// deployer itself never counts (an evaluator does not pass its own deploy).
+/// [`check_gate`] for a deploy by `deployer`: separation of duties. An attestation never
+/// counts if its evaluator is the deployer or signs with the deployer's current key (the
+/// deployer under another account), nor, when the gate asks for independent evaluation,
+/// if its evaluator belongs to the model's organisation.
 pub fn check_gate_for(
     state: &dyn StateRead,
     mv: &ModelVersion,
@@ -342,6 +459,8 @@ pub fn check_gate_for(
         reason,
     };
     let policy = gate(state, &mv.model).ok_or_else(|| StateError::NoGate(mv.model.to_string()))?;
+    let model_org = model(state, &mv.model).expect("a model version names an existing model").org;
+    let deployer_key = deployer.and_then(|d| identity::account(state, d)).map(|a| a.public_key);
     let me = RecordRef::model_version(&mv.model, mv.version);
     // Only the attestation list: a model version's decisions are never read here.
     let atts: Vec<Attestation> = downstream(state, &me, RecordKind::Attestation, 0, usize::MAX)
@@ -351,21 +470,30 @@ pub fn check_gate_for(
             _ => None,
         })
         .collect();
+    let rules = policy.rules();
     let mut chosen = Vec::new();
-    for req in policy.requirements.iter().filter(|r| r.applies_to(env)) {
+    for req in rules.applicable(env) {
         let mut why = Vec::new();
         let found = atts.iter().find(|a| {
             let shortfall = req.shortfall(a).or_else(|| {
                 if deployer == Some(&a.evaluator) {
                     return Some(format!("its evaluator {} is the deployer", a.evaluator));
                 }
-                if req.evaluators.is_empty() {
-                    let still_evaluator =
-                        identity::account(state, &a.evaluator).is_some_and(|e: Account| e.has_role(Role::Evaluator));
-                    (!still_evaluator).then(|| format!("{} no longer holds the evaluator role", a.evaluator))
-                } else {
-                    None
+                let evaluator = identity::account(state, &a.evaluator);
+                if evaluator.as_ref().zip(deployer_key.as_ref()).is_some_and(|(e, k)| e.public_key == *k) {
+                    return Some(format!("its evaluator {} signs with the deployer's key", a.evaluator));
                 }
+                if policy.independent && evaluator.as_ref().is_some_and(|e| e.org == model_org) {
+                    return Some(format!(
+                        "its evaluator {} belongs to the model's organisation {model_org} and the gate asks for \
+                         independent evaluation",
+                        a.evaluator
+                    ));
+                }
+                if req.evaluators.is_empty() && !evaluator.is_some_and(|e| e.has_role(Role::Evaluator)) {
+                    return Some(format!("{} no longer holds the evaluator role", a.evaluator));
+                }
+                None
             });
             if let Some(s) = &shortfall {
                 if a.kind == req.kind {
@@ -439,8 +567,10 @@ pub(crate) fn deploy(
     let model = existing_model(layer, m)?;
     require_model_org(ctx, &model, &[Role::Deployer], "deploy")?;
     let v = deployable(layer, m, version)?;
+    let mut events = activate_due_gate_change(layer, ctx, m);
     let atts = check_gate_for(layer, &v, env, Some(&ctx.sender.id))?;
-    record_deployment(layer, ctx, &v, env, DeploymentKind::Deploy, atts)
+    events.extend(record_deployment(layer, ctx, &v, env, DeploymentKind::Deploy, atts)?);
+    Ok(events)
 }
 
 pub(crate) fn rollback(
@@ -463,9 +593,11 @@ pub(crate) fn rollback(
         )));
     }
     let v = deployable(layer, m, to_version)?;
+    let mut events = activate_due_gate_change(layer, ctx, m);
     let atts = check_gate_for(layer, &v, env, Some(&ctx.sender.id))?;
     let kind = DeploymentKind::Rollback { from_version: current.version, reason: reason.to_string() };
-    record_deployment(layer, ctx, &v, env, kind, atts)
+    events.extend(record_deployment(layer, ctx, &v, env, kind, atts)?);
+    Ok(events)
 }
 
 pub(crate) fn deprecate(

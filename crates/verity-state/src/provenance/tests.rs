@@ -472,7 +472,18 @@ fn gate_attestations_deploys_rollbacks_and_deprecation() {
     c.ok("owen", version_action("clf", 2, "r2"));
     c.fails("dep", deploy("clf", 1, "production"), "no_gate");
     c.fails("dep", gate("clf", &[]), "unauthorized");
-    c.ok("owen", gate("clf", &[("performance", &[], 920_000), ("fairness", &["production"], 850_000)]));
+    // Fairness in production only; environments no requirement names (staging) need the
+    // unscoped requirements only (empty defaults).
+    let rules = verity_types::GateRules {
+        defaults: Some(vec![]),
+        ..verity_types::GateRules::requirements(
+            match gate("clf", &[("performance", &[], 920_000), ("fairness", &["production"], 850_000)]) {
+                Action::SetGate { requirements, .. } => requirements,
+                _ => unreachable!("gate builds a SetGate"),
+            },
+        )
+    };
+    c.ok("owen", Action::SetGateRules { model: model("clf"), rules });
     c.fails("dep", deploy("clf", 1, "staging"), "gate_not_satisfied");
 
     // Attestation checks: signer, subject, payload type, evaluator role.
@@ -728,26 +739,44 @@ fn the_gate_and_traces_do_not_read_a_model_versions_decisions() {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Attest { evaluator: usize, version: u32, kind: usize, accuracy_ppm: i64 },
-    Revoke { nth: usize },
-    Deploy { version: u32, env: usize },
-    Gate { kinds: Vec<(usize, usize, i64)> },
-    RevokeRole { evaluator: usize },
+    Attest {
+        evaluator: usize,
+        version: u32,
+        kind: usize,
+        accuracy_ppm: i64,
+    },
+    Revoke {
+        nth: usize,
+    },
+    Deploy {
+        version: u32,
+        env: usize,
+    },
+    Gate {
+        kinds: Vec<(usize, usize, i64)>,
+    },
+    RevokeRole {
+        evaluator: usize,
+    },
+    /// Another organisation's admin approves the pending gate change, if any.
+    Approve,
 }
 
 const EVALUATORS: [&str; 2] = ["eve", "evan"];
 const KINDS: [&str; 3] = ["performance", "fairness", "safety"];
-const ENVS: [&str; 2] = ["staging", "production"];
+/// `canary` is never named by a gate: an unlisted environment.
+const ENVS: [&str; 3] = ["staging", "production", "canary"];
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0..2usize, 1..3u32, 0..3usize, 850_000..1_000_000i64)
             .prop_map(|(evaluator, version, kind, accuracy_ppm)| Op::Attest { evaluator, version, kind, accuracy_ppm }),
         1 => (0..8usize).prop_map(|nth| Op::Revoke { nth }),
-        4 => (1..3u32, 0..2usize).prop_map(|(version, env)| Op::Deploy { version, env }),
+        4 => (1..3u32, 0..3usize).prop_map(|(version, env)| Op::Deploy { version, env }),
         1 => proptest::collection::vec((0..3usize, 0..3usize, 880_000..960_000i64), 0..3)
             .prop_map(|kinds| Op::Gate { kinds }),
         1 => (0..2usize).prop_map(|evaluator| Op::RevokeRole { evaluator }),
+        1 => Just(Op::Approve),
     ]
 }
 
@@ -788,6 +817,10 @@ proptest! {
                     ("owen", gate("clf", &unique))
                 }
                 Op::RevokeRole { evaluator } => ("admin", Action::RevokeRole { account: acc(EVALUATORS[*evaluator]), role: Role::Evaluator }),
+                Op::Approve => match super::pending_gate_change(&c.state, &model("clf")) {
+                    Some(p) => ("badmin", Action::ApproveGateChange { model: model("clf"), change: p.id }),
+                    None => continue,
+                },
             };
             let r = c.exec(sender, action);
             if r.status != TxStatus::Success {
@@ -799,7 +832,10 @@ proptest! {
                 }
                 if let Event::Deployed { version, environment, .. } = e {
                     let g = super::gate(&c.state, &model("clf")).expect("a gate is in force");
-                    for req in g.requirements.iter().filter(|q| q.applies_to(environment)) {
+                    // Scoped requirements apply where they are scoped, unscoped ones
+                    // everywhere, and all of them to an environment no requirement names.
+                    let named = g.requirements.iter().any(|q| q.environments.contains(environment));
+                    for req in g.requirements.iter().filter(|q| !named || q.applies_to(environment)) {
                         let ok = atts.iter().filter_map(|id| super::attestation(&c.state, id)).any(|a| {
                             a.version == *version
                                 && a.kind == req.kind
