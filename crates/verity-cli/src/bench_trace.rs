@@ -440,7 +440,8 @@ impl Gen {
             let base = (m > 0 && m % u64::from(MODEL_DEPTH_MAX) != 0)
                 .then(|| ModelVersionRef { model: model_id(m - 1), version: shape.model_version(k - 1).1 });
             let run_log_hash = sha256(format!("run log {k}").as_bytes());
-            let provider_signature = self.key(PROVIDER).1.sign(&run_log_message(&run, &run_log_hash));
+            let provider_signature =
+                self.key(PROVIDER).1.sign(&run_log_message(&self.chain, &run, &datasets, &run_log_hash));
             let provider = self.key(PROVIDER).0.clone();
             self.tx(
                 OWNER,

@@ -157,6 +157,24 @@ pub enum CheckpointCmd {
         #[arg(long)]
         height: Option<u64>,
     },
+    /// The checkpoint as a C2SP signed note (tlog-checkpoint), for transparency-log
+    /// witnesses: fetched from --node and every --from node (each signs it with its
+    /// validator key), merged, and verified to carry signatures of more than two thirds
+    /// of the voting power of its epoch's validator set.
+    Note {
+        /// A height, or `latest` (of --node; the other nodes are asked for that height).
+        #[arg(long, default_value = "latest")]
+        height: String,
+        /// Another validator's node (URL) to fetch its signature from; repeatable.
+        #[arg(long = "from")]
+        from: Vec<String>,
+        /// Write the merged note to this file instead of standard output.
+        #[arg(long, short = 'o')]
+        out: Option<PathBuf>,
+        /// Trusted genesis file (default: .verity/genesis.json, else the node's own).
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -688,6 +706,47 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
                     ("signatures", c.checkpoint.certificate.signatures.len().to_string()),
                 ],
             );
+            Ok(())
+        }
+        Command::Checkpoint(CheckpointCmd::Note { height, from, out, genesis }) => {
+            let first = client.checkpoint_note(&height).await?;
+            let mut notes = vec![first];
+            if !from.is_empty() {
+                // The other validators sign the same checkpoint: the height of the first note.
+                let text = String::from_utf8_lossy(&notes[0]).into_owned();
+                let at = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("block "))
+                    .and_then(|l| l.split(' ').next())
+                    .ok_or_else(|| anyhow!("the node's note names no block"))?
+                    .to_string();
+                for url in &from {
+                    notes.push(Client::new(url).checkpoint_note(&at).await.with_context(|| format!("asking {url}"))?);
+                }
+            }
+            let note = verity_client::note::merge_notes(&notes)?;
+            let mut lc = validators_for(&client, genesis.as_ref()).await?;
+            let text = String::from_utf8_lossy(&note).into_owned();
+            let block_height = text
+                .lines()
+                .find_map(|l| l.strip_prefix("block "))
+                .and_then(|l| l.split(' ').next())
+                .and_then(|h| h.parse::<u64>().ok())
+                .ok_or_else(|| anyhow!("the note names no block"))?;
+            client.catch_up(&mut lc, block_height).await?;
+            let v = verity_client::note::verify_checkpoint_note(&note, &lc)?;
+            if let Some(path) = &out {
+                verity_client::durable::write_file(path, &note, verity_client::durable::MODE_PUBLIC)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            } else if !g.json {
+                print!("{text}");
+            }
+            let msg = format!("signed by validators {:?} of the set of block {}'s epoch", v.signers, v.height);
+            if g.json {
+                show(true, &json!({"verified": true, "note": text, "checkpoint": v, "message": msg}), vec![]);
+            } else {
+                eprintln!("verified: {msg}");
+            }
             Ok(())
         }
         Command::Proof(p) => proof(g, &client, p).await,

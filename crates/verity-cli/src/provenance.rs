@@ -461,7 +461,12 @@ pub struct RunFields {
 
 /// The `RegisterRun` action, with the provider's signature given or made here with
 /// the provider's key.
-pub fn run_action(f: RunFields, signature: Option<Signature>, provider_key: Option<&SecretKey>) -> Result<Action> {
+pub fn run_action(
+    f: RunFields,
+    chain_id: &str,
+    signature: Option<Signature>,
+    provider_key: Option<&SecretKey>,
+) -> Result<Action> {
     let mut datasets = f
         .datasets
         .iter()
@@ -473,7 +478,7 @@ pub fn run_action(f: RunFields, signature: Option<Signature>, provider_key: Opti
     datasets.sort();
     let provider_signature = match (signature, provider_key) {
         (Some(s), _) => s,
-        (None, Some(k)) => k.sign(&run_log_message(&f.run, &f.run_log_hash)),
+        (None, Some(k)) => k.sign(&run_log_message(chain_id, &f.run, &datasets, &f.run_log_hash)),
         (None, None) => bail!("the run needs its compute provider's signature"),
     };
     Ok(Action::RegisterRun {
@@ -504,9 +509,12 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
                 run_log_hash: hash_or_file(a.run_log_hash.as_deref(), a.run_log.as_deref(), "run-log")?,
                 provider: a.provider.parse()?,
             };
+            let chain_id = client.genesis().await?.chain_id;
             let action = match (a.provider_signer, a.provider_signature) {
-                (Some(k), None) => run_action(fields, None, Some(&crate::commands::open_keystore(g)?.find(&k)?.1))?,
-                (None, Some(s)) => run_action(fields, Some(s.parse()?), None)?,
+                (Some(k), None) => {
+                    run_action(fields, &chain_id, None, Some(&crate::commands::open_keystore(g)?.find(&k)?.1))?
+                }
+                (None, Some(s)) => run_action(fields, &chain_id, Some(s.parse()?), None)?,
                 _ => bail!("give exactly one of --provider-signer KEY or --provider-signature HEX"),
             };
             send(g, client, &a.signer, action).await

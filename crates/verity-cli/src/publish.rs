@@ -174,7 +174,8 @@ pub fn run(g: &Global, a: PublishArgs) -> Result<()> {
                     run_log_hash: run_file.run_log_sha256,
                     provider: provider.0,
                 };
-                let action = run_action(fields, provider.1, provider.2.as_ref())?;
+                let chain_id = client.genesis().await?.chain_id;
+                let action = run_action(fields, &chain_id, provider.1, provider.2.as_ref())?;
                 crate::commands::send_with(g, &client, &a.signer, action, false)
                     .await
                     .with_context(|| format!("registering run {run_id}"))?;

@@ -488,5 +488,29 @@ fn receipts_are_authenticated_by_their_block_header() {
         let mut bare = good.clone();
         bare.receipt_proof = None;
         assert!(client.verify_tx(&mut lc, &bare).await.is_err(), "a receipt without its proof");
+
+        // The same checkpoint as a C2SP signed note: the embedded node's validator is the
+        // whole set, so its signature is a quorum; the note's log is the JSON checkpoint's,
+        // and the transaction's inclusion proof verifies against the note's root.
+        let at = v.checkpoint.header.height;
+        let note = client.checkpoint_note(&at.to_string()).await.expect("note");
+        let n = verity_client::note::verify_checkpoint_note(&note, &lc).expect("a quorum signed it");
+        assert_eq!(
+            (n.height, n.log_size, n.log_root),
+            (at, v.checkpoint.header.log_size, v.checkpoint.header.log_root)
+        );
+        assert_eq!(n.header_hash, v.checkpoint.header.hash());
+        let proof = good.inclusion_proof.as_ref().expect("proof");
+        assert_eq!(proof.tree_size, n.log_size);
+        let leaf = verity_types::merkle::leaf_hash(&hex::decode(&ok_hash).expect("hex"));
+        proof.verify(&leaf, &n.log_root).expect("the note's root commits to the transaction");
+        // A note edited after signing is refused.
+        let forged =
+            String::from_utf8(note.clone()).expect("utf-8").replacen(&format!("\n{}\n", n.log_size), "\n1\n", 1);
+        assert!(verity_client::note::verify_checkpoint_note(forged.as_bytes(), &lc).is_err());
     });
+    // The CLI fetches, verifies and prints it.
+    let out = cli(&["checkpoint", "note", "--genesis", genesis_path.to_str().expect("utf-8")]);
+    assert_eq!(out["verified"], true, "{out}");
+    assert!(out["note"].as_str().expect("note").starts_with("verity-checkpoint/"), "{out}");
 }

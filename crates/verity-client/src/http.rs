@@ -224,7 +224,8 @@ impl Client {
         ClientError::Transport { url: self.base.clone(), message: e.to_string() }
     }
 
-    async fn parse<T: DeserializeOwned>(&self, resp: reqwest::Response) -> Result<T, ClientError> {
+    /// The body of a successful answer, or the node's typed error.
+    async fn body(&self, resp: reqwest::Response) -> Result<Vec<u8>, ClientError> {
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| self.transport(e))?;
         if !status.is_success() {
@@ -234,6 +235,11 @@ impl Client {
             });
             return Err(ClientError::Api { status: status.as_u16(), code: body.code, message: body.message });
         }
+        Ok(bytes.to_vec())
+    }
+
+    async fn parse<T: DeserializeOwned>(&self, resp: reqwest::Response) -> Result<T, ClientError> {
+        let bytes = self.body(resp).await?;
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
@@ -241,6 +247,18 @@ impl Client {
         let resp =
             self.http.get(format!("{}{}", self.base, path)).query(query).send().await.map_err(|e| self.transport(e))?;
         self.parse(resp).await
+    }
+
+    /// The checkpoint at `height` (a number or `latest`) as a C2SP signed note, signed by
+    /// the node's validator key (`verity_client::note`).
+    pub async fn checkpoint_note(&self, height: &str) -> Result<Vec<u8>, ClientError> {
+        let resp = self
+            .http
+            .get(format!("{}/v1/checkpoints/{height}/note", self.base))
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
+        self.body(resp).await
     }
 
     fn wait_param(wait: bool) -> &'static str {

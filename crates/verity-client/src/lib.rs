@@ -16,6 +16,7 @@ pub mod durable;
 pub mod error;
 pub mod http;
 pub mod keystore;
+pub mod note;
 pub mod verify;
 
 pub use error::{ClientError, KeystoreError};

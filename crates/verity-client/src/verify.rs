@@ -150,6 +150,11 @@ impl LightClient {
         }
     }
 
+    /// The chain this client follows.
+    pub fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+
     /// Blocks per epoch (0: one epoch, the genesis set's).
     pub fn epoch_length(&self) -> u64 {
         self.epoch_length

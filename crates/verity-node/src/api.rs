@@ -591,6 +591,38 @@ async fn checkpoint(
     checkpoint_at(&core, h).map(Json)
 }
 
+/// The checkpoint at a height (or `latest`) as a C2SP signed note (tlog-checkpoint of the
+/// transaction log, `block <height> <header hash>` as its extension line), signed by this
+/// node's validator key. Notes of one checkpoint from several validators merge into a
+/// note a quorum signed (`verity checkpoint note`).
+#[utoipa::path(get, path = "/v1/checkpoints/{height}/note", params(("height" = String, Path, description = "Height, or `latest`")),
+    responses((status = 200, description = "The signed note", content_type = "text/plain; charset=utf-8", body = String),
+        (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+async fn checkpoint_note(
+    State(core): State<AppState>,
+    h: Result<Path<String>, PathRejection>,
+) -> Result<([(axum::http::header::HeaderName, &'static str); 1], Vec<u8>), ApiError> {
+    let Path(h) = h?;
+    let height = if h == "latest" {
+        latest_certified(&core.store)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found("no block with its own certificate yet"))?
+    } else {
+        h.parse::<u64>().map_err(|_| ApiError::bad_request("invalid_height", format!("{h:?} is not a height")))?
+    };
+    let view = checkpoint_at(&core, height)?;
+    if view.checkpoint.certificate.finalized_by.is_some() {
+        return Err(ApiError::not_found(format!(
+            "block {height} is final through a descendant's certificate: it is not a checkpoint"
+        )));
+    }
+    let note = core
+        .checkpoint_note(&view.checkpoint.header)
+        .ok_or_else(|| ApiError::not_found("this node holds no validator key to sign checkpoint notes with"))?
+        .map_err(ApiError::internal)?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], note))
+}
+
 /// An account: org, key, roles, next nonce and balances.
 #[utoipa::path(get, path = "/v1/accounts/{id}", params(("id" = String, Path)),
     responses((status = 200, body = AccountView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
@@ -788,6 +820,7 @@ async fn method_not_allowed() -> ApiError {
         get_block,
         latest_checkpoint,
         checkpoint,
+        checkpoint_note,
         get_account,
         get_escrow,
         state_proof,
@@ -845,6 +878,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/blocks/{height}"),
     ("get", "/v1/checkpoints/latest"),
     ("get", "/v1/checkpoints/{height}"),
+    ("get", "/v1/checkpoints/{height}/note"),
     ("get", "/v1/accounts/{id}"),
     ("get", "/v1/escrows/{id}"),
     ("get", "/v1/state/proof"),
@@ -881,6 +915,7 @@ pub fn router_with(core: Arc<NodeCore>, limits: &HttpLimits) -> Router {
         .route("/v1/blocks/{height}", get(get_block))
         .route("/v1/checkpoints/latest", get(latest_checkpoint))
         .route("/v1/checkpoints/{height}", get(checkpoint))
+        .route("/v1/checkpoints/{height}/note", get(checkpoint_note))
         .route("/v1/accounts/{id}", get(get_account))
         .route("/v1/escrows/{id}", get(get_escrow))
         .route("/v1/state/proof", get(state_proof))

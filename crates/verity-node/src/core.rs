@@ -86,6 +86,9 @@ pub struct NodeCore {
     last_block: Mutex<Instant>,
     /// Evidence records counted by validator, for `/v1/validators`.
     pub(crate) evidence_tally: Mutex<crate::api_consensus::EvidenceTally>,
+    /// The validator key that signs checkpoint notes (`/v1/checkpoints/{height}/note`);
+    /// none on a node that holds no validator key.
+    note_key: Mutex<Option<SecretKey>>,
 }
 
 /// Where a validator forwards the transactions its clients submit.
@@ -115,9 +118,11 @@ impl NodeCore {
         options: NodeOptions,
     ) -> Result<Arc<NodeCore>, NodeError> {
         Self::init_store(&store, &genesis)?;
+        let note_key = key.clone();
         let finalizer = SoloFinalizer::new(key, &genesis.validator_set())?;
         let producer = BlockProducer::new(store.clone(), finalizer.index())?;
         let core = Self::new(store, genesis);
+        core.set_note_key(note_key);
         let worker = core.clone();
         let handle = std::thread::Builder::new()
             .name("block-producer".into())
@@ -160,7 +165,20 @@ impl NodeCore {
             forward: Mutex::new(None),
             last_block: Mutex::new(Instant::now()),
             evidence_tally: Mutex::new(Default::default()),
+            note_key: Mutex::new(None),
         })
+    }
+
+    /// The validator key this node signs checkpoint notes with.
+    pub fn set_note_key(&self, key: SecretKey) {
+        *self.note_key.lock() = Some(key);
+    }
+
+    /// The checkpoint at `header` as a C2SP signed note signed by this node's validator
+    /// key, or `None` if the node holds none.
+    pub fn checkpoint_note(&self, header: &verity_types::BlockHeader) -> Option<Result<Vec<u8>, String>> {
+        let key = self.note_key.lock().clone()?;
+        Some(verity_client::note::sign_checkpoint(header, &key).map_err(|e| e.to_string()))
     }
 
     /// Checks the store's genesis against `genesis`, or writes the genesis state into a

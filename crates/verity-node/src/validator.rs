@@ -140,6 +140,7 @@ pub fn run(
     std::fs::create_dir_all(&consensus_dir)?;
     let store = Arc::new(Store::open(&store_dir)?);
     let core = NodeCore::start_replicated(store.clone(), genesis.clone())?;
+    core.set_note_key(key.clone());
     let reporter = match &cfg.evidence_reporter {
         None => None,
         Some(name) => {

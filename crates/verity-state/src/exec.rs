@@ -189,7 +189,11 @@ fn apply_action(
             change,
             approvals,
         ),
-        _ => apply_provenance(layer, &Ctx { sender, height: ctx.height, time_ms: ctx.timestamp_ms, tx_hash }, action),
+        _ => apply_provenance(
+            layer,
+            &Ctx { sender, height: ctx.height, time_ms: ctx.timestamp_ms, tx_hash, chain_id: &ctx.chain_id },
+            action,
+        ),
     }
 }
 

@@ -481,13 +481,21 @@ pub struct TrainingRun {
     pub tx: Hash,
 }
 
-/// Domain separator of a compute provider's run-log signature.
-pub const RUN_LOG_SIGN_DOMAIN: &[u8] = b"verity/run-log/v1\0";
+/// Domain separator of a compute provider's run-log signature (version 2 binds the chain
+/// and the datasets; version 1 signatures, over the run and log hash alone, could be
+/// replayed on another chain or under other datasets, and are no longer accepted).
+pub const RUN_LOG_SIGN_DOMAIN: &[u8] = b"verity/run-log/v2\0";
 
-/// The bytes a compute provider signs to vouch for a run's log.
-pub fn run_log_message(run: &RunId, run_log_hash: &Hash) -> Vec<u8> {
+/// The bytes a compute provider signs to vouch for a run's log: the domain, then the
+/// Borsh encodings of the chain id, the run id and the run's datasets (sorted, as the
+/// ledger stores them), then the log hash.
+pub fn run_log_message(chain_id: &str, run: &RunId, datasets: &[DatasetRef], run_log_hash: &Hash) -> Vec<u8> {
     let mut out = RUN_LOG_SIGN_DOMAIN.to_vec();
+    out.extend_from_slice(&crate::encoding::encode(chain_id));
     out.extend_from_slice(&crate::encoding::encode(run));
+    let mut sorted = datasets.to_vec();
+    sorted.sort();
+    out.extend_from_slice(&crate::encoding::encode(&sorted));
     out.extend_from_slice(run_log_hash.as_bytes());
     out
 }

@@ -691,3 +691,35 @@ fn an_evaluator_account_with_the_deployers_key_does_not_pass_its_deploy() {
     c.ok("eve", attest("eve", &st));
     c.ok("dep", deploy("clf", 1, "production"));
 }
+
+/// Item 13: a compute provider's run-log signature used to cover only the run id and the
+/// log hash, so it could be replayed on another chain (every `verity init` chain was
+/// `verity-dev`) or under other datasets. It now binds the chain id and the datasets.
+#[test]
+fn a_provider_signature_holds_for_one_chain_and_one_set_of_datasets() {
+    use verity_types::{run_log_message, DatasetRef};
+    let mut c = lineage();
+    let with_signature = |message: Vec<u8>| {
+        let mut a = run_action("r2", &[("ds", 1)], None);
+        if let Action::RegisterRun { provider_signature, .. } = &mut a {
+            *provider_signature = secret("pam").sign(&message);
+        }
+        a
+    };
+    let run = verity_types::RunId::new("r2").expect("id");
+    let log = sha256(b"log of r2");
+    let ds1 = vec![DatasetRef { dataset: ds("ds"), version: 1 }];
+    // Signed for another chain with the same run, datasets and log: refused.
+    let other_chain = with_signature(run_log_message("verity-dev", &run, &ds1, &log));
+    let r = c.fails("owen", other_chain, "bad_signature");
+    assert!(r.error.expect("error").message.contains("this chain"));
+    // Signed for this chain but no datasets (or others): refused under ds@1.
+    c.fails("owen", with_signature(run_log_message(CHAIN, &run, &[], &log)), "bad_signature");
+    // The version 1 message (run and log alone) is refused.
+    let mut v1 = b"verity/run-log/v1\0".to_vec();
+    v1.extend_from_slice(&verity_types::encoding::encode(&run));
+    v1.extend_from_slice(log.as_bytes());
+    c.fails("owen", with_signature(v1), "bad_signature");
+    // The signature over this chain, this run, its datasets and its log: accepted.
+    c.ok("owen", with_signature(run_log_message(CHAIN, &run, &ds1, &log)));
+}

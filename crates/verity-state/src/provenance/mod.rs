@@ -109,6 +109,8 @@ pub(crate) struct Ctx<'s> {
     /// The block's timestamp (ms): only the gate change delay reads it.
     pub time_ms: u64,
     pub tx_hash: Hash,
+    /// The chain's id (a provider's run-log signature binds it).
+    pub chain_id: &'s str,
 }
 
 pub fn content(state: &dyn StateRead, id: &Hash) -> Option<Content> {

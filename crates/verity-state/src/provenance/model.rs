@@ -70,11 +70,13 @@ pub(crate) fn register_run(layer: &mut Layer<'_>, ctx: &Ctx<'_>, a: RunArgs<'_>)
             reason: format!("account {} does not hold the provider role", provider.id),
         });
     }
-    provider.public_key.verify(&run_log_message(a.run, &a.run_log_hash), &a.provider_signature).map_err(|_| {
-        StateError::BadSignature {
-            what: "provider",
-            reason: format!("not a signature of {} over run {} and its log hash", provider.id, a.run),
-        }
+    let message = run_log_message(ctx.chain_id, a.run, a.datasets, &a.run_log_hash);
+    provider.public_key.verify(&message, &a.provider_signature).map_err(|_| StateError::BadSignature {
+        what: "provider",
+        reason: format!(
+            "not a signature of {} over this chain, run {}, its datasets and its log hash",
+            provider.id, a.run
+        ),
     })?;
     for d in a.datasets {
         let v = dataset_version(layer, d).ok_or_else(|| StateError::NotFound {

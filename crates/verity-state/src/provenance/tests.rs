@@ -109,7 +109,12 @@ pub fn run_action(run: &str, datasets: &[(&str, u32)], base: Option<(&str, u32)>
         team: "vision".into(),
         run_log_hash: log,
         provider: acc("pam"),
-        provider_signature: secret("pam").sign(&run_log_message(&id, &log)),
+        provider_signature: secret("pam").sign(&run_log_message(
+            crate::testkit::CHAIN,
+            &id,
+            &datasets.iter().map(|(d, v)| DatasetRef { dataset: ds(d), version: *v }).collect::<Vec<_>>(),
+            &log,
+        )),
     }
 }
 
