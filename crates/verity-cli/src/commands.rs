@@ -709,30 +709,17 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::Checkpoint(CheckpointCmd::Note { height, from, out, genesis }) => {
+            let mut lc = validators_for(&client, genesis.as_ref()).await?;
             let first = client.checkpoint_note(&height).await?;
+            // The other validators sign the same checkpoint: the block of the first note.
+            let block_height = verity_client::note::note_height(&first, lc.chain_id())?;
             let mut notes = vec![first];
-            if !from.is_empty() {
-                // The other validators sign the same checkpoint: the height of the first note.
-                let text = String::from_utf8_lossy(&notes[0]).into_owned();
-                let at = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("block "))
-                    .and_then(|l| l.split(' ').next())
-                    .ok_or_else(|| anyhow!("the node's note names no block"))?
-                    .to_string();
-                for url in &from {
-                    notes.push(Client::new(url).checkpoint_note(&at).await.with_context(|| format!("asking {url}"))?);
-                }
+            for url in &from {
+                let note = Client::new(url).checkpoint_note(&block_height.to_string()).await;
+                notes.push(note.with_context(|| format!("asking {url}"))?);
             }
             let note = verity_client::note::merge_notes(&notes)?;
-            let mut lc = validators_for(&client, genesis.as_ref()).await?;
             let text = String::from_utf8_lossy(&note).into_owned();
-            let block_height = text
-                .lines()
-                .find_map(|l| l.strip_prefix("block "))
-                .and_then(|l| l.split(' ').next())
-                .and_then(|h| h.parse::<u64>().ok())
-                .ok_or_else(|| anyhow!("the note names no block"))?;
             client.catch_up(&mut lc, block_height).await?;
             let v = verity_client::note::verify_checkpoint_note(&note, &lc)?;
             if let Some(path) = &out {

@@ -178,6 +178,13 @@ fn parse_text(text: &[u8], chain_id: &str) -> Result<(u64, Hash, u64, Hash), Cli
     Ok((height, header_hash, cp.size(), Hash(cp.hash().0)))
 }
 
+/// The height of the block a checkpoint note (of `chain_id`) names, read from its text
+/// without checking any signature (to ask other validators for the same checkpoint).
+pub fn note_height(note: &[u8], chain_id: &str) -> Result<u64, ClientError> {
+    let parsed = Note::from_bytes(note).map_err(|e| fail(format!("not a signed note: {e}")))?;
+    Ok(parse_text(parsed.text(), chain_id)?.0)
+}
+
 /// Verifies a checkpoint note against the set of its epoch, as `lc` trusts it: the text is
 /// a checkpoint of `lc`'s chain, and validators with more than two thirds of that set's
 /// power signed it. Signatures by other keys (witness cosignatures) are ignored here.
