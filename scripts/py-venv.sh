@@ -3,7 +3,8 @@
 # installs the pinned packages the interoperability tests run: the OpenSSF
 # `model-signing` reference implementation and `pyopenssl`, which it imports without
 # declaring; and Google's `magika` file-type classifier on `onnxruntime`, the reference
-# the tract-based magika runtime is compared with. Idempotent: a venv that already has the pinned versions is left alone.
+# the tract-based magika runtime is compared with; and `schemathesis`, which holds the
+# live node's HTTP API to its served OpenAPI document. Idempotent: a venv that already has the pinned versions is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL_SIGNING_VERSION=1.1.1
@@ -11,12 +12,13 @@ PYOPENSSL_VERSION=26.4.0
 MAGIKA_VERSION=1.0.3
 ONNXRUNTIME_VERSION=1.32.0
 NUMPY_VERSION=2.4.6
+SCHEMATHESIS_VERSION=4.32.5
 PY="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 PINS=("model-signing==${MODEL_SIGNING_VERSION}" "pyopenssl==${PYOPENSSL_VERSION}" "magika==${MAGIKA_VERSION}"
-  "onnxruntime==${ONNXRUNTIME_VERSION}" "numpy==${NUMPY_VERSION}")
+  "onnxruntime==${ONNXRUNTIME_VERSION}" "numpy==${NUMPY_VERSION}" "schemathesis==${SCHEMATHESIS_VERSION}")
 if .venv/bin/python - "${PINS[@]}" <<'PYEOF' 2>/dev/null; then
 import sys
 from importlib.metadata import version

@@ -224,9 +224,12 @@ fn api_errors_are_typed_json_and_never_5xx() {
             ("/v1/blocks/999999", 404),
             ("/v1/accounts/Bad!", 400),
             ("/v1/accounts/nobody", 404),
-            ("/v1/state/proof", 400),
+            // Schema-valid but contentless: neither key nor key_hex (422, not 400).
+            ("/v1/state/proof", 422),
+            ("/v1/state/proof?key=", 400),
+            ("/v1/validators?cursor=9223372036854775808", 400),
             ("/v1/state/proof?key=x&height=99999", 404),
-            ("/v1/log/consistency?old_size=5&new_size=2", 400),
+            ("/v1/log/consistency?old_size=5&new_size=2", 422),
             ("/v1/events?module=nope", 400),
             ("/nope", 404),
         ] {

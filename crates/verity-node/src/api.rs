@@ -3,6 +3,12 @@
 //!
 //! Every error is JSON `{"code": "...", "message": "..."}` with a stable code; client
 //! mistakes are 4xx, a full mempool is 503 with Retry-After, never a 5xx for bad input.
+//! A request that breaks the document's schema (a path or query value outside its
+//! pattern or range, a body of the wrong shape) is answered 400; one that matches the
+//! schema but whose content is invalid (a transaction that does not decode or verify, a
+//! key that is not a curve point, a range the log does not hold) is answered 422. The
+//! live-node conformance test (`crates/verity-cli/tests/conformance.rs`, schemathesis)
+//! holds the server to both.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -53,6 +59,10 @@ impl ApiError {
     }
     pub(crate) fn bad_request(code: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    /// The request matches the schema but its content is invalid.
+    pub(crate) fn unprocessable(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
     pub(crate) fn not_found(what: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", what)
@@ -111,6 +121,17 @@ impl From<QueryRejection> for ApiError {
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
+/// Deserializes an optional query position (cursor, height, sequence number) within the
+/// `int64` range the OpenAPI document gives it: a larger number is a schema violation,
+/// refused with 400 like any other, not read as a position past the end.
+pub(crate) fn query_position<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let v = u64::deserialize(d)?;
+    if v > i64::MAX as u64 {
+        return Err(serde::de::Error::custom(format!("{v} is past the int64 range")));
+    }
+    Ok(Some(v))
+}
+
 /// The page size a list request asks for: `limit` when given (1 to `PAGE_ITEMS_MAX`,
 /// anything else is refused), else `PAGE_ITEMS_MAX`.
 pub(crate) fn page_limit(limit: Option<u64>) -> ApiResult<u64> {
@@ -128,19 +149,23 @@ type AppState = Arc<NodeCore>;
 /// One transaction: hex of its canonical (borsh) encoding.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SubmitTx {
+    #[schema(pattern = r"^([0-9a-fA-F]{2})+$")]
     pub tx: String,
 }
 
 /// Many transactions, each hex of its canonical encoding.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SubmitBatch {
+    #[schema(max_items = 4096)]
     pub txs: Vec<String>,
 }
 
 /// Whether to wait for the durable commit (default) or return once admitted.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WaitQuery {
     /// `commit` (default): answer after the block is fsync'd; `none`: answer on admission.
+    #[param(pattern = r"^(commit|none)$")]
     pub wait: Option<String>,
 }
 
@@ -230,12 +255,17 @@ pub struct AccountView {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProofQuery {
-    /// State key as UTF-8 text (keys are readable, e.g. `bank/balance/alice/usd`).
+    /// State key as UTF-8 text (keys are readable, e.g. `bank/balance/alice/usd`); at
+    /// most 256 bytes. Give exactly one of `key` and `key_hex`.
+    #[param(min_length = 1, max_length = 256)]
     pub key: Option<String>,
     /// State key as hex, for keys that are not UTF-8.
+    #[param(pattern = r"^([0-9a-fA-F]{2}){1,256}$")]
     pub key_hex: Option<String>,
     /// Height whose state root the proof is against (default: latest).
+    #[serde(default, deserialize_with = "query_position")]
     pub height: Option<u64>,
 }
 
@@ -248,8 +278,13 @@ pub struct StateProofView {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
+    /// The older log size (at least 1).
+    #[param(minimum = 1)]
     pub old_size: u64,
+    /// The newer log size: at least `old_size`, at most the log's size.
+    #[param(minimum = 1)]
     pub new_size: u64,
 }
 
@@ -260,10 +295,13 @@ pub struct ConsistencyView {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Only events of this module (`identity`, `bank`, `provenance`).
+    #[param(pattern = r"^(identity|bank|provenance)$")]
     pub module: Option<String>,
     /// Only events that concern this account.
+    #[param(pattern = r"^[a-z0-9][a-z0-9._-]{0,63}$")]
     pub account: Option<String>,
 }
 
@@ -453,7 +491,7 @@ fn parse_hash(s: &str) -> ApiResult<Hash> {
 }
 
 /// A transaction's status, receipt and inclusion proof.
-#[utoipa::path(get, path = "/v1/txs/{hash}", params(("hash" = String, Path, description = "Transaction hash (hex)")),
+#[utoipa::path(get, path = "/v1/txs/{hash}", params(("hash" = String, Path, description = "Transaction hash (hex)", pattern = r"^(0x)?[0-9a-fA-F]{64}$")),
     responses((status = 200, body = TxView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 async fn get_tx(State(core): State<AppState>, hash: Result<Path<String>, PathRejection>) -> ApiResult<Json<TxView>> {
     let Path(hash) = hash?;
@@ -515,7 +553,7 @@ fn block_view(block: Block, certificate: Certificate) -> BlockView {
 }
 
 /// A block's header, certificate and transaction hashes.
-#[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = String, Path, description = "Height, or `latest`")),
+#[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = String, Path, description = "Height, or `latest`", pattern = r"^(latest|0|[1-9][0-9]{0,18})$")),
     responses((status = 200, body = BlockView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 async fn get_block(State(core): State<AppState>, h: Result<Path<String>, PathRejection>) -> ApiResult<Json<BlockView>> {
     let Path(h) = h?;
@@ -595,7 +633,7 @@ async fn checkpoint(
 /// transaction log, `block <height> <header hash>` as its extension line), signed by this
 /// node's validator key. Notes of one checkpoint from several validators merge into a
 /// note a quorum signed (`verity checkpoint note`).
-#[utoipa::path(get, path = "/v1/checkpoints/{height}/note", params(("height" = String, Path, description = "Height, or `latest`")),
+#[utoipa::path(get, path = "/v1/checkpoints/{height}/note", params(("height" = String, Path, description = "Height, or `latest`", pattern = r"^(latest|0|[1-9][0-9]{0,18})$")),
     responses((status = 200, description = "The signed note", content_type = "text/plain; charset=utf-8", body = String),
         (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 async fn checkpoint_note(
@@ -624,7 +662,7 @@ async fn checkpoint_note(
 }
 
 /// An account: org, key, roles, next nonce and balances.
-#[utoipa::path(get, path = "/v1/accounts/{id}", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/accounts/{id}", params(("id" = String, Path, description = "Account id", pattern = r"^[a-z0-9][a-z0-9._-]{0,63}$")),
     responses((status = 200, body = AccountView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 async fn get_account(
     State(core): State<AppState>,
@@ -650,7 +688,7 @@ async fn get_account(
 }
 
 /// An escrow's state.
-#[utoipa::path(get, path = "/v1/escrows/{id}", params(("id" = String, Path, description = "Escrow id (hash of the lock transaction)")),
+#[utoipa::path(get, path = "/v1/escrows/{id}", params(("id" = String, Path, description = "Escrow id (hash of the lock transaction)", pattern = r"^(0x)?[0-9a-fA-F]{64}$")),
     responses((status = 200, body = Object), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 async fn get_escrow(
     State(core): State<AppState>,
@@ -665,19 +703,31 @@ async fn get_escrow(
 
 /// Membership or non-membership proof of a state key against the state root of a height.
 #[utoipa::path(get, path = "/v1/state/proof", params(ProofQuery),
-    responses((status = 200, body = StateProofView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+    responses((status = 200, body = StateProofView), (status = 400, body = ApiError),
+              (status = 404, description = "The height is above the latest", body = ApiError),
+              (status = 422, description = "Neither or both of `key` and `key_hex`, or a key over 256 bytes", body = ApiError)))]
 async fn state_proof(
     State(core): State<AppState>,
     q: Result<Query<ProofQuery>, QueryRejection>,
 ) -> ApiResult<Json<StateProofView>> {
     let Query(q) = q?;
+    let max = verity_types::limits::STATE_KEY_BYTES_MAX;
     let key = match (q.key, q.key_hex) {
+        // The schema bounds `key` in characters; a key within it but over the limit in
+        // bytes (multi-byte characters) is valid in shape and refused for its content.
+        (Some(k), None) if k.is_empty() || k.chars().count() > max => {
+            return Err(ApiError::bad_request("invalid_key", format!("key must be 1 to {max} bytes")))
+        }
         (Some(k), None) => k.into_bytes(),
-        (None, Some(h)) => hex::decode(h).map_err(|e| ApiError::bad_request("invalid_key", e.to_string()))?,
-        _ => return Err(ApiError::bad_request("invalid_key", "give exactly one of key or key_hex")),
+        (None, Some(h)) => match hex::decode(h) {
+            Ok(k) if (1..=max).contains(&k.len()) => k,
+            Ok(_) => return Err(ApiError::bad_request("invalid_key", format!("key must be 1 to {max} bytes"))),
+            Err(e) => return Err(ApiError::bad_request("invalid_key", e.to_string())),
+        },
+        _ => return Err(ApiError::unprocessable("invalid_key", "give exactly one of key or key_hex")),
     };
-    if key.is_empty() || key.len() > verity_types::limits::STATE_KEY_BYTES_MAX {
-        return Err(ApiError::bad_request("invalid_key", "key must be 1 to 256 bytes"));
+    if key.len() > max {
+        return Err(ApiError::unprocessable("invalid_key", format!("key must be 1 to {max} bytes")));
     }
     let latest = core.store.height();
     // By default, the newest checkpoint's height (a proof there verifies offline).
@@ -701,15 +751,19 @@ async fn state_proof(
 
 /// RFC 6962 consistency proof between two log sizes.
 #[utoipa::path(get, path = "/v1/log/consistency", params(ConsistencyQuery),
-    responses((status = 200, body = ConsistencyView), (status = 400, body = ApiError)))]
+    responses((status = 200, body = ConsistencyView), (status = 400, body = ApiError),
+              (status = 422, description = "Not old_size <= new_size <= the log's size (`invalid_range`)", body = ApiError)))]
 async fn consistency(
     State(core): State<AppState>,
     q: Result<Query<ConsistencyQuery>, QueryRejection>,
 ) -> ApiResult<Json<ConsistencyView>> {
     let Query(q) = q?;
+    if q.old_size == 0 {
+        return Err(ApiError::bad_request("invalid_query", "old_size must be at least 1"));
+    }
     let size = core.store.log_size();
-    if q.old_size > q.new_size || q.new_size > size || q.old_size == 0 {
-        return Err(ApiError::bad_request(
+    if q.old_size > q.new_size || q.new_size > size {
+        return Err(ApiError::unprocessable(
             "invalid_range",
             format!("need 0 < old_size <= new_size <= log size {size}"),
         ));
@@ -785,7 +839,7 @@ async fn health(State(core): State<AppState>) -> Response {
 }
 
 /// Prometheus metrics in the text exposition format.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "OpenMetrics text format", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
 async fn metrics(State(core): State<AppState>) -> Response {
     core.metrics.mempool_depth.set(core.mempool.len() as i64);
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], core.metrics.render())

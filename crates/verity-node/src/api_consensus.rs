@@ -23,8 +23,10 @@ use crate::core::NodeCore;
 type AppState = Arc<NodeCore>;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EvidenceQuery {
     /// First sequence number to look at: 0 (default), or the previous page's `next`.
+    #[serde(default, deserialize_with = "crate::api::query_position")]
     pub from: Option<u64>,
     /// How many sequence numbers this page covers (default and maximum 1000). With
     /// `validator`, records against other validators are skipped, so a page may list
@@ -32,6 +34,7 @@ pub struct EvidenceQuery {
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
     /// Only records against this validator (hex public key).
+    #[param(pattern = r"^(0x)?[0-9a-fA-F]{64}$")]
     pub validator: Option<String>,
 }
 
@@ -116,8 +119,10 @@ pub struct ValidatorsView {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ValidatorsQuery {
     /// Index of the first validator to list: 0 (default), or the previous page's `next`.
+    #[serde(default, deserialize_with = "crate::api::query_position")]
     pub cursor: Option<u64>,
     /// Most validators to list (default and maximum 1000).
     #[param(minimum = 1, maximum = 1000)]

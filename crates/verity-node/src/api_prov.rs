@@ -54,8 +54,10 @@ pub struct RecordView {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RecordQuery {
     /// Index of the first flag to list: 0 (default), or the previous page's `flags_next`.
+    #[serde(default, deserialize_with = "crate::api::query_position")]
     pub flags_cursor: Option<u64>,
     /// Most flags to list (default and maximum 1000).
     #[param(minimum = 1, maximum = 1000)]
@@ -65,7 +67,7 @@ pub struct RecordQuery {
 /// A provenance record by reference (`content:<hex>`, `dataset:NAME@V`, `run:ID`,
 /// `model:NAME@V`, `attestation:<hex>`, `deployment:<hex>`, `decision:<hex>`, `optout:<hex>`,
 /// `challenge:<hex>`).
-#[utoipa::path(get, path = "/v1/records/{ref}", params(("ref" = String, Path, description = "Record reference"), RecordQuery),
+#[utoipa::path(get, path = "/v1/records/{ref}", params(("ref" = String, Path, description = "Record reference", pattern = r"^((content|optout|challenge|attestation|deployment|decision|dispute):(0x)?[0-9a-fA-F]{64}|run:[a-z0-9][a-z0-9._-]{0,63}|(dataset|model):[a-z0-9][a-z0-9._-]{0,63}@[1-9][0-9]{0,8})$"), RecordQuery),
     responses((status = 200, body = RecordView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 pub(crate) async fn get_record(
     State(core): State<AppState>,
@@ -96,11 +98,14 @@ pub(crate) async fn get_record(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TraceQuery {
     /// Most records to return (default and maximum 2000).
+    #[param(minimum = 1, maximum = 2000)]
     pub limit: Option<usize>,
     /// Most downstream records of one kind listed under each record, the newest (default
     /// 16, at most 2000); each record's `more` counts the others by kind.
+    #[param(minimum = 1, maximum = 2000)]
     pub fanout: Option<usize>,
 }
 
@@ -109,7 +114,7 @@ pub struct TraceQuery {
 /// newest), and decisions only under the record traced (below it they are counted), so a
 /// model version with thousands of decisions answers as fast as one with none; `more` on
 /// a record counts, by kind, the downstream records not listed.
-#[utoipa::path(get, path = "/v1/trace/{ref}", params(("ref" = String, Path, description = "Record reference"), TraceQuery),
+#[utoipa::path(get, path = "/v1/trace/{ref}", params(("ref" = String, Path, description = "Record reference", pattern = r"^((content|optout|challenge|attestation|deployment|decision|dispute):(0x)?[0-9a-fA-F]{64}|run:[a-z0-9][a-z0-9._-]{0,63}|(dataset|model):[a-z0-9][a-z0-9._-]{0,63}@[1-9][0-9]{0,8})$"), TraceQuery),
     responses((status = 200, description = "The trace: root, upstream and downstream trees", body = Object),
               (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 pub(crate) async fn trace(
@@ -140,13 +145,48 @@ pub(crate) async fn trace(
 /// Items to check against the registry before publishing a dataset version.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DatasetCheckRequest {
-    #[schema(value_type = Object)]
+    #[schema(schema_with = policy_schema)]
     pub policy: DatasetPolicy,
     /// The version's declared licence set, if it should be checked too.
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(schema_with = licences_schema)]
     pub licences: Option<Vec<Licence>>,
-    #[schema(value_type = Vec<Object>)]
+    /// At most 4096 items.
+    #[schema(schema_with = items_schema)]
     pub items: Vec<DatasetItem>,
+}
+
+/// JSON schemas of the ledger types in a dataset check (`verity_types` has no OpenAPI
+/// derive), written from their serde forms; the conformance test sends what they
+/// generate and expects it accepted.
+fn json_schema(v: serde_json::Value) -> utoipa::openapi::Schema {
+    // A literal below; it deserialises as a schema or the unit test of the document fails.
+    serde_json::from_value(v).unwrap_or_default()
+}
+
+fn licence_json() -> serde_json::Value {
+    serde_json::json!({"oneOf": [
+        {"type": "object", "required": ["spdx"], "additionalProperties": false,
+         "properties": {"spdx": {"type": "string", "pattern": r"^[A-Za-z0-9.+-]{1,64}$",
+                                 "description": "An SPDX licence identifier"}}},
+        {"type": "object", "required": ["custom"], "additionalProperties": false,
+         "properties": {"custom": {"type": "string", "pattern": r"^(0x)?[0-9a-fA-F]{64}$",
+                                   "description": "SHA-256 of custom licence terms"}}}
+    ]})
+}
+
+fn policy_schema() -> utoipa::openapi::Schema {
+    json_schema(serde_json::json!({"type": "object", "required": ["commercial", "require_registered"],
+        "properties": {"commercial": {"type": "boolean"}, "require_registered": {"type": "boolean"}}}))
+}
+
+fn licences_schema() -> utoipa::openapi::Schema {
+    json_schema(serde_json::json!({"type": ["array", "null"], "items": licence_json()}))
+}
+
+fn items_schema() -> utoipa::openapi::Schema {
+    json_schema(serde_json::json!({"type": "array", "maxItems": BATCH_TXS_MAX, "items": {
+        "type": "object", "required": ["content", "licence"],
+        "properties": {"content": {"type": "string", "pattern": r"^(0x)?[0-9a-fA-F]{64}$"}, "licence": licence_json()}}}))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -198,13 +238,16 @@ pub(crate) async fn check_dataset(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReleasesQuery {
     /// Only deployments to this environment (e.g. `production`).
+    #[param(pattern = r"^[a-z0-9][a-z0-9._-]{0,63}$")]
     pub environment: Option<String>,
     /// An attestation kind every release must have passed with (e.g. `fairness`).
     pub kind: Option<String>,
     /// Position in the deployment log to start at: 0 (default), or the previous page's
     /// `next`.
+    #[serde(default, deserialize_with = "crate::api::query_position")]
     pub cursor: Option<u64>,
     /// How many positions of the deployment log this page covers (default and maximum
     /// 1000). Deployments to other environments are skipped, so a page may list fewer,
@@ -268,9 +311,10 @@ pub(crate) async fn releases(
 
 /// A self-contained audit bundle of a record's lineage, verifiable offline
 /// (`verity audit verify`).
-#[utoipa::path(get, path = "/v1/audit/bundle/{ref}", params(("ref" = String, Path, description = "Record reference")),
-    responses((status = 200, description = "The bundle (format verity-audit-bundle/v2)", body = Object),
-              (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+#[utoipa::path(get, path = "/v1/audit/bundle/{ref}", params(("ref" = String, Path, description = "Record reference", pattern = r"^((content|optout|challenge|attestation|deployment|decision|dispute):(0x)?[0-9a-fA-F]{64}|run:[a-z0-9][a-z0-9._-]{0,63}|(dataset|model):[a-z0-9][a-z0-9._-]{0,63}@[1-9][0-9]{0,8})$")),
+    responses((status = 200, description = "The bundle (format verity-audit-bundle/v3)", body = Object),
+              (status = 400, body = ApiError), (status = 404, body = ApiError),
+              (status = 422, description = "The lineage is too large for one bundle (`bundle_too_large`)", body = ApiError)))]
 pub(crate) async fn bundle(
     State(core): State<AppState>,
     r: Result<Path<String>, PathRejection>,
@@ -287,7 +331,7 @@ pub(crate) async fn bundle(
         Err(e @ (audit::AuditError::NotFound(_) | audit::AuditError::NoCheckpoint)) => {
             Err(ApiError::not_found(e.to_string()))
         }
-        Err(e @ audit::AuditError::TooLarge(_)) => Err(ApiError::bad_request("bundle_too_large", e.to_string())),
+        Err(e @ audit::AuditError::TooLarge(_)) => Err(ApiError::unprocessable("bundle_too_large", e.to_string())),
         Err(e) => Err(ApiError::internal(e)),
     }
 }
@@ -309,7 +353,7 @@ pub struct ModelView {
 }
 
 /// A model with its deploy gate and versions (newest 1000).
-#[utoipa::path(get, path = "/v1/models/{id}", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/models/{id}", params(("id" = String, Path, description = "Model id", pattern = r"^[a-z0-9][a-z0-9._-]{0,63}$")),
     responses((status = 200, body = ModelView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 pub(crate) async fn get_model(
     State(core): State<AppState>,

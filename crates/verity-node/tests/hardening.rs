@@ -430,6 +430,13 @@ fn every_status_code_a_request_gets_is_documented_for_its_route() {
         ("get", "/v1/validators", "/v1/validators?limit=0".into(), json, String::new(), 400),
         ("get", "/v1/audit/releases", "/v1/audit/releases?limit=0".into(), json, String::new(), 400),
         ("get", "/v1/records/{ref}", "/v1/records/model:x@1?flags_limit=0".into(), json, String::new(), 400),
+        // A schema violation is 400; a schema-valid request with invalid content is 422.
+        ("get", "/v1/validators", "/v1/validators?cursor=9223372036854775808".into(), json, String::new(), 400),
+        ("get", "/v1/state/proof", "/v1/state/proof?key=".into(), json, String::new(), 400),
+        ("get", "/v1/state/proof", "/v1/state/proof".into(), json, String::new(), 422),
+        ("get", "/v1/state/proof", "/v1/state/proof?key=a&key_hex=61".into(), json, String::new(), 422),
+        ("get", "/v1/log/consistency", "/v1/log/consistency?old_size=0&new_size=1".into(), json, String::new(), 400),
+        ("get", "/v1/log/consistency", "/v1/log/consistency?old_size=2&new_size=1".into(), json, String::new(), 422),
     ];
     for (method, route, path, content_type, body, want) in cases {
         let (status, v) = node.call_as(&method.to_uppercase(), &path, content_type, Some(&body));
