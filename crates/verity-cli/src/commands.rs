@@ -6,11 +6,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use verity_client::keystore::{generate_key, Keystore, Passphrase, KDF_PARAMS};
+use verity_client::sdk::Signer;
 use verity_client::{verify, Client};
 use verity_node::datadir;
-use verity_types::{
-    AccountId, Action, AssetId, EscrowId, Genesis, Hash, OrgId, PublicKey, Role, SignedTransaction, Transaction,
-};
+use verity_types::{AccountId, Action, AssetId, EscrowId, Genesis, Hash, OrgId, PublicKey, Role};
 
 use crate::output::show;
 use crate::{bench, init, load, Cli, Command, Global};
@@ -456,14 +455,6 @@ fn keys(g: &Global, cmd: KeysCmd) -> Result<()> {
     Ok(())
 }
 
-/// Signs `action` as `signer` with the sender's next nonce from the node.
-pub(crate) async fn sign(client: &Client, ks: &Keystore, signer: &str, action: Action) -> Result<SignedTransaction> {
-    let (sender, key) = ks.find(signer)?;
-    let acct = client.account(sender.as_str()).await.with_context(|| format!("looking up account {sender}"))?;
-    let genesis = client.genesis().await?;
-    Ok(Transaction { chain_id: genesis.chain_id, sender, nonce: acct.nonce, action }.sign(&key))
-}
-
 /// Signs `action` as `signer`, submits it, waits for the commit and prints the result.
 /// Fails if the transaction was not committed or its action failed.
 pub(crate) async fn send(g: &Global, client: &Client, signer: &str, action: Action) -> Result<()> {
@@ -478,23 +469,12 @@ pub(crate) async fn send_with(
     action: Action,
     print: bool,
 ) -> Result<verity_client::http::TxResult> {
-    let ks = open_keystore(g)?;
-    let tx = sign(client, &ks, signer, action).await?;
-    let r = client.submit(&tx, true).await?;
+    let mut s = Signer::new(client.clone(), open_keystore(g)?);
+    let r = s.submit(signer, action).await?;
     if print {
         print_tx_result(g, &r)?;
     }
-    if r.success == Some(false) {
-        let e = r.receipt.as_ref().and_then(|rc| rc.error.clone());
-        bail!(
-            "the transaction was committed but its action failed: {}",
-            e.map(|e| format!("{}: {}", e.code, e.message)).unwrap_or_default()
-        );
-    }
-    if r.status != "committed" {
-        bail!("the transaction is {} (not committed yet); check later with `verity tx show`", r.status);
-    }
-    Ok(r)
+    Ok(r.committed()?)
 }
 
 fn print_tx_result(g: &Global, r: &verity_client::http::TxResult) -> Result<()> {

@@ -14,10 +14,10 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use verity_client::http::TxResult;
+use verity_client::sdk::Signer;
 use verity_client::Client;
 use verity_types::{AccountId, Action, ContentId, Hash, Licence, OptOutScope, PayoutShare, PPM};
 
-use crate::commands::sign;
 use crate::output::show;
 use crate::Global;
 
@@ -226,34 +226,15 @@ pub fn parse_payout(args: &[String], signer: &AccountId) -> Result<Vec<PayoutSha
 /// commit, and returns the result; fails with the ledger's error code and message if
 /// the action was refused or is not committed.
 pub async fn submit(g: &Global, client: &Client, signer: &str, action: Action) -> Result<TxResult> {
-    action.validate().with_context(|| format!("{} is not valid", action.name()))?;
-    let ks = crate::commands::open_keystore(g)?;
-    let tx = sign(client, &ks, signer, action).await?;
-    let r = client.submit(&tx, true).await?;
-    check_committed(&r)?;
-    Ok(r)
+    let mut s = Signer::new(client.clone(), crate::commands::open_keystore(g)?);
+    submit_as(&mut s, signer, action).await
 }
 
-/// Turns a refused or uncommitted result into an error carrying the ledger's code.
-pub fn check_committed(r: &TxResult) -> Result<()> {
-    if r.success == Some(false) {
-        let e = r.receipt.as_ref().and_then(|rc| rc.error.clone());
-        bail!(
-            "the ledger refused the action: {}",
-            e.map(|e| format!("{}: {}", e.code, e.message)).unwrap_or_else(|| "no error given".into())
-        );
-    }
-    if let Some(e) = &r.error {
-        bail!("the node rejected the transaction: {}: {}", e.code, e.message);
-    }
-    if r.status != "committed" {
-        bail!(
-            "transaction {} is {} (not committed yet); check later with `verity tx show`",
-            r.hash.as_deref().unwrap_or("?"),
-            r.status
-        );
-    }
-    Ok(())
+/// [`submit`] through a signer the caller keeps across transactions: the keystore is
+/// opened, the chain id read and each sender's nonce read once.
+pub async fn submit_as(s: &mut Signer, signer: &str, action: Action) -> Result<TxResult> {
+    action.validate().with_context(|| format!("{} is not valid", action.name()))?;
+    Ok(s.submit(signer, action).await?.committed()?)
 }
 
 /// The transaction result as JSON with `extra` fields merged in at the top level, so a

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 use verity_client::http::{DatasetCheckRequest, ItemProblem};
+use verity_client::sdk::Signer;
 use verity_client::Client;
 use verity_types::limits::{BATCH_TXS_MAX, DATASET_CHUNK_ITEMS_MAX};
 use verity_types::manifest::{DatasetManifest, ManifestItem, MembershipProof};
@@ -26,7 +27,7 @@ use verity_types::{
     DatasetRef, DatasetVersion, Event, Hash, Licence, OrgId, RecordRef,
 };
 
-use crate::content::{hash_file, parse_licence, result_json, result_rows, submit, SignerArg};
+use crate::content::{hash_file, parse_licence, result_json, result_rows, submit, submit_as, SignerArg};
 use crate::output::{show, table};
 use crate::Global;
 
@@ -572,7 +573,9 @@ async fn publish_cmd(g: &Global, client: &Client, a: PublishArgs) -> Result<()> 
         challenge_window: a.challenge_window,
     };
     let name = format!("{}@{}", m.dataset, m.version);
-    let published = submit(g, client, &a.signer.signer, action).await.with_context(|| format!("publishing {name}"))?;
+    let mut signer = Signer::new(client.clone(), crate::commands::open_keystore(g)?);
+    let published =
+        submit_as(&mut signer, &a.signer.signer, action).await.with_context(|| format!("publishing {name}"))?;
     let mut chunks = 0usize;
     if mode == DatasetMode::Enumerated {
         let total = m.items.len().div_ceil(DATASET_CHUNK_ITEMS_MAX);
@@ -583,7 +586,7 @@ async fn publish_cmd(g: &Global, client: &Client, a: PublishArgs) -> Result<()> 
             let action = Action::AddDatasetItems { dataset: m.dataset.clone(), version: m.version, items };
             // One chunk at a time, each waiting for its commit: a refused chunk stops the
             // publication cleanly, with every earlier chunk applied and no later one sent.
-            if let Err(e) = submit(g, client, &a.signer.signer, action).await {
+            if let Err(e) = submit_as(&mut signer, &a.signer.signer, action).await {
                 pb.finish_and_clear();
                 let first = i * DATASET_CHUNK_ITEMS_MAX;
                 return Err(e.context(format!(

@@ -19,15 +19,9 @@ use crate::commands::send;
 use crate::output::show;
 use crate::Global;
 
-/// A `NAME@VERSION` pair.
-fn name_version(s: &str) -> Result<(String, u32)> {
-    let (n, v) = s.rsplit_once('@').ok_or_else(|| anyhow!("{s:?} must look like NAME@VERSION"))?;
-    Ok((n.to_string(), v.parse().with_context(|| format!("version in {s:?}"))?))
-}
-
+/// A model version given as `NAME@VERSION`.
 fn model_ref(s: &str) -> Result<ModelVersionRef> {
-    let (n, v) = name_version(s)?;
-    Ok(ModelVersionRef { model: ModelId::new(n)?, version: v })
+    Ok(s.parse()?)
 }
 
 /// A hash given as hex, or the SHA-256 of a file's bytes.
@@ -467,14 +461,7 @@ pub fn run_action(
     signature: Option<Signature>,
     provider_key: Option<&SecretKey>,
 ) -> Result<Action> {
-    let mut datasets = f
-        .datasets
-        .iter()
-        .map(|s| {
-            let (n, v) = name_version(s)?;
-            Ok(DatasetRef { dataset: n.parse()?, version: v })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut datasets = f.datasets.iter().map(|s| s.parse::<DatasetRef>()).collect::<Result<Vec<_>, _>>()?;
     datasets.sort();
     let provider_signature = match (signature, provider_key) {
         (Some(s), _) => s,

@@ -19,7 +19,7 @@ use verity_ai::magika::{self, Magika};
 use verity_ai::model::{canonical_json, Arch};
 use verity_ai::train::{train, TrainConfig};
 use verity_types::provenance::{check_commit, check_date, check_text};
-use verity_types::{sha256, DatasetId, RunId};
+use verity_types::{sha256, DatasetRef, RunId};
 
 use crate::output::show;
 use crate::Global;
@@ -226,14 +226,8 @@ impl RunMeta {
     fn from_args(a: &TrainArgs) -> Result<RunMeta> {
         let mut datasets = Vec::new();
         for d in &a.dataset_refs {
-            let (name, version) =
-                d.rsplit_once('@').ok_or_else(|| anyhow!("--dataset-ref {d:?} must look like NAME@VERSION"))?;
-            DatasetId::new(name)?;
-            let v: u32 = version.parse().with_context(|| format!("version in --dataset-ref {d:?}"))?;
-            if v == 0 {
-                bail!("--dataset-ref {d:?}: versions start at 1");
-            }
-            datasets.push(format!("{name}@{v}"));
+            let r: DatasetRef = d.parse().with_context(|| format!("--dataset-ref {d:?}"))?;
+            datasets.push(r.to_string());
         }
         let code_commit = match &a.code_commit {
             Some(c) => c.clone(),

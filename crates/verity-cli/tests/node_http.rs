@@ -517,3 +517,76 @@ fn receipts_are_authenticated_by_their_block_header() {
     assert_eq!(out["verified"], true, "{out}");
     assert!(out["note"].as_str().expect("note").starts_with("verity-checkpoint/"), "{out}");
 }
+
+#[test]
+fn the_sdk_signer_tracks_nonces_locally_and_recovers_after_a_refusal() {
+    use verity_client::keystore::Keystore;
+    use verity_client::sdk::{Outcome, Signer};
+    use verity_client::{Client, ClientError};
+    use verity_types::{AccountId, Action, AssetId};
+
+    let dir = init_dir();
+    let node = Node::start(&net(&dir));
+    let keystore = || Keystore::open(&net(&dir).join("keystore.json")).expect("keystore");
+    let ks = net(&dir).join("keystore.json").display().to_string();
+    verity_ok(&[
+        "--node",
+        &node.url,
+        "--keystore",
+        &ks,
+        "account",
+        "create",
+        "bob",
+        "--org",
+        "dev",
+        "--role",
+        "member",
+    ]);
+    let transfer = |amount: u128| Action::Transfer {
+        to: AccountId::new("bob").expect("id"),
+        asset: AssetId::new("credit").expect("id"),
+        amount,
+        memo: String::new(),
+    };
+    rt().block_on(async {
+        let mut s = Signer::new(Client::new(&node.url), keystore());
+        let mut other = Signer::new(Client::new(&node.url), keystore());
+        // Three in a row from the local count (creating bob used nonce 0): 1, 2, 3.
+        for n in 1..4u64 {
+            let tx = s.sign("admin", transfer(1)).await.expect("sign");
+            assert_eq!(tx.tx.nonce, n);
+            let r = s.client().submit(&tx, true).await.expect("submit");
+            assert_eq!(r.outcome(), Outcome::Succeeded);
+        }
+        // A failed action is committed: the nonce is spent and the next one follows.
+        let r = s
+            .submit(
+                "admin",
+                Action::Transfer {
+                    to: AccountId::new("nobody").expect("id"),
+                    asset: AssetId::new("credit").expect("id"),
+                    amount: 1,
+                    memo: String::new(),
+                },
+            )
+            .await
+            .expect("committed");
+        let Outcome::Failed { code, .. } = r.outcome() else { panic!("expected a failed action: {r:?}") };
+        match r.clone().committed() {
+            Err(ClientError::ActionFailed { code: c, .. }) => assert_eq!(c, code),
+            other => panic!("committed() must refuse a failed action: {other:?}"),
+        }
+        // Another signer spends nonce 5 behind this one's back: the stale nonce is
+        // refused, and the next submission reads the nonce again and succeeds.
+        assert_eq!(other.submit("admin", transfer(1)).await.expect("other").outcome(), Outcome::Succeeded);
+        match s.submit("admin", transfer(1)).await {
+            Err(ClientError::Api { code, .. }) => assert_eq!(code, "bad_nonce"),
+            Ok(r) => assert!(matches!(r.outcome(), Outcome::Rejected { .. }), "{r:?}"),
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+        let r = s.submit("admin", transfer(1)).await.expect("recovered").committed().expect("succeeded");
+        assert_eq!(r.receipt.expect("receipt").tx_hash.to_hex().len(), 64);
+        let acct = s.client().account("admin").await.expect("account");
+        assert_eq!(acct.nonce, 7, "0..=6 used, each once");
+    });
+}

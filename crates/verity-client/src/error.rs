@@ -11,6 +11,16 @@ pub enum ClientError {
     /// The node answered with an error.
     #[error("node refused ({status} {code}): {message}")]
     Api { status: u16, code: String, message: String },
+    /// The transaction was committed but the ledger refused its action (the nonce is
+    /// spent, nothing else changed).
+    #[error("the ledger refused the action of transaction {hash}: {code}: {message}")]
+    ActionFailed { hash: String, code: String, message: String },
+    /// The node refused the transaction at admission; nothing was recorded.
+    #[error("the node rejected the transaction: {code}: {message}")]
+    Rejected { code: String, message: String },
+    /// The transaction was admitted but is not committed yet.
+    #[error("transaction {hash} is pending (not committed yet); check later with `verity tx show`")]
+    NotCommitted { hash: String },
     /// The node's answer was not what the API promises.
     #[error("unexpected answer from the node: {0}")]
     Protocol(String),

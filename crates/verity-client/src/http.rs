@@ -198,11 +198,48 @@ fn too_many_pages(path: &str) -> ClientError {
     ClientError::Protocol(format!("{path} answered more than {PAGES_MAX} pages"))
 }
 
+/// How a [`Client`] retries a request the node refused for load (429 `sender_quota`,
+/// 503 `mempool_full`, `overloaded`, `too_many_connections`, `request_timeout`): it waits
+/// what the node's `Retry-After` says (whole seconds; 1 s when absent or unreadable), at
+/// most `max_wait` per wait, and gives up after `attempts` tries in all, returning the
+/// node's last answer. A refused request changed nothing on the node, so trying it again
+/// is safe for every request, transactions included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Tries in all (1: never retry).
+    pub attempts: u32,
+    /// The longest single wait, whatever `Retry-After` asks.
+    pub max_wait: Duration,
+}
+
+impl RetryPolicy {
+    /// Five tries, waits of at most 10 s.
+    pub const DEFAULT: RetryPolicy = RetryPolicy { attempts: 5, max_wait: Duration::from_secs(10) };
+    /// One try: the node's refusal is returned at once.
+    pub const NEVER: RetryPolicy = RetryPolicy { attempts: 1, max_wait: Duration::ZERO };
+
+    /// The wait before trying again after a refusal with these headers.
+    fn wait(&self, headers: &reqwest::header::HeaderMap) -> Duration {
+        let secs = headers
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(1);
+        Duration::from_secs(secs).min(self.max_wait)
+    }
+}
+
+/// Whether an HTTP status is a refusal for load, worth trying again after a wait.
+fn is_load_refusal(status: reqwest::StatusCode) -> bool {
+    status == reqwest::StatusCode::TOO_MANY_REQUESTS || status == reqwest::StatusCode::SERVICE_UNAVAILABLE
+}
+
 /// A node's HTTP API.
 #[derive(Clone)]
 pub struct Client {
     base: String,
     http: reqwest::Client,
+    retry: RetryPolicy,
 }
 
 impl Client {
@@ -213,7 +250,29 @@ impl Client {
             .pool_max_idle_per_host(64)
             .build()
             .expect("building an HTTP client without TLS cannot fail");
-        Client { base: base.trim_end_matches('/').to_string(), http }
+        Client { base: base.trim_end_matches('/').to_string(), http, retry: RetryPolicy::DEFAULT }
+    }
+
+    /// This client with another retry policy for refusals under load
+    /// ([`RetryPolicy::NEVER`] to see every 429 and 503 at once).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Client {
+        self.retry = retry;
+        self
+    }
+
+    /// Sends the request `build` makes, again after the wait the node asks for while it
+    /// refuses for load and the policy allows; the last answer's body, or its typed error.
+    async fn send(&self, build: impl Fn() -> reqwest::RequestBuilder) -> Result<Vec<u8>, ClientError> {
+        let mut attempt = 1;
+        loop {
+            let resp = build().send().await.map_err(|e| self.transport(e))?;
+            if is_load_refusal(resp.status()) && attempt < self.retry.attempts {
+                tokio::time::sleep(self.retry.wait(resp.headers())).await;
+                attempt += 1;
+                continue;
+            }
+            return self.body(resp).await;
+        }
     }
 
     pub fn base(&self) -> &str {
@@ -238,27 +297,20 @@ impl Client {
         Ok(bytes.to_vec())
     }
 
-    async fn parse<T: DeserializeOwned>(&self, resp: reqwest::Response) -> Result<T, ClientError> {
-        let bytes = self.body(resp).await?;
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+    fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ClientError> {
+        serde_json::from_slice(bytes).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, ClientError> {
-        let resp =
-            self.http.get(format!("{}{}", self.base, path)).query(query).send().await.map_err(|e| self.transport(e))?;
-        self.parse(resp).await
+        let url = format!("{}{}", self.base, path);
+        Self::parse(&self.send(|| self.http.get(&url).query(query)).await?)
     }
 
     /// The checkpoint at `height` (a number or `latest`) as a C2SP signed note, signed by
     /// the node's validator key (`verity_client::note`).
     pub async fn checkpoint_note(&self, height: &str) -> Result<Vec<u8>, ClientError> {
-        let resp = self
-            .http
-            .get(format!("{}/v1/checkpoints/{height}/note", self.base))
-            .send()
-            .await
-            .map_err(|e| self.transport(e))?;
-        self.body(resp).await
+        let url = format!("{}/v1/checkpoints/{height}/note", self.base);
+        self.send(|| self.http.get(&url)).await
     }
 
     fn wait_param(wait: bool) -> &'static str {
@@ -272,28 +324,16 @@ impl Client {
     /// Submits one transaction; with `wait` the answer comes after the durable commit.
     pub async fn submit(&self, tx: &SignedTransaction, wait: bool) -> Result<TxResult, ClientError> {
         let hex_tx = hex::encode(tx.to_bytes());
-        let resp = self
-            .http
-            .post(format!("{}/v1/txs", self.base))
-            .query(&[("wait", Self::wait_param(wait))])
-            .json(&SubmitTx { tx: &hex_tx })
-            .send()
-            .await
-            .map_err(|e| self.transport(e))?;
-        self.parse(resp).await
+        let url = format!("{}/v1/txs", self.base);
+        let body = SubmitTx { tx: &hex_tx };
+        Self::parse(&self.send(|| self.http.post(&url).query(&[("wait", Self::wait_param(wait))]).json(&body)).await?)
     }
 
     /// Submits a batch of already-encoded transactions; per-item results in order.
     pub async fn submit_batch_encoded(&self, txs: Vec<String>, wait: bool) -> Result<BatchResult, ClientError> {
-        let resp = self
-            .http
-            .post(format!("{}/v1/txs/batch", self.base))
-            .query(&[("wait", Self::wait_param(wait))])
-            .json(&SubmitBatch { txs })
-            .send()
-            .await
-            .map_err(|e| self.transport(e))?;
-        self.parse(resp).await
+        let url = format!("{}/v1/txs/batch", self.base);
+        let body = SubmitBatch { txs };
+        Self::parse(&self.send(|| self.http.post(&url).query(&[("wait", Self::wait_param(wait))]).json(&body)).await?)
     }
 
     pub async fn submit_batch(&self, txs: &[SignedTransaction], wait: bool) -> Result<BatchResult, ClientError> {
@@ -301,9 +341,8 @@ impl Client {
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
-        let resp =
-            self.http.post(format!("{}{}", self.base, path)).json(body).send().await.map_err(|e| self.transport(e))?;
-        self.parse(resp).await
+        let url = format!("{}{}", self.base, path);
+        Self::parse(&self.send(|| self.http.post(&url).json(body)).await?)
     }
 
     /// A provenance record by reference (`model:clf@2`, `content:<hex>`, ...).
@@ -572,5 +611,95 @@ impl Client {
 
     pub async fn health(&self) -> Result<Health, ClientError> {
         self.get("/health", &[]).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback HTTP server that answers the first `refusals` requests with `status`
+    /// and `Retry-After: retry_after`, then 200 with a health body; counts requests.
+    async fn server(refusals: usize, status: u16, retry_after: &'static str) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let served = Arc::new(AtomicUsize::new(0));
+        let count = served.clone();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let count = count.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    loop {
+                        let Ok(n) = conn.read(&mut buf).await else { return };
+                        if n == 0 {
+                            return;
+                        }
+                        let i = count.fetch_add(1, Ordering::SeqCst);
+                        let (head, body) = if i < refusals {
+                            (
+                                format!("HTTP/1.1 {status} Refused\r\nretry-after: {retry_after}\r\n"),
+                                r#"{"code":"overloaded","message":"busy"}"#.to_string(),
+                            )
+                        } else {
+                            (
+                                "HTTP/1.1 200 OK\r\n".to_string(),
+                                r#"{"status":"ok","chain_id":"c","height":7,"mempool":0}"#.to_string(),
+                            )
+                        };
+                        let resp = format!(
+                            "{head}content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if conn.write_all(resp.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, served)
+    }
+
+    #[tokio::test]
+    async fn refusals_for_load_are_retried_after_the_wait_the_node_asks_for() {
+        for status in [429, 503] {
+            let (url, served) = server(2, status, "0").await;
+            let h = Client::new(&url).health().await.expect("answered on the third try");
+            assert_eq!(h.height, 7);
+            assert_eq!(served.load(Ordering::SeqCst), 3, "{status}");
+        }
+        // Retry-After is honoured, capped by the policy's longest wait.
+        let (url, served) = server(1, 503, "1").await;
+        let started = std::time::Instant::now();
+        Client::new(&url).health().await.expect("second try");
+        assert!(started.elapsed() >= Duration::from_millis(900), "waited {:?}", started.elapsed());
+        assert_eq!(served.load(Ordering::SeqCst), 2);
+        let (url, _) = server(1, 503, "3600").await;
+        let capped = RetryPolicy { attempts: 2, max_wait: Duration::from_millis(20) };
+        let started = std::time::Instant::now();
+        Client::new(&url).with_retry(capped).health().await.expect("second try");
+        assert!(started.elapsed() < Duration::from_secs(5), "the cap was ignored");
+    }
+
+    #[tokio::test]
+    async fn the_last_refusal_is_returned_when_the_tries_run_out() {
+        let (url, served) = server(usize::MAX, 503, "0").await;
+        let policy = RetryPolicy { attempts: 3, max_wait: Duration::ZERO };
+        match Client::new(&url).with_retry(policy).health().await {
+            Err(ClientError::Api { status: 503, code, .. }) => assert_eq!(code, "overloaded"),
+            other => panic!("expected the node's 503, got {other:?}"),
+        }
+        assert_eq!(served.load(Ordering::SeqCst), 3);
+        let (url, served) = server(usize::MAX, 429, "0").await;
+        assert!(Client::new(&url).with_retry(RetryPolicy::NEVER).health().await.is_err());
+        assert_eq!(served.load(Ordering::SeqCst), 1, "NEVER tries once");
+        // Other errors are not retried.
+        let (url, served) = server(usize::MAX, 422, "0").await;
+        assert!(Client::new(&url).health().await.is_err());
+        assert_eq!(served.load(Ordering::SeqCst), 1);
     }
 }

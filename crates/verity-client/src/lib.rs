@@ -7,9 +7,9 @@
 //! power signed its header; transaction inclusion, log consistency and state
 //! (non-)membership proofs are then checked against the roots in that header.
 //!
-//! # Status
-//! Complete for the ledger foundation; validator-set changes (light-client following of
-//! checkpoints across sets) arrive with the BFT network.
+//! The workflows every front end shares (signing with local nonces, submit-and-wait with
+//! one typed outcome, retries under load) are in [`sdk`]. The light client follows
+//! validator-set changes epoch by epoch ([`verify::LightClient`]).
 
 pub mod audit;
 pub mod durable;
@@ -17,6 +17,7 @@ pub mod error;
 pub mod http;
 pub mod keystore;
 pub mod note;
+pub mod sdk;
 pub mod verify;
 
 pub use error::{ClientError, KeystoreError};

@@ -11,16 +11,14 @@
 //!   checkpoint's signature set.
 //!
 //! Embedded mode (the default) is a 1-of-1 validator set: [`SoloFinalizer`] signs with
-//! the node's validator key. The multi-organisation BFT engine plugs in as another
-//! `Finalizer` whose `finalize` returns once a quorum certificate exists (and whose
-//! validators re-execute the proposal with the same `BlockProducer::propose` before
-//! voting, which is why proposing is deterministic and side-effect free).
+//! the node's validator key. The multi-organisation network does not go through a
+//! `Finalizer`: `verity-bft` runs Commonware's simplex engine, which orders and
+//! certifies blocks, and executes them with its own ledger (`verity_bft::ledger`) on
+//! the same verity-state rules, so both paths give the same state roots for the same
+//! blocks.
 //!
 //! [`replay`] re-executes the block log from genesis in a scratch store and checks
-//! every state root, log root and certificate.
-//!
-//! # Status
-//! Embedded sequencer: complete. BFT engine: not built yet (a later issue).
+//! every state root, log root and certificate, following validator-set changes.
 
 pub mod error;
 pub mod replay;

@@ -518,6 +518,37 @@ pub struct ModelVersionRef {
     pub version: u32,
 }
 
+/// `NAME@VERSION` (versions start at 1): the one text form of a dataset version, used by
+/// record references (`dataset:NAME@VERSION`), the CLI and the client.
+impl FromStr for DatasetRef {
+    type Err = TypesError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (name, version) = split_version(s, "dataset")?;
+        Ok(DatasetRef { dataset: name.parse()?, version })
+    }
+}
+
+impl fmt::Display for DatasetRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.dataset, self.version)
+    }
+}
+
+/// `NAME@VERSION` (versions start at 1), as for [`DatasetRef`].
+impl FromStr for ModelVersionRef {
+    type Err = TypesError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (name, version) = split_version(s, "model")?;
+        Ok(ModelVersionRef { model: name.parse()?, version })
+    }
+}
+
+impl fmt::Display for ModelVersionRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.model, self.version)
+    }
+}
+
 /// A model. Key: `prov/model/<id>`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Model {
@@ -1148,23 +1179,22 @@ impl fmt::Display for RecordRef {
             | RecordRef::Deployment(h)
             | RecordRef::Decision(h)
             | RecordRef::Dispute(h) => write!(f, "{}:{h}", self.kind()),
-            RecordRef::Dataset(d) => write!(f, "dataset:{}@{}", d.dataset, d.version),
+            RecordRef::Dataset(d) => write!(f, "dataset:{d}"),
             RecordRef::Run(r) => write!(f, "run:{r}"),
-            RecordRef::ModelVersion(m) => write!(f, "model:{}@{}", m.model, m.version),
+            RecordRef::ModelVersion(m) => write!(f, "model:{m}"),
         }
     }
 }
 
-fn split_version(s: &str) -> Result<(&str, u32), TypesError> {
-    let (name, v) = s.rsplit_once('@').ok_or_else(|| TypesError::InvalidField {
-        field: "record",
-        reason: format!("{s:?} needs a version: NAME@VERSION"),
+/// Splits `NAME@VERSION`; the version is a decimal from 1.
+fn split_version<'a>(s: &'a str, field: &'static str) -> Result<(&'a str, u32), TypesError> {
+    let (name, v) = s
+        .rsplit_once('@')
+        .ok_or_else(|| TypesError::InvalidField { field, reason: format!("{s:?} must look like NAME@VERSION") })?;
+    let v: u32 = v.parse().ok().filter(|v| *v > 0).ok_or_else(|| TypesError::InvalidField {
+        field,
+        reason: format!("the version in {s:?} must be a whole number from 1"),
     })?;
-    let v: u32 = v
-        .parse()
-        .ok()
-        .filter(|v| *v > 0)
-        .ok_or_else(|| TypesError::InvalidField { field: "record", reason: format!("bad version in {s:?}") })?;
     Ok((name, v))
 }
 
@@ -1184,14 +1214,8 @@ impl FromStr for RecordRef {
             "decision" => RecordRef::Decision(rest.parse()?),
             "dispute" => RecordRef::Dispute(rest.parse()?),
             "run" => RecordRef::Run(rest.parse()?),
-            "dataset" => {
-                let (name, version) = split_version(rest)?;
-                RecordRef::Dataset(DatasetRef { dataset: name.parse()?, version })
-            }
-            "model" => {
-                let (name, version) = split_version(rest)?;
-                RecordRef::ModelVersion(ModelVersionRef { model: name.parse()?, version })
-            }
+            "dataset" => RecordRef::Dataset(rest.parse()?),
+            "model" => RecordRef::ModelVersion(rest.parse()?),
             other => {
                 return Err(TypesError::InvalidField {
                     field: "record",
@@ -1542,6 +1566,20 @@ mod tests {
         }
         for bad in ["", "model:clf", "model:clf@0", "dataset:x@-1", "thing:abc", "content:zz", "run:Bad"] {
             assert!(bad.parse::<RecordRef>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn name_at_version_has_one_parser() {
+        let d: DatasetRef = "digits-corpus@2".parse().expect("dataset ref");
+        assert_eq!((d.dataset.as_str(), d.version), ("digits-corpus", 2));
+        assert_eq!(d.to_string(), "digits-corpus@2");
+        let m: ModelVersionRef = "clf@1".parse().expect("model ref");
+        assert_eq!(m.to_string(), "clf@1");
+        assert_eq!("dataset:digits-corpus@2".parse::<RecordRef>(), Ok(RecordRef::Dataset(d)));
+        for bad in ["clf", "clf@", "clf@0", "clf@-1", "clf@1.5", "clf@4294967296", "Bad@1", "@1"] {
+            assert!(bad.parse::<ModelVersionRef>().is_err(), "{bad}");
+            assert!(bad.parse::<DatasetRef>().is_err(), "{bad}");
         }
     }
 

@@ -1,0 +1,35 @@
+//! Ledgers written by earlier binaries replay to the same state roots: every block's
+//! state root is recomputed from genesis and compared with its header, and the final
+//! root is pinned. A fixture is never regenerated in place (see its README.md).
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// Copies a fixture's genesis and ledger to a scratch data directory (opening a store
+/// writes its derived hash index, which must not land in the source tree).
+fn scratch_copy(fixture: &str) -> tempfile::TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("store")).expect("mkdir");
+    for rel in ["genesis.json", "store/ledger.redb"] {
+        std::fs::copy(src.join(rel), dir.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    }
+    dir
+}
+
+#[test]
+fn the_ledger_of_2026_12_07_replays_to_its_state_roots() {
+    let dir = scratch_copy("ledger-2026-12-07");
+    let report = verity_json(&["replay", "--data-dir", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["mismatches"], serde_json::json!([]), "{report}");
+    assert_eq!(report["blocks"], 44, "{report}");
+    assert_eq!(report["txs"], 44, "{report}");
+    assert_eq!(
+        report["final_state_root"], "1cd89ebfda83b42fa3be3bb32670113a5d67659f020a7b5c7439cdf751ef1ec6",
+        "{report}"
+    );
+}

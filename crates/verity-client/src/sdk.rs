@@ -1,0 +1,142 @@
+//! The workflow layer over [`Client`] that every front end shares (the CLI, tests, and
+//! the Python SDK and web explorer to come), so none of them writes it again:
+//!
+//! - [`Signer`] signs actions for the keystore's accounts with the chain id read once
+//!   and nonces tracked locally, so a run of transactions costs one account read per
+//!   sender, not an account and a genesis read per transaction; a refused transaction
+//!   (or one whose fate is unknown) makes it read the sender's nonce from the node again.
+//! - [`Signer::submit`] submits, waits for the durable commit and returns one typed
+//!   [`Outcome`] with the ledger's error code; [`TxResult::committed`] turns anything but
+//!   a successful commit into a [`ClientError`] carrying that code.
+//! - Refusals for load (429, 503) are retried by the [`Client`] itself, honouring
+//!   `Retry-After` ([`crate::http::RetryPolicy`]).
+
+use std::collections::HashMap;
+
+use verity_types::{AccountId, Action, SignedTransaction, Transaction};
+
+use crate::error::ClientError;
+use crate::http::{Client, TxResult};
+use crate::keystore::Keystore;
+
+/// What became of a submitted transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Committed, and its action took effect.
+    Succeeded,
+    /// Committed, but the ledger refused its action (`code`, e.g. `unauthorized`); the
+    /// nonce is spent and nothing else changed.
+    Failed { code: String, message: String },
+    /// Refused at admission (`code`, e.g. `bad_nonce`, `bad_signature`); nothing is
+    /// recorded.
+    Rejected { code: String, message: String },
+    /// Admitted, not committed yet (submitted without waiting, or the wait ended first).
+    Pending,
+}
+
+impl TxResult {
+    /// The typed reading of this result.
+    pub fn outcome(&self) -> Outcome {
+        let err = |e: Option<(&str, &str)>| {
+            let (code, message) = e.unwrap_or(("unknown", "the node gave no error"));
+            (code.to_string(), message.to_string())
+        };
+        match self.status.as_str() {
+            "committed" if self.success == Some(false) => {
+                let (code, message) = err(self
+                    .receipt
+                    .as_ref()
+                    .and_then(|r| r.error.as_ref())
+                    .map(|e| (e.code.as_str(), e.message.as_str())));
+                Outcome::Failed { code, message }
+            }
+            "committed" => Outcome::Succeeded,
+            "pending" => Outcome::Pending,
+            _ => {
+                let (code, message) = err(self.error.as_ref().map(|e| (e.code.as_str(), e.message.as_str())));
+                Outcome::Rejected { code, message }
+            }
+        }
+    }
+
+    /// This result if its transaction is committed and its action succeeded; otherwise
+    /// the error that says which of the other [`Outcome`]s it is, with the ledger's code.
+    pub fn committed(self) -> Result<TxResult, ClientError> {
+        let hash = self.hash.clone().unwrap_or_default();
+        match self.outcome() {
+            Outcome::Succeeded => Ok(self),
+            Outcome::Failed { code, message } => Err(ClientError::ActionFailed { hash, code, message }),
+            Outcome::Rejected { code, message } => Err(ClientError::Rejected { code, message }),
+            Outcome::Pending => Err(ClientError::NotCommitted { hash }),
+        }
+    }
+}
+
+/// Signs and submits for the accounts of a keystore, tracking each sender's next nonce
+/// locally.
+pub struct Signer {
+    client: Client,
+    keystore: Keystore,
+    chain_id: Option<String>,
+    next_nonce: HashMap<AccountId, u64>,
+}
+
+impl Signer {
+    pub fn new(client: Client, keystore: Keystore) -> Signer {
+        Signer { client, keystore, chain_id: None, next_nonce: HashMap::new() }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn keystore(&self) -> &Keystore {
+        &self.keystore
+    }
+
+    /// The chain's id, read from the node once.
+    pub async fn chain_id(&mut self) -> Result<String, ClientError> {
+        if let Some(id) = &self.chain_id {
+            return Ok(id.clone());
+        }
+        let id = self.client.genesis().await?.chain_id;
+        self.chain_id = Some(id.clone());
+        Ok(id)
+    }
+
+    /// Signs `action` as `signer` (a key name or the account it signs for) with the
+    /// sender's next nonce, and counts that nonce as used.
+    pub async fn sign(&mut self, signer: &str, action: Action) -> Result<SignedTransaction, ClientError> {
+        let (sender, key) = self.keystore.find(signer)?;
+        let chain_id = self.chain_id().await?;
+        let nonce = match self.next_nonce.get(&sender) {
+            Some(n) => *n,
+            None => self.client.account(sender.as_str()).await?.nonce,
+        };
+        self.next_nonce.insert(sender.clone(), nonce + 1);
+        Ok(Transaction { chain_id, sender, nonce, action }.sign(&key))
+    }
+
+    /// Forgets what this signer knows of `sender`'s nonce: the next transaction reads it
+    /// from the node.
+    pub fn forget_nonce(&mut self, sender: &AccountId) {
+        self.next_nonce.remove(sender);
+    }
+
+    /// Signs `action` as `signer`, submits it and waits for the commit. The result's
+    /// [`TxResult::outcome`] says what happened; [`TxResult::committed`] makes anything
+    /// but success an error. A transaction refused at admission, or one whose fate is
+    /// unknown (a transport error), makes the next one read the nonce from the node.
+    pub async fn submit(&mut self, signer: &str, action: Action) -> Result<TxResult, ClientError> {
+        let tx = self.sign(signer, action).await?;
+        let result = self.client.submit(&tx, true).await;
+        let refused = match &result {
+            Ok(r) => matches!(r.outcome(), Outcome::Rejected { .. }),
+            Err(_) => true,
+        };
+        if refused {
+            self.forget_nonce(&tx.tx.sender);
+        }
+        result
+    }
+}
