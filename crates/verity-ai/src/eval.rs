@@ -467,7 +467,7 @@ impl EvalReport {
 /// The model's OMS manifest digest (SHA-256, whole files, model-signing's defaults),
 /// the subject digest of its attestations.
 pub fn model_digest(path: &Path) -> Result<Hash, AiError> {
-    let manifest = crate::fingerprint::fingerprint(path, &crate::fingerprint::Options::default(), None)?;
+    let manifest = verity_oms::fingerprint(path, &verity_oms::Options::default(), None)?;
     Ok(Hash(manifest.digest()))
 }
 

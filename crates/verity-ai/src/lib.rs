@@ -1,12 +1,5 @@
-//! Fingerprints and signs AI models the way OpenSSF model-signing (OMS) 1.1.1 does,
-//! so Verity can record a model's identity and check who signed it.
-//!
-//! - [`fingerprint`]: the OMS manifest of a file or directory (`files` or `shards`
-//!   mode, SHA-256 or BLAKE3), hashed in parallel on all cores in bounded memory; its
-//!   digest equals the subject digest model-signing computes with the same options.
-//! - [`oms`]: Sigstore bundles with a DSSE-wrapped in-toto statement, signed with
-//!   ECDSA P-256 keys (interoperable both ways with `model_signing sign key` /
-//!   `verify key`) or with Verity's Ed25519 account keys.
+//! The off-chain AI toolkit; model fingerprints and OMS signatures, which every
+//! verifier needs, are the separate `verity-oms` crate, without these ML dependencies.
 //!
 //! - [`data`], [`train`], [`model`], [`infer`], [`eval`]: the off-chain toolkit. A
 //!   deterministic trainer for small tabular models (multinomial logistic regression,
@@ -20,10 +13,7 @@
 //!   statements, one per attestation kind, for the ledger.
 //!
 //! # Status
-//! New. The bundle format is model-signing's and so fixed by it; the Rust API may
-//! still change. Sigstore keyless (certificate and transparency log) signatures,
-//! PKCS#11, BLAKE2b and the pre-1.0 predicate (`https://model_signing/Digests/v0.1`)
-//! are not supported. The trainer, model format (`verity-tabular` v1), runtime and
+//! The trainer, model format (`verity-tabular` v1), runtime and
 //! suite format are new: the formats are versioned and golden-tested, the API may
 //! change.
 
@@ -31,15 +21,11 @@ pub mod corpus;
 pub mod data;
 pub mod error;
 pub mod eval;
-pub mod fingerprint;
 pub mod infer;
 pub mod magika;
 pub mod model;
-pub mod oms;
 pub mod onnx;
 mod rng;
 pub mod train;
 
-pub use error::{AiError, Difference, ModelError};
-pub use fingerprint::{fingerprint, fingerprint_with, HashAlgorithm, Manifest, Method, Options, Progress, Resource};
-pub use oms::{sign, sign_model, verify_bundle, verify_model, Bundle, SigningKey, VerifyingKey};
+pub use error::{AiError, ModelError};

@@ -18,8 +18,8 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::json;
-use verity_ai::fingerprint::{self, HashAlgorithm, Manifest, Method, Options, Progress};
-use verity_ai::oms::{self, SigningKey, VerifyingKey};
+use verity_oms::fingerprint::{self, HashAlgorithm, Manifest, Method, Options, Progress};
+use verity_oms::oms::{self, SigningKey, VerifyingKey};
 
 use crate::output::show;
 use crate::Global;
@@ -303,7 +303,7 @@ struct FingerprintBench {
     notes: Vec<String>,
 }
 
-const PY_HELPER: &str = include_str!("../../verity-ai/tests/py/oms_fingerprint.py");
+const PY_HELPER: &str = include_str!("../../verity-oms/tests/py/oms_fingerprint.py");
 
 pub fn bench_fingerprint(g: &Global, a: &BenchFingerprintArgs) -> Result<()> {
     let tmp;

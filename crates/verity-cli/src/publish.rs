@@ -12,8 +12,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use verity_ai::oms::{self, SigningKey};
 use verity_client::{Client, ClientError};
+use verity_oms::oms::{self, SigningKey};
 use verity_types::{Action, Hash, ModelId, ModelVersion, RecordRef, RunId};
 
 use crate::model::{with_progress, HashingArgs};

@@ -7,9 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use verity_ai::fingerprint::{self, HashAlgorithm, Options};
-use verity_ai::oms::{self, SigningKey, VerifyingKey};
-use verity_ai::{AiError, Difference};
+use verity_oms::fingerprint::{self, HashAlgorithm, Options};
+use verity_oms::oms::{self, SigningKey, VerifyingKey};
+use verity_oms::{Difference, OmsError};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -173,7 +173,7 @@ fn model_signing_signs_and_we_verify() {
         let (_, other_public) = openssl_p256(&other_dir, !pkcs8);
         let other = VerifyingKey::from_pem(&std::fs::read_to_string(&other_public).expect("read")).expect("key");
         let err = oms::verify_model(&root, &bundle, Some(&sig), &other, None).expect_err("wrong key");
-        assert!(matches!(err, AiError::WrongKey { .. }), "{err}");
+        assert!(matches!(err, OmsError::WrongKey { .. }), "{err}");
 
         // Tampered file.
         let victim = root.join("weights/model-00002.safetensors");
@@ -183,7 +183,7 @@ fn model_signing_signs_and_we_verify() {
         std::fs::write(&victim, &changed).expect("write");
         let err = oms::verify_model(&root, &bundle, Some(&sig), &vk, None).expect_err("tampered");
         match err {
-            AiError::ModelMismatch(d) => {
+            OmsError::ModelMismatch(d) => {
                 assert_eq!(d, [Difference::Changed { resource: "weights/model-00002.safetensors".into() }])
             }
             other => panic!("expected a mismatch, got {other}"),

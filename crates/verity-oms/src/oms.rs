@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use verity_types::keys::{PublicKey, SecretKey, Signature};
 
-use crate::error::{AiError, Difference};
+use crate::error::{Difference, OmsError};
 use crate::fingerprint::{self, HashAlgorithm, Manifest, Method, Progress, Resource, Serialization};
 
 pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -71,26 +71,26 @@ pub enum VerifyingKey {
 impl SigningKey {
     /// Parses a PEM private key: SEC1 (`EC PRIVATE KEY`, what `openssl ecparam
     /// -genkey` writes) or unencrypted PKCS#8 (`PRIVATE KEY`) for P-256 or Ed25519.
-    pub fn from_pem(text: &str) -> Result<Self, AiError> {
+    pub fn from_pem(text: &str) -> Result<Self, OmsError> {
         let (label, der) = pem_decode(text)?;
         match label.as_str() {
             "EC PRIVATE KEY" => {
                 let sk = p256::SecretKey::from_sec1_pem(text)
-                    .map_err(|e| AiError::Key(format!("not a P-256 SEC1 private key: {e}")))?;
+                    .map_err(|e| OmsError::Key(format!("not a P-256 SEC1 private key: {e}")))?;
                 Ok(SigningKey::P256(sk.into()))
             }
             "PRIVATE KEY" => {
                 if let Some(seed) = der.strip_prefix(&ED25519_PKCS8_PREFIX[..]) {
                     let seed: [u8; 32] =
-                        seed.try_into().map_err(|_| AiError::Key("Ed25519 PKCS#8 key of the wrong length".into()))?;
+                        seed.try_into().map_err(|_| OmsError::Key("Ed25519 PKCS#8 key of the wrong length".into()))?;
                     return Ok(SigningKey::Ed25519(SecretKey::from_seed(seed)));
                 }
                 let sk = p256::ecdsa::SigningKey::from_pkcs8_pem(text)
-                    .map_err(|e| AiError::Key(format!("not a P-256 or Ed25519 PKCS#8 private key: {e}")))?;
+                    .map_err(|e| OmsError::Key(format!("not a P-256 or Ed25519 PKCS#8 private key: {e}")))?;
                 Ok(SigningKey::P256(sk))
             }
-            "ENCRYPTED PRIVATE KEY" => Err(AiError::Key("encrypted private keys are not supported".into())),
-            other => Err(AiError::Key(format!("unexpected PEM block {other:?} (expected a private key)"))),
+            "ENCRYPTED PRIVATE KEY" => Err(OmsError::Key("encrypted private keys are not supported".into())),
+            other => Err(OmsError::Key(format!("unexpected PEM block {other:?} (expected a private key)"))),
         }
     }
 
@@ -121,20 +121,20 @@ impl std::fmt::Debug for SigningKey {
 
 impl VerifyingKey {
     /// Parses a SubjectPublicKeyInfo PEM (`PUBLIC KEY`) for P-256 or Ed25519.
-    pub fn from_pem(text: &str) -> Result<Self, AiError> {
+    pub fn from_pem(text: &str) -> Result<Self, OmsError> {
         let (label, der) = pem_decode(text)?;
         if label != "PUBLIC KEY" {
-            return Err(AiError::Key(format!("unexpected PEM block {label:?} (expected PUBLIC KEY)")));
+            return Err(OmsError::Key(format!("unexpected PEM block {label:?} (expected PUBLIC KEY)")));
         }
         if let Some(raw) = der.strip_prefix(&ED25519_SPKI_PREFIX[..]) {
             let raw: [u8; 32] =
-                raw.try_into().map_err(|_| AiError::Key("Ed25519 public key of the wrong length".into()))?;
+                raw.try_into().map_err(|_| OmsError::Key("Ed25519 public key of the wrong length".into()))?;
             let key = PublicKey(raw);
-            key.to_dalek().map_err(|e| AiError::Key(format!("invalid Ed25519 public key: {e}")))?;
+            key.to_dalek().map_err(|e| OmsError::Key(format!("invalid Ed25519 public key: {e}")))?;
             return Ok(VerifyingKey::Ed25519(key));
         }
         let vk = p256::ecdsa::VerifyingKey::from_public_key_pem(text)
-            .map_err(|e| AiError::Key(format!("not a P-256 or Ed25519 public key: {e}")))?;
+            .map_err(|e| OmsError::Key(format!("not a P-256 or Ed25519 public key: {e}")))?;
         Ok(VerifyingKey::P256(vk))
     }
 
@@ -158,42 +158,42 @@ impl VerifyingKey {
         hex::encode(Sha256::digest(self.to_pem().as_bytes()))
     }
 
-    fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), AiError> {
+    fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), OmsError> {
         match self {
             VerifyingKey::P256(vk) => {
-                let sig = p256::ecdsa::Signature::from_der(sig).map_err(|_| AiError::BadSignature)?;
-                vk.verify(message, &sig).map_err(|_| AiError::BadSignature)
+                let sig = p256::ecdsa::Signature::from_der(sig).map_err(|_| OmsError::BadSignature)?;
+                vk.verify(message, &sig).map_err(|_| OmsError::BadSignature)
             }
             VerifyingKey::Ed25519(pk) => {
-                let sig: [u8; 64] = sig.try_into().map_err(|_| AiError::BadSignature)?;
-                pk.verify(message, &Signature(sig)).map_err(|_| AiError::BadSignature)
+                let sig: [u8; 64] = sig.try_into().map_err(|_| OmsError::BadSignature)?;
+                pk.verify(message, &Signature(sig)).map_err(|_| OmsError::BadSignature)
             }
         }
     }
 }
 
 /// Decodes the first PEM block of `text` into its label and DER bytes.
-fn pem_decode(text: &str) -> Result<(String, Vec<u8>), AiError> {
+fn pem_decode(text: &str) -> Result<(String, Vec<u8>), OmsError> {
     let mut lines = text.lines().map(str::trim);
     let label = lines
         .by_ref()
         .find_map(|l| l.strip_prefix("-----BEGIN ").and_then(|r| r.strip_suffix("-----")))
-        .ok_or_else(|| AiError::Key("no PEM block found".into()))?
+        .ok_or_else(|| OmsError::Key("no PEM block found".into()))?
         .to_string();
     let end = format!("-----END {label}-----");
     let mut body = String::new();
     for line in lines.by_ref() {
         if line == end {
-            let der = B64.decode(body.as_bytes()).map_err(|e| AiError::Key(format!("bad PEM base64: {e}")))?;
+            let der = B64.decode(body.as_bytes()).map_err(|e| OmsError::Key(format!("bad PEM base64: {e}")))?;
             return Ok((label, der));
         }
         if line.contains(':') {
             // RFC 1421 headers (Proc-Type, DEK-Info) mean an encrypted legacy key.
-            return Err(AiError::Key("encrypted private keys are not supported".into()));
+            return Err(OmsError::Key("encrypted private keys are not supported".into()));
         }
         body.push_str(line);
     }
-    Err(AiError::Key(format!("PEM block {label:?} has no END line")))
+    Err(OmsError::Key(format!("PEM block {label:?} has no END line")))
 }
 
 /// DSSE pre-authentication encoding (DSSE v1.0 protocol).
@@ -295,11 +295,11 @@ struct ResourceJson {
 
 impl Bundle {
     /// Parses a bundle, refusing oversized input; never panics.
-    pub fn from_json(bytes: &[u8]) -> Result<Bundle, AiError> {
+    pub fn from_json(bytes: &[u8]) -> Result<Bundle, OmsError> {
         if bytes.len() > BUNDLE_BYTES_MAX {
-            return Err(AiError::BundleTooLarge { max: BUNDLE_BYTES_MAX });
+            return Err(OmsError::BundleTooLarge { max: BUNDLE_BYTES_MAX });
         }
-        serde_json::from_slice(bytes).map_err(|e| AiError::MalformedBundle(e.to_string()))
+        serde_json::from_slice(bytes).map_err(|e| OmsError::MalformedBundle(e.to_string()))
     }
 
     pub fn to_json(&self) -> String {
@@ -373,7 +373,7 @@ pub fn sign_model(
     signature_path: Option<&Path>,
     key: &SigningKey,
     progress: Option<&(dyn Fn(Progress) + Sync)>,
-) -> Result<(Manifest, Bundle), AiError> {
+) -> Result<(Manifest, Bundle), OmsError> {
     let mut ser = options.serialization()?;
     if let Some(rel) = signature_path.and_then(|s| relative_inside(model, s)) {
         ser.add_ignore_path(&rel);
@@ -396,77 +396,77 @@ pub struct SignedManifest {
 
 /// Checks the bundle's media type, payload type, key hint and signature under `key`,
 /// then parses and checks the statement. Does not look at the model.
-pub fn verify_bundle(bundle_json: &[u8], key: &VerifyingKey) -> Result<SignedManifest, AiError> {
+pub fn verify_bundle(bundle_json: &[u8], key: &VerifyingKey) -> Result<SignedManifest, OmsError> {
     let bundle = Bundle::from_json(bundle_json)?;
     if bundle.media_type != BUNDLE_MEDIA_TYPE {
-        return Err(AiError::WrongMediaType(bundle.media_type));
+        return Err(OmsError::WrongMediaType(bundle.media_type));
     }
     let env = &bundle.dsse_envelope;
     if env.payload_type != IN_TOTO_PAYLOAD_TYPE {
-        return Err(AiError::WrongPayloadType(env.payload_type.clone()));
+        return Err(OmsError::WrongPayloadType(env.payload_type.clone()));
     }
     let key_hint = key.hint();
     if let Some(bundle_hint) = bundle.verification_material.public_key.as_ref().and_then(|p| p.hint.as_deref()) {
         // model-signing skips the check (with a warning) when the hint is empty.
         if !bundle_hint.is_empty() && bundle_hint != key_hint {
-            return Err(AiError::WrongKey { bundle_hint: bundle_hint.to_string(), key_hint });
+            return Err(OmsError::WrongKey { bundle_hint: bundle_hint.to_string(), key_hint });
         }
     }
     // model-signing verifies the first signature only.
-    let first = env.signatures.first().ok_or(AiError::SignatureCount(0))?;
-    let payload = B64.decode(env.payload.as_bytes()).map_err(|e| AiError::MalformedBundle(format!("payload: {e}")))?;
-    let sig = B64.decode(first.sig.as_bytes()).map_err(|e| AiError::MalformedBundle(format!("signature: {e}")))?;
+    let first = env.signatures.first().ok_or(OmsError::SignatureCount(0))?;
+    let payload = B64.decode(env.payload.as_bytes()).map_err(|e| OmsError::MalformedBundle(format!("payload: {e}")))?;
+    let sig = B64.decode(first.sig.as_bytes()).map_err(|e| OmsError::MalformedBundle(format!("signature: {e}")))?;
     key.verify(&pae(&env.payload_type, &payload), &sig)?;
     parse_statement(&payload)
 }
 
-fn parse_statement(payload: &[u8]) -> Result<SignedManifest, AiError> {
+fn parse_statement(payload: &[u8]) -> Result<SignedManifest, OmsError> {
     // Check the type fields before the shape, so a foreign statement gets a clear reason.
     let value: serde_json::Value =
-        serde_json::from_slice(payload).map_err(|e| AiError::MalformedBundle(format!("statement: {e}")))?;
+        serde_json::from_slice(payload).map_err(|e| OmsError::MalformedBundle(format!("statement: {e}")))?;
     let field = |k: &str| value.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
     if field("_type") != IN_TOTO_STATEMENT_TYPE {
-        return Err(AiError::UnsupportedStatement(format!("statement type {:?}", field("_type"))));
+        return Err(OmsError::UnsupportedStatement(format!("statement type {:?}", field("_type"))));
     }
     if field("predicateType") != PREDICATE_TYPE {
-        return Err(AiError::UnsupportedStatement(format!(
+        return Err(OmsError::UnsupportedStatement(format!(
             "predicate type {:?} (only {PREDICATE_TYPE} is supported)",
             field("predicateType")
         )));
     }
     let st: Statement =
-        serde_json::from_value(value).map_err(|e| AiError::MalformedBundle(format!("statement: {e}")))?;
+        serde_json::from_value(value).map_err(|e| OmsError::MalformedBundle(format!("statement: {e}")))?;
     let [subject] = <[Subject; 1]>::try_from(st.subject)
-        .map_err(|s| AiError::UnsupportedStatement(format!("expected one subject, found {}", s.len())))?;
+        .map_err(|s| OmsError::UnsupportedStatement(format!("expected one subject, found {}", s.len())))?;
     let ser = &st.predicate.serialization;
     let hash: HashAlgorithm =
-        ser.hash_type.parse().map_err(|_| AiError::UnsupportedStatement(format!("hash type {:?}", ser.hash_type)))?;
+        ser.hash_type.parse().map_err(|_| OmsError::UnsupportedStatement(format!("hash type {:?}", ser.hash_type)))?;
     let method = match ser.method.as_str() {
         "files" => Method::Files,
         "shards" => Method::Shards { shard_size: shard_size(ser.shard_size.as_ref())? },
-        other => return Err(AiError::UnsupportedStatement(format!("serialization method {other:?}"))),
+        other => return Err(OmsError::UnsupportedStatement(format!("serialization method {other:?}"))),
     };
     let serialization = Serialization::new(method, hash, ser.allow_symlinks, ser.ignore_paths.clone());
     let mut resources = Vec::with_capacity(st.predicate.resources.len());
     let mut names = std::collections::BTreeSet::new();
     for r in st.predicate.resources {
         let digest = hex::decode(&r.digest)
-            .map_err(|_| AiError::MalformedBundle(format!("digest of {:?} is not hex", r.name)))?;
+            .map_err(|_| OmsError::MalformedBundle(format!("digest of {:?} is not hex", r.name)))?;
         if !names.insert(r.name.clone()) {
-            return Err(AiError::MalformedBundle(format!("resource {:?} listed twice", r.name)));
+            return Err(OmsError::MalformedBundle(format!("resource {:?} listed twice", r.name)));
         }
         resources.push(Resource { name: r.name, algorithm: r.algorithm, digest });
     }
     let computed = fingerprint::digest_of(&resources);
     if hex::encode(computed) != subject.digest.sha256 {
-        return Err(AiError::InconsistentManifest { subject: subject.digest.sha256, computed: hex::encode(computed) });
+        return Err(OmsError::InconsistentManifest { subject: subject.digest.sha256, computed: hex::encode(computed) });
     }
     Ok(SignedManifest { model_name: subject.name, subject_digest: computed, serialization, resources })
 }
 
 /// Accepts an integer, or an integral float as Python's protobuf JSON writes it.
-fn shard_size(n: Option<&serde_json::Number>) -> Result<u64, AiError> {
-    let bad = || AiError::UnsupportedStatement("shards serialization needs a positive integer shard_size".into());
+fn shard_size(n: Option<&serde_json::Number>) -> Result<u64, OmsError> {
+    let bad = || OmsError::UnsupportedStatement("shards serialization needs a positive integer shard_size".into());
     let n = n.ok_or_else(bad)?;
     let size = match n.as_u64() {
         Some(v) => v,
@@ -502,7 +502,7 @@ pub fn verify_model(
     signature_path: Option<&Path>,
     key: &VerifyingKey,
     progress: Option<&(dyn Fn(Progress) + Sync)>,
-) -> Result<Verified, AiError> {
+) -> Result<Verified, OmsError> {
     let signed = verify_bundle(bundle_json, key)?;
     let mut ser = signed.serialization.clone();
     if let Some(rel) = signature_path.and_then(|s| relative_inside(model, s)) {
@@ -511,7 +511,7 @@ pub fn verify_model(
     let actual = fingerprint::fingerprint_with(model, &ser, progress)?;
     let diffs = compare(&signed.resources, &actual.resources);
     if !diffs.is_empty() {
-        return Err(AiError::ModelMismatch(diffs));
+        return Err(OmsError::ModelMismatch(diffs));
     }
     Ok(Verified { signed, key_hint: key.hint() })
 }
@@ -600,7 +600,7 @@ mod tests {
         assert_eq!(v.signed.serialization.ignore_paths, [".git", ".gitattributes", ".github", ".gitignore"]);
         std::fs::write(root.join("a.txt"), b"hellO").expect("tamper");
         let err = verify_model(&root, PY_BUNDLE.as_bytes(), None, &key, None).expect_err("tampered");
-        assert!(matches!(&err, AiError::ModelMismatch(d) if d == &[Difference::Changed { resource: "a.txt".into() }]));
+        assert!(matches!(&err, OmsError::ModelMismatch(d) if d == &[Difference::Changed { resource: "a.txt".into() }]));
     }
 
     #[test]
@@ -626,7 +626,7 @@ mod tests {
             let vk = key.verifying_key();
             let (_dir, root, bundle) = signed_fixture(&key, &Options::default());
             let check = |expected: Vec<Difference>| match verify_model(&root, &bundle, None, &vk, None) {
-                Err(AiError::ModelMismatch(d)) => assert_eq!(d, expected),
+                Err(OmsError::ModelMismatch(d)) => assert_eq!(d, expected),
                 other => panic!("expected a mismatch, got {other:?}"),
             };
             std::fs::write(root.join("sub/w.bin"), b"changed").expect("write");
@@ -653,7 +653,7 @@ mod tests {
         std::fs::write(root.join("sub/w.bin"), &data).expect("write");
         let err = verify_model(&root, &bundle, None, &key.verifying_key(), None).expect_err("tampered");
         assert!(
-            matches!(&err, AiError::ModelMismatch(d) if d == &[Difference::Changed { resource: "sub/w.bin:30:60".into() }])
+            matches!(&err, OmsError::ModelMismatch(d) if d == &[Difference::Changed { resource: "sub/w.bin:30:60".into() }])
         );
     }
 
@@ -663,31 +663,31 @@ mod tests {
         let (_dir, root, bundle) = signed_fixture(&key, &Options::default());
         for other in [p256_key(10), ed_key(9)] {
             let err = verify_model(&root, &bundle, None, &other.verifying_key(), None).expect_err("wrong key");
-            assert!(matches!(err, AiError::WrongKey { .. }), "{err}");
+            assert!(matches!(err, OmsError::WrongKey { .. }), "{err}");
         }
         let mut b = Bundle::from_json(&bundle).expect("parse");
         // Without the hint the signature itself must fail.
         b.verification_material.public_key = None;
         let err = verify_bundle(b.to_json().as_bytes(), &p256_key(10).verifying_key()).expect_err("bad sig");
-        assert!(matches!(err, AiError::BadSignature), "{err}");
+        assert!(matches!(err, OmsError::BadSignature), "{err}");
         // A payload edited after signing.
         let mut b = Bundle::from_json(&bundle).expect("parse");
         let payload = String::from_utf8(B64.decode(&b.dsse_envelope.payload).expect("b64")).expect("utf8");
         b.dsse_envelope.payload = B64.encode(payload.replace("\"a.txt\"", "\"A.txt\""));
         let err = verify_bundle(b.to_json().as_bytes(), &key.verifying_key()).expect_err("edited payload");
-        assert!(matches!(err, AiError::BadSignature), "{err}");
+        assert!(matches!(err, OmsError::BadSignature), "{err}");
         let mut b = Bundle::from_json(&bundle).expect("parse");
         b.dsse_envelope.payload_type = "application/json".into();
         let err = verify_bundle(b.to_json().as_bytes(), &key.verifying_key()).expect_err("payload type");
-        assert!(matches!(err, AiError::WrongPayloadType(_)), "{err}");
+        assert!(matches!(err, OmsError::WrongPayloadType(_)), "{err}");
         let mut b = Bundle::from_json(&bundle).expect("parse");
         b.media_type = "application/vnd.dev.sigstore.bundle+json;version=0.1".into();
         let err = verify_bundle(b.to_json().as_bytes(), &key.verifying_key()).expect_err("media type");
-        assert!(matches!(err, AiError::WrongMediaType(_)), "{err}");
+        assert!(matches!(err, OmsError::WrongMediaType(_)), "{err}");
         let mut b = Bundle::from_json(&bundle).expect("parse");
         b.dsse_envelope.signatures.clear();
         let err = verify_bundle(b.to_json().as_bytes(), &key.verifying_key()).expect_err("no signature");
-        assert!(matches!(err, AiError::SignatureCount(0)), "{err}");
+        assert!(matches!(err, OmsError::SignatureCount(0)), "{err}");
     }
 
     #[test]
@@ -718,9 +718,9 @@ mod tests {
         sign_payload(&statement(PREDICATE_TYPE, &good_digest, files)).expect("valid statement");
         let err =
             sign_payload(&statement("https://model_signing/Digests/v0.1", &good_digest, files)).expect_err("v0.1");
-        assert!(matches!(err, AiError::UnsupportedStatement(_)), "{err}");
+        assert!(matches!(err, OmsError::UnsupportedStatement(_)), "{err}");
         let err = sign_payload(&statement(PREDICATE_TYPE, &"11".repeat(32), files)).expect_err("subject");
-        assert!(matches!(err, AiError::InconsistentManifest { .. }), "{err}");
+        assert!(matches!(err, OmsError::InconsistentManifest { .. }), "{err}");
         // Python's protobuf JSON writes the shard size as a float.
         let shards = r#"{"method":"shards","hash_type":"sha256","shard_size":30.0,"allow_symlinks":false}"#;
         let s = sign_payload(&statement(PREDICATE_TYPE, &good_digest, shards)).expect("float shard size");
@@ -732,10 +732,10 @@ mod tests {
             r#"{"method":"tensors","hash_type":"sha256","allow_symlinks":false}"#,
         ] {
             let err = sign_payload(&statement(PREDICATE_TYPE, &good_digest, bad)).expect_err(bad);
-            assert!(matches!(err, AiError::UnsupportedStatement(_)), "{bad}: {err}");
+            assert!(matches!(err, OmsError::UnsupportedStatement(_)), "{bad}: {err}");
         }
         let err = sign_payload("[1,2").expect_err("not json");
-        assert!(matches!(err, AiError::MalformedBundle(_)), "{err}");
+        assert!(matches!(err, OmsError::MalformedBundle(_)), "{err}");
     }
 
     #[test]
@@ -759,11 +759,11 @@ mod tests {
         let p = p256_key(2);
         assert_eq!(VerifyingKey::from_pem(&p.verifying_key().to_pem()).expect("p256 spki"), p.verifying_key());
         for bad in ["", "-----BEGIN PUBLIC KEY-----\n!!\n-----END PUBLIC KEY-----\n", PY_BUNDLE] {
-            assert!(matches!(VerifyingKey::from_pem(bad), Err(AiError::Key(_))));
+            assert!(matches!(VerifyingKey::from_pem(bad), Err(OmsError::Key(_))));
         }
-        assert!(matches!(SigningKey::from_pem(PY_PUBLIC_KEY), Err(AiError::Key(_))));
+        assert!(matches!(SigningKey::from_pem(PY_PUBLIC_KEY), Err(OmsError::Key(_))));
         let encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
-        assert!(matches!(SigningKey::from_pem(encrypted), Err(AiError::Key(_))));
+        assert!(matches!(SigningKey::from_pem(encrypted), Err(OmsError::Key(_))));
     }
 
     proptest! {

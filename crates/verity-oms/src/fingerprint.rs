@@ -44,7 +44,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
-use crate::error::AiError;
+use crate::error::OmsError;
 
 /// Bytes read at a time when hashing with SHA-256 (model-signing reads 1 MiB chunks).
 pub const READ_BUFFER_BYTES: usize = 1 << 20;
@@ -73,12 +73,12 @@ impl HashAlgorithm {
 }
 
 impl FromStr for HashAlgorithm {
-    type Err = AiError;
-    fn from_str(s: &str) -> Result<Self, AiError> {
+    type Err = OmsError;
+    fn from_str(s: &str) -> Result<Self, OmsError> {
         match s {
             "sha256" => Ok(HashAlgorithm::Sha256),
             "blake3" => Ok(HashAlgorithm::Blake3),
-            other => Err(AiError::InvalidOption(format!("unsupported hash {other:?} (sha256 or blake3)"))),
+            other => Err(OmsError::InvalidOption(format!("unsupported hash {other:?} (sha256 or blake3)"))),
         }
     }
 }
@@ -118,9 +118,9 @@ impl Default for Options {
 
 impl Options {
     /// The serialization these options produce, as recorded in a signature.
-    pub fn serialization(&self) -> Result<Serialization, AiError> {
+    pub fn serialization(&self) -> Result<Serialization, OmsError> {
         let method = match (self.hash, self.shard_size) {
-            (_, Some(0)) => return Err(AiError::InvalidOption("shard size must be at least 1 byte".into())),
+            (_, Some(0)) => return Err(OmsError::InvalidOption("shard size must be at least 1 byte".into())),
             // model-signing: "For BLAKE3 this is equivalent to not sharding."
             (HashAlgorithm::Blake3, _) | (_, None) => Method::Files,
             (HashAlgorithm::Sha256, Some(shard_size)) => Method::Shards { shard_size },
@@ -246,7 +246,7 @@ pub fn fingerprint(
     path: &Path,
     options: &Options,
     progress: Option<&(dyn Fn(Progress) + Sync)>,
-) -> Result<Manifest, AiError> {
+) -> Result<Manifest, OmsError> {
     fingerprint_with(path, &options.serialization()?, progress)
 }
 
@@ -256,9 +256,9 @@ pub fn fingerprint_with(
     path: &Path,
     serialization: &Serialization,
     progress: Option<&(dyn Fn(Progress) + Sync)>,
-) -> Result<Manifest, AiError> {
+) -> Result<Manifest, OmsError> {
     if let Method::Shards { shard_size: 0 } = serialization.method {
-        return Err(AiError::InvalidOption("shard size must be at least 1 byte".into()));
+        return Err(OmsError::InvalidOption("shard size must be at least 1 byte".into()));
     }
     let entries = collect(path, serialization)?;
     let mut jobs: Vec<Job> = Vec::new();
@@ -323,19 +323,19 @@ pub fn fingerprint_with(
 
 /// model-signing's subject name: the path's last component, or the last component of
 /// the resolved path when that is empty or `..`.
-fn model_name(path: &Path) -> Result<String, AiError> {
+fn model_name(path: &Path) -> Result<String, OmsError> {
     let name = match path.file_name() {
         Some(n) => n.to_os_string(),
         None => {
-            let resolved = path.canonicalize().map_err(|e| AiError::io(path, e))?;
+            let resolved = path.canonicalize().map_err(|e| OmsError::io(path, e))?;
             resolved.file_name().map(|n| n.to_os_string()).unwrap_or_default()
         }
     };
-    name.into_string().map_err(|_| AiError::NonUtf8Path(path.to_path_buf()))
+    name.into_string().map_err(|_| OmsError::NonUtf8Path(path.to_path_buf()))
 }
 
 /// Lists the files to hash, applying model-signing's checks to every entry.
-fn collect(root: &Path, ser: &Serialization) -> Result<Vec<Entry>, AiError> {
+fn collect(root: &Path, ser: &Serialization) -> Result<Vec<Entry>, OmsError> {
     let mut out = Vec::new();
     let root_meta = check_entry(root, ser.allow_symlinks)?;
     if root_meta.is_file() {
@@ -348,18 +348,18 @@ fn collect(root: &Path, ser: &Serialization) -> Result<Vec<Entry>, AiError> {
     let mut stack: Vec<(PathBuf, Vec<String>)> = vec![(root.to_path_buf(), Vec::new())];
     let mut seen = 0usize;
     while let Some((dir, rel)) = stack.pop() {
-        let read = std::fs::read_dir(&dir).map_err(|e| AiError::io(&dir, e))?;
+        let read = std::fs::read_dir(&dir).map_err(|e| OmsError::io(&dir, e))?;
         for item in read {
-            let item = item.map_err(|e| AiError::io(&dir, e))?;
+            let item = item.map_err(|e| OmsError::io(&dir, e))?;
             seen += 1;
             if seen > MODEL_FILES_MAX {
-                return Err(AiError::TooManyFiles { max: MODEL_FILES_MAX });
+                return Err(OmsError::TooManyFiles { max: MODEL_FILES_MAX });
             }
             let path = item.path();
-            let name = item.file_name().into_string().map_err(|_| AiError::NonUtf8Path(path.clone()))?;
+            let name = item.file_name().into_string().map_err(|_| OmsError::NonUtf8Path(path.clone()))?;
             let mut child_rel = rel.clone();
             child_rel.push(name);
-            let is_link = item.file_type().map_err(|e| AiError::io(&path, e))?.is_symlink();
+            let is_link = item.file_type().map_err(|e| OmsError::io(&path, e))?.is_symlink();
             let meta = check_entry(&path, ser.allow_symlinks)?;
             if meta.is_dir() {
                 // pathlib's "**" does not descend into symlinked directories.
@@ -376,14 +376,14 @@ fn collect(root: &Path, ser: &Serialization) -> Result<Vec<Entry>, AiError> {
 
 /// model-signing's `check_file_or_directory`: refuse symlinks unless allowed, and
 /// anything that is neither a file nor a directory. Returns the followed metadata.
-fn check_entry(path: &Path, allow_symlinks: bool) -> Result<std::fs::Metadata, AiError> {
-    let link_meta = std::fs::symlink_metadata(path).map_err(|e| AiError::io(path, e))?;
+fn check_entry(path: &Path, allow_symlinks: bool) -> Result<std::fs::Metadata, OmsError> {
+    let link_meta = std::fs::symlink_metadata(path).map_err(|e| OmsError::io(path, e))?;
     if link_meta.file_type().is_symlink() && !allow_symlinks {
-        return Err(AiError::Symlink(path.to_path_buf()));
+        return Err(OmsError::Symlink(path.to_path_buf()));
     }
-    let meta = std::fs::metadata(path).map_err(|_| AiError::SpecialFile(path.to_path_buf()))?;
+    let meta = std::fs::metadata(path).map_err(|_| OmsError::SpecialFile(path.to_path_buf()))?;
     if !(meta.is_file() || meta.is_dir()) {
-        return Err(AiError::SpecialFile(path.to_path_buf()));
+        return Err(OmsError::SpecialFile(path.to_path_buf()));
     }
     Ok(meta)
 }
@@ -397,12 +397,12 @@ pub const SHA256_STEP_BYTES: u64 = 16 << 20;
 /// 2 GiB file in 1 GB shards on 2 cores) "largest first, whole job per task" leaves a
 /// core idle at the end; largest-remaining-first steps keep every core busy until the
 /// last step, as an oversubscribed thread pool would, without more threads than cores.
-fn hash_sha256_jobs(jobs: &[Job], report: &(dyn Fn(u64) + Sync)) -> Result<Vec<Vec<u8>>, AiError> {
+fn hash_sha256_jobs(jobs: &[Job], report: &(dyn Fn(u64) + Sync)) -> Result<Vec<Vec<u8>>, OmsError> {
     struct Sched {
         states: Vec<Option<(Sha256, u64)>>,
         /// Idle unfinished jobs by bytes left (and index, for a deterministic order).
         idle: std::collections::BinaryHeap<(u64, std::cmp::Reverse<usize>)>,
-        error: Option<AiError>,
+        error: Option<OmsError>,
     }
     let mut idle = std::collections::BinaryHeap::new();
     let mut states = Vec::with_capacity(jobs.len());
@@ -466,10 +466,10 @@ fn sha256_range(
     len: u64,
     buf: &mut [u8],
     report: &(dyn Fn(u64) + Sync),
-) -> Result<(), AiError> {
+) -> Result<(), OmsError> {
     use std::io::{Seek, SeekFrom};
-    let mut file = File::open(path).map_err(|e| AiError::io(path, e))?;
-    file.seek(SeekFrom::Start(start)).map_err(|e| AiError::io(path, e))?;
+    let mut file = File::open(path).map_err(|e| OmsError::io(path, e))?;
+    file.seek(SeekFrom::Start(start)).map_err(|e| OmsError::io(path, e))?;
     let mut left = len;
     while left > 0 {
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
@@ -482,18 +482,18 @@ fn sha256_range(
     Ok(())
 }
 
-fn hash_blake3_job(job: &Job, report: &(dyn Fn(u64) + Sync)) -> Result<Vec<u8>, AiError> {
+fn hash_blake3_job(job: &Job, report: &(dyn Fn(u64) + Sync)) -> Result<Vec<u8>, OmsError> {
     let path = &job.entry.path;
     let len = job.end - job.start;
-    let changed = || AiError::FileChangedDuringHashing(path.to_path_buf());
-    if std::fs::metadata(path).map_err(|e| AiError::io(path, e))?.len() != len {
+    let changed = || OmsError::FileChangedDuringHashing(path.to_path_buf());
+    if std::fs::metadata(path).map_err(|e| OmsError::io(path, e))?.len() != len {
         return Err(changed());
     }
     // Memory-mapped and tree-hashed on the pool, as `b3sum` does: the pages are the
     // page cache's own (no copy into a buffer, no heap beyond the hasher), and small
     // files fall back to ordinary reads inside blake3.
     let mut h = blake3::Hasher::new();
-    h.update_mmap_rayon(path).map_err(|e| AiError::io(path, e))?;
+    h.update_mmap_rayon(path).map_err(|e| OmsError::io(path, e))?;
     if h.count() != len {
         return Err(changed());
     }
@@ -502,10 +502,10 @@ fn hash_blake3_job(job: &Job, report: &(dyn Fn(u64) + Sync)) -> Result<Vec<u8>, 
 }
 
 /// Fills `buf` completely; a file that ends early changed while being hashed.
-fn fill(file: &mut File, buf: &mut [u8], path: &Path) -> Result<(), AiError> {
+fn fill(file: &mut File, buf: &mut [u8], path: &Path) -> Result<(), OmsError> {
     file.read_exact(buf).map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => AiError::FileChangedDuringHashing(path.to_path_buf()),
-        _ => AiError::io(path, e),
+        std::io::ErrorKind::UnexpectedEof => OmsError::FileChangedDuringHashing(path.to_path_buf()),
+        _ => OmsError::io(path, e),
     })
 }
 
@@ -616,7 +616,7 @@ mod tests {
         std::os::unix::fs::symlink("a.txt", root.join("link")).expect("symlink");
         std::os::unix::fs::symlink("sub", root.join("dirlink")).expect("symlink");
         let err = fingerprint(&root, &Options::default(), None).expect_err("symlink must be refused");
-        assert!(matches!(err, AiError::Symlink(_)), "{err}");
+        assert!(matches!(err, OmsError::Symlink(_)), "{err}");
         let o = Options { allow_symlinks: true, ..Options::default() };
         let m = fingerprint(&root, &o, None).expect("fingerprint");
         let link = m.resources.iter().find(|r| r.name == "link").expect("link hashed through");
@@ -656,9 +656,9 @@ mod tests {
     fn bad_options_and_paths_are_errors() {
         let dir = tempfile::tempdir().expect("tempdir");
         let err = fingerprint(&dir.path().join("nope"), &Options::default(), None).expect_err("missing");
-        assert!(matches!(err, AiError::Io { .. }), "{err}");
+        assert!(matches!(err, OmsError::Io { .. }), "{err}");
         let err = fingerprint(dir.path(), &opts(HashAlgorithm::Sha256, Some(0)), None).expect_err("shard 0");
-        assert!(matches!(err, AiError::InvalidOption(_)), "{err}");
+        assert!(matches!(err, OmsError::InvalidOption(_)), "{err}");
         assert!("blake2b".parse::<HashAlgorithm>().is_err());
     }
 }
