@@ -198,12 +198,14 @@ fn too_many_pages(path: &str) -> ClientError {
     ClientError::Protocol(format!("{path} answered more than {PAGES_MAX} pages"))
 }
 
-/// How a [`Client`] retries a request the node refused for load (429 `sender_quota`,
-/// 503 `mempool_full`, `overloaded`, `too_many_connections`, `request_timeout`): it waits
-/// what the node's `Retry-After` says (whole seconds; 1 s when absent or unreadable), at
-/// most `max_wait` per wait, and gives up after `attempts` tries in all, returning the
-/// node's last answer. A refused request changed nothing on the node, so trying it again
-/// is safe for every request, transactions included.
+/// How a [`Client`] retries a request the node refused for load before acting on it
+/// (429 `sender_quota`; 503 `mempool_full`, `overloaded`, `too_many_connections`): it
+/// waits what the node's `Retry-After` says (whole seconds; 1 s when absent or
+/// unreadable), at most `max_wait` per wait, and gives up after `attempts` tries in all,
+/// returning the node's last answer. Such a request changed nothing on the node, so
+/// trying it again is safe, transactions included. Other 503s are not retried:
+/// `request_timeout` (the node may have acted, e.g. admitted the transaction),
+/// `shutting_down`, `node_failed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Tries in all (1: never retry).
@@ -229,8 +231,11 @@ impl RetryPolicy {
     }
 }
 
-/// Whether an HTTP status is a refusal for load, worth trying again after a wait.
-fn is_load_refusal(status: reqwest::StatusCode) -> bool {
+/// The error codes of refusals for load that leave the node unchanged.
+const LOAD_REFUSALS: [&str; 4] = ["sender_quota", "mempool_full", "overloaded", "too_many_connections"];
+
+/// Whether an HTTP status is one a refusal for load comes with.
+fn is_load_status(status: reqwest::StatusCode) -> bool {
     status == reqwest::StatusCode::TOO_MANY_REQUESTS || status == reqwest::StatusCode::SERVICE_UNAVAILABLE
 }
 
@@ -266,12 +271,17 @@ impl Client {
         let mut attempt = 1;
         loop {
             let resp = build().send().await.map_err(|e| self.transport(e))?;
-            if is_load_refusal(resp.status()) && attempt < self.retry.attempts {
-                tokio::time::sleep(self.retry.wait(resp.headers())).await;
-                attempt += 1;
-                continue;
+            if !is_load_status(resp.status()) || attempt >= self.retry.attempts {
+                return self.body(resp).await;
             }
-            return self.body(resp).await;
+            let wait = self.retry.wait(resp.headers());
+            match self.body(resp).await {
+                Err(ClientError::Api { code, .. }) if LOAD_REFUSALS.contains(&code.as_str()) => {
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
         }
     }
 
@@ -624,6 +634,15 @@ mod tests {
     /// A loopback HTTP server that answers the first `refusals` requests with `status`
     /// and `Retry-After: retry_after`, then 200 with a health body; counts requests.
     async fn server(refusals: usize, status: u16, retry_after: &'static str) -> (String, Arc<AtomicUsize>) {
+        server_with(refusals, status, retry_after, "overloaded").await
+    }
+
+    async fn server_with(
+        refusals: usize,
+        status: u16,
+        retry_after: &'static str,
+        code: &'static str,
+    ) -> (String, Arc<AtomicUsize>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let served = Arc::new(AtomicUsize::new(0));
@@ -642,7 +661,7 @@ mod tests {
                         let (head, body) = if i < refusals {
                             (
                                 format!("HTTP/1.1 {status} Refused\r\nretry-after: {retry_after}\r\n"),
-                                r#"{"code":"overloaded","message":"busy"}"#.to_string(),
+                                format!(r#"{{"code":"{code}","message":"busy"}}"#),
                             )
                         } else {
                             (
@@ -697,6 +716,10 @@ mod tests {
         let (url, served) = server(usize::MAX, 429, "0").await;
         assert!(Client::new(&url).with_retry(RetryPolicy::NEVER).health().await.is_err());
         assert_eq!(served.load(Ordering::SeqCst), 1, "NEVER tries once");
+        // A 503 after which the node may have acted is not retried.
+        let (url, served) = server_with(usize::MAX, 503, "0", "request_timeout").await;
+        assert!(Client::new(&url).health().await.is_err());
+        assert_eq!(served.load(Ordering::SeqCst), 1, "request_timeout is not retried");
         // Other errors are not retried.
         let (url, served) = server(usize::MAX, 422, "0").await;
         assert!(Client::new(&url).health().await.is_err());
