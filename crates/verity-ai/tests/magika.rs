@@ -13,17 +13,13 @@ use verity_ai::corpus::Corpus;
 use verity_ai::infer::{self, Backend, Matrix};
 use verity_ai::magika::{Input, Magika};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn model_dir() -> Option<PathBuf> {
-    if std::env::var("VERITY_SKIP_PY_INTEROP").as_deref() == Ok("1") {
-        eprintln!("VERITY_SKIP_PY_INTEROP=1: skipping the magika tests");
+    if verity_testkit::repo::skip_py_interop("the magika tests") {
         return None;
     }
-    let dir =
-        std::env::var_os("VERITY_MAGIKA_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("models/magika"));
+    let dir = std::env::var_os("VERITY_MAGIKA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| verity_testkit::repo::repo_root().join("models/magika"));
     assert!(
         verity_ai::magika::is_model_dir(&dir),
         "{} has no magika model: run scripts/fetch-magika.sh (or set VERITY_SKIP_PY_INTEROP=1 to skip)",
@@ -72,10 +68,10 @@ fn labels_and_scores_match_the_reference_magika() {
     }
     let ours = magika.classify_paths(&paths).expect("classify");
 
-    let py = repo_root().join(".venv/bin/python");
+    let py = verity_testkit::repo::repo_root().join(".venv/bin/python");
     assert!(py.exists(), "{} is missing: run scripts/py-venv.sh", py.display());
     let out = Command::new(&py)
-        .arg(repo_root().join("crates/verity-ai/tests/py/magika_oracle.py"))
+        .arg(verity_testkit::repo::repo_root().join("crates/verity-ai/tests/py/magika_oracle.py"))
         .args(&paths)
         .output()
         .expect("run the oracle");
@@ -147,7 +143,7 @@ fn the_example_magika_suite_runs_on_its_generated_corpus() {
 
     let Some(dir) = model_dir() else { return };
     let backend = infer::open(&dir).expect("open");
-    let path = repo_root().join("examples/suites/magika.toml");
+    let path = verity_testkit::repo::repo_root().join("examples/suites/magika.toml");
     let suite = Suite::load(&path).expect("the example suite parses");
     let digest = eval::model_digest(&dir).expect("fingerprint the model directory");
     let report = eval::evaluate(&suite, backend.as_ref(), "magika@1", digest).expect("evaluate");

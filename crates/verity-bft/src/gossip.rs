@@ -107,13 +107,14 @@ mod tests {
     use super::*;
     use verity_types::keys::SecretKey;
     use verity_types::{AccountId, Action, AssetId, Transaction};
+    use verity_types::{Burn, Transfer};
 
     fn tx(nonce: u64) -> SignedTransaction {
         Transaction {
             chain_id: "c".into(),
             sender: AccountId::new("a").expect("id"),
             nonce,
-            action: Action::Burn { asset: AssetId::new("usd").expect("id"), amount: 1 },
+            action: Action::Burn(Burn { asset: AssetId::new("usd").expect("id"), amount: 1 }),
         }
         .sign(&SecretKey::from_seed([7; 32]))
     }
@@ -137,12 +138,12 @@ mod tests {
     #[test]
     fn forwarded_transactions_get_the_per_transaction_checks() {
         let mut big = tx(1);
-        big.tx.action = Action::Transfer {
+        big.tx.action = Action::Transfer(Transfer {
             to: AccountId::new("b").expect("id"),
             asset: AssetId::new("usd").expect("id"),
             amount: 1,
             memo: "x".repeat(verity_types::limits::MEMO_BYTES_MAX + 1),
-        };
+        });
         let mut bad_sender = tx(2);
         // Ids validate when parsed, not when decoded: borsh gives any string.
         bad_sender.tx.sender =

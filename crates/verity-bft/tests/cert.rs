@@ -15,6 +15,7 @@ use verity_bft::block::LedgerBlock;
 use verity_bft::keys::{participants, private_key, public_key, verity_public_key};
 use verity_bft::{cert::certificate, digest, BftError};
 use verity_types::keys::SecretKey;
+use verity_types::Transfer;
 use verity_types::{
     consensus_namespace, Block, BlockHeader, FinalityRound, Hash, OrgId, Transaction, Validator, ValidatorSet,
 };
@@ -153,12 +154,12 @@ fn keys_and_blocks_round_trip() {
         chain_id: "bft-test".into(),
         sender: verity_types::AccountId::new("alice").expect("id"),
         nonce: 1,
-        action: verity_types::Action::Transfer {
+        action: verity_types::Action::Transfer(Transfer {
             to: verity_types::AccountId::new("bob").expect("id"),
             asset: verity_types::AssetId::new("usd").expect("id"),
             amount: 5,
             memo: String::new(),
-        },
+        }),
     }
     .sign(&keys[0]);
     let mut hd = header(&vs);

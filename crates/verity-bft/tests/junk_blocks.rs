@@ -10,39 +10,17 @@ use verity_bft::ledger::Ledger;
 use verity_consensus::{BlockProducer, Finalizer, SoloFinalizer};
 use verity_store::Store;
 use verity_types::keys::SecretKey;
-use verity_types::{
-    sha256, AccountId, Action, AssetId, Block, Genesis, GenesisAccount, GenesisAsset, GenesisBalance, GenesisOrg,
-    MintRule, OrgId, SignedTransaction, Transaction, Validator,
-};
+use verity_types::Burn;
+use verity_types::{AccountId, Action, AssetId, Block, Genesis, SignedTransaction, Transaction};
 
 const CHAIN: &str = "junk";
 
 fn key(name: &str) -> SecretKey {
-    SecretKey::from_seed(sha256(name.as_bytes()).0)
+    verity_testkit::secret(name)
 }
 
 fn genesis() -> Genesis {
-    let org = OrgId::new("o").expect("org");
-    Genesis {
-        chain_id: CHAIN.into(),
-        genesis_time_ms: 0,
-        orgs: vec![GenesisOrg {
-            id: org.clone(),
-            name: "O".into(),
-            admins: vec![GenesisAccount {
-                id: AccountId::new("admin").expect("id"),
-                public_key: key("admin").public_key(),
-            }],
-        }],
-        validators: vec![Validator { org, public_key: key("validator").public_key(), power: 1 }],
-        assets: vec![GenesisAsset { id: AssetId::new("usd").expect("asset"), mint: MintRule::Fixed, supply_cap: None }],
-        balances: vec![GenesisBalance {
-            account: AccountId::new("admin").expect("id"),
-            asset: AssetId::new("usd").expect("asset"),
-            amount: 1_000,
-        }],
-        epoch_length: 0,
-    }
+    verity_testkit::one_org(CHAIN)
 }
 
 fn burn(chain: &str, sender: &str, nonce: u64) -> SignedTransaction {
@@ -50,7 +28,7 @@ fn burn(chain: &str, sender: &str, nonce: u64) -> SignedTransaction {
         chain_id: chain.into(),
         sender: AccountId::new(sender).expect("id"),
         nonce,
-        action: Action::Burn { asset: AssetId::new("usd").expect("asset"), amount: 1 },
+        action: Action::Burn(Burn { asset: AssetId::new("usd").expect("asset"), amount: 1 }),
     }
     .sign(&key(sender))
 }

@@ -29,9 +29,9 @@ use verity_state::genesis_state;
 use verity_store::Store;
 use verity_types::keys::SecretKey;
 use verity_types::{
-    sha256, AccountId, Action, AssetId, Genesis, GenesisAccount, GenesisAsset, GenesisBalance, GenesisOrg, Hash,
-    MintRule, OrgId, SignedTransaction, Transaction, TxStatus, Validator,
+    AccountId, Action, AssetId, Genesis, Hash, OrgId, SignedTransaction, Transaction, TxStatus, Validator,
 };
+use verity_types::{ChangeValidators, ReportEquivocation, Transfer};
 
 const CHAIN: &str = "bft-sim";
 const MAX_BLOCK_BYTES: usize = 4 << 20;
@@ -40,42 +40,11 @@ const MAX_BLOCK_TXS: usize = 16;
 const SEEDS_DEFAULT: u64 = 32;
 
 fn key(name: &str) -> SecretKey {
-    SecretKey::from_seed(sha256(name.as_bytes()).0)
+    verity_testkit::secret(name)
 }
 
 fn genesis(n: usize) -> Genesis {
-    let org = |i: usize| OrgId::new(format!("org{i}")).expect("org");
-    let acc = |s: &str| AccountId::new(s).expect("account");
-    Genesis {
-        chain_id: CHAIN.into(),
-        genesis_time_ms: 0,
-        orgs: (0..n)
-            .map(|i| GenesisOrg {
-                id: org(i),
-                name: format!("Org {i}"),
-                // `watch{i}` signs the validator's reports of equivocation evidence.
-                admins: ["admin", "watch"]
-                    .iter()
-                    .map(|who| GenesisAccount {
-                        id: acc(&format!("{who}{i}")),
-                        public_key: key(&format!("{who}{i}")).public_key(),
-                    })
-                    .collect(),
-            })
-            .collect(),
-        validators: (0..n)
-            .map(|i| Validator { org: org(i), public_key: key(&format!("validator{i}")).public_key(), power: 1 })
-            .collect(),
-        assets: vec![GenesisAsset { id: AssetId::new("usd").expect("asset"), mint: MintRule::Fixed, supply_cap: None }],
-        balances: (0..n)
-            .map(|i| GenesisBalance {
-                account: acc(&format!("admin{i}")),
-                asset: AssetId::new("usd").expect("asset"),
-                amount: 1_000_000,
-            })
-            .collect(),
-        epoch_length: 0,
-    }
+    verity_testkit::consortium(CHAIN, n)
 }
 
 /// Transfers from each admin to the next, `per_sender` each, nonces from 0.
@@ -87,12 +56,12 @@ fn load(n: usize, per_sender: u64) -> Vec<SignedTransaction> {
                 chain_id: CHAIN.into(),
                 sender: AccountId::new(format!("admin{i}")).expect("account"),
                 nonce,
-                action: Action::Transfer {
+                action: Action::Transfer(Transfer {
                     to: AccountId::new(format!("admin{}", (i + 1) % n)).expect("account"),
                     asset: AssetId::new("usd").expect("asset"),
                     amount: 1,
                     memo: String::new(),
-                },
+                }),
             };
             out.push(tx.sign(&key(&format!("admin{i}"))));
         }
@@ -139,7 +108,7 @@ impl EvidenceSink for Reports {
             chain_id: CHAIN.into(),
             sender: AccountId::new(who.clone()).expect("account"),
             nonce: *nonce,
-            action: Action::ReportEquivocation { evidence },
+            action: Action::ReportEquivocation(ReportEquivocation { evidence }),
         };
         *nonce += 1;
         self.pool.add(tx.sign(&key(&who)));
@@ -846,7 +815,7 @@ fn change_tx(epoch: u64, ops: Vec<verity_types::ValidatorOp>, nonce: u64) -> Sig
         chain_id: CHAIN.into(),
         sender: AccountId::new("watch0").expect("id"),
         nonce,
-        action: Action::ChangeValidators { change, approvals },
+        action: Action::ChangeValidators(ChangeValidators { change, approvals }),
     }
     .sign(&key("watch0"))
 }

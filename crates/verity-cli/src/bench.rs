@@ -9,12 +9,14 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use rayon::prelude::*;
 use serde::Serialize;
+use verity_client::http::TxState;
 use verity_client::keystore::Keystore;
 use verity_node::datadir;
 use verity_node::mempool::{AdmitError, TxOutcome};
 use verity_node::{NodeCore, NodeOptions};
 use verity_types::keys::SecretKey;
 use verity_types::{AccountId, Action, AssetId, OrgId, Role, SignedTransaction, Transaction, TxStatus};
+use verity_types::{CreateAccount, Transfer};
 
 use crate::output::show;
 use crate::Global;
@@ -343,7 +345,7 @@ impl Driver {
                         if item.error.as_ref().is_some_and(|e| e.code == "mempool_full") {
                             retry.push(enc);
                         } else {
-                            out.push((item.status == "committed" && item.success == Some(true), t));
+                            out.push((item.status == TxState::Committed && item.success == Some(true), t));
                         }
                     }
                     if retry.is_empty() {
@@ -381,13 +383,18 @@ pub(crate) fn bench_accounts(
     let credit = AssetId::new("credit").expect("valid id");
     let mut setup = Vec::with_capacity(2 * count);
     for (i, (id, key)) in keys.iter().enumerate() {
-        let create = Action::CreateAccount {
+        let create = Action::CreateAccount(CreateAccount {
             account: id.clone(),
             public_key: key.public_key(),
             org: org.clone(),
             roles: vec![Role::Member],
-        };
-        let fund = Action::Transfer { to: id.clone(), asset: credit.clone(), amount: 1_000_000, memo: String::new() };
+        });
+        let fund = Action::Transfer(Transfer {
+            to: id.clone(),
+            asset: credit.clone(),
+            amount: 1_000_000,
+            memo: String::new(),
+        });
         for (j, action) in [create, fund].into_iter().enumerate() {
             setup.push(
                 Transaction { chain_id: chain.to_string(), sender: admin.0.clone(), nonce: (2 * i + j) as u64, action }
@@ -418,7 +425,7 @@ pub(crate) fn sign_transfers(
                 chain_id: chain.to_string(),
                 sender: sender.clone(),
                 nonce: first_nonce + round,
-                action: Action::Transfer { to, asset: asset.clone(), amount: 1, memo: String::new() },
+                action: Action::Transfer(Transfer { to, asset: asset.clone(), amount: 1, memo: String::new() }),
             }
             .sign(key)
         })

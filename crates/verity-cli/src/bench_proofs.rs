@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use verity_store::Store;
 use verity_types::keys::SecretKey;
+use verity_types::Burn;
 use verity_types::{
     merkle, AccountId, Action, AssetId, Block, BlockHeader, Certificate, Genesis, GenesisAccount, GenesisOrg, Hash,
     OrgId, Receipt, Signature, SignedTransaction, Transaction, TxStatus, Validator, ValidatorSignature,
@@ -83,7 +84,7 @@ pub fn proofs(a: &ProofsArgs) -> Result<ProofsReport> {
                     chain_id: "verity-bench".into(),
                     sender: sender.clone(),
                     nonce,
-                    action: Action::Burn { asset: asset.clone(), amount: 1 },
+                    action: Action::Burn(Burn { asset: asset.clone(), amount: 1 }),
                 },
                 public_key: validator.public_key(),
                 signature: Signature([0; 64]),
@@ -151,7 +152,7 @@ pub fn proofs(a: &ProofsArgs) -> Result<ProofsReport> {
                 chain_id: "verity-bench".into(),
                 sender: sender.clone(),
                 nonce: index,
-                action: Action::Burn { asset: asset.clone(), amount: 1 },
+                action: Action::Burn(Burn { asset: asset.clone(), amount: 1 }),
             },
             public_key: validator.public_key(),
             signature: Signature([0; 64]),

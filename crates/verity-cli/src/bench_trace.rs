@@ -47,6 +47,11 @@ use verity_types::{
     ModelId, ModelVersionRef, OptOutScope, PayoutShare, RecordRef, ReviewLayer, Role, RunId, SignedTransaction,
     Transaction, TxStatus,
 };
+use verity_types::{
+    AddDatasetItems, ChallengeItem, CorrectDecision, CreateAccount, Deploy, OptOutContent, PublishDataset,
+    RecordDecision, RegisterContent, RegisterModel, RegisterModelVersion, RegisterRun, Rollback, SetGate,
+    SubmitAttestation,
+};
 
 use crate::bench::{max_rss_mib, percentile};
 use crate::bench_proofs::next as rand_next;
@@ -337,7 +342,10 @@ impl Gen {
         for (i, (name, role)) in account_roles().into_iter().enumerate() {
             let public_key = self.accounts[i + 1].1.public_key();
             let account = AccountId::new(name)?;
-            self.tx(ADMIN, Action::CreateAccount { account, public_key, org: org.clone(), roles: vec![role] })?;
+            self.tx(
+                ADMIN,
+                Action::CreateAccount(CreateAccount { account, public_key, org: org.clone(), roles: vec![role] }),
+            )?;
         }
         self.content(shape)?;
         self.datasets(shape)?;
@@ -350,12 +358,20 @@ impl Gen {
             let creator = 1 + (i % CREATORS as u64) as usize;
             let payout = vec![PayoutShare { account: self.key(creator).0.clone(), share_ppm: 1_000_000 }];
             let content = content_id(i);
-            let action = Action::RegisterContent { content, media_type: "text/plain".into(), licence: mit(), payout };
+            let action = Action::RegisterContent(RegisterContent {
+                content,
+                media_type: "text/plain".into(),
+                licence: mit(),
+                payout,
+            });
             self.tx(creator, action)?;
             self.catalog.add(RecordRef::Content(content));
             if shape.opted_out(i) {
-                let action =
-                    Action::OptOut { content, scope: OptOutScope::AllTraining, reason: "no AI training".into() };
+                let action = Action::OptOut(OptOutContent {
+                    content,
+                    scope: OptOutScope::AllTraining,
+                    reason: "no AI training".into(),
+                });
                 let id = self.tx(creator, action)?;
                 self.catalog.add(RecordRef::OptOut(id));
             }
@@ -375,7 +391,7 @@ impl Gen {
                 let m = DatasetManifest::new(dataset_id(d), version, items)?;
                 self.tx(
                     CURATOR,
-                    Action::PublishDataset {
+                    Action::PublishDataset(PublishDataset {
                         dataset: m.dataset.clone(),
                         version,
                         manifest_hash: m.hash(),
@@ -387,15 +403,18 @@ impl Gen {
                         supersedes: (version > 1).then(|| version - 1),
                         reviewers: vec![],
                         challenge_window: 1_000,
-                    },
+                    }),
                 )?;
                 for chunk in m.items.chunks(DATASET_CHUNK_ITEMS_MAX) {
                     let items = chunk.iter().map(|i| DatasetItem { content: i.content, licence: mit() }).collect();
-                    self.tx(CURATOR, Action::AddDatasetItems { dataset: m.dataset.clone(), version, items })?;
+                    self.tx(
+                        CURATOR,
+                        Action::AddDatasetItems(AddDatasetItems { dataset: m.dataset.clone(), version, items }),
+                    )?;
                 }
                 self.catalog.add(RecordRef::dataset(&m.dataset, version));
                 if version == 1 {
-                    let action = Action::ChallengeItem {
+                    let action = Action::ChallengeItem(ChallengeItem {
                         dataset: m.dataset.clone(),
                         version,
                         content: m.items[0].content,
@@ -403,7 +422,7 @@ impl Gen {
                         evidence: sha256(format!("evidence {d}").as_bytes()),
                         // Every challenge proves the item is in the version.
                         proof: Some(m.prove(&m.items[0].content)?.proof),
-                    };
+                    });
                     let id = self.tx(FIRST_OPERATOR + (d as usize % OPERATORS), action)?;
                     self.catalog.add(RecordRef::Challenge(id));
                 }
@@ -415,14 +434,17 @@ impl Gen {
     fn models(&mut self, shape: Shape) -> Result<()> {
         let performance = AttestationKind::new("performance")?;
         for m in 0..shape.models {
-            self.tx(OWNER, Action::RegisterModel { model: model_id(m), description: format!("bench model {m}") })?;
+            self.tx(
+                OWNER,
+                Action::RegisterModel(RegisterModel { model: model_id(m), description: format!("bench model {m}") }),
+            )?;
             let requirement = GateRequirement {
                 kind: performance.clone(),
                 environments: vec![],
                 evaluators: vec![],
                 metrics: vec![MetricBound { name: "accuracy".into(), bound_ppm: 900_000 }],
             };
-            self.tx(OWNER, Action::SetGate { model: model_id(m), requirements: vec![requirement] })?;
+            self.tx(OWNER, Action::SetGate(SetGate { model: model_id(m), requirements: vec![requirement] }))?;
         }
         let per_version = shape.decisions / shape.model_versions;
         let mut decision_no = 0u64;
@@ -445,7 +467,7 @@ impl Gen {
             let provider = self.key(PROVIDER).0.clone();
             self.tx(
                 OWNER,
-                Action::RegisterRun {
+                Action::RegisterRun(RegisterRun {
                     run: run.clone(),
                     datasets: datasets.clone(),
                     base_model: base.clone(),
@@ -456,14 +478,19 @@ impl Gen {
                     run_log_hash,
                     provider,
                     provider_signature,
-                },
+                }),
             )?;
             self.catalog.add(RecordRef::Run(run.clone()));
             let fingerprint = sha256(format!("bench weights {m}@{version}").as_bytes());
             let mv = ModelVersionRef { model: model_id(m), version };
             self.tx(
                 OWNER,
-                Action::RegisterModelVersion { model: mv.model.clone(), version, fingerprint, run: run.clone() },
+                Action::RegisterModelVersion(RegisterModelVersion {
+                    model: mv.model.clone(),
+                    version,
+                    fingerprint,
+                    run: run.clone(),
+                }),
             )?;
             self.catalog.add(RecordRef::ModelVersion(mv.clone()));
             for (kind, metric) in [
@@ -500,11 +527,11 @@ impl Gen {
                 let (evaluator, key) = self.key(EVALUATOR);
                 let envelope = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, st.to_payload(), evaluator, key);
                 let id = verity_types::attestation_id(evaluator, &envelope.payload_digest());
-                self.tx(EVALUATOR, Action::SubmitAttestation { envelope })?;
+                self.tx(EVALUATOR, Action::SubmitAttestation(SubmitAttestation { envelope }))?;
                 self.catalog.add(RecordRef::Attestation(id));
             }
             for env in ["staging", "production"] {
-                let action = Action::Deploy { model: mv.model.clone(), version, environment: EnvId::new(env)? };
+                let action = Action::Deploy(Deploy { model: mv.model.clone(), version, environment: EnvId::new(env)? });
                 let id = self.tx(DEPLOYER, action)?;
                 self.catalog.add(RecordRef::Deployment(id));
             }
@@ -519,12 +546,12 @@ impl Gen {
                 let operator = FIRST_OPERATOR + (decision_no % OPERATORS as u64) as usize;
                 let id = match last {
                     Some(previous) if j % CORRECTION_EVERY == CORRECTION_EVERY - 1 => {
-                        let action = Action::CorrectDecision {
+                        let action = Action::CorrectDecision(CorrectDecision {
                             decision: previous,
                             output_hash: sha256(format!("corrected output {decision_no}").as_bytes()),
                             review: ReviewLayer::None,
                             reason: "operator review".into(),
-                        };
+                        });
                         let id = self.tx(operator, action)?;
                         if k + 1 == shape.model_versions {
                             self.catalog.subject_decision = Some((previous, id));
@@ -532,7 +559,7 @@ impl Gen {
                         id
                     }
                     _ => {
-                        let action = Action::RecordDecision {
+                        let action = Action::RecordDecision(RecordDecision {
                             model: mv.model.clone(),
                             version,
                             input_commitment: sha256(format!("input {decision_no}").as_bytes()),
@@ -541,7 +568,7 @@ impl Gen {
                             binding: decision_no.is_multiple_of(2),
                             correction_policy: CorrectionPolicy::ByOperator,
                             context: "loan triage".into(),
-                        };
+                        });
                         self.tx(operator, action)?
                     }
                 };
@@ -549,12 +576,12 @@ impl Gen {
                 self.catalog.add(RecordRef::Decision(id));
             }
             if rolls_back(k, shape.models) {
-                let action = Action::Rollback {
+                let action = Action::Rollback(Rollback {
                     model: mv.model.clone(),
                     environment: EnvId::new("production")?,
                     to_version: version - 1,
                     reason: "latency regression".into(),
-                };
+                });
                 let id = self.tx(DEPLOYER, action)?;
                 self.catalog.add(RecordRef::Deployment(id));
             }
@@ -689,7 +716,7 @@ fn bundle_stats(
     s.index_proofs = b.index.len();
     s.bytes = bytes.len();
     // Signatures: the checkpoint's, each transaction's, each attestation's DSSE envelope.
-    let dsse = b.txs.iter().filter(|t| matches!(t.tx.tx.action, Action::SubmitAttestation { .. })).count();
+    let dsse = b.txs.iter().filter(|t| matches!(t.tx.tx.action, Action::SubmitAttestation(_))).count();
     let signatures = b.checkpoint.certificate.signatures.len() + b.txs.len() + dsse;
     s.floor_ms = (signatures as f64 * ed25519_us + (b.records.len() + b.index.len()) as f64 * proof_us) / 1e3;
     let mut times = Vec::new();

@@ -6,10 +6,11 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use verity_client::keystore::{generate_key, Keystore, Passphrase, KDF_PARAMS};
-use verity_client::sdk::Signer;
+use verity_client::sdk::{Committed, Signer};
 use verity_client::{verify, Client};
 use verity_node::datadir;
 use verity_types::{AccountId, Action, AssetId, EscrowId, Genesis, Hash, OrgId, PublicKey, Role};
+use verity_types::{CreateAccount, EscrowLock, EscrowRefund, EscrowRelease, GrantRole, Mint, RevokeRole, Transfer};
 
 use crate::output::show;
 use crate::{bench, init, load, Cli, Command, Global};
@@ -481,7 +482,7 @@ fn print_tx_result(g: &Global, r: &verity_client::http::TxResult) -> Result<()> 
     let receipt = r.receipt.as_ref();
     let mut rows = vec![
         ("hash", r.hash.clone().unwrap_or_default()),
-        ("status", r.status.clone()),
+        ("status", r.status.to_string()),
         ("height", r.height.map(|h| h.to_string()).unwrap_or_default()),
     ];
     if let Some(rc) = receipt {
@@ -559,7 +560,13 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
                 }
             };
             let roles = roles.iter().map(|r| r.parse::<Role>()).collect::<Result<Vec<_>, _>>()?;
-            send(g, &client, &signer, Action::CreateAccount { account, public_key, org: OrgId::new(org)?, roles }).await
+            send(
+                g,
+                &client,
+                &signer,
+                Action::CreateAccount(CreateAccount { account, public_key, org: OrgId::new(org)?, roles }),
+            )
+            .await
         }
         Command::Account(AccountCmd::Show { id }) => {
             let a = client.account(&id).await?;
@@ -577,42 +584,59 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::Role(RoleCmd::Grant { account, role, signer }) => {
-            send(g, &client, &signer, Action::GrantRole { account: AccountId::new(account)?, role: role.parse()? })
-                .await
+            send(
+                g,
+                &client,
+                &signer,
+                Action::GrantRole(GrantRole { account: AccountId::new(account)?, role: role.parse()? }),
+            )
+            .await
         }
         Command::Role(RoleCmd::Revoke { account, role, signer }) => {
-            send(g, &client, &signer, Action::RevokeRole { account: AccountId::new(account)?, role: role.parse()? })
-                .await
+            send(
+                g,
+                &client,
+                &signer,
+                Action::RevokeRole(RevokeRole { account: AccountId::new(account)?, role: role.parse()? }),
+            )
+            .await
         }
         Command::Transfer(a) => {
-            let action = Action::Transfer {
+            let action = Action::Transfer(Transfer {
                 to: AccountId::new(a.to)?,
                 asset: AssetId::new(a.asset)?,
                 amount: a.amount,
                 memo: a.memo,
-            };
+            });
             send(g, &client, &a.signer, action).await
         }
         Command::Mint(a) => {
-            let action = Action::Mint { to: AccountId::new(a.to)?, asset: AssetId::new(a.asset)?, amount: a.amount };
+            let action =
+                Action::Mint(Mint { to: AccountId::new(a.to)?, asset: AssetId::new(a.asset)?, amount: a.amount });
             send(g, &client, &a.signer, action).await
         }
         Command::Escrow(EscrowCmd::Lock { asset, amount, arbiter, refund_after_height, memo, signer }) => {
-            let action = Action::EscrowLock {
+            let action = Action::EscrowLock(EscrowLock {
                 asset: AssetId::new(asset)?,
                 amount,
                 arbiter: AccountId::new(arbiter)?,
                 refund_after_height,
                 memo,
-            };
+            });
             send(g, &client, &signer, action).await
         }
         Command::Escrow(EscrowCmd::Release { escrow, splits, signer }) => {
             let splits = splits.iter().map(|s| parse_split(s)).collect::<Result<Vec<_>>>()?;
-            send(g, &client, &signer, Action::EscrowRelease { escrow: EscrowId(escrow.parse()?), splits }).await
+            send(
+                g,
+                &client,
+                &signer,
+                Action::EscrowRelease(EscrowRelease { escrow: EscrowId(escrow.parse()?), splits }),
+            )
+            .await
         }
         Command::Escrow(EscrowCmd::Refund { escrow, signer }) => {
-            send(g, &client, &signer, Action::EscrowRefund { escrow: EscrowId(escrow.parse()?) }).await
+            send(g, &client, &signer, Action::EscrowRefund(EscrowRefund { escrow: EscrowId(escrow.parse()?) })).await
         }
         Command::Escrow(EscrowCmd::Show { escrow }) => {
             let _: Hash = escrow.parse()?;
@@ -622,7 +646,7 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
         }
         Command::Tx(TxCmd::Show { hash, verify: check, genesis }) => {
             let t = client.tx(&hash).await?;
-            let mut rows = vec![("hash", t.hash.clone()), ("status", t.status.clone())];
+            let mut rows = vec![("hash", t.hash.clone()), ("status", t.status.to_string())];
             if let Some(h) = t.height {
                 rows.push(("height", h.to_string()));
             }

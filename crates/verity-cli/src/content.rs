@@ -14,9 +14,11 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use verity_client::http::TxResult;
-use verity_client::sdk::Signer;
+use verity_client::sdk::{Committed, Signer};
 use verity_client::Client;
+use verity_types::ContentDisputed;
 use verity_types::{AccountId, Action, ContentId, Hash, Licence, OptOutScope, PayoutShare, PPM};
+use verity_types::{OptOutContent, RegisterContent, ResolveContentDispute, WithdrawOptOut};
 
 use crate::output::show;
 use crate::Global;
@@ -278,13 +280,17 @@ pub async fn run(g: &Global, client: &Client, cmd: ContentCmd) -> Result<()> {
             let payout = parse_payout(&a.payout, &creator)?;
             let payout_text =
                 payout.iter().map(|p| format!("{}={}", p.account, p.share_ppm)).collect::<Vec<_>>().join(", ");
-            let action =
-                Action::RegisterContent { content, media_type: media_type.clone(), licence: licence.clone(), payout };
+            let action = Action::RegisterContent(RegisterContent {
+                content,
+                media_type: media_type.clone(),
+                licence: licence.clone(),
+                payout,
+            });
             let r = submit(g, client, &a.signer.signer, action).await?;
             // Content another organisation registered first: this claim opened (or joined)
             // a dispute instead of registering it.
             let dispute = r.receipt.iter().flat_map(|rc| &rc.events).find_map(|e| match e {
-                verity_types::Event::ContentDisputed { dispute, .. } => Some(*dispute),
+                verity_types::Event::ContentDisputed(ContentDisputed { dispute, .. }) => Some(*dispute),
                 _ => None,
             });
             let mut rows = vec![
@@ -312,7 +318,7 @@ pub async fn run(g: &Global, client: &Client, cmd: ContentCmd) -> Result<()> {
         ContentCmd::OptOut(a) => {
             let content = a.content.resolve()?;
             let scope = parse_scope(&a.scope)?;
-            let action = Action::OptOut { content, scope: scope.clone(), reason: a.reason.clone() };
+            let action = Action::OptOut(OptOutContent { content, scope: scope.clone(), reason: a.reason.clone() });
             let r = submit(g, client, &a.signer.signer, action).await?;
             let id = r.hash.clone().unwrap_or_default();
             let mut rows = vec![
@@ -327,7 +333,7 @@ pub async fn run(g: &Global, client: &Client, cmd: ContentCmd) -> Result<()> {
         }
         ContentCmd::Withdraw { opt_out, signer } => {
             let id: Hash = opt_out.parse().with_context(|| format!("opt-out id {opt_out:?}"))?;
-            let r = submit(g, client, &signer.signer, Action::WithdrawOptOut { opt_out: id }).await?;
+            let r = submit(g, client, &signer.signer, Action::WithdrawOptOut(WithdrawOptOut { opt_out: id })).await?;
             let mut rows = vec![("withdrawn opt-out", id.to_hex())];
             rows.extend(result_rows(&r));
             show(g.json, &result_json(&r, json!({"opt_out": id, "withdrawn": true})), rows);
@@ -336,7 +342,8 @@ pub async fn run(g: &Global, client: &Client, cmd: ContentCmd) -> Result<()> {
         ContentCmd::Resolve { dispute, winner, reason, signer } => {
             let id: Hash = dispute.parse().with_context(|| format!("dispute id {dispute:?}"))?;
             let winner = AccountId::new(&winner).with_context(|| format!("--winner {winner:?}"))?;
-            let action = Action::ResolveContentDispute { dispute: id, winner: winner.clone(), reason };
+            let action =
+                Action::ResolveContentDispute(ResolveContentDispute { dispute: id, winner: winner.clone(), reason });
             let r = submit(g, client, &signer.signer, action).await?;
             let mut rows = vec![("dispute", id.to_hex()), ("winner", winner.to_string())];
             rows.extend(result_rows(&r));

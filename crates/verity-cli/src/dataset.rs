@@ -22,9 +22,13 @@ use verity_client::sdk::Signer;
 use verity_client::Client;
 use verity_types::limits::{BATCH_TXS_MAX, DATASET_CHUNK_ITEMS_MAX};
 use verity_types::manifest::{DatasetManifest, ManifestItem, MembershipProof};
+use verity_types::ChallengeResolved;
 use verity_types::{
     AccountId, Action, ChallengeKind, ChallengeReview, ContentId, DatasetId, DatasetItem, DatasetMode, DatasetPolicy,
     DatasetRef, DatasetVersion, Event, Hash, Licence, OrgId, RecordRef,
+};
+use verity_types::{
+    AddDatasetItems, AnswerChallenge, ChallengeItem, LiftFlags, PublishDataset, ResolveChallenge, SetChallengeReview,
 };
 
 use crate::content::{hash_file, parse_licence, result_json, result_rows, submit, submit_as, SignerArg};
@@ -380,7 +384,8 @@ pub async fn run(g: &Global, client: &Client, cmd: DatasetCmd) -> Result<()> {
         DatasetCmd::Answer { challenge, response, signer } => {
             let challenge = parse_hash("challenge id", &challenge)?;
             let response = parse_hash("--response", &response)?;
-            let r = submit(g, client, &signer.signer, Action::AnswerChallenge { challenge, response }).await?;
+            let r = submit(g, client, &signer.signer, Action::AnswerChallenge(AnswerChallenge { challenge, response }))
+                .await?;
             let mut rows = vec![("challenge", challenge.to_hex()), ("response", response.to_hex())];
             rows.extend(result_rows(&r));
             show(g.json, &result_json(&r, json!({"challenge": challenge, "response": response})), rows);
@@ -389,12 +394,11 @@ pub async fn run(g: &Global, client: &Client, cmd: DatasetCmd) -> Result<()> {
         DatasetCmd::Resolve { challenge, upheld, rejected, reason, signer } => {
             assert!(upheld != rejected, "clap requires exactly one of --upheld and --rejected");
             let challenge = parse_hash("challenge id", &challenge)?;
-            let action = Action::ResolveChallenge { challenge, upheld, reason: reason.clone() };
+            let action = Action::ResolveChallenge(ResolveChallenge { challenge, upheld, reason: reason.clone() });
             let r = submit(g, client, &signer.signer, action).await?;
             // Under a review quorum a resolution is one organisation's vote; the challenge
             // stays open until enough organisations agree.
-            let decided =
-                r.receipt.iter().flat_map(|rc| &rc.events).any(|e| matches!(e, Event::ChallengeResolved { .. }));
+            let decided = r.receipt.iter().flat_map(|rc| &rc.events).any(|e| matches!(e, Event::ChallengeResolved(_)));
             let verdict = match (decided, upheld) {
                 (false, _) => "open",
                 (true, true) => "upheld",
@@ -407,9 +411,11 @@ pub async fn run(g: &Global, client: &Client, cmd: DatasetCmd) -> Result<()> {
         }
         DatasetCmd::Lift { challenge, reason, signer } => {
             let challenge = parse_hash("challenge id", &challenge)?;
-            let r = submit(g, client, &signer.signer, Action::LiftFlags { challenge, reason: reason.clone() }).await?;
+            let r =
+                submit(g, client, &signer.signer, Action::LiftFlags(LiftFlags { challenge, reason: reason.clone() }))
+                    .await?;
             let lifted =
-                r.receipt.iter().flat_map(|rc| &rc.events).filter(|e| matches!(e, Event::FlagLifted { .. })).count();
+                r.receipt.iter().flat_map(|rc| &rc.events).filter(|e| matches!(e, Event::FlagLifted(_))).count();
             let mut rows =
                 vec![("challenge", challenge.to_hex()), ("flags lifted", lifted.to_string()), ("reason", reason)];
             rows.extend(result_rows(&r));
@@ -427,11 +433,11 @@ pub async fn run(g: &Global, client: &Client, cmd: DatasetCmd) -> Result<()> {
                 let threshold = threshold.unwrap_or(orgs.len() as u32);
                 ChallengeReview::Quorum { orgs, threshold }
             };
-            let action = Action::SetChallengeReview {
+            let action = Action::SetChallengeReview(SetChallengeReview {
                 dataset: target.dataset.clone(),
                 version: target.version,
                 review: review.clone(),
-            };
+            });
             let r = submit(g, client, &signer.signer, action).await?;
             let mut rows = vec![
                 ("dataset", format!("{}@{}", target.dataset, target.version)),
@@ -559,7 +565,7 @@ async fn publish_cmd(g: &Global, client: &Client, a: PublishArgs) -> Result<()> 
         ModeArg::RootOnly => DatasetMode::RootOnly,
     };
     let (hash, root, count, licences) = (m.hash(), m.root(), m.items.len() as u64, m.licences());
-    let action = Action::PublishDataset {
+    let action = Action::PublishDataset(PublishDataset {
         dataset: m.dataset.clone(),
         version: m.version,
         manifest_hash: hash,
@@ -571,7 +577,7 @@ async fn publish_cmd(g: &Global, client: &Client, a: PublishArgs) -> Result<()> 
         supersedes: a.supersedes,
         reviewers,
         challenge_window: a.challenge_window,
-    };
+    });
     let name = format!("{}@{}", m.dataset, m.version);
     let mut signer = Signer::new(client.clone(), crate::commands::open_keystore(g)?);
     let published =
@@ -583,7 +589,8 @@ async fn publish_cmd(g: &Global, client: &Client, a: PublishArgs) -> Result<()> 
         for (i, chunk) in m.items.chunks(DATASET_CHUNK_ITEMS_MAX).enumerate() {
             let items =
                 chunk.iter().map(|it| DatasetItem { content: it.content, licence: it.licence.clone() }).collect();
-            let action = Action::AddDatasetItems { dataset: m.dataset.clone(), version: m.version, items };
+            let action =
+                Action::AddDatasetItems(AddDatasetItems { dataset: m.dataset.clone(), version: m.version, items });
             // One chunk at a time, each waiting for its commit: a refused chunk stops the
             // publication cleanly, with every earlier chunk applied and no later one sent.
             if let Err(e) = submit_as(&mut signer, &a.signer.signer, action).await {
@@ -698,14 +705,14 @@ async fn challenge_cmd(g: &Global, client: &Client, a: ChallengeArgs) -> Result<
         bail!("{} is the manifest of {}@{}, not {}", path.display(), m.dataset, m.version, a.target);
     }
     let proof = Some(m.prove(&content)?.proof);
-    let action = Action::ChallengeItem {
+    let action = Action::ChallengeItem(ChallengeItem {
         dataset: target.dataset.clone(),
         version: target.version,
         content,
         kind,
         evidence,
         proof,
-    };
+    });
     let r = submit(g, client, &a.signer.signer, action).await?;
     let id = r.hash.clone().unwrap_or_default();
     let verdict = r
@@ -713,7 +720,9 @@ async fn challenge_cmd(g: &Global, client: &Client, a: ChallengeArgs) -> Result<
         .iter()
         .flat_map(|rc| &rc.events)
         .find_map(|e| match e {
-            Event::ChallengeResolved { upheld, .. } => Some(if *upheld { "upheld" } else { "rejected" }),
+            Event::ChallengeResolved(ChallengeResolved { upheld, .. }) => {
+                Some(if *upheld { "upheld" } else { "rejected" })
+            }
             _ => None,
         })
         .unwrap_or("open");

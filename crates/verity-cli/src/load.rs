@@ -12,7 +12,9 @@ use anyhow::{Context, Result};
 use clap::Args;
 use serde_json::json;
 use tokio::sync::Mutex;
+use verity_client::http::TxState;
 use verity_client::Client;
+use verity_types::Transfer;
 use verity_types::{AccountId, Action, AssetId, SignedTransaction, Transaction};
 
 use crate::output::show;
@@ -64,7 +66,12 @@ async fn load(g: &Global, a: LoadArgs) -> Result<()> {
                 chain_id: chain.clone(),
                 sender: sender.clone(),
                 nonce: first + i,
-                action: Action::Transfer { to: to.clone(), asset: asset.clone(), amount: 1, memo: String::new() },
+                action: Action::Transfer(Transfer {
+                    to: to.clone(),
+                    asset: asset.clone(),
+                    amount: 1,
+                    memo: String::new(),
+                }),
             }
             .sign(&key)
         })
@@ -91,15 +98,15 @@ async fn load(g: &Global, a: LoadArgs) -> Result<()> {
                 let mut reasons: BTreeMap<String, (usize, String)> = BTreeMap::new();
                 let mut lines = String::new();
                 for item in &r.results {
-                    match item.status.as_str() {
-                        "committed" => {
+                    match item.status {
+                        TxState::Committed => {
                             counts.0 += 1;
                             if let Some(h) = &item.hash {
                                 lines.push_str(h);
                                 lines.push('\n');
                             }
                         }
-                        "rejected" => {
+                        TxState::Rejected => {
                             counts.1 += 1;
                             let (code, message) = match &item.error {
                                 Some(e) => (e.code.clone(), e.message.clone()),
@@ -107,7 +114,7 @@ async fn load(g: &Global, a: LoadArgs) -> Result<()> {
                             };
                             reasons.entry(code).or_insert((0, message)).0 += 1;
                         }
-                        _ => counts.2 += 1,
+                        TxState::Pending => counts.2 += 1,
                     }
                 }
                 let mut f = file.lock().await;

@@ -14,6 +14,10 @@ use verity_types::{
     GateRules, Genesis, Hash, Metric, MetricBound, ModelId, ModelVersionRef, RecordRef, ReviewLayer, RunId, Signature,
     ValidatorSet,
 };
+use verity_types::{
+    ApproveGateChange, CorrectDecision, Deploy, Deprecate, RecordDecision, RegisterModel, RegisterModelVersion,
+    RegisterRun, RevokeAttestation, Rollback, SetGate, SetGateRules, SetRiskPolicy, SubmitAttestation,
+};
 
 use crate::commands::send;
 use crate::output::show;
@@ -468,7 +472,7 @@ pub fn run_action(
         (None, Some(k)) => k.sign(&run_log_message(chain_id, &f.run, &datasets, &f.run_log_hash)),
         (None, None) => bail!("the run needs its compute provider's signature"),
     };
-    Ok(Action::RegisterRun {
+    Ok(Action::RegisterRun(RegisterRun {
         run: f.run,
         datasets,
         base_model: f.base_model.as_deref().map(model_ref).transpose()?,
@@ -479,7 +483,7 @@ pub fn run_action(
         run_log_hash: f.run_log_hash,
         provider: f.provider,
         provider_signature,
-    })
+    }))
 }
 
 pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
@@ -508,16 +512,22 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
         }
         ProvCmd::Model(m) => match m {
             ModelLedgerCmd::Register { model, description, signer } => {
-                send(g, client, &signer, Action::RegisterModel { model: ModelId::new(model)?, description }).await
+                send(
+                    g,
+                    client,
+                    &signer,
+                    Action::RegisterModel(RegisterModel { model: ModelId::new(model)?, description }),
+                )
+                .await
             }
             ModelLedgerCmd::Version { version, fingerprint, run, signer } => {
                 let r = model_ref(&version)?;
-                let action = Action::RegisterModelVersion {
+                let action = Action::RegisterModelVersion(RegisterModelVersion {
                     model: r.model,
                     version: r.version,
                     fingerprint: fingerprint.parse()?,
                     run: RunId::new(run)?,
-                };
+                });
                 send(g, client, &signer, action).await
             }
             ModelLedgerCmd::Show { model } => {
@@ -527,25 +537,35 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
             }
             ModelLedgerCmd::Deploy { version, environment, signer } => {
                 let r = model_ref(&version)?;
-                let action =
-                    Action::Deploy { model: r.model, version: r.version, environment: EnvId::new(environment)? };
+                let action = Action::Deploy(Deploy {
+                    model: r.model,
+                    version: r.version,
+                    environment: EnvId::new(environment)?,
+                });
                 send(g, client, &signer, action).await
             }
             ModelLedgerCmd::Rollback { model, environment, to_version, reason, signer } => {
-                let action = Action::Rollback {
+                let action = Action::Rollback(Rollback {
                     model: ModelId::new(model)?,
                     environment: EnvId::new(environment)?,
                     to_version,
                     reason,
-                };
+                });
                 send(g, client, &signer, action).await
             }
             ModelLedgerCmd::Deprecate { version, reason, signer } => {
                 let r = model_ref(&version)?;
-                send(g, client, &signer, Action::Deprecate { model: r.model, version: r.version, reason }).await
+                send(g, client, &signer, Action::Deprecate(Deprecate { model: r.model, version: r.version, reason }))
+                    .await
             }
             ModelLedgerCmd::RiskPolicy { model, suspend_at_risk, signer } => {
-                send(g, client, &signer, Action::SetRiskPolicy { model: ModelId::new(model)?, suspend_at_risk }).await
+                send(
+                    g,
+                    client,
+                    &signer,
+                    Action::SetRiskPolicy(SetRiskPolicy { model: ModelId::new(model)?, suspend_at_risk }),
+                )
+                .await
             }
         },
         ProvCmd::Attest(AttestCmd::Submit(a)) => {
@@ -599,7 +619,13 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
             submit_attestation(g, client, &a.signer, envelope, true).await.map(|_| ())
         }
         ProvCmd::Attest(AttestCmd::Revoke { attestation, reason, signer }) => {
-            send(g, client, &signer, Action::RevokeAttestation { attestation: attestation.parse()?, reason }).await
+            send(
+                g,
+                client,
+                &signer,
+                Action::RevokeAttestation(RevokeAttestation { attestation: attestation.parse()?, reason }),
+            )
+            .await
         }
         ProvCmd::Gate(GateCmd::Set {
             model,
@@ -639,14 +665,15 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
             }
             rules.independent |= independent;
             let action = if rules.defaults.is_none() && !rules.independent {
-                Action::SetGate { model, requirements: rules.requirements }
+                Action::SetGate(SetGate { model, requirements: rules.requirements })
             } else {
-                Action::SetGateRules { model, rules }
+                Action::SetGateRules(SetGateRules { model, rules })
             };
             send(g, client, &signer, action).await
         }
         ProvCmd::Gate(GateCmd::Approve { model, change, signer }) => {
-            let action = Action::ApproveGateChange { model: ModelId::new(model)?, change: change.parse()? };
+            let action =
+                Action::ApproveGateChange(ApproveGateChange { model: ModelId::new(model)?, change: change.parse()? });
             send(g, client, &signer, action).await
         }
         ProvCmd::Decision(DecisionCmd::Record {
@@ -679,7 +706,7 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
                 "by-reviewer" => CorrectionPolicy::ByReviewer,
                 o => bail!("--correction {o:?} must be not-correctable, by-operator or by-reviewer"),
             };
-            let action = Action::RecordDecision {
+            let action = Action::RecordDecision(RecordDecision {
                 model: r.model,
                 version: r.version,
                 input_commitment,
@@ -688,16 +715,16 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
                 binding,
                 correction_policy,
                 context,
-            };
+            });
             send(g, client, &signer, action).await
         }
         ProvCmd::Decision(DecisionCmd::Correct { decision, output, output_hash, reviewer, reason, signer }) => {
-            let action = Action::CorrectDecision {
+            let action = Action::CorrectDecision(CorrectDecision {
                 decision: decision.parse()?,
                 output_hash: hash_or_file(output_hash.as_deref(), output.as_deref(), "output")?,
                 review: review(reviewer)?,
                 reason,
-            };
+            });
             send(g, client, &signer, action).await
         }
         ProvCmd::Trace { id, limit, fanout } => {
@@ -749,36 +776,29 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
             if g.json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                for r in v["releases"].as_array().into_iter().flatten() {
-                    let d = &r["deployment"];
-                    let risk = &r["at_risk"];
-                    let at_risk = match risk["reasons"].as_array() {
-                        Some(reasons) => format!(
+                for r in &v.releases {
+                    let d = &r.deployment;
+                    let at_risk = match &r.at_risk {
+                        Some(risk) => format!(
                             " [AT RISK{}: {}]",
-                            if risk["suspended"].as_bool().unwrap_or(false) { ", SUSPENDED" } else { "" },
-                            reasons.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("; ")
+                            if risk.suspended { ", SUSPENDED" } else { "" },
+                            risk.reasons.join("; ")
                         ),
                         None => String::new(),
                     };
                     println!(
                         "{} {}@{} -> {} at height {}{}{at_risk}: passed with [{}]",
-                        d["id"].as_str().unwrap_or("?"),
-                        d["model"].as_str().unwrap_or("?"),
-                        d["version"],
-                        d["environment"].as_str().unwrap_or("?"),
-                        d["height"],
-                        if r["current"].as_bool().unwrap_or(false) { " (current)" } else { "" },
-                        r["attestation_kinds"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|k| k.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        d.id.to_hex(),
+                        d.model,
+                        d.version,
+                        d.environment,
+                        d.height,
+                        if r.current { " (current)" } else { "" },
+                        r.attestation_kinds.join(", ")
                     );
                 }
                 if let Some(k) = &kind {
-                    let missing = v["missing_kind"].as_array().map(|m| m.len()).unwrap_or(0);
+                    let missing = v.missing_kind.len();
                     if missing == 0 {
                         println!("every release listed passed with a {k} attestation");
                     } else {
@@ -808,7 +828,8 @@ pub(crate) async fn submit_attestation(
     if print {
         eprintln!("attestation id {id}");
     }
-    crate::commands::send_with(g, client, signer, Action::SubmitAttestation { envelope }, print).await?;
+    crate::commands::send_with(g, client, signer, Action::SubmitAttestation(SubmitAttestation { envelope }), print)
+        .await?;
     Ok(id)
 }
 

@@ -15,6 +15,7 @@ use serde_json::json;
 use verity_client::{Client, ClientError};
 use verity_oms::oms::{self, SigningKey};
 use verity_types::{Action, Hash, ModelId, ModelVersion, RecordRef, RunId};
+use verity_types::{RegisterModel, RegisterModelVersion};
 
 use crate::model::{with_progress, HashingArgs};
 use crate::output::show;
@@ -137,9 +138,12 @@ pub fn run(g: &Global, a: PublishArgs) -> Result<()> {
         // 2. The model, registered for the owner's organisation if it is new.
         let mut registered_model = false;
         let versions: Vec<ModelVersion> = match client.model(model_id.as_str()).await {
-            Ok(v) => serde_json::from_value(v["versions"].clone()).context("the node's model view has no versions")?,
+            Ok(v) => v.versions,
             Err(e) if not_found(&e) => {
-                let action = Action::RegisterModel { model: model_id.clone(), description: a.description.clone() };
+                let action = Action::RegisterModel(RegisterModel {
+                    model: model_id.clone(),
+                    description: a.description.clone(),
+                });
                 crate::commands::send_with(g, &client, &a.signer, action, false)
                     .await
                     .with_context(|| format!("registering model {model_id}"))?;
@@ -202,8 +206,12 @@ pub fn run(g: &Global, a: PublishArgs) -> Result<()> {
             });
         }
         let version = versions.iter().map(|v| v.version).max().unwrap_or(0) + 1;
-        let action =
-            Action::RegisterModelVersion { model: model_id.clone(), version, fingerprint, run: run_id.clone() };
+        let action = Action::RegisterModelVersion(RegisterModelVersion {
+            model: model_id.clone(),
+            version,
+            fingerprint,
+            run: run_id.clone(),
+        });
         crate::commands::send_with(g, &client, &a.signer, action, false)
             .await
             .with_context(|| format!("registering {model_id}@{version}"))?;

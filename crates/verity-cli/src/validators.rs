@@ -13,6 +13,7 @@ use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verity_client::Client;
+use verity_types::ChangeValidators;
 use verity_types::{Action, Approval, OrgId, PublicKey, ValidatorChange, ValidatorOp};
 
 use crate::commands::{send, validators_for};
@@ -104,26 +105,16 @@ pub async fn run(g: &Global, client: &Client, cmd: ValidatorsCmd) -> Result<()> 
             let lc = validators_for(client, genesis.as_ref()).await?;
             let v = client.validators().await?;
             let mut rows = vec![
-                ("height", v["height"].to_string()),
-                ("epoch", format!("{} (epochs of {} blocks)", v["epoch"], v["epoch_length"])),
+                ("height", v.height.to_string()),
+                ("epoch", format!("{} (epochs of {} blocks)", v.epoch, v.epoch_length)),
                 ("set changes verified", (lc.sets().len() - 1).to_string()),
-                ("validator set hash", v["validator_set_hash"].as_str().unwrap_or_default().to_string()),
+                ("validator set hash", v.validator_set_hash.clone()),
             ];
-            if let Some(list) = v["validators"].as_array() {
-                for x in list {
-                    rows.push((
-                        "validator",
-                        format!(
-                            "{} {} ({} equivocations)",
-                            x["org"].as_str().unwrap_or_default(),
-                            x["public_key"].as_str().unwrap_or_default(),
-                            x["equivocations"]
-                        ),
-                    ));
-                }
+            for x in &v.validators {
+                rows.push(("validator", format!("{} {} ({} equivocations)", x.org, x.public_key, x.equivocations)));
             }
-            if let Some(s) = v.get("scheduled").filter(|s| !s.is_null()) {
-                rows.push(("scheduled", s["change"].to_string()));
+            if let Some(s) = &v.scheduled {
+                rows.push(("scheduled", serde_json::to_string(&s.change)?));
             }
             show(g.json, &json!({"verified_changes": lc.sets().len() - 1, "validators": v}), rows);
             Ok(())
@@ -147,7 +138,7 @@ pub async fn run(g: &Global, client: &Client, cmd: ValidatorsCmd) -> Result<()> 
             }
             let epoch = match epoch {
                 Some(e) => e,
-                None => client.validators().await?["epoch"].as_u64().ok_or_else(|| anyhow!("no epoch"))? + 1,
+                None => client.validators().await?.epoch + 1,
             };
             let change = ValidatorChange { epoch, ops };
             change.validate()?;
@@ -180,7 +171,13 @@ pub async fn run(g: &Global, client: &Client, cmd: ValidatorsCmd) -> Result<()> 
             if genesis.chain_id != f.chain_id {
                 bail!("the change is for chain {:?}, the node runs {:?}", f.chain_id, genesis.chain_id);
             }
-            send(g, client, &signer, Action::ChangeValidators { change: f.change, approvals: f.approvals }).await
+            send(
+                g,
+                client,
+                &signer,
+                Action::ChangeValidators(ChangeValidators { change: f.change, approvals: f.approvals }),
+            )
+            .await
         }
     }
 }

@@ -40,7 +40,7 @@ fn repo(p: &str) -> String {
 #[test]
 fn train_publish_gate_evaluate_deploy_and_reexecute() {
     let dir = init_dir();
-    let node = Node::start(&net(&dir));
+    let node = start_node(&net(&dir));
     let ks = net(&dir).join("keystore.json").display().to_string();
     let work = dir.path().join("work");
     std::fs::create_dir_all(&work).expect("work dir");

@@ -44,7 +44,7 @@ fn output_into_a_closed_pipe_ends_quietly_without_a_panic() {
 fn load_says_why_the_node_rejected_its_transactions() {
     let dir = init_dir();
     let data = net(&dir);
-    let node = Node::start(&data);
+    let node = start_node(&data);
     // A keystore whose `admin` key is not the one the ledger knows.
     let other = dir.path().join("other-keystore.json");
     let other = other.to_str().expect("utf-8");

@@ -15,34 +15,20 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use common::*;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn schemathesis() -> Option<PathBuf> {
-    if std::env::var("VERITY_SKIP_PY_INTEROP").as_deref() == Ok("1") {
-        eprintln!("VERITY_SKIP_PY_INTEROP=1: skipping the schemathesis conformance run");
-        return None;
-    }
-    let bin = repo_root().join(".venv/bin/schemathesis");
-    assert!(
-        bin.exists(),
-        "{} is missing: run scripts/py-venv.sh (or set VERITY_SKIP_PY_INTEROP=1 to skip)",
-        bin.display()
-    );
-    Some(bin)
+    verity_testkit::repo::venv("bin/schemathesis", "the schemathesis conformance run")
 }
 
 #[test]
 fn the_live_node_answers_as_its_openapi_document_says() {
     let Some(st) = schemathesis() else { return };
     let dir = init_dir();
-    let node = Node::start(&net(&dir));
+    let node = start_node(&net(&dir));
     // Some history, so that blocks, checkpoints, proofs and accounts the fuzzer asks
     // for exist and their bodies are checked against the document too.
     let ks = net(&dir).join("keystore.json").display().to_string();
@@ -62,7 +48,7 @@ fn the_live_node_answers_as_its_openapi_document_says() {
     let scratch = tempfile::tempdir().expect("tempdir");
     let out = Command::new(&st)
         .arg("--config-file")
-        .arg(repo_root().join("scripts/schemathesis.toml"))
+        .arg(verity_testkit::repo::repo_root().join("scripts/schemathesis.toml"))
         .arg("run")
         .arg(format!("{}/openapi.json", node.url))
         .args(["--checks", "all", "--max-examples", &examples, "--seed", &seed, "--no-color"])

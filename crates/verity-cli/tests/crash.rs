@@ -22,7 +22,7 @@ fn kill_9_under_load_loses_no_acknowledged_transaction() {
     let data = net(&dir);
     let ks = data.join("keystore.json").display().to_string();
     let acks = dir.path().join("acks.txt");
-    let mut node = Node::start(&data);
+    let mut node = start_node(&data);
     let mut listen = node.addr();
     for round in 0..crash_rounds() {
         let mut load = Command::new(verity_bin())
@@ -60,7 +60,7 @@ fn kill_9_under_load_loses_no_acknowledged_transaction() {
         let status = load.wait().expect("load exits");
         assert!(!status.success(), "load must notice the node died (round {round})");
         // Restart on the same port and check every acknowledged hash.
-        node = Node::start_on(&data, &listen);
+        node = start_node_on(&data, &listen);
         listen = node.addr();
         let acked: Vec<String> =
             std::fs::read_to_string(&acks).expect("acks").lines().map(|l| l.trim().to_string()).collect();
@@ -70,7 +70,7 @@ fn kill_9_under_load_loses_no_acknowledged_transaction() {
             let mut missing = Vec::new();
             for h in &acked {
                 match client.tx(h).await {
-                    Ok(t) if t.status == "committed" => {}
+                    Ok(t) if t.status == verity_client::http::TxState::Committed => {}
                     other => missing.push(format!("{h}: {:?}", other.map(|t| t.status))),
                 }
             }

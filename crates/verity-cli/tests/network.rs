@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use verity_client::http::Client;
+use verity_client::http::{Client, TxState};
 use verity_client::keystore::Keystore;
 use verity_types::keys::SecretKey;
+use verity_types::Transfer;
 use verity_types::{AccountId, Action, AssetId, Genesis, SignedTransaction, Transaction};
 
 const N: usize = 4;
@@ -77,12 +78,12 @@ fn transfer(chain: &str, from: &(AccountId, SecretKey), to: usize, nonce: u64) -
         chain_id: chain.into(),
         sender: from.0.clone(),
         nonce,
-        action: Action::Transfer {
+        action: Action::Transfer(Transfer {
             to: AccountId::new(format!("admin{to}")).expect("id"),
             asset: AssetId::new("credit").expect("id"),
             amount: 1,
             memo: String::new(),
-        },
+        }),
     }
     .sign(&from.1)
 }
@@ -108,7 +109,7 @@ async fn load(net: &Net, chain: &str, from: usize, via: usize, nonce: &mut u64, 
     for _ in 0..count {
         let tx = transfer(chain, &key, (from + 1) % N, *nonce);
         let r = client.submit(&tx, true).await.expect("submit");
-        assert_eq!(r.status, "committed", "{r:?}");
+        assert_eq!(r.status, TxState::Committed, "{r:?}");
         assert_eq!(r.success, Some(true), "{r:?}");
         *nonce += 1;
         acked.push(r.hash.expect("hash"));
@@ -198,7 +199,7 @@ fn four_validator_processes_survive_kill_9_and_keep_safety() {
         let key0 = admin(&net, 0);
         let pending = transfer(&chain, &key0, 1, nonces[0]);
         let r = Client::new(&net.urls[0]).submit(&pending, false).await.expect("admitted");
-        assert_eq!(r.status, "pending", "{r:?}");
+        assert_eq!(r.status, TxState::Pending, "{r:?}");
         tokio::time::sleep(Duration::from_secs(5)).await;
         for u in &net.urls[..2] {
             let h = height(u).await.expect("running");
@@ -206,7 +207,7 @@ fn four_validator_processes_survive_kill_9_and_keep_safety() {
         }
         let c0 = Client::new(&net.urls[0]);
         let seen = c0.tx(&pending.hash().to_hex()).await.expect("known as pending");
-        assert_eq!(seen.status, "pending", "no block can be final without a quorum");
+        assert_eq!(seen.status, TxState::Pending, "no block can be final without a quorum");
 
         // One returns, with a wiped data directory: it rejoins from its peers, the quorum
         // is back, and the admitted transaction becomes final.
@@ -216,7 +217,8 @@ fn four_validator_processes_survive_kill_9_and_keep_safety() {
         }
         net.start(2);
         let ph = pending.hash().to_hex();
-        wait_until("finality to resume", 120, async || c0.tx(&ph).await.is_ok_and(|t| t.status == "committed")).await;
+        wait_until("finality to resume", 120, async || c0.tx(&ph).await.is_ok_and(|t| t.status == TxState::Committed))
+            .await;
         acked.push(ph);
         net.start(3);
         let top = height(&net.urls[0]).await.expect("node 0");
@@ -236,7 +238,7 @@ fn four_validator_processes_survive_kill_9_and_keep_safety() {
             let c = Client::new(u);
             for h in &acked {
                 let t = c.tx(h).await.unwrap_or_else(|e| panic!("{h} missing on {u}: {e}"));
-                assert_eq!(t.status, "committed", "{h} on {u}");
+                assert_eq!(t.status, TxState::Committed, "{h} on {u}");
                 assert_eq!(t.receipt.expect("receipt").status, verity_types::TxStatus::Success);
             }
         }
@@ -377,7 +379,7 @@ fn a_validator_removed_by_its_peers_admins_leaves_the_set_at_the_epoch_boundary(
         cli(&["--node", &urls[1], "--keystore", &ks(1), "validators", "submit", &file, "--as", "admin1"]);
         // Asked of the node that acknowledged the transaction (it committed it).
         let v = Client::new(&urls[1]).validators().await.expect("validators");
-        assert_eq!(v["scheduled"]["change"]["epoch"].as_u64(), Some(epoch), "{v}");
+        assert_eq!(v.scheduled.as_ref().map(|s| s.change.epoch), Some(epoch), "{v:?}");
 
         // Past the boundary: three validators, and all four nodes (the removed one
         // following) keep growing the chain.
@@ -392,9 +394,9 @@ fn a_validator_removed_by_its_peers_admins_leaves_the_set_at_the_epoch_boundary(
         })
         .await;
         let v = Client::new(&urls[2]).validators().await.expect("validators");
-        assert_eq!(v["validators"].as_array().map(Vec::len), Some(3), "{v}");
-        assert_eq!(v["epoch"].as_u64(), Some(epoch), "{v}");
-        assert!(v["validators"].as_array().expect("list").iter().all(|x| x["public_key"] != removed.to_hex()));
+        assert_eq!(v.validators.len(), 3, "{v:?}");
+        assert_eq!(v.epoch, epoch, "{v:?}");
+        assert!(v.validators.iter().all(|x| x.public_key != removed.to_hex()));
 
         // A transfer in the new epoch, proven offline from the trusted genesis through
         // the change.

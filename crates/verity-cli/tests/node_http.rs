@@ -1,5 +1,7 @@
 //! The real node process on an ephemeral port, driven through the CLI and raw HTTP.
 
+use verity_types::{Burn, ReportEquivocation, Transfer};
+
 mod common;
 
 use common::*;
@@ -25,7 +27,7 @@ fn init_refuses_to_overwrite_and_keys_are_private() {
 #[test]
 fn accounts_roles_transfers_and_offline_proofs_through_the_cli() {
     let dir = init_dir();
-    let node = Node::start(&net(&dir));
+    let node = start_node(&net(&dir));
     let ks = ks(&dir);
     let genesis = net(&dir).join("genesis.json").display().to_string();
     let base = ["--node", node.url.as_str(), "--keystore", ks.as_str()];
@@ -121,7 +123,7 @@ fn api_errors_are_typed_json_and_never_5xx() {
     use verity_types::{AccountId, Action, AssetId, Transaction};
 
     let dir = init_dir();
-    let node = Node::start(&net(&dir));
+    let node = start_node(&net(&dir));
     let chain = chain_id(&dir);
     let keystore = Keystore::open(&net(&dir).join("keystore.json")).expect("keystore");
     let (admin, key) = keystore.find("admin").expect("admin key");
@@ -130,12 +132,12 @@ fn api_errors_are_typed_json_and_never_5xx() {
             chain_id: chain.into(),
             sender: admin.clone(),
             nonce,
-            action: Action::Transfer {
+            action: Action::Transfer(Transfer {
                 to: admin.clone(),
                 asset: AssetId::new("credit").expect("id"),
                 amount: 1,
                 memo: String::new(),
-            },
+            }),
         }
         .sign(&key)
     };
@@ -171,7 +173,7 @@ fn api_errors_are_typed_json_and_never_5xx() {
             chain_id: chain.clone(),
             sender: AccountId::new("mallory").expect("id"),
             nonce: 0,
-            action: Action::Burn { asset: AssetId::new("credit").expect("id"), amount: 1 },
+            action: Action::Burn(Burn { asset: AssetId::new("credit").expect("id"), amount: 1 }),
         }
         .sign(&stranger);
         let (s, v, _) = post(&url, body(&t), "application/json").await;
@@ -264,7 +266,7 @@ fn api_errors_are_typed_json_and_never_5xx() {
 fn events_stream_filters_by_module_and_account() {
     use futures::StreamExt;
     let dir = init_dir();
-    let node = Node::start(&net(&dir));
+    let node = start_node(&net(&dir));
     let ks = ks(&dir);
     let url = node.url.clone();
     rt().block_on(async move {
@@ -303,7 +305,7 @@ fn events_stream_filters_by_module_and_account() {
 fn graceful_shutdown_on_sigterm_and_restart_resumes() {
     let dir = init_dir();
     let ks = ks(&dir);
-    let mut node = Node::start(&net(&dir));
+    let mut node = start_node(&net(&dir));
     let base = ["--node", node.url.as_str(), "--keystore", ks.as_str()];
     let mut full: Vec<&str> = base.to_vec();
     full.extend_from_slice(&["transfer", "--to", "admin", "--amount", "3"]);
@@ -328,7 +330,7 @@ fn graceful_shutdown_on_sigterm_and_restart_resumes() {
     assert!(ok, "SIGTERM exits with success");
     runtime.block_on(subscriber).expect("the event stream ends when the node stops");
     node.kill9();
-    let node = Node::start(&net(&dir));
+    let node = start_node(&net(&dir));
     let after = verity_json(&["--node", node.url.as_str(), "checkpoint", "show"]);
     assert_eq!(before["height"], after["height"]);
     assert_eq!(before["state_root"], after["state_root"]);
@@ -344,7 +346,7 @@ fn equivocation_evidence_is_recorded_and_served() {
     use verity_types::{consensus_namespace, Action, Equivocation, Hash, SignedVote, Transaction, VoteKind};
 
     let dir = init_dir();
-    let node = Node::start(&net(&dir));
+    let node = start_node(&net(&dir));
     let chain = chain_id(&dir);
     let keystore = Keystore::open(&net(&dir).join("keystore.json")).expect("keystore");
     let (admin, key) = keystore.find("admin").expect("admin key");
@@ -368,7 +370,7 @@ fn equivocation_evidence_is_recorded_and_served() {
             chain_id: chain.clone(),
             sender: admin.clone(),
             nonce,
-            action: Action::ReportEquivocation { evidence: evidence.clone() },
+            action: Action::ReportEquivocation(ReportEquivocation { evidence: evidence.clone() }),
         }
         .sign(&key);
         serde_json::to_vec(&serde_json::json!({"tx": hex::encode(tx.to_bytes())})).expect("json")
@@ -438,7 +440,7 @@ fn equivocation_evidence_is_recorded_and_served() {
 #[test]
 fn receipts_are_authenticated_by_their_block_header() {
     let dir = init_dir();
-    let node = Node::start(&net(&dir));
+    let node = start_node(&net(&dir));
     let ks = ks(&dir);
     let genesis_path = net(&dir).join("genesis.json");
     let base = ["--node", node.url.as_str(), "--keystore", ks.as_str()];
@@ -521,12 +523,12 @@ fn receipts_are_authenticated_by_their_block_header() {
 #[test]
 fn the_sdk_signer_tracks_nonces_locally_and_recovers_after_a_refusal() {
     use verity_client::keystore::Keystore;
-    use verity_client::sdk::{Outcome, Signer};
+    use verity_client::sdk::{Committed, Outcome, Signer};
     use verity_client::{Client, ClientError};
     use verity_types::{AccountId, Action, AssetId};
 
     let dir = init_dir();
-    let node = Node::start(&net(&dir));
+    let node = start_node(&net(&dir));
     let keystore = || Keystore::open(&net(&dir).join("keystore.json")).expect("keystore");
     let ks = net(&dir).join("keystore.json").display().to_string();
     verity_ok(&[
@@ -542,11 +544,13 @@ fn the_sdk_signer_tracks_nonces_locally_and_recovers_after_a_refusal() {
         "--role",
         "member",
     ]);
-    let transfer = |amount: u128| Action::Transfer {
-        to: AccountId::new("bob").expect("id"),
-        asset: AssetId::new("credit").expect("id"),
-        amount,
-        memo: String::new(),
+    let transfer = |amount: u128| {
+        Action::Transfer(Transfer {
+            to: AccountId::new("bob").expect("id"),
+            asset: AssetId::new("credit").expect("id"),
+            amount,
+            memo: String::new(),
+        })
     };
     rt().block_on(async {
         let mut s = Signer::new(Client::new(&node.url), keystore());
@@ -562,12 +566,12 @@ fn the_sdk_signer_tracks_nonces_locally_and_recovers_after_a_refusal() {
         let r = s
             .submit(
                 "admin",
-                Action::Transfer {
+                Action::Transfer(Transfer {
                     to: AccountId::new("nobody").expect("id"),
                     asset: AssetId::new("credit").expect("id"),
                     amount: 1,
                     memo: String::new(),
-                },
+                }),
             )
             .await
             .expect("committed");

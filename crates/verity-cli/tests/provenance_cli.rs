@@ -26,7 +26,7 @@ const CONTENTS: [&[u8]; 5] = [b"the first text", b"second, opted out", b"third",
 impl World {
     fn new() -> World {
         let dir = init_dir();
-        let node = Node::start(&net(&dir));
+        let node = start_node(&net(&dir));
         let ks = net(&dir).join("keystore.json").display().to_string();
         let work = dir.path().join("work");
         let files = work.join("corpus");

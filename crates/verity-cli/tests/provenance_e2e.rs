@@ -16,6 +16,7 @@ use verity_types::{
     sha256, Action, ChallengeKind, DatasetId, DatasetItem, DatasetMode, DatasetPolicy, Hash, Licence, OptOutScope,
     PayoutShare, Transaction, TxStatus,
 };
+use verity_types::{AddDatasetItems, ChallengeItem, OptOutContent, PublishDataset, RegisterContent};
 
 struct Net {
     _dir: tempfile::TempDir,
@@ -84,7 +85,7 @@ fn manifest(name: &str, version: u32, ids: &[u32]) -> DatasetManifest {
 }
 
 fn publish(m: &DatasetManifest, mode: DatasetMode) -> Action {
-    Action::PublishDataset {
+    Action::PublishDataset(PublishDataset {
         dataset: m.dataset.clone(),
         version: m.version,
         manifest_hash: m.hash(),
@@ -96,20 +97,20 @@ fn publish(m: &DatasetManifest, mode: DatasetMode) -> Action {
         supersedes: (m.version > 1).then(|| m.version - 1),
         reviewers: vec![],
         challenge_window: 100,
-    }
+    })
 }
 
 fn items(m: &DatasetManifest) -> Action {
-    Action::AddDatasetItems {
+    Action::AddDatasetItems(AddDatasetItems {
         dataset: m.dataset.clone(),
         version: m.version,
         items: m.items.iter().map(|i| DatasetItem { content: i.content, licence: i.licence.clone() }).collect(),
-    }
+    })
 }
 
 fn setup() -> Net {
     let dir = init_dir();
-    let node = Node::start(&net(&dir));
+    let node = start_node(&net(&dir));
     let ks = net(&dir).join("keystore.json").display().to_string();
     let genesis = net(&dir).join("genesis.json").display().to_string();
     let work = dir.path().join("work");
@@ -139,15 +140,22 @@ fn provenance_loop_through_the_node() {
     for i in 1..=5 {
         n.ok(
             "cora",
-            Action::RegisterContent {
+            Action::RegisterContent(RegisterContent {
                 content: content(i),
                 media_type: "text/plain".into(),
                 licence: Licence::Spdx("MIT".into()),
                 payout: vec![PayoutShare { account: "cora".parse().expect("id"), share_ppm: 1_000_000 }],
-            },
+            }),
         );
     }
-    n.ok("cora", Action::OptOut { content: content(5), scope: OptOutScope::AllTraining, reason: "withdrawn".into() });
+    n.ok(
+        "cora",
+        Action::OptOut(OptOutContent {
+            content: content(5),
+            scope: OptOutScope::AllTraining,
+            reason: "withdrawn".into(),
+        }),
+    );
 
     // Enumerated mode refuses the opted-out item; a version without it completes.
     let with5 = manifest("corpus", 1, &[1, 2, 3, 4, 5]);
@@ -166,14 +174,14 @@ fn provenance_loop_through_the_node() {
     let proof = web.prove(&content(5)).expect("member").proof;
     let challenge = n.ok(
         "alice",
-        Action::ChallengeItem {
+        Action::ChallengeItem(ChallengeItem {
             dataset: web.dataset.clone(),
             version: 1,
             content: content(5),
             kind: ChallengeKind::OptedOut,
             evidence: sha256(b"opt-out record"),
             proof: Some(proof),
-        },
+        }),
     );
     let ch = n.cli(&["trace", &format!("challenge:{challenge}")]);
     assert_eq!(ch["root"]["data"]["record"]["status"], "upheld");

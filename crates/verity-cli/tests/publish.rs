@@ -36,7 +36,7 @@ impl Net {
 
 fn setup() -> Net {
     let dir = init_dir();
-    let node = Node::start(&net(&dir));
+    let node = start_node(&net(&dir));
     let ks = net(&dir).join("keystore.json").display().to_string();
     let work = dir.path().join("work");
     std::fs::create_dir_all(&work).expect("work dir");

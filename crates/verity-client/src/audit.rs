@@ -23,10 +23,14 @@ use verity_types::audit::{
 };
 use verity_types::dsse::EvaluationStatement;
 use verity_types::encoding::decode;
-use verity_types::provenance_keys as keys;
+use verity_types::provenance::keys;
 use verity_types::{
     Action, BlockHeader, Checkpoint, Flag, Genesis, Hash, Record, RecordKind, RecordRef, SignedTransaction, TxStatus,
     TypesError, ValidatorSet,
+};
+use verity_types::{
+    ChallengeItem, CorrectDecision, Deploy, OptOutContent, PublishDataset, RecordDecision, RegisterContent,
+    RegisterModelVersion, RegisterRun, Rollback, SubmitAttestation,
 };
 
 use crate::error::ClientError;
@@ -290,17 +294,20 @@ fn check_tx_matches(
     let mismatch = |what: &str| fail(format!("the transaction that created {r} does not match it: {what}"));
     let sender = &tx.tx.sender;
     match (rec, &tx.tx.action) {
-        (Record::Content(c), Action::RegisterContent { content, licence, .. }) => {
+        (Record::Content(c), Action::RegisterContent(RegisterContent { content, licence, .. })) => {
             if *content != c.id || *licence != c.licence || *sender != c.creator {
                 return Err(mismatch("content, licence or creator"));
             }
         }
-        (Record::OptOut(o), Action::OptOut { content, scope, .. }) => {
+        (Record::OptOut(o), Action::OptOut(OptOutContent { content, scope, .. })) => {
             if *content != o.content || *scope != o.scope || *sender != o.by {
                 return Err(mismatch("content, scope or signer"));
             }
         }
-        (Record::Dataset(d), Action::PublishDataset { dataset, version, manifest_hash, root, count, .. }) => {
+        (
+            Record::Dataset(d),
+            Action::PublishDataset(PublishDataset { dataset, version, manifest_hash, root, count, .. }),
+        ) => {
             if *dataset != d.dataset
                 || *version != d.version
                 || *manifest_hash != d.manifest_hash
@@ -311,12 +318,15 @@ fn check_tx_matches(
                 return Err(mismatch("dataset, version, manifest hash, root, count or curator"));
             }
         }
-        (Record::Challenge(c), Action::ChallengeItem { dataset, version, content, .. }) => {
+        (Record::Challenge(c), Action::ChallengeItem(ChallengeItem { dataset, version, content, .. })) => {
             if *dataset != c.dataset || *version != c.version || *content != c.content || *sender != c.challenger {
                 return Err(mismatch("dataset, item or challenger"));
             }
         }
-        (Record::Run(run), Action::RegisterRun { run: id, datasets, run_log_hash, provider_signature, .. }) => {
+        (
+            Record::Run(run),
+            Action::RegisterRun(RegisterRun { run: id, datasets, run_log_hash, provider_signature, .. }),
+        ) => {
             if *id != run.id
                 || *datasets != run.datasets
                 || *run_log_hash != run.run_log_hash
@@ -326,7 +336,10 @@ fn check_tx_matches(
                 return Err(mismatch("run id, datasets, run-log hash, provider signature or owner"));
             }
         }
-        (Record::ModelVersion(m), Action::RegisterModelVersion { model, version, fingerprint, run }) => {
+        (
+            Record::ModelVersion(m),
+            Action::RegisterModelVersion(RegisterModelVersion { model, version, fingerprint, run }),
+        ) => {
             if *model != m.model
                 || *version != m.version
                 || *fingerprint != m.fingerprint
@@ -336,7 +349,7 @@ fn check_tx_matches(
                 return Err(mismatch("model, version, fingerprint, run or owner"));
             }
         }
-        (Record::Attestation(a), Action::SubmitAttestation { envelope }) => {
+        (Record::Attestation(a), Action::SubmitAttestation(SubmitAttestation { envelope })) => {
             // Ids are bound to the evaluator; older ledgers named attestations by the
             // payload digest alone, and their bundles still verify.
             if !verity_types::attestation_id_matches(&a.id, &a.evaluator, &envelope.payload_digest())
@@ -359,17 +372,20 @@ fn check_tx_matches(
                 return Err(mismatch("kind, result or metrics differ from the signed statement"));
             }
         }
-        (Record::Deployment(d), Action::Deploy { model, version, environment }) => {
+        (Record::Deployment(d), Action::Deploy(Deploy { model, version, environment })) => {
             if *model != d.model || *version != d.version || *environment != d.environment || *sender != d.by {
                 return Err(mismatch("model, version, environment or deployer"));
             }
         }
-        (Record::Deployment(d), Action::Rollback { model, environment, to_version, .. }) => {
+        (Record::Deployment(d), Action::Rollback(Rollback { model, environment, to_version, .. })) => {
             if *model != d.model || *to_version != d.version || *environment != d.environment || *sender != d.by {
                 return Err(mismatch("model, version, environment or deployer"));
             }
         }
-        (Record::Decision(d), Action::RecordDecision { model, version, input_commitment, output_hash, .. }) => {
+        (
+            Record::Decision(d),
+            Action::RecordDecision(RecordDecision { model, version, input_commitment, output_hash, .. }),
+        ) => {
             if *model != d.model
                 || *version != d.version
                 || *input_commitment != d.input_commitment
@@ -379,12 +395,12 @@ fn check_tx_matches(
                 return Err(mismatch("model version, input commitment, output or operator"));
             }
         }
-        (Record::Decision(d), Action::CorrectDecision { decision, output_hash, .. }) => {
+        (Record::Decision(d), Action::CorrectDecision(CorrectDecision { decision, output_hash, .. })) => {
             if Some(*decision) != d.supersedes || *output_hash != d.output_hash || *sender != d.operator {
                 return Err(mismatch("corrected decision, output or operator"));
             }
         }
-        (Record::Dispute(d), Action::RegisterContent { content, .. }) => {
+        (Record::Dispute(d), Action::RegisterContent(RegisterContent { content, .. })) => {
             // A dispute is opened by the first contesting registration (its second claim).
             if *content != d.content || d.claims.get(1).is_none_or(|c| c.claimant != *sender) {
                 return Err(mismatch("content or contesting claimant"));

@@ -1,85 +1,25 @@
-//! An HTTP client for the node's /v1 API. Response types mirror the node's JSON.
+//! An HTTP client for the node's /v1 API. The request and response types are verity-api's, the
+//! ones the node serves.
 
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use verity_types::proof::{ConsistencyProof, InclusionProof, StateProof};
-use verity_types::{BlockHeader, Certificate, Checkpoint, Genesis, Receipt, SignedTransaction};
+use serde::Serialize;
+use verity_types::proof::ConsistencyProof;
+use verity_types::{BlockHeader, Checkpoint, Genesis, SignedTransaction};
 
 use crate::error::ClientError;
 use crate::verify::{LightClient, ReceiptCheck};
 
-/// One evidence record as `/v1/evidence` serves it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct EvidenceEntry {
-    pub sequence: u64,
-    pub offence: verity_types::Offence,
-    pub org: String,
-    pub evidence: verity_types::Equivocation,
-    pub reported_by: String,
-    pub height: u64,
-    pub tx_hash: String,
-}
-
-/// A page of `/v1/evidence`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct EvidenceList {
-    pub count: u64,
-    pub height: u64,
-    pub evidence: Vec<EvidenceEntry>,
-    /// The `from` of the next page; `None` on the last page (and from older nodes).
-    #[serde(default)]
-    pub next: Option<u64>,
-}
-
-/// The validator-set changes since genesis (`/v1/validators/changes`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ValidatorChanges {
-    pub epoch_length: u64,
-    pub transitions: Vec<verity_types::SetTransition>,
-    /// The epoch boundaries where the set did not change.
-    #[serde(default)]
-    pub unchanged: Vec<verity_types::SetUnchanged>,
-}
-
-/// The node's JSON error body.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ErrorBody {
-    pub code: String,
-    pub message: String,
-}
-
-/// Result of one submitted transaction.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TxResult {
-    pub hash: Option<String>,
-    /// `committed`, `pending` or `rejected`.
-    pub status: String,
-    pub height: Option<u64>,
-    pub success: Option<bool>,
-    pub receipt: Option<Receipt>,
-    pub error: Option<ErrorBody>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BatchResult {
-    pub results: Vec<TxResult>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TxView {
-    pub hash: String,
-    pub status: String,
-    pub height: Option<u64>,
-    pub tx: Option<SignedTransaction>,
-    pub receipt: Option<Receipt>,
-    pub inclusion_proof: Option<InclusionProof>,
-    pub checkpoint_height: Option<u64>,
-    /// Proof of `receipt` under its block header's `receipts_root`.
-    #[serde(default)]
-    pub receipt_proof: Option<InclusionProof>,
-}
+pub use verity_api::chain::{
+    AccountView, BalanceView, BlockView, CheckpointView, ConsistencyView, EscrowView, Health, StateProofView,
+};
+pub use verity_api::consensus::{EvidenceList, ValidatorChanges, ValidatorView, ValidatorsView};
+pub use verity_api::provenance::{
+    DatasetCheck, DatasetCheckRequest, ItemProblem, ModelView, RecordView, Release, ReleaseAudit,
+};
+pub use verity_api::tx::{BatchResult, SubmitBatch, SubmitTx, TxResult, TxState, TxView};
+pub use verity_api::{ApiError, ErrorCode};
 
 /// What [`Client::verify_tx`] established.
 #[derive(Debug, Clone)]
@@ -88,106 +28,6 @@ pub struct VerifiedTx {
     pub checkpoint: Checkpoint,
     /// Whether the receipt is committed to by its block's header.
     pub receipt_check: ReceiptCheck,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BlockView {
-    pub height: u64,
-    pub hash: String,
-    pub header: BlockHeader,
-    pub certificate: Certificate,
-    pub tx_hashes: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CheckpointView {
-    pub height: u64,
-    pub log_size: u64,
-    pub log_root: String,
-    pub state_root: String,
-    pub checkpoint: Checkpoint,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BalanceView {
-    pub asset: String,
-    pub amount: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AccountView {
-    pub id: String,
-    pub org: String,
-    pub public_key: String,
-    pub roles: Vec<String>,
-    pub nonce: u64,
-    pub balances: Vec<BalanceView>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StateProofView {
-    pub height: u64,
-    pub state_root: String,
-    pub proof: StateProof,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct ConsistencyView {
-    proof: ConsistencyProof,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Health {
-    pub status: String,
-    pub chain_id: String,
-    pub height: u64,
-    pub mempool: usize,
-}
-
-/// A provenance record with its flags (`GET /v1/records/{ref}`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RecordView {
-    pub reference: String,
-    pub kind: String,
-    pub summary: String,
-    pub flags: u32,
-    pub record: serde_json::Value,
-    /// Every flag, oldest first ([`Client::record`] follows the node's pages).
-    pub flag_list: Vec<verity_types::Flag>,
-    /// The cursor of the next page of flags, when one page was asked for.
-    #[serde(default)]
-    pub flags_next: Option<u64>,
-}
-
-/// Items to check against the registry before publishing (`POST /v1/datasets/check`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct DatasetCheckRequest {
-    pub policy: verity_types::DatasetPolicy,
-    pub licences: Option<Vec<verity_types::Licence>>,
-    pub items: Vec<verity_types::DatasetItem>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ItemProblem {
-    pub content: String,
-    pub code: String,
-    pub message: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct DatasetCheck {
-    pub checked: usize,
-    pub problems: Vec<ItemProblem>,
-}
-
-#[derive(Serialize)]
-struct SubmitTx<'a> {
-    tx: &'a str,
-}
-
-#[derive(Serialize)]
-struct SubmitBatch {
-    txs: Vec<String>,
 }
 
 /// Most pages a method that gathers a whole list follows (a node that keeps answering
@@ -231,9 +71,6 @@ impl RetryPolicy {
     }
 }
 
-/// The error codes of refusals for load that leave the node unchanged.
-const LOAD_REFUSALS: [&str; 4] = ["sender_quota", "mempool_full", "overloaded", "too_many_connections"];
-
 /// Whether an HTTP status is one a refusal for load comes with.
 fn is_load_status(status: reqwest::StatusCode) -> bool {
     status == reqwest::StatusCode::TOO_MANY_REQUESTS || status == reqwest::StatusCode::SERVICE_UNAVAILABLE
@@ -276,7 +113,7 @@ impl Client {
             }
             let wait = self.retry.wait(resp.headers());
             match self.body(resp).await {
-                Err(ClientError::Api { code, .. }) if LOAD_REFUSALS.contains(&code.as_str()) => {
+                Err(ClientError::Api { code, .. }) if code.parse().is_ok_and(ErrorCode::is_load_refusal) => {
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
@@ -298,7 +135,7 @@ impl Client {
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| self.transport(e))?;
         if !status.is_success() {
-            let body: ErrorBody = serde_json::from_slice(&bytes).unwrap_or(ErrorBody {
+            let body: ApiError = serde_json::from_slice(&bytes).unwrap_or(ApiError {
                 code: "http_error".into(),
                 message: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
             });
@@ -335,7 +172,7 @@ impl Client {
     pub async fn submit(&self, tx: &SignedTransaction, wait: bool) -> Result<TxResult, ClientError> {
         let hex_tx = hex::encode(tx.to_bytes());
         let url = format!("{}/v1/txs", self.base);
-        let body = SubmitTx { tx: &hex_tx };
+        let body = SubmitTx { tx: hex_tx };
         Self::parse(&self.send(|| self.http.post(&url).query(&[("wait", Self::wait_param(wait))]).json(&body)).await?)
     }
 
@@ -395,26 +232,19 @@ impl Client {
 
     /// Every deployment, optionally to one environment, with the kinds it passed: every
     /// page of [`Self::releases_page`], with `releases` and `missing_kind` joined.
-    pub async fn releases(
-        &self,
-        environment: Option<&str>,
-        kind: Option<&str>,
-    ) -> Result<serde_json::Value, ClientError> {
+    pub async fn releases(&self, environment: Option<&str>, kind: Option<&str>) -> Result<ReleaseAudit, ClientError> {
         let mut all = self.releases_page(environment, kind, None, None).await?;
         let mut pages = 0;
-        while let Some(cursor) = all.get("next").and_then(serde_json::Value::as_u64) {
+        while let Some(cursor) = all.next.take() {
             pages += 1;
             if pages > PAGES_MAX {
                 return Err(too_many_pages("/v1/audit/releases"));
             }
             let page = self.releases_page(environment, kind, Some(cursor), None).await?;
-            for field in ["releases", "missing_kind"] {
-                let more = page.get(field).and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
-                if let Some(list) = all.get_mut(field).and_then(serde_json::Value::as_array_mut) {
-                    list.extend(more);
-                }
-            }
-            all["next"] = page.get("next").and_then(serde_json::Value::as_u64).filter(|&n| n > cursor).into();
+            all.releases.extend(page.releases);
+            all.missing_kind.extend(page.missing_kind);
+            all.total = page.total;
+            all.next = page.next.filter(|&n| n > cursor);
         }
         Ok(all)
     }
@@ -428,7 +258,7 @@ impl Client {
         kind: Option<&str>,
         cursor: Option<u64>,
         limit: Option<u64>,
-    ) -> Result<serde_json::Value, ClientError> {
+    ) -> Result<ReleaseAudit, ClientError> {
         let mut q = Vec::new();
         if let Some(e) = environment {
             q.push(("environment", e.to_string()));
@@ -451,7 +281,7 @@ impl Client {
     }
 
     /// A model with its gate and versions.
-    pub async fn model(&self, id: &str) -> Result<serde_json::Value, ClientError> {
+    pub async fn model(&self, id: &str) -> Result<ModelView, ClientError> {
         self.get(&format!("/v1/models/{id}"), &[]).await
     }
 
@@ -580,25 +410,22 @@ impl Client {
         self.get("/v1/validators/changes", &[]).await
     }
 
-    /// The current validator set, epoch and scheduled change (`/v1/validators`) as JSON,
-    /// every page of the set joined into `validators`.
-    pub async fn validators(&self) -> Result<serde_json::Value, ClientError> {
-        let mut all: serde_json::Value = self.get("/v1/validators", &[]).await?;
+    /// The current validator set, epoch and scheduled change (`/v1/validators`), every
+    /// page of the set joined into `validators`.
+    pub async fn validators(&self) -> Result<ValidatorsView, ClientError> {
+        let mut all: ValidatorsView = self.get("/v1/validators", &[]).await?;
         let mut pages = 0;
-        while let Some(cursor) = all.get("next").and_then(serde_json::Value::as_u64) {
+        while let Some(cursor) = all.next.take() {
             pages += 1;
             if pages > PAGES_MAX {
                 return Err(too_many_pages("/v1/validators"));
             }
-            let page: serde_json::Value = self.get("/v1/validators", &[("cursor", cursor.to_string())]).await?;
-            if page.get("validator_set_hash") != all.get("validator_set_hash") {
+            let page: ValidatorsView = self.get("/v1/validators", &[("cursor", cursor.to_string())]).await?;
+            if page.validator_set_hash != all.validator_set_hash {
                 return Err(ClientError::Protocol("the validator set changed while it was read; retry".into()));
             }
-            let more = page.get("validators").and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
-            if let Some(list) = all.get_mut("validators").and_then(serde_json::Value::as_array_mut) {
-                list.extend(more);
-            }
-            all["next"] = page.get("next").and_then(serde_json::Value::as_u64).filter(|&n| n > cursor).into();
+            all.validators.extend(page.validators);
+            all.next = page.next.filter(|&n| n > cursor);
         }
         Ok(all)
     }
@@ -610,8 +437,8 @@ impl Client {
         Ok(v.proof)
     }
 
-    /// An escrow's state as JSON.
-    pub async fn escrow(&self, id: &str) -> Result<serde_json::Value, ClientError> {
+    /// An escrow's state.
+    pub async fn escrow(&self, id: &str) -> Result<EscrowView, ClientError> {
         self.get(&format!("/v1/escrows/{id}"), &[]).await
     }
 

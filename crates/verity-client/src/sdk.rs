@@ -6,7 +6,7 @@
 //!   sender, not an account and a genesis read per transaction; a refused transaction
 //!   (or one whose fate is unknown) makes it read the sender's nonce from the node again.
 //! - [`Signer::submit`] submits, waits for the durable commit and returns one typed
-//!   [`Outcome`] with the ledger's error code; [`TxResult::committed`] turns anything but
+//!   [`Outcome`] with the ledger's error code; [`Committed::committed`] turns anything but
 //!   a successful commit into a [`ClientError`] carrying that code.
 //! - Refusals for load (429, 503) are retried by the [`Client`] itself, honouring
 //!   `Retry-After` ([`crate::http::RetryPolicy`]).
@@ -16,52 +16,21 @@ use std::collections::HashMap;
 use verity_types::{AccountId, Action, SignedTransaction, Transaction};
 
 use crate::error::ClientError;
+pub use verity_api::tx::Outcome;
+
 use crate::http::{Client, TxResult};
 use crate::keystore::Keystore;
 
-/// What became of a submitted transaction.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Committed, and its action took effect.
-    Succeeded,
-    /// Committed, but the ledger refused its action (`code`, e.g. `unauthorized`); the
-    /// nonce is spent and nothing else changed.
-    Failed { code: String, message: String },
-    /// Refused at admission (`code`, e.g. `bad_nonce`, `bad_signature`); nothing is
-    /// recorded.
-    Rejected { code: String, message: String },
-    /// Admitted, not committed yet (submitted without waiting, or the wait ended first).
-    Pending,
-}
-
-impl TxResult {
-    /// The typed reading of this result.
-    pub fn outcome(&self) -> Outcome {
-        let err = |e: Option<(&str, &str)>| {
-            let (code, message) = e.unwrap_or(("unknown", "the node gave no error"));
-            (code.to_string(), message.to_string())
-        };
-        match self.status.as_str() {
-            "committed" if self.success == Some(false) => {
-                let (code, message) = err(self
-                    .receipt
-                    .as_ref()
-                    .and_then(|r| r.error.as_ref())
-                    .map(|e| (e.code.as_str(), e.message.as_str())));
-                Outcome::Failed { code, message }
-            }
-            "committed" => Outcome::Succeeded,
-            "pending" => Outcome::Pending,
-            _ => {
-                let (code, message) = err(self.error.as_ref().map(|e| (e.code.as_str(), e.message.as_str())));
-                Outcome::Rejected { code, message }
-            }
-        }
-    }
-
+/// Turns a [`TxResult`] into the outcome a caller usually wants: a successful commit, or
+/// an error saying which other [`Outcome`] it was.
+pub trait Committed {
     /// This result if its transaction is committed and its action succeeded; otherwise
     /// the error that says which of the other [`Outcome`]s it is, with the ledger's code.
-    pub fn committed(self) -> Result<TxResult, ClientError> {
+    fn committed(self) -> Result<TxResult, ClientError>;
+}
+
+impl Committed for TxResult {
+    fn committed(self) -> Result<TxResult, ClientError> {
         let hash = self.hash.clone().unwrap_or_default();
         match self.outcome() {
             Outcome::Succeeded => Ok(self),

@@ -304,45 +304,15 @@ impl BlockProducer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use verity_types::{
-        AccountId, Action, AssetId, GenesisAccount, GenesisAsset, GenesisBalance, GenesisOrg, MintRule, OrgId,
-        Transaction, TxStatus, Validator,
-    };
-
-    fn genesis(validator: &SecretKey, admin: &SecretKey) -> Genesis {
-        let org = OrgId::new("o").expect("id");
-        Genesis {
-            chain_id: "t".into(),
-            genesis_time_ms: 0,
-            orgs: vec![GenesisOrg {
-                id: org.clone(),
-                name: "o".into(),
-                admins: vec![GenesisAccount {
-                    id: AccountId::new("admin").expect("id"),
-                    public_key: admin.public_key(),
-                }],
-            }],
-            validators: vec![Validator { org, public_key: validator.public_key(), power: 1 }],
-            assets: vec![GenesisAsset {
-                id: AssetId::new("usd").expect("id"),
-                mint: MintRule::Fixed,
-                supply_cap: None,
-            }],
-            balances: vec![GenesisBalance {
-                account: AccountId::new("admin").expect("id"),
-                asset: AssetId::new("usd").expect("id"),
-                amount: 1_000,
-            }],
-            epoch_length: 0,
-        }
-    }
+    use verity_types::Burn;
+    use verity_types::{AccountId, Action, AssetId, Transaction, TxStatus};
 
     fn burn(admin: &SecretKey, nonce: u64) -> SignedTransaction {
         Transaction {
             chain_id: "t".into(),
             sender: AccountId::new("admin").expect("id"),
             nonce,
-            action: Action::Burn { asset: AssetId::new("usd").expect("id"), amount: 1 },
+            action: Action::Burn(Burn { asset: AssetId::new("usd").expect("id"), amount: 1 }),
         }
         .sign(admin)
     }
@@ -350,8 +320,8 @@ mod tests {
     #[test]
     fn produce_commit_replay_and_refuse_foreign_certificates() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (validator, admin) = (SecretKey::from_seed([1; 32]), SecretKey::from_seed([2; 32]));
-        let g = genesis(&validator, &admin);
+        let (validator, admin) = (verity_testkit::secret("validator"), verity_testkit::secret("admin"));
+        let g = verity_testkit::one_org("t");
         let store = Arc::new(Store::open(&dir.path().join("s")).expect("open"));
         store.init_genesis(&g, &verity_state::genesis_state(&g).expect("genesis")).expect("init");
         let mut finalizer = SoloFinalizer::new(validator, &g.validator_set()).expect("validator");

@@ -23,15 +23,17 @@ use axum::routing::{get, post};
 use axum::Extension;
 use axum::{Json, Router};
 use futures::Stream;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi};
+use verity_api::chain::{AccountView, BalanceView, BlockView, CheckpointView, ConsistencyView, Health, StateProofView};
+use verity_api::tx::{BatchResult, SubmitBatch, SubmitTx, TxResult, TxState, TxView};
+pub use verity_api::{ApiError, ErrorCode};
 use verity_consensus::StoreView;
 use verity_types::limits::{BATCH_TXS_MAX, PAGE_ITEMS_MAX, REQUEST_BYTES_MAX};
-use verity_types::proof::{ConsistencyProof, InclusionProof, StateProof};
-use verity_types::{AccountId, Block, Certificate, Checkpoint, EscrowId, Hash, Receipt, SignedTransaction, TxStatus};
+use verity_types::{AccountId, Block, Certificate, Checkpoint, EscrowId, Hash, SignedTransaction, TxStatus};
 
 use crate::core::NodeCore;
 use crate::http::{EventSlots, HttpLimits};
@@ -42,33 +44,41 @@ pub const COMMIT_WAIT_MAX: Duration = Duration::from_secs(30);
 /// Seconds a client should wait before retrying when the mempool is full.
 pub const RETRY_AFTER_S: u64 = 1;
 
-/// A JSON error with a stable machine-readable code.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ApiError {
-    #[serde(skip)]
+/// A refusal: the HTTP status and the JSON body ([`ApiError`]) it is answered with.
+#[derive(Debug)]
+pub struct HttpError {
     pub status: u16,
-    /// Stable machine-readable code, e.g. `bad_signature`, `mempool_full`, `not_found`.
+    /// Stable machine-readable code: one of [`ErrorCode`], or a ledger code for a
+    /// transaction the ledger's rules refuse at admission.
     pub code: String,
     /// Human-readable explanation.
     pub message: String,
 }
 
-impl ApiError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        ApiError { status: status.as_u16(), code: code.into(), message: message.into() }
+impl HttpError {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::with_code(status, code.as_str(), message)
     }
-    pub(crate) fn bad_request(code: &str, message: impl Into<String>) -> Self {
+    /// A refusal whose code may be a ledger code (admission, dropped transactions).
+    pub fn with_code(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        HttpError { status: status.as_u16(), code: code.into(), message: message.into() }
+    }
+    /// The JSON body.
+    pub fn body(&self) -> ApiError {
+        ApiError { code: self.code.clone(), message: self.message.clone() }
+    }
+    pub(crate) fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
     /// The request matches the schema but its content is invalid.
-    pub(crate) fn unprocessable(code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn unprocessable(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
     pub(crate) fn not_found(what: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", what)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, what)
     }
     pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, e.to_string())
     }
     fn from_admit(e: &AdmitError) -> Self {
         let status = match e {
@@ -81,14 +91,14 @@ impl ApiError {
             | AdmitError::Rejected { .. }
             | AdmitError::NonceTooFar { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         };
-        Self::new(status, e.code(), e.to_string())
+        Self::with_code(status, e.code(), e.to_string())
     }
 }
 
-impl IntoResponse for ApiError {
+impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut resp = (status, Json(&self)).into_response();
+        let mut resp = (status, Json(self.body())).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
         }
@@ -96,30 +106,34 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<JsonRejection> for ApiError {
+impl From<JsonRejection> for HttpError {
     fn from(r: JsonRejection) -> Self {
         let status = r.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
-            return ApiError::new(status, "payload_too_large", format!("request body above {REQUEST_BYTES_MAX} bytes"));
+            return HttpError::new(
+                status,
+                ErrorCode::PayloadTooLarge,
+                format!("request body above {REQUEST_BYTES_MAX} bytes"),
+            );
         }
         if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-            return ApiError::new(status, "unsupported_media_type", r.body_text());
+            return HttpError::new(status, ErrorCode::UnsupportedMediaType, r.body_text());
         }
-        ApiError::bad_request("invalid_json", r.body_text())
+        HttpError::bad_request(ErrorCode::InvalidJson, r.body_text())
     }
 }
-impl From<PathRejection> for ApiError {
+impl From<PathRejection> for HttpError {
     fn from(r: PathRejection) -> Self {
-        ApiError::bad_request("invalid_path", r.body_text())
+        HttpError::bad_request(ErrorCode::InvalidPath, r.body_text())
     }
 }
-impl From<QueryRejection> for ApiError {
+impl From<QueryRejection> for HttpError {
     fn from(r: QueryRejection) -> Self {
-        ApiError::bad_request("invalid_query", r.body_text())
+        HttpError::bad_request(ErrorCode::InvalidQuery, r.body_text())
     }
 }
 
-pub(crate) type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, HttpError>;
 
 /// Deserializes an optional query position (cursor, height, sequence number) within the
 /// `int64` range the OpenAPI document gives it: a larger number is a schema violation,
@@ -139,26 +153,12 @@ pub(crate) fn page_limit(limit: Option<u64>) -> ApiResult<u64> {
     match limit {
         None => Ok(max),
         Some(n) if (1..=max).contains(&n) => Ok(n),
-        Some(n) => Err(ApiError::bad_request("invalid_query", format!("limit must be 1 to {max}, not {n}"))),
+        Some(n) => Err(HttpError::bad_request(ErrorCode::InvalidQuery, format!("limit must be 1 to {max}, not {n}"))),
     }
 }
 type AppState = Arc<NodeCore>;
 
 // ---------- request and response bodies ----------
-
-/// One transaction: hex of its canonical (borsh) encoding.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SubmitTx {
-    #[schema(pattern = r"^([0-9a-fA-F]{2})+$")]
-    pub tx: String,
-}
-
-/// Many transactions, each hex of its canonical encoding.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SubmitBatch {
-    #[schema(max_items = 4096)]
-    pub txs: Vec<String>,
-}
 
 /// Whether to wait for the durable commit (default) or return once admitted.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -167,91 +167,6 @@ pub struct WaitQuery {
     /// `commit` (default): answer after the block is fsync'd; `none`: answer on admission.
     #[param(pattern = r"^(commit|none)$")]
     pub wait: Option<String>,
-}
-
-/// Result of one submitted transaction.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct TxResult {
-    /// Transaction hash (hex), when the bytes decoded.
-    pub hash: Option<String>,
-    /// `committed`, `pending` (admitted, not yet committed) or `rejected`.
-    pub status: String,
-    /// Height of the committing block.
-    pub height: Option<u64>,
-    /// Whether the committed action succeeded.
-    pub success: Option<bool>,
-    #[schema(value_type = Option<Object>)]
-    pub receipt: Option<Receipt>,
-    pub error: Option<ApiError>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BatchResult {
-    pub results: Vec<TxResult>,
-}
-
-/// A committed transaction with its receipt and inclusion proof in the log.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct TxView {
-    pub hash: String,
-    /// `committed` or `pending`.
-    pub status: String,
-    pub height: Option<u64>,
-    #[schema(value_type = Option<Object>)]
-    pub tx: Option<SignedTransaction>,
-    #[schema(value_type = Option<Object>)]
-    pub receipt: Option<Receipt>,
-    /// RFC 6962 inclusion proof against the log root of the latest checkpoint.
-    #[schema(value_type = Option<Object>)]
-    pub inclusion_proof: Option<InclusionProof>,
-    /// Height of the checkpoint the proof is against.
-    pub checkpoint_height: Option<u64>,
-    /// RFC 6962 inclusion proof of the receipt under the `receipts_root` of the header of
-    /// its block (at `height`; version 2 headers only commit to receipts).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub receipt_proof: Option<InclusionProof>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BlockView {
-    pub height: u64,
-    pub hash: String,
-    #[schema(value_type = Object)]
-    pub header: verity_types::BlockHeader,
-    #[schema(value_type = Object)]
-    pub certificate: Certificate,
-    /// Hashes of the block's transactions, in order.
-    pub tx_hashes: Vec<String>,
-}
-
-/// The latest checkpoint: a finalised header with its validator certificate.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CheckpointView {
-    pub height: u64,
-    pub log_size: u64,
-    pub log_root: String,
-    pub state_root: String,
-    #[schema(value_type = Object)]
-    pub checkpoint: Checkpoint,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BalanceView {
-    pub asset: String,
-    /// Decimal string (amounts are u128).
-    pub amount: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AccountView {
-    pub id: String,
-    pub org: String,
-    pub public_key: String,
-    pub roles: Vec<String>,
-    /// The nonce the account's next transaction must carry.
-    pub nonce: u64,
-    pub balances: Vec<BalanceView>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -269,14 +184,6 @@ pub struct ProofQuery {
     pub height: Option<u64>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct StateProofView {
-    pub height: u64,
-    pub state_root: String,
-    #[schema(value_type = Object)]
-    pub proof: StateProof,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
@@ -286,12 +193,6 @@ pub struct ConsistencyQuery {
     /// The newer log size: at least `old_size`, at most the log's size.
     #[param(minimum = 1)]
     pub new_size: u64,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ConsistencyView {
-    #[schema(value_type = Object)]
-    pub proof: ConsistencyProof,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -305,21 +206,14 @@ pub struct EventsQuery {
     pub account: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Health {
-    pub status: String,
-    pub chain_id: String,
-    pub height: u64,
-    pub mempool: usize,
-}
-
 // ---------- handlers ----------
 
-fn parse_tx(hex_str: &str) -> Result<SignedTransaction, ApiError> {
-    let bytes = hex::decode(hex_str.trim())
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "malformed_tx", format!("tx is not hex: {e}")))?;
+fn parse_tx(hex_str: &str) -> Result<SignedTransaction, HttpError> {
+    let bytes = hex::decode(hex_str.trim()).map_err(|e| {
+        HttpError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::MalformedTx, format!("tx is not hex: {e}"))
+    })?;
     SignedTransaction::from_bytes(&bytes)
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "malformed_tx", e.to_string()))
+        .map_err(|e| HttpError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::MalformedTx, e.to_string()))
 }
 
 fn wait_commit(q: &WaitQuery) -> ApiResult<bool> {
@@ -327,7 +221,7 @@ fn wait_commit(q: &WaitQuery) -> ApiResult<bool> {
         None | Some("commit") => Ok(true),
         Some("none") => Ok(false),
         Some(other) => {
-            Err(ApiError::bad_request("invalid_query", format!("wait must be commit or none, not {other:?}")))
+            Err(HttpError::bad_request(ErrorCode::InvalidQuery, format!("wait must be commit or none, not {other:?}")))
         }
     }
 }
@@ -336,7 +230,7 @@ fn committed_result(hash: Hash, outcome: Result<TxOutcome, ()>) -> TxResult {
     match outcome {
         Ok(TxOutcome::Committed(r)) => TxResult {
             hash: Some(hash.to_hex()),
-            status: "committed".into(),
+            status: TxState::Committed,
             height: Some(r.height),
             success: Some(r.status == TxStatus::Success),
             receipt: Some(r),
@@ -344,11 +238,11 @@ fn committed_result(hash: Hash, outcome: Result<TxOutcome, ()>) -> TxResult {
         },
         Ok(TxOutcome::Dropped { code, message }) => TxResult {
             hash: Some(hash.to_hex()),
-            status: "rejected".into(),
+            status: TxState::Rejected,
             height: None,
             success: None,
             receipt: None,
-            error: Some(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)),
+            error: Some(ApiError { code: code.into(), message }),
         },
         Err(()) => pending(hash),
     }
@@ -357,7 +251,7 @@ fn committed_result(hash: Hash, outcome: Result<TxOutcome, ()>) -> TxResult {
 fn pending(hash: Hash) -> TxResult {
     TxResult {
         hash: Some(hash.to_hex()),
-        status: "pending".into(),
+        status: TxState::Pending,
         height: None,
         success: None,
         receipt: None,
@@ -367,12 +261,12 @@ fn pending(hash: Hash) -> TxResult {
 
 /// Admits `txs` and, with `wait`, waits for their commits. Per item, in order: the
 /// transaction's hash and its result or refusal.
-async fn admit(core: &AppState, txs: Vec<SignedTransaction>, wait: bool) -> Vec<(Hash, Result<TxResult, ApiError>)> {
+async fn admit(core: &AppState, txs: Vec<SignedTransaction>, wait: bool) -> Vec<(Hash, Result<TxResult, HttpError>)> {
     let core2 = core.clone();
     let admitted = match tokio::task::spawn_blocking(move || core2.submit(txs, wait)).await {
         Ok(a) => a,
         // The admission task itself panicked: a bug, and nothing was admitted.
-        Err(e) => return vec![(Hash::ZERO, Err(ApiError::internal(format!("admission failed: {e}"))))],
+        Err(e) => return vec![(Hash::ZERO, Err(HttpError::internal(format!("admission failed: {e}"))))],
     };
     let mut out = Vec::with_capacity(admitted.len());
     let deadline = tokio::time::Instant::now() + COMMIT_WAIT_MAX;
@@ -380,7 +274,7 @@ async fn admit(core: &AppState, txs: Vec<SignedTransaction>, wait: bool) -> Vec<
         out.push((
             hash,
             match r {
-                Err(e) => Err(ApiError::from_admit(&e)),
+                Err(e) => Err(HttpError::from_admit(&e)),
                 Ok(None) => Ok(pending(hash)),
                 Ok(Some(rx)) => {
                     let outcome = match tokio::time::timeout_at(deadline, rx).await {
@@ -417,13 +311,13 @@ async fn submit_tx(
     let wait = wait_commit(&q)?;
     let tx = parse_tx(&body.tx)?;
     let mut results = admit(&core, vec![tx], wait).await;
-    let r = results.pop().map(|(_, r)| r).unwrap_or_else(|| Err(ApiError::internal("no admission result")))?;
+    let r = results.pop().map(|(_, r)| r).unwrap_or_else(|| Err(HttpError::internal("no admission result")))?;
     if let Some(e) = &r.error {
-        if r.status == "rejected" {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, &e.code, e.message.clone()));
+        if r.status == TxState::Rejected {
+            return Err(HttpError::with_code(StatusCode::UNPROCESSABLE_ENTITY, &e.code, e.message.clone()));
         }
     }
-    let status = if r.status == "committed" { StatusCode::OK } else { StatusCode::ACCEPTED };
+    let status = if r.status == TxState::Committed { StatusCode::OK } else { StatusCode::ACCEPTED };
     Ok((status, Json(r)).into_response())
 }
 
@@ -444,9 +338,9 @@ async fn submit_batch(
     let Json(body) = body?;
     let wait = wait_commit(&q)?;
     if body.txs.len() > BATCH_TXS_MAX {
-        return Err(ApiError::new(
+        return Err(HttpError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "batch_too_large",
+            ErrorCode::BatchTooLarge,
             format!("{} transactions in one batch; the limit is {BATCH_TXS_MAX}", body.txs.len()),
         ));
     }
@@ -462,11 +356,11 @@ async fn submit_batch(
             }
             Err(e) => results.push(Some(TxResult {
                 hash: None,
-                status: "rejected".into(),
+                status: TxState::Rejected,
                 height: None,
                 success: None,
                 receipt: None,
-                error: Some(e),
+                error: Some(e.body()),
             })),
         }
     }
@@ -475,11 +369,11 @@ async fn submit_batch(
             Ok(r) => r,
             Err(e) => TxResult {
                 hash: Some(h.to_hex()),
-                status: "rejected".into(),
+                status: TxState::Rejected,
                 height: None,
                 success: None,
                 receipt: None,
-                error: Some(e),
+                error: Some(e.body()),
             },
         });
     }
@@ -487,7 +381,7 @@ async fn submit_batch(
 }
 
 fn parse_hash(s: &str) -> ApiResult<Hash> {
-    s.parse::<Hash>().map_err(|e| ApiError::bad_request("invalid_hash", e.to_string()))
+    s.parse::<Hash>().map_err(|e| HttpError::bad_request(ErrorCode::InvalidHash, e.to_string()))
 }
 
 /// A transaction's status, receipt and inclusion proof.
@@ -498,24 +392,24 @@ async fn get_tx(State(core): State<AppState>, hash: Result<Path<String>, PathRej
     let hash = parse_hash(&hash)?;
     let store = core.store.clone();
     let found = tokio::task::spawn_blocking(move || -> ApiResult<Option<TxView>> {
-        let Some((tx, receipt)) = store.tx(&hash).map_err(ApiError::internal)? else { return Ok(None) };
+        let Some((tx, receipt)) = store.tx(&hash).map_err(HttpError::internal)? else { return Ok(None) };
         // The proof is against the newest checkpoint (a block with its own
         // certificate); a transaction in a block above it (final through a descendant
         // not committed here yet) gets its proof once that descendant is.
-        let checkpoint = match latest_certified(&store).map_err(ApiError::internal)? {
+        let checkpoint = match latest_certified(&store).map_err(HttpError::internal)? {
             Some(at) if at >= receipt.height => {
                 let (header, _) = store
                     .header(at)
-                    .map_err(ApiError::internal)?
-                    .ok_or_else(|| ApiError::internal(format!("block {at} is missing")))?;
-                Some((at, store.inclusion_proof(receipt.log_index, header.log_size).map_err(ApiError::internal)?))
+                    .map_err(HttpError::internal)?
+                    .ok_or_else(|| HttpError::internal(format!("block {at} is missing")))?;
+                Some((at, store.inclusion_proof(receipt.log_index, header.log_size).map_err(HttpError::internal)?))
             }
             _ => None,
         };
-        let receipt_proof = store.receipt_proof(receipt.height, receipt.index).map_err(ApiError::internal)?;
+        let receipt_proof = store.receipt_proof(receipt.height, receipt.index).map_err(HttpError::internal)?;
         Ok(Some(TxView {
             hash: hash.to_hex(),
-            status: "committed".into(),
+            status: TxState::Committed,
             height: Some(receipt.height),
             tx: Some(tx),
             receipt: Some(receipt),
@@ -525,12 +419,12 @@ async fn get_tx(State(core): State<AppState>, hash: Result<Path<String>, PathRej
         }))
     })
     .await
-    .map_err(ApiError::internal)??;
+    .map_err(HttpError::internal)??;
     match found {
         Some(v) => Ok(Json(v)),
         None if core.mempool.contains(&hash) => Ok(Json(TxView {
             hash: hash.to_hex(),
-            status: "pending".into(),
+            status: TxState::Pending,
             height: None,
             tx: None,
             receipt: None,
@@ -538,7 +432,7 @@ async fn get_tx(State(core): State<AppState>, hash: Result<Path<String>, PathRej
             checkpoint_height: None,
             receipt_proof: None,
         })),
-        None => Err(ApiError::not_found(format!("transaction {hash} is not known"))),
+        None => Err(HttpError::not_found(format!("transaction {hash} is not known"))),
     }
 }
 
@@ -560,13 +454,14 @@ async fn get_block(State(core): State<AppState>, h: Result<Path<String>, PathRej
     let height = if h == "latest" {
         core.store.height()
     } else {
-        h.parse::<u64>().map_err(|_| ApiError::bad_request("invalid_height", format!("{h:?} is not a height")))?
+        h.parse::<u64>()
+            .map_err(|_| HttpError::bad_request(ErrorCode::InvalidHeight, format!("{h:?} is not a height")))?
     };
     let store = core.store.clone();
-    let b = tokio::task::spawn_blocking(move || store.block(height)).await.map_err(ApiError::internal)?;
-    match b.map_err(ApiError::internal)? {
+    let b = tokio::task::spawn_blocking(move || store.block(height)).await.map_err(HttpError::internal)?;
+    match b.map_err(HttpError::internal)? {
         Some((block, cert)) => Ok(Json(block_view(block, cert))),
-        None => Err(ApiError::not_found(format!("no block at height {height}"))),
+        None => Err(HttpError::not_found(format!("no block at height {height}"))),
     }
 }
 
@@ -574,8 +469,8 @@ fn checkpoint_at(core: &NodeCore, height: u64) -> ApiResult<CheckpointView> {
     let (header, certificate) = core
         .store
         .header(height)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found(format!("no checkpoint at height {height}")))?;
+        .map_err(HttpError::internal)?
+        .ok_or_else(|| HttpError::not_found(format!("no checkpoint at height {height}")))?;
     Ok(CheckpointView {
         height: header.height,
         log_size: header.log_size,
@@ -591,11 +486,11 @@ fn checkpoint_at(core: &NodeCore, height: u64) -> ApiResult<CheckpointView> {
 async fn latest_checkpoint(State(core): State<AppState>) -> ApiResult<Json<CheckpointView>> {
     let h = core.store.height();
     if h == 0 {
-        return Err(ApiError::not_found("no block has been committed yet"));
+        return Err(HttpError::not_found("no block has been committed yet"));
     }
-    match latest_certified(&core.store).map_err(ApiError::internal)? {
+    match latest_certified(&core.store).map_err(HttpError::internal)? {
         Some(at) => checkpoint_at(&core, at).map(Json),
-        None => Err(ApiError::not_found("no recent block carries its own certificate yet")),
+        None => Err(HttpError::not_found("no recent block carries its own certificate yet")),
     }
 }
 
@@ -639,25 +534,26 @@ async fn checkpoint(
 async fn checkpoint_note(
     State(core): State<AppState>,
     h: Result<Path<String>, PathRejection>,
-) -> Result<([(axum::http::header::HeaderName, &'static str); 1], Vec<u8>), ApiError> {
+) -> Result<([(axum::http::header::HeaderName, &'static str); 1], Vec<u8>), HttpError> {
     let Path(h) = h?;
     let height = if h == "latest" {
         latest_certified(&core.store)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::not_found("no block with its own certificate yet"))?
+            .map_err(HttpError::internal)?
+            .ok_or_else(|| HttpError::not_found("no block with its own certificate yet"))?
     } else {
-        h.parse::<u64>().map_err(|_| ApiError::bad_request("invalid_height", format!("{h:?} is not a height")))?
+        h.parse::<u64>()
+            .map_err(|_| HttpError::bad_request(ErrorCode::InvalidHeight, format!("{h:?} is not a height")))?
     };
     let view = checkpoint_at(&core, height)?;
     if view.checkpoint.certificate.finalized_by.is_some() {
-        return Err(ApiError::not_found(format!(
+        return Err(HttpError::not_found(format!(
             "block {height} is final through a descendant's certificate: it is not a checkpoint"
         )));
     }
     let note = core
         .checkpoint_note(&view.checkpoint.header)
-        .ok_or_else(|| ApiError::not_found("this node holds no validator key to sign checkpoint notes with"))?
-        .map_err(ApiError::internal)?;
+        .ok_or_else(|| HttpError::not_found("this node holds no validator key to sign checkpoint notes with"))?
+        .map_err(HttpError::internal)?;
     Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], note))
 }
 
@@ -669,10 +565,10 @@ async fn get_account(
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<AccountView>> {
     let Path(id) = id?;
-    let id = AccountId::new(id).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+    let id = AccountId::new(id).map_err(|e| HttpError::bad_request(ErrorCode::InvalidId, e.to_string()))?;
     let view = StoreView(&core.store);
-    let acct =
-        verity_state::account(&view, &id).ok_or_else(|| ApiError::not_found(format!("account {id} does not exist")))?;
+    let acct = verity_state::account(&view, &id)
+        .ok_or_else(|| HttpError::not_found(format!("account {id} does not exist")))?;
     let balances = verity_state::account_balances(&view, &id)
         .into_iter()
         .map(|(asset, amount)| BalanceView { asset: asset.to_string(), amount: amount.to_string() })
@@ -697,8 +593,8 @@ async fn get_escrow(
     let Path(id) = id?;
     let id = EscrowId(parse_hash(&id)?);
     let e = verity_state::escrow(&StoreView(&core.store), &id)
-        .ok_or_else(|| ApiError::not_found(format!("escrow {id} does not exist")))?;
-    serde_json::to_value(e).map(Json).map_err(ApiError::internal)
+        .ok_or_else(|| HttpError::not_found(format!("escrow {id} does not exist")))?;
+    serde_json::to_value(e).map(Json).map_err(HttpError::internal)
 }
 
 /// Membership or non-membership proof of a state key against the state root of a height.
@@ -716,36 +612,38 @@ async fn state_proof(
         // The schema bounds `key` in characters; a key within it but over the limit in
         // bytes (multi-byte characters) is valid in shape and refused for its content.
         (Some(k), None) if k.is_empty() || k.chars().count() > max => {
-            return Err(ApiError::bad_request("invalid_key", format!("key must be 1 to {max} bytes")))
+            return Err(HttpError::bad_request(ErrorCode::InvalidKey, format!("key must be 1 to {max} bytes")))
         }
         (Some(k), None) => k.into_bytes(),
         (None, Some(h)) => match hex::decode(h) {
             Ok(k) if (1..=max).contains(&k.len()) => k,
-            Ok(_) => return Err(ApiError::bad_request("invalid_key", format!("key must be 1 to {max} bytes"))),
-            Err(e) => return Err(ApiError::bad_request("invalid_key", e.to_string())),
+            Ok(_) => {
+                return Err(HttpError::bad_request(ErrorCode::InvalidKey, format!("key must be 1 to {max} bytes")))
+            }
+            Err(e) => return Err(HttpError::bad_request(ErrorCode::InvalidKey, e.to_string())),
         },
-        _ => return Err(ApiError::unprocessable("invalid_key", "give exactly one of key or key_hex")),
+        _ => return Err(HttpError::unprocessable(ErrorCode::InvalidKey, "give exactly one of key or key_hex")),
     };
     if key.len() > max {
-        return Err(ApiError::unprocessable("invalid_key", format!("key must be 1 to {max} bytes")));
+        return Err(HttpError::unprocessable(ErrorCode::InvalidKey, format!("key must be 1 to {max} bytes")));
     }
     let latest = core.store.height();
     // By default, the newest checkpoint's height (a proof there verifies offline).
     let height = match q.height {
         Some(h) => h,
-        None => latest_certified(&core.store).map_err(ApiError::internal)?.unwrap_or(latest),
+        None => latest_certified(&core.store).map_err(HttpError::internal)?.unwrap_or(latest),
     };
     if height > latest {
-        return Err(ApiError::not_found(format!("height {height} is above the latest height {latest}")));
+        return Err(HttpError::not_found(format!("height {height} is above the latest height {latest}")));
     }
     let store = core.store.clone();
     let (proof, root) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
-        let proof = store.state_proof(&key, height).map_err(ApiError::internal)?;
-        let root = store.state_root_at(height).map_err(ApiError::internal)?;
+        let proof = store.state_proof(&key, height).map_err(HttpError::internal)?;
+        let root = store.state_root_at(height).map_err(HttpError::internal)?;
         Ok((proof, root))
     })
     .await
-    .map_err(ApiError::internal)??;
+    .map_err(HttpError::internal)??;
     Ok(Json(StateProofView { height, state_root: root.to_hex(), proof }))
 }
 
@@ -759,16 +657,16 @@ async fn consistency(
 ) -> ApiResult<Json<ConsistencyView>> {
     let Query(q) = q?;
     if q.old_size == 0 {
-        return Err(ApiError::bad_request("invalid_query", "old_size must be at least 1"));
+        return Err(HttpError::bad_request(ErrorCode::InvalidQuery, "old_size must be at least 1"));
     }
     let size = core.store.log_size();
     if q.old_size > q.new_size || q.new_size > size {
-        return Err(ApiError::unprocessable(
-            "invalid_range",
+        return Err(HttpError::unprocessable(
+            ErrorCode::InvalidRange,
             format!("need 0 < old_size <= new_size <= log size {size}"),
         ));
     }
-    let proof = core.store.consistency_proof(q.old_size, q.new_size).map_err(ApiError::internal)?;
+    let proof = core.store.consistency_proof(q.old_size, q.new_size).map_err(HttpError::internal)?;
     Ok(Json(ConsistencyView { proof }))
 }
 
@@ -790,11 +688,14 @@ async fn events(
     let Query(q) = q?;
     if let Some(m) = &q.module {
         if !["identity", "bank", "provenance"].contains(&m.as_str()) {
-            return Err(ApiError::bad_request("invalid_module", format!("unknown module {m:?}")));
+            return Err(HttpError::bad_request(ErrorCode::InvalidModule, format!("unknown module {m:?}")));
         }
     }
-    let account =
-        q.account.map(AccountId::new).transpose().map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+    let account = q
+        .account
+        .map(AccountId::new)
+        .transpose()
+        .map_err(|e| HttpError::bad_request(ErrorCode::InvalidId, e.to_string()))?;
     let module = q.module;
     // The slot is released when the stream is dropped (the client left, or shutdown).
     let slot = slots.take()?;
@@ -827,7 +728,7 @@ async fn events(
 #[utoipa::path(get, path = "/health", responses((status = 200, body = Health), (status = 503, body = ApiError)))]
 async fn health(State(core): State<AppState>) -> Response {
     if let Some(msg) = core.fatal.lock().clone() {
-        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "node_failed", msg).into_response();
+        return HttpError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::NodeFailed, msg).into_response();
     }
     Json(Health {
         status: "ok".into(),
@@ -849,15 +750,15 @@ async fn metrics(State(core): State<AppState>) -> Response {
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3 document", body = Object)))]
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(openapi_document())
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found("no such endpoint; see /openapi.json")
+async fn not_found() -> HttpError {
+    HttpError::not_found("no such endpoint; see /openapi.json")
 }
 
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this endpoint")
+async fn method_not_allowed() -> HttpError {
+    HttpError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, "method not allowed on this endpoint")
 }
 
 /// The OpenAPI document, generated from the handlers above.
@@ -896,10 +797,12 @@ async fn method_not_allowed() -> ApiError {
     ),
     components(schemas(
         ApiError,
-        crate::api_consensus::EvidenceList,
-        crate::api_consensus::ValidatorsView,
-        crate::api_consensus::ValidatorChanges,
-        crate::api_consensus::ValidatorView,
+        ErrorCode,
+        verity_api::consensus::EvidenceList,
+        verity_api::consensus::ValidatorsView,
+        verity_api::consensus::ValidatorChanges,
+        verity_api::consensus::ValidatorView,
+        TxState,
         SubmitTx,
         SubmitBatch,
         TxResult,
@@ -912,13 +815,13 @@ async fn method_not_allowed() -> ApiError {
         StateProofView,
         ConsistencyView,
         Health,
-        crate::api_prov::RecordView,
-        crate::api_prov::DatasetCheckRequest,
-        crate::api_prov::DatasetCheck,
-        crate::api_prov::ItemProblem,
-        crate::api_prov::ReleaseAudit,
-        crate::audit::Release,
-        crate::api_prov::ModelView
+        verity_api::provenance::RecordView,
+        verity_api::provenance::DatasetCheckRequest,
+        verity_api::provenance::DatasetCheck,
+        verity_api::provenance::ItemProblem,
+        verity_api::provenance::ReleaseAudit,
+        verity_api::provenance::Release,
+        verity_api::provenance::ModelView
     ))
 )]
 pub struct ApiDoc;
@@ -1005,6 +908,25 @@ pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::R
     crate::http::serve(listener, app, &HttpLimits::default(), std::future::pending()).await
 }
 
+/// The OpenAPI document: the handlers' paths and verity-api's schemas, plus the ledger's
+/// error codes (`LedgerErrorCode`), which a refusal's `code` carries instead of an
+/// `ErrorCode` when the ledger's rules refuse a transaction at admission.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let mut doc = ApiDoc::openapi();
+    let ledger = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(
+            "The ledger's error codes (verity-state's `StateError`): in a failed receipt's \
+             `error.code`, and in an `ApiError`'s `code` when the ledger's rules refuse a \
+             transaction at admission.",
+        ))
+        .enum_values(Some(verity_state::StateError::all_codes()))
+        .build();
+    doc.components.get_or_insert_with(Default::default).schemas.insert("LedgerErrorCode".into(), ledger.into());
+    doc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1026,5 +948,23 @@ mod tests {
         assert_eq!(documented, served);
         let json = doc.to_json().expect("openapi serialises");
         assert!(json.contains("\"openapi\":\"3."));
+    }
+
+    #[test]
+    fn every_error_code_is_in_the_document() {
+        let doc = serde_json::to_value(openapi_document()).expect("openapi serialises");
+        let listed = |schema: &str| -> Vec<String> {
+            doc["components"]["schemas"][schema]["enum"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{schema} is not an enum in the document"))
+                .iter()
+                .map(|c| c.as_str().expect("a code").to_string())
+                .collect()
+        };
+        let node: Vec<String> = ErrorCode::ALL.iter().map(|c| c.as_str().to_string()).collect();
+        assert_eq!(listed("ErrorCode"), node);
+        let ledger: Vec<String> = verity_state::StateError::all_codes().map(str::to_string).collect();
+        assert_eq!(listed("LedgerErrorCode"), ledger);
+        assert!(ledger.iter().any(|c| c == "insufficient_funds"));
     }
 }

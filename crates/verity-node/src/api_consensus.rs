@@ -10,14 +10,16 @@ use std::sync::Arc;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use verity_consensus::StoreView;
 use verity_store::{Store, StoreError};
 use verity_types::validators::epoch_set_key;
 use verity_types::{Checkpoint, SetTransition, SetUnchanged};
 
-use crate::api::{page_limit, ApiError, ApiResult};
+use verity_api::consensus::{EvidenceList, ValidatorChanges, ValidatorView, ValidatorsView};
+
+use crate::api::{page_limit, ApiError, ApiResult, ErrorCode, HttpError};
 use crate::core::NodeCore;
 
 type AppState = Arc<NodeCore>;
@@ -38,21 +40,6 @@ pub struct EvidenceQuery {
     pub validator: Option<String>,
 }
 
-/// A page of the evidence list.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct EvidenceList {
-    /// How many records the ledger holds in all (sequence numbers `0..count`).
-    pub count: u64,
-    /// The height the answer was read at.
-    pub height: u64,
-    /// Records, by sequence number: `sequence`, `offence`, `org`, `evidence` (the
-    /// validator's key and both signed votes), `reported_by`, `height`, `tx_hash`.
-    #[schema(value_type = Vec<Object>)]
-    pub evidence: Vec<serde_json::Value>,
-    /// The `from` of the next page; absent on the last page.
-    pub next: Option<u64>,
-}
-
 /// Equivocation evidence recorded on the ledger, in sequence order.
 #[utoipa::path(get, path = "/v1/evidence", params(EvidenceQuery),
     responses((status = 200, body = EvidenceList), (status = 400, body = ApiError)))]
@@ -66,7 +53,7 @@ pub(crate) async fn list_evidence(
         .as_deref()
         .map(|h| h.parse::<verity_types::PublicKey>())
         .transpose()
-        .map_err(|e| ApiError::bad_request("invalid_key", e.to_string()))?;
+        .map_err(|e| HttpError::bad_request(ErrorCode::InvalidKey, e.to_string()))?;
     let limit = page_limit(q.limit)?;
     let height = core.store.height();
     let view = StoreView(&core.store);
@@ -77,45 +64,12 @@ pub(crate) async fn list_evidence(
     for seq in from..end {
         if let Some(rec) = verity_state::evidence(&view, seq) {
             if validator.is_none_or(|v| rec.evidence.validator == v) {
-                evidence.push(serde_json::to_value(&rec).map_err(ApiError::internal)?);
+                evidence.push(rec);
             }
         }
     }
     let next = Some(end).filter(|&e| e < count);
     Ok(Json(EvidenceList { count, height, evidence, next }))
-}
-
-/// One validator of the current set.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ValidatorView {
-    pub index: u32,
-    pub org: String,
-    pub public_key: String,
-    pub power: u64,
-    /// Evidence records against this validator on the ledger.
-    pub equivocations: u64,
-}
-
-/// The current validator set.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ValidatorsView {
-    pub height: u64,
-    /// Blocks per epoch (0: the set is fixed at genesis).
-    pub epoch_length: u64,
-    /// The epoch of the next block.
-    pub epoch: u64,
-    /// The change scheduled for the start of the next epoch, if any: `change` (`epoch`,
-    /// `ops`), `approvals`, `approving_orgs`, `submitted_by`, `height`, `tx_hash`.
-    #[schema(value_type = Option<Object>)]
-    pub scheduled: Option<serde_json::Value>,
-    /// Hash of the set (what block headers name as `validator_set_hash`).
-    pub validator_set_hash: String,
-    /// Validators in the set.
-    pub count: u64,
-    /// The set's validators from `cursor` on, in set order, at most `limit`.
-    pub validators: Vec<ValidatorView>,
-    /// The `cursor` of the next page; absent on the last page.
-    pub next: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -164,7 +118,7 @@ pub(crate) async fn validators(
     let limit = page_limit(q.limit)?;
     let height = core.store.height();
     let view = StoreView(&core.store);
-    let set = verity_state::validator_set(&view).ok_or_else(|| ApiError::not_found("no validator set in state"))?;
+    let set = verity_state::validator_set(&view).ok_or_else(|| HttpError::not_found("no validator set in state"))?;
     let count = set.validators.len() as u64;
     let start = q.cursor.unwrap_or(0);
     let end = start.saturating_add(limit).min(count);
@@ -185,10 +139,7 @@ pub(crate) async fn validators(
     drop(tally);
     let epoch_length = verity_state::consensus::epoch_length(&view);
     let epoch = verity_types::validators::epoch_of(height + 1, epoch_length);
-    let scheduled = verity_state::consensus::scheduled_change(&view, epoch + 1)
-        .map(|c| serde_json::to_value(&c))
-        .transpose()
-        .map_err(ApiError::internal)?;
+    let scheduled = verity_state::consensus::scheduled_change(&view, epoch + 1);
     Ok(Json(ValidatorsView {
         height,
         epoch_length,
@@ -201,24 +152,6 @@ pub(crate) async fn validators(
     }))
 }
 
-/// Every validator-set change since genesis, as light clients verify them.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ValidatorChanges {
-    /// Blocks per epoch (0: the set is fixed at genesis, and there are no changes).
-    pub epoch_length: u64,
-    /// Changes by epoch, ascending: `epoch`, `boundary` (the checkpoint of the last block
-    /// before it, certified by the outgoing set), `validators` (the new set) and `proof`
-    /// (of the state key `consensus/epochs/<epoch, 20 digits>` against the boundary's
-    /// state root).
-    #[schema(value_type = Vec<Object>)]
-    pub transitions: Vec<SetTransition>,
-    /// The epochs whose set did not change, ascending: `epoch`, `boundary` and `proof`
-    /// (that the same state key is absent at the boundary). With `transitions`, one entry
-    /// per epoch boundary, so a light client walks every one.
-    #[schema(value_type = Vec<Object>)]
-    pub unchanged: Vec<SetUnchanged>,
-}
-
 /// The validator-set changes, each provable offline from the genesis set on
 /// (`verity_client::verify::LightClient`).
 #[utoipa::path(get, path = "/v1/validators/changes", responses((status = 200, body = ValidatorChanges)))]
@@ -226,11 +159,11 @@ pub(crate) async fn validator_changes(State(core): State<AppState>) -> ApiResult
     let store = core.store.clone();
     let out = tokio::task::spawn_blocking(move || -> ApiResult<ValidatorChanges> {
         let epoch_length = verity_state::consensus::epoch_length(&StoreView(&store));
-        let (transitions, unchanged) = epoch_boundaries(&store, u64::MAX).map_err(ApiError::internal)?;
+        let (transitions, unchanged) = epoch_boundaries(&store, u64::MAX).map_err(HttpError::internal)?;
         Ok(ValidatorChanges { epoch_length, transitions, unchanged })
     })
     .await
-    .map_err(ApiError::internal)??;
+    .map_err(HttpError::internal)??;
     Ok(Json(out))
 }
 

@@ -6,15 +6,17 @@ use std::sync::Arc;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use verity_consensus::StoreView;
 use verity_state::provenance as prov;
 use verity_state::StateRead;
 use verity_types::limits::{BATCH_TXS_MAX, TRACE_FANOUT_DEFAULT, TRACE_NODES_MAX};
-use verity_types::{DatasetItem, DatasetPolicy, EnvId, Licence, ModelId, ModelVersionRef, RecordRef};
+use verity_types::{EnvId, ModelId, ModelVersionRef, RecordRef};
 
-use crate::api::{page_limit, ApiError, ApiResult};
+use verity_api::provenance::{DatasetCheck, DatasetCheckRequest, ItemProblem, ModelView, RecordView, ReleaseAudit};
+
+use crate::api::{page_limit, ApiError, ApiResult, ErrorCode, HttpError};
 use crate::audit;
 use crate::core::NodeCore;
 
@@ -22,35 +24,14 @@ type AppState = Arc<NodeCore>;
 
 /// The flag at index `i` (below the record's flag count) of record `r`.
 fn flag_at(view: &dyn StateRead, r: &RecordRef, i: u64) -> ApiResult<verity_types::Flag> {
-    let i = u32::try_from(i).map_err(ApiError::internal)?;
+    let i = u32::try_from(i).map_err(HttpError::internal)?;
     let bytes =
-        view.get(&prov::keys::flag(r, i)).ok_or_else(|| ApiError::internal(format!("flag {i} of {r} is missing")))?;
-    borsh::from_slice(&bytes).map_err(ApiError::internal)
+        view.get(&prov::keys::flag(r, i)).ok_or_else(|| HttpError::internal(format!("flag {i} of {r} is missing")))?;
+    borsh::from_slice(&bytes).map_err(HttpError::internal)
 }
 
 fn parse_ref(s: &str) -> ApiResult<RecordRef> {
-    s.parse::<RecordRef>().map_err(|e| ApiError::bad_request("invalid_record", e.to_string()))
-}
-
-/// A provenance record with its flags.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct RecordView {
-    /// The record's reference, e.g. `model:clf@2`.
-    pub reference: String,
-    /// `content`, `optout`, `dataset`, `challenge`, `run`, `model`, `attestation`, `deployment` or `decision`.
-    pub kind: String,
-    pub summary: String,
-    /// Number of flags on the record (problems found upstream).
-    pub flags: u32,
-    /// The record's fields.
-    #[schema(value_type = Object)]
-    pub record: serde_json::Value,
-    /// The flags from `flags_cursor` on, oldest first, at most `flags_limit`.
-    #[schema(value_type = Vec<Object>)]
-    pub flag_list: Vec<verity_types::Flag>,
-    /// The `flags_cursor` of the next page of flags; absent when `flag_list` reaches the
-    /// last flag.
-    pub flags_next: Option<u64>,
+    s.parse::<RecordRef>().map_err(|e| HttpError::bad_request(ErrorCode::InvalidRecord, e.to_string()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -80,8 +61,8 @@ pub(crate) async fn get_record(
     let limit = page_limit(q.flags_limit)?;
     let start = q.flags_cursor.unwrap_or(0);
     let view = StoreView(&core.store);
-    let record = prov::record(&view, &r).ok_or_else(|| ApiError::not_found(format!("{r} does not exist")))?;
-    let mut json = serde_json::to_value(&record).map_err(ApiError::internal)?;
+    let record = prov::record(&view, &r).ok_or_else(|| HttpError::not_found(format!("{r} does not exist")))?;
+    let mut json = serde_json::to_value(&record).map_err(HttpError::internal)?;
     let inner = json.get_mut("record").map(serde_json::Value::take).unwrap_or_default();
     let flags = prov::flag_count(&view, &r);
     let end = start.saturating_add(limit).min(u64::from(flags));
@@ -131,75 +112,18 @@ pub(crate) async fn trace(
     };
     for (name, value) in [("limit", limits.nodes), ("fanout", limits.fanout)] {
         if value == 0 || value > TRACE_NODES_MAX {
-            return Err(ApiError::bad_request("invalid_query", format!("{name} must be 1 to {TRACE_NODES_MAX}")));
+            return Err(HttpError::bad_request(
+                ErrorCode::InvalidQuery,
+                format!("{name} must be 1 to {TRACE_NODES_MAX}"),
+            ));
         }
     }
     let store = core.store.clone();
     let t = tokio::task::spawn_blocking(move || prov::trace(&StoreView(&store), &r, limits).ok_or(r))
         .await
-        .map_err(ApiError::internal)?
-        .map_err(|r| ApiError::not_found(format!("{r} does not exist")))?;
-    serde_json::to_value(t).map(Json).map_err(ApiError::internal)
-}
-
-/// Items to check against the registry before publishing a dataset version.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct DatasetCheckRequest {
-    #[schema(schema_with = policy_schema)]
-    pub policy: DatasetPolicy,
-    /// The version's declared licence set, if it should be checked too.
-    #[schema(schema_with = licences_schema)]
-    pub licences: Option<Vec<Licence>>,
-    /// At most 4096 items.
-    #[schema(schema_with = items_schema)]
-    pub items: Vec<DatasetItem>,
-}
-
-/// JSON schemas of the ledger types in a dataset check (`verity_types` has no OpenAPI
-/// derive), written from their serde forms; the conformance test sends what they
-/// generate and expects it accepted.
-fn json_schema(v: serde_json::Value) -> utoipa::openapi::Schema {
-    // A literal below; it deserialises as a schema or the unit test of the document fails.
-    serde_json::from_value(v).unwrap_or_default()
-}
-
-fn licence_json() -> serde_json::Value {
-    serde_json::json!({"oneOf": [
-        {"type": "object", "required": ["spdx"], "additionalProperties": false,
-         "properties": {"spdx": {"type": "string", "pattern": r"^[A-Za-z0-9.+-]{1,64}$",
-                                 "description": "An SPDX licence identifier"}}},
-        {"type": "object", "required": ["custom"], "additionalProperties": false,
-         "properties": {"custom": {"type": "string", "pattern": r"^(0x)?[0-9a-fA-F]{64}$",
-                                   "description": "SHA-256 of custom licence terms"}}}
-    ]})
-}
-
-fn policy_schema() -> utoipa::openapi::Schema {
-    json_schema(serde_json::json!({"type": "object", "required": ["commercial", "require_registered"],
-        "properties": {"commercial": {"type": "boolean"}, "require_registered": {"type": "boolean"}}}))
-}
-
-fn licences_schema() -> utoipa::openapi::Schema {
-    json_schema(serde_json::json!({"type": ["array", "null"], "items": licence_json()}))
-}
-
-fn items_schema() -> utoipa::openapi::Schema {
-    json_schema(serde_json::json!({"type": "array", "maxItems": BATCH_TXS_MAX, "items": {
-        "type": "object", "required": ["content", "licence"],
-        "properties": {"content": {"type": "string", "pattern": r"^(0x)?[0-9a-fA-F]{64}$"}, "licence": licence_json()}}}))
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ItemProblem {
-    pub content: String,
-    pub code: String,
-    pub message: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct DatasetCheck {
-    pub checked: usize,
-    pub problems: Vec<ItemProblem>,
+        .map_err(HttpError::internal)?
+        .map_err(|r| HttpError::not_found(format!("{r} does not exist")))?;
+    serde_json::to_value(t).map(Json).map_err(HttpError::internal)
 }
 
 /// Checks dataset items against the opt-out and content registries, as enumerated
@@ -217,10 +141,13 @@ pub(crate) async fn check_dataset(
 ) -> ApiResult<Json<DatasetCheck>> {
     let Json(req) = body?;
     if req.items.len() > BATCH_TXS_MAX {
-        return Err(ApiError::bad_request("too_many_items", format!("at most {BATCH_TXS_MAX} items per request")));
+        return Err(HttpError::bad_request(
+            ErrorCode::TooManyItems,
+            format!("at most {BATCH_TXS_MAX} items per request"),
+        ));
     }
     for l in req.items.iter().map(|i| &i.licence).chain(req.licences.iter().flatten()) {
-        l.validate().map_err(|e| ApiError::bad_request("invalid_licence", e.to_string()))?;
+        l.validate().map_err(|e| HttpError::bad_request(ErrorCode::InvalidLicence, e.to_string()))?;
     }
     let view = StoreView(&core.store);
     let problems = req
@@ -256,20 +183,6 @@ pub struct ReleasesQuery {
     pub limit: Option<u64>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ReleaseAudit {
-    pub environment: Option<String>,
-    pub kind: Option<String>,
-    pub releases: Vec<audit::Release>,
-    /// With `kind`: ids of the releases on this page that did not pass with an
-    /// attestation of that kind.
-    pub missing_kind: Vec<String>,
-    /// Deployments in the log, in all environments.
-    pub total: u64,
-    /// The `cursor` of the next page; absent on the last page.
-    pub next: Option<u64>,
-}
-
 /// Deployments (deploys and rollbacks), oldest first, with the attestations each passed
 /// the gate with, one page of the deployment log at a time.
 #[utoipa::path(get, path = "/v1/audit/releases", params(ReleasesQuery),
@@ -284,7 +197,7 @@ pub(crate) async fn releases(
         .as_deref()
         .map(EnvId::new)
         .transpose()
-        .map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+        .map_err(|e| HttpError::bad_request(ErrorCode::InvalidId, e.to_string()))?;
     let limit = page_limit(q.limit)?;
     let start = q.cursor.unwrap_or(0);
     let store = core.store.clone();
@@ -296,7 +209,7 @@ pub(crate) async fn releases(
         (audit::releases(&view, env2.as_ref(), start..start.saturating_add(limit).min(total)), total)
     })
     .await
-    .map_err(ApiError::internal)?;
+    .map_err(HttpError::internal)?;
     let next = start.checked_add(limit).filter(|&n| n < total);
     let missing_kind = match &q.kind {
         Some(k) => releases
@@ -325,31 +238,17 @@ pub(crate) async fn bundle(
     let chain = core.chain_id().to_string();
     let b = tokio::task::spawn_blocking(move || audit::build_bundle(&store, &chain, &r))
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(HttpError::internal)?;
     match b {
         Ok(b) => Ok(Json(b)),
         Err(e @ (audit::AuditError::NotFound(_) | audit::AuditError::NoCheckpoint)) => {
-            Err(ApiError::not_found(e.to_string()))
+            Err(HttpError::not_found(e.to_string()))
         }
-        Err(e @ audit::AuditError::TooLarge(_)) => Err(ApiError::unprocessable("bundle_too_large", e.to_string())),
-        Err(e) => Err(ApiError::internal(e)),
+        Err(e @ audit::AuditError::TooLarge(_)) => {
+            Err(HttpError::unprocessable(ErrorCode::BundleTooLarge, e.to_string()))
+        }
+        Err(e) => Err(HttpError::internal(e)),
     }
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ModelView {
-    #[schema(value_type = Object)]
-    pub model: verity_types::Model,
-    /// The gate last put in force.
-    #[schema(value_type = Option<Object>)]
-    pub gate: Option<verity_types::GatePolicy>,
-    /// A change loosening the gate, waiting for another organisation's approval or for
-    /// its `effective_ms` (block time; from then on it is the gate in force).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    #[schema(value_type = Option<Object>)]
-    pub pending_gate_change: Option<verity_types::GateChange>,
-    #[schema(value_type = Vec<Object>)]
-    pub versions: Vec<verity_types::ModelVersion>,
 }
 
 /// A model with its deploy gate and versions (newest 1000).
@@ -360,9 +259,9 @@ pub(crate) async fn get_model(
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<ModelView>> {
     let Path(id) = id?;
-    let id = ModelId::new(id).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+    let id = ModelId::new(id).map_err(|e| HttpError::bad_request(ErrorCode::InvalidId, e.to_string()))?;
     let view = StoreView(&core.store);
-    let model = prov::model(&view, &id).ok_or_else(|| ApiError::not_found(format!("model {id} does not exist")))?;
+    let model = prov::model(&view, &id).ok_or_else(|| HttpError::not_found(format!("model {id} does not exist")))?;
     let first = model.versions.saturating_sub(999).max(1);
     let versions = (first..=model.versions)
         .filter_map(|v| prov::model_version(&view, &ModelVersionRef { model: id.clone(), version: v }))

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeSet;
 
+pub use verity_api::provenance::Release;
 use verity_state::provenance::{self as prov, keys};
 use verity_state::StateRead;
 use verity_store::{Store, StoreError};
 use verity_types::audit::{
     AuditBundle, BundleRecord, BundleTx, AUDIT_BUNDLE_FORMAT, AUDIT_DOWNSTREAM_PER_KIND_MAX, AUDIT_RECORDS_MAX,
 };
-use verity_types::{Checkpoint, Deployment, EnvId, Hash, RecordRef};
+use verity_types::{Checkpoint, EnvId, Hash, RecordRef};
 
 /// Committed state as of one height.
 pub struct StoreAt<'a> {
@@ -141,22 +142,6 @@ fn bundle_blocks(store: &Store, heights: &BTreeSet<u64>, top: u64) -> Result<Vec
         out.push(Checkpoint { header, certificate });
     }
     Ok(out)
-}
-
-/// One release in a release audit.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct Release {
-    #[schema(value_type = Object)]
-    pub deployment: Deployment,
-    /// Kinds of the attestations the deploy passed with, in gate order.
-    pub attestation_kinds: Vec<String>,
-    /// Whether the version is currently deployed there (not replaced since).
-    pub current: bool,
-    /// For the deployment in force: why it is at risk (its model version was flagged or
-    /// deprecated after the deploy) and whether the model's risk policy suspends it.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    #[schema(value_type = Option<Object>)]
-    pub at_risk: Option<verity_types::DeploymentRisk>,
 }
 
 /// The deployments at positions `positions` of the deployment log (deploys and

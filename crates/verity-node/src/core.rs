@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 use std::collections::HashSet;
 use tokio::sync::{broadcast, oneshot};
 
+use verity_api::ErrorCode;
 use verity_bft::app::CommitListener;
 use verity_bft::ledger::{NextNonce, TxSource};
 use verity_consensus::{BlockProducer, Finalizer, Overlay, Pending, Proposal, SoloFinalizer, StoreView};
@@ -414,7 +415,8 @@ impl NodeCore {
         drop(jobs);
         let _ = committer.join();
         if self.fatal.lock().is_none() {
-            self.mempool.drain_all("shutting_down", "the node stopped before this transaction was included");
+            self.mempool
+                .drain_all(ErrorCode::ShuttingDown.as_str(), "the node stopped before this transaction was included");
         }
     }
 
@@ -452,12 +454,12 @@ impl NodeCore {
         tracing::error!("{msg}");
         for (w, _) in waiters {
             if let Some(w) = w {
-                let _ = w.send(TxOutcome::Dropped { code: "node_failed", message: msg.clone() });
+                let _ = w.send(TxOutcome::Dropped { code: ErrorCode::NodeFailed.as_str(), message: msg.clone() });
             }
         }
         self.fatal.lock().get_or_insert(msg.clone());
         self.mempool.close();
-        self.mempool.drain_all("node_failed", &msg);
+        self.mempool.drain_all(ErrorCode::NodeFailed.as_str(), &msg);
     }
 
     /// Metrics, events and submitters' answers for a durably committed block. `waiters`
@@ -537,7 +539,7 @@ impl NodeCore {
                 let _ = h.join();
             }
             None => self.mempool.drain_all(
-                "shutting_down",
+                ErrorCode::ShuttingDown.as_str(),
                 "the node stopped before this transaction was final; it may still be finalized by the network",
             ),
         }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use verity_consensus::StoreView;
 use verity_types::keys::SecretKey;
+use verity_types::ReportEquivocation;
 use verity_types::{AccountId, Action, Equivocation, Hash, PublicKey, Transaction, TxStatus};
 
 use crate::core::NodeCore;
@@ -56,7 +57,7 @@ impl EvidenceReporter {
             chain_id: self.core.chain_id().to_string(),
             sender: self.account.clone(),
             nonce,
-            action: Action::ReportEquivocation { evidence: ev.clone() },
+            action: Action::ReportEquivocation(ReportEquivocation { evidence: ev.clone() }),
         }
         .sign(&self.key);
         let (hash, admitted) = self.core.submit(vec![tx], false).pop()?;
@@ -124,14 +125,14 @@ mod tests {
     use verity_bft::evidence::EvidenceSink;
     use verity_state::consensus::evidence_count;
     use verity_types::{
-        consensus_namespace, sha256, Genesis, GenesisAccount, GenesisOrg, OrgId, SignedVote, Validator, VoteKind,
+        consensus_namespace, Genesis, GenesisAccount, GenesisOrg, OrgId, SignedVote, Validator, VoteKind,
     };
 
     use super::*;
     use crate::core::NodeOptions;
 
     fn key(name: &str) -> SecretKey {
-        SecretKey::from_seed(sha256(name.as_bytes()).0)
+        verity_testkit::secret(name)
     }
 
     fn evidence(view: u64) -> Equivocation {

@@ -35,7 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use verity_types::limits::REQUEST_BYTES_MAX;
 
-use crate::api::{ApiError, COMMIT_WAIT_MAX};
+use crate::api::{ErrorCode, HttpError, COMMIT_WAIT_MAX};
 
 /// Longest a client may take to send a request's line and headers, from the moment
 /// the server starts reading them (the connection's start, or the end of the previous
@@ -95,11 +95,11 @@ impl EventSlots {
     }
 
     /// A slot, or `too_many_subscribers` when all are taken.
-    pub fn take(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+    pub fn take(&self) -> Result<OwnedSemaphorePermit, HttpError> {
         self.0.clone().try_acquire_owned().map_err(|_| {
-            ApiError::new(
+            HttpError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "too_many_subscribers",
+                ErrorCode::TooManySubscribers,
                 "the node serves as many event streams as it allows; retry later",
             )
         })
@@ -133,9 +133,9 @@ pub fn guard(router: Router, limits: &HttpLimits) -> Router {
 
 async fn limit_in_flight(State(g): State<RequestGuard>, req: Request, next: Next) -> Response {
     let Ok(_permit) = g.in_flight.try_acquire() else {
-        return ApiError::new(
+        return HttpError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "overloaded",
+            ErrorCode::Overloaded,
             "the node is handling as many requests as it allows; retry later",
         )
         .into_response();
@@ -146,9 +146,9 @@ async fn limit_in_flight(State(g): State<RequestGuard>, req: Request, next: Next
 async fn time_request(State(g): State<RequestGuard>, req: Request, next: Next) -> Response {
     match tokio::time::timeout(g.request_timeout, next.run(req)).await {
         Ok(resp) => resp,
-        Err(_) => closing(ApiError::new(
+        Err(_) => closing(HttpError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "request_timeout",
+            ErrorCode::RequestTimeout,
             format!("the request took longer than {} ms", g.request_timeout.as_millis()),
         )),
     }
@@ -167,12 +167,15 @@ async fn read_body(State(g): State<RequestGuard>, req: Request, next: Next) -> R
         Ok(Ok(bytes)) => bytes,
         Ok(Err(BodyError::TooLarge)) => return closing(too_large()),
         Ok(Err(BodyError::Read(e))) => {
-            return closing(ApiError::bad_request("invalid_body", format!("reading the request body failed: {e}")))
+            return closing(HttpError::bad_request(
+                ErrorCode::InvalidBody,
+                format!("reading the request body failed: {e}"),
+            ))
         }
         Err(_) => {
-            return closing(ApiError::new(
+            return closing(HttpError::new(
                 StatusCode::REQUEST_TIMEOUT,
-                "body_timeout",
+                ErrorCode::BodyTimeout,
                 format!("the request body did not arrive within {} ms", g.body_read_timeout.as_millis()),
             ))
         }
@@ -201,17 +204,17 @@ async fn collect(body: Body, max: usize) -> Result<Vec<u8>, BodyError> {
     Ok(out)
 }
 
-fn too_large() -> ApiError {
-    ApiError::new(
+fn too_large() -> HttpError {
+    HttpError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         format!("request body above {REQUEST_BYTES_MAX} bytes"),
     )
 }
 
 /// An error response after which the connection is closed: the rest of the request is
 /// not read.
-fn closing(e: ApiError) -> Response {
+fn closing(e: HttpError) -> Response {
     let mut resp = e.into_response();
     resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     resp

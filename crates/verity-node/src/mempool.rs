@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 use rayon::prelude::*;
 use tokio::sync::oneshot;
+use verity_api::ErrorCode;
 use verity_types::keys::verify_each;
 use verity_types::limits::BLOCK_TXS_MAX;
 use verity_types::{AccountId, Hash, Receipt, SignedTransaction};
@@ -106,16 +107,16 @@ pub enum AdmitError {
 impl AdmitError {
     pub fn code(&self) -> &'static str {
         match self {
-            AdmitError::Malformed(_) => "malformed_tx",
-            AdmitError::WrongChain { .. } => "wrong_chain",
-            AdmitError::BadSignature => "bad_signature",
+            AdmitError::Malformed(_) => ErrorCode::MalformedTx.as_str(),
+            AdmitError::WrongChain { .. } => ErrorCode::WrongChain.as_str(),
+            AdmitError::BadSignature => ErrorCode::BadSignature.as_str(),
             AdmitError::Rejected { code, .. } => code,
-            AdmitError::Duplicate(_) => "duplicate_tx",
-            AdmitError::NoncePending { .. } => "nonce_pending",
-            AdmitError::NonceTooFar { .. } => "nonce_too_far",
-            AdmitError::SenderQuota { .. } => "sender_quota",
-            AdmitError::Full(_) => "mempool_full",
-            AdmitError::ShuttingDown => "shutting_down",
+            AdmitError::Duplicate(_) => ErrorCode::DuplicateTx.as_str(),
+            AdmitError::NoncePending { .. } => ErrorCode::NoncePending.as_str(),
+            AdmitError::NonceTooFar { .. } => ErrorCode::NonceTooFar.as_str(),
+            AdmitError::SenderQuota { .. } => ErrorCode::SenderQuota.as_str(),
+            AdmitError::Full(_) => ErrorCode::MempoolFull.as_str(),
+            AdmitError::ShuttingDown => ErrorCode::ShuttingDown.as_str(),
         }
     }
 }
@@ -483,7 +484,7 @@ impl Mempool {
                         removed.push(Removed::of(&e));
                         if let Some(w) = e.waiter.take() {
                             let _ = w.send(TxOutcome::Dropped {
-                                code: "nonce_gap",
+                                code: ErrorCode::NonceGap.as_str(),
                                 message: format!(
                                     "nonce {} stayed ahead of the sender's next nonce {n} for {} s",
                                     e.tx.tx.nonce,
@@ -624,6 +625,7 @@ impl Mempool {
 mod tests {
     use super::*;
     use verity_types::keys::SecretKey;
+    use verity_types::Burn;
     use verity_types::{Action, AssetId, Transaction};
 
     fn tx(sender: &str, nonce: u64) -> (SignedTransaction, Hash, usize) {
@@ -631,7 +633,7 @@ mod tests {
             chain_id: "c".into(),
             sender: AccountId::new(sender).expect("id"),
             nonce,
-            action: Action::Burn { asset: AssetId::new("usd").expect("id"), amount: 1 },
+            action: Action::Burn(Burn { asset: AssetId::new("usd").expect("id"), amount: 1 }),
         }
         .sign(&SecretKey::from_seed([3; 32]));
         let bytes = t.to_bytes();
@@ -723,7 +725,7 @@ mod tests {
             chain_id: "c".into(),
             sender: AccountId::new("a").expect("id"),
             nonce: 1,
-            action: Action::Burn { asset: AssetId::new("usd").expect("id"), amount: 2 },
+            action: Action::Burn(Burn { asset: AssetId::new("usd").expect("id"), amount: 2 }),
         }
         .sign(&SecretKey::from_seed([3; 32]));
         let other = (other.clone(), other.hash(), other.to_bytes().len());
@@ -769,7 +771,7 @@ mod tests {
             chain_id: "c".into(),
             sender: AccountId::new(sender).expect("id"),
             nonce,
-            action: Action::Burn { asset: AssetId::new("usd").expect("id"), amount },
+            action: Action::Burn(Burn { asset: AssetId::new("usd").expect("id"), amount }),
         }
         .sign(&SecretKey::from_seed([3; 32]));
         let bytes = t.to_bytes();

@@ -14,15 +14,15 @@ use verity_node::http::{self, HttpLimits};
 use verity_node::mempool::NONCE_WINDOW;
 use verity_node::{NodeCore, NodeOptions};
 use verity_types::keys::SecretKey;
+use verity_types::Transfer;
 use verity_types::{
-    sha256, AccountId, Action, AssetId, Genesis, GenesisAccount, GenesisOrg, OrgId, SignedTransaction, Transaction,
-    Validator,
+    AccountId, Action, AssetId, Genesis, GenesisAccount, GenesisOrg, OrgId, SignedTransaction, Transaction, Validator,
 };
 
 const CHAIN: &str = "hardening-test";
 
 fn key(name: &str) -> SecretKey {
-    SecretKey::from_seed(sha256(name.as_bytes()).0)
+    verity_testkit::secret(name)
 }
 
 /// A node with an `admin` account, served with `limits` until dropped.
@@ -173,12 +173,12 @@ fn tx(sender: &str, signer: &str, nonce: u64, amount: u128) -> SignedTransaction
         chain_id: CHAIN.into(),
         sender: AccountId::new(sender).expect("id"),
         nonce,
-        action: Action::Transfer {
+        action: Action::Transfer(Transfer {
             to: AccountId::new("admin").expect("id"),
             asset: AssetId::new("credit").expect("id"),
             amount,
             memo: String::new(),
-        },
+        }),
     }
     .sign(&key(signer))
 }

@@ -11,23 +11,10 @@ use verity_oms::fingerprint::{self, HashAlgorithm, Options};
 use verity_oms::oms::{self, SigningKey, VerifyingKey};
 use verity_oms::{Difference, OmsError};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// The venv's bin directory, or `None` when the caller asked to skip.
 fn venv_bin() -> Option<PathBuf> {
-    if std::env::var("VERITY_SKIP_PY_INTEROP").as_deref() == Ok("1") {
-        eprintln!("VERITY_SKIP_PY_INTEROP=1: skipping the model_signing interoperability test");
-        return None;
-    }
-    let bin = repo_root().join(".venv/bin");
-    assert!(
-        bin.join("model_signing").exists(),
-        "{} has no model_signing: run scripts/py-venv.sh (or set VERITY_SKIP_PY_INTEROP=1 to skip)",
-        bin.display()
-    );
-    Some(bin)
+    verity_testkit::repo::venv("bin/model_signing", "the model_signing interoperability test")
+        .map(|tool| tool.parent().expect("bin directory").to_path_buf())
 }
 
 fn run(cmd: &mut Command) -> std::process::Output {

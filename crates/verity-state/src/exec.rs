@@ -6,7 +6,7 @@ use crate::bank::{self, escrow};
 use crate::consensus;
 use crate::error::StateError;
 use crate::identity::{self, Account};
-use crate::provenance::{self as prov, Ctx};
+use crate::provenance as prov;
 use crate::view::{Layer, StateRead, StateWrites};
 
 /// Context of the block being executed.
@@ -66,8 +66,8 @@ pub fn check_admission(base: &dyn StateRead, chain_id: &str, tx: &SignedTransact
     }
     // Signatures the action carries that only the sender's key verifies: checked here
     // too, so a bad one is refused instead of committed as a failed transaction.
-    if let Action::SubmitAttestation { envelope } = &tx.tx.action {
-        prov::check_envelope(&sender, envelope)?;
+    if let Action::SubmitAttestation(a) = &tx.tx.action {
+        prov::check_envelope(&sender, &a.envelope)?;
     }
     Ok(sender.nonce)
 }
@@ -149,8 +149,23 @@ fn execute_tx(
     Ok(events)
 }
 
+/// What every action handler is given besides the action: the sender (whose nonce is
+/// already consumed) and where the transaction sits.
+pub(crate) struct Ctx<'s> {
+    pub sender: &'s Account,
+    pub height: u64,
+    /// The block's timestamp (ms): only the gate change delay reads it.
+    pub time_ms: u64,
+    pub tx_hash: Hash,
+    /// The chain's id (signatures an action carries bind it).
+    pub chain_id: &'s str,
+}
+
 /// Runs one action for `sender` (whose nonce is already consumed). Handlers re-read any
 /// account they modify from `layer`, never from `sender`, so the consumed nonce stays.
+///
+/// The registry of handlers: one line per action. A new domain's actions get their lines
+/// here, next to its variants in verity-types' `Action`.
 fn apply_action(
     layer: &mut Layer<'_>,
     ctx: &BlockContext,
@@ -158,190 +173,44 @@ fn apply_action(
     tx_hash: Hash,
     action: &Action,
 ) -> Result<Vec<Event>, StateError> {
+    let ctx = &Ctx { sender, height: ctx.height, time_ms: ctx.timestamp_ms, tx_hash, chain_id: &ctx.chain_id };
     match action {
-        Action::CreateAccount { account, public_key, org, roles } => {
-            identity::create_account(layer, sender, account, public_key, org, roles)
-        }
-        Action::GrantRole { account, role } => identity::grant_role(layer, sender, account, *role),
-        Action::RevokeRole { account, role } => identity::revoke_role(layer, sender, account, *role),
-        Action::RotateKey { account, public_key } => identity::rotate_key(layer, sender, account, public_key),
-        Action::Transfer { to, asset, amount, memo: _ } => bank::transfer(layer, sender, to, asset, *amount),
-        Action::Mint { to, asset, amount } => bank::mint(layer, sender, to, asset, *amount),
-        Action::Burn { asset, amount } => bank::burn(layer, sender, asset, *amount),
-        Action::EscrowLock { asset, amount, arbiter, refund_after_height, memo } => escrow::lock(
-            layer,
-            sender,
-            tx_hash,
-            escrow::Lock { asset, amount: *amount, arbiter, refund_after_height: *refund_after_height, memo },
-        ),
-        Action::EscrowRelease { escrow: id, splits } => escrow::release(layer, sender, id, splits),
-        Action::EscrowRefund { escrow: id } => escrow::refund(layer, sender, ctx.height, id),
-        Action::ReportEquivocation { evidence } => consensus::report_equivocation(
-            layer,
-            &consensus::Site { chain_id: &ctx.chain_id, height: ctx.height, tx_hash },
-            sender,
-            evidence,
-        ),
-        Action::ChangeValidators { change, approvals } => consensus::change_validators(
-            layer,
-            &consensus::Site { chain_id: &ctx.chain_id, height: ctx.height, tx_hash },
-            sender,
-            change,
-            approvals,
-        ),
-        _ => apply_provenance(
-            layer,
-            &Ctx { sender, height: ctx.height, time_ms: ctx.timestamp_ms, tx_hash, chain_id: &ctx.chain_id },
-            action,
-        ),
-    }
-}
-
-fn apply_provenance(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Action) -> Result<Vec<Event>, StateError> {
-    match action {
-        Action::RegisterContent { content, media_type, licence, payout } => {
-            prov::register_content(layer, ctx, content, media_type, licence, payout)
-        }
-        Action::OptOut { content, scope, reason } => prov::opt_out_content(layer, ctx, content, scope, reason),
-        Action::WithdrawOptOut { opt_out } => prov::withdraw_opt_out(layer, ctx, opt_out),
-        Action::PublishDataset {
-            dataset,
-            version,
-            manifest_hash,
-            root,
-            count,
-            licences,
-            mode,
-            policy,
-            supersedes,
-            reviewers,
-            challenge_window,
-        } => prov::publish_dataset(
-            layer,
-            ctx,
-            prov::Publish {
-                dataset,
-                version: *version,
-                manifest_hash: *manifest_hash,
-                root: *root,
-                count: *count,
-                licences,
-                mode: *mode,
-                policy: *policy,
-                supersedes: *supersedes,
-                reviewers,
-                challenge_window: *challenge_window,
-            },
-        ),
-        Action::AddDatasetItems { dataset, version, items } => {
-            prov::add_dataset_items(layer, ctx, dataset, *version, items)
-        }
-        Action::ChallengeItem { dataset, version, content, kind, evidence, proof } => prov::challenge_item(
-            layer,
-            ctx,
-            prov::ChallengeArgs {
-                dataset,
-                version: *version,
-                content: *content,
-                kind: *kind,
-                evidence: *evidence,
-                proof: proof.as_ref(),
-            },
-        ),
-        Action::AnswerChallenge { challenge, response } => prov::answer_challenge(layer, ctx, challenge, response),
-        Action::ResolveChallenge { challenge, upheld, reason } => {
-            prov::resolve_challenge(layer, ctx, challenge, *upheld, reason)
-        }
-        Action::RegisterRun {
-            run,
-            datasets,
-            base_model,
-            code_commit,
-            hyperparams_hash,
-            training_date,
-            team,
-            run_log_hash,
-            provider,
-            provider_signature,
-        } => prov::register_run(
-            layer,
-            ctx,
-            prov::RunArgs {
-                run,
-                datasets,
-                base_model: base_model.as_ref(),
-                code_commit,
-                hyperparams_hash: *hyperparams_hash,
-                training_date,
-                team,
-                run_log_hash: *run_log_hash,
-                provider,
-                provider_signature: *provider_signature,
-            },
-        ),
-        Action::RegisterModel { model, description } => prov::register_model(layer, ctx, model, description),
-        Action::RegisterModelVersion { model, version, fingerprint, run } => {
-            prov::register_model_version(layer, ctx, model, *version, fingerprint, run)
-        }
-        Action::SubmitAttestation { envelope } => prov::submit_attestation(layer, ctx, envelope),
-        Action::RevokeAttestation { attestation, reason } => prov::revoke_attestation(layer, ctx, attestation, reason),
-        Action::SetGate { model, requirements } => {
-            prov::set_gate(layer, ctx, model, &GateRules::requirements(requirements.clone()))
-        }
-        Action::SetGateRules { model, rules } => prov::set_gate(layer, ctx, model, rules),
-        Action::ApproveGateChange { model, change } => prov::approve_gate_change(layer, ctx, model, change),
-        Action::Deploy { model, version, environment } => prov::deploy(layer, ctx, model, *version, environment),
-        Action::Rollback { model, environment, to_version, reason } => {
-            prov::rollback(layer, ctx, model, environment, *to_version, reason)
-        }
-        Action::Deprecate { model, version, reason } => prov::deprecate(layer, ctx, model, *version, reason),
-        Action::RecordDecision {
-            model,
-            version,
-            input_commitment,
-            output_hash,
-            review,
-            binding,
-            correction_policy,
-            context,
-        } => prov::record_decision(
-            layer,
-            ctx,
-            prov::DecisionArgs {
-                model,
-                version: *version,
-                input_commitment: *input_commitment,
-                output_hash: *output_hash,
-                review,
-                binding: *binding,
-                correction_policy: *correction_policy,
-                context,
-            },
-        ),
-        Action::CorrectDecision { decision, output_hash, review, reason } => {
-            prov::correct_decision(layer, ctx, decision, output_hash, review, reason)
-        }
-        Action::SetChallengeReview { dataset, version, review } => {
-            prov::set_challenge_review(layer, ctx, dataset, *version, review)
-        }
-        Action::LiftFlags { challenge, reason } => prov::lift_flags(layer, ctx, challenge, reason),
-        Action::ResolveContentDispute { dispute, winner, reason } => {
-            prov::resolve_content_dispute(layer, ctx, dispute, winner, reason)
-        }
-        Action::SetRiskPolicy { model, suspend_at_risk } => prov::set_risk_policy(layer, ctx, model, *suspend_at_risk),
-        Action::CreateAccount { .. }
-        | Action::GrantRole { .. }
-        | Action::RevokeRole { .. }
-        | Action::RotateKey { .. }
-        | Action::Transfer { .. }
-        | Action::Mint { .. }
-        | Action::Burn { .. }
-        | Action::EscrowLock { .. }
-        | Action::EscrowRelease { .. }
-        | Action::EscrowRefund { .. }
-        | Action::ReportEquivocation { .. }
-        | Action::ChangeValidators { .. } => {
-            unreachable!("identity, bank and consensus actions are applied by apply_action")
-        }
+        Action::CreateAccount(a) => identity::create_account(layer, ctx, a),
+        Action::GrantRole(a) => identity::grant_role(layer, ctx, a),
+        Action::RevokeRole(a) => identity::revoke_role(layer, ctx, a),
+        Action::RotateKey(a) => identity::rotate_key(layer, ctx, a),
+        Action::Transfer(a) => bank::transfer(layer, ctx, a),
+        Action::Mint(a) => bank::mint(layer, ctx, a),
+        Action::Burn(a) => bank::burn(layer, ctx, a),
+        Action::EscrowLock(a) => escrow::lock(layer, ctx, a),
+        Action::EscrowRelease(a) => escrow::release(layer, ctx, a),
+        Action::EscrowRefund(a) => escrow::refund(layer, ctx, a),
+        Action::RegisterContent(a) => prov::register_content(layer, ctx, a),
+        Action::OptOut(a) => prov::opt_out_content(layer, ctx, a),
+        Action::WithdrawOptOut(a) => prov::withdraw_opt_out(layer, ctx, a),
+        Action::PublishDataset(a) => prov::publish_dataset(layer, ctx, a),
+        Action::AddDatasetItems(a) => prov::add_dataset_items(layer, ctx, a),
+        Action::ChallengeItem(a) => prov::challenge_item(layer, ctx, a),
+        Action::AnswerChallenge(a) => prov::answer_challenge(layer, ctx, a),
+        Action::ResolveChallenge(a) => prov::resolve_challenge(layer, ctx, a),
+        Action::RegisterRun(a) => prov::register_run(layer, ctx, a),
+        Action::RegisterModel(a) => prov::register_model(layer, ctx, a),
+        Action::RegisterModelVersion(a) => prov::register_model_version(layer, ctx, a),
+        Action::SubmitAttestation(a) => prov::submit_attestation(layer, ctx, a),
+        Action::RevokeAttestation(a) => prov::revoke_attestation(layer, ctx, a),
+        Action::SetGate(a) => prov::set_gate(layer, ctx, &a.model, &GateRules::requirements(a.requirements.clone())),
+        Action::Deploy(a) => prov::deploy(layer, ctx, a),
+        Action::Rollback(a) => prov::rollback(layer, ctx, a),
+        Action::Deprecate(a) => prov::deprecate(layer, ctx, a),
+        Action::RecordDecision(a) => prov::record_decision(layer, ctx, a),
+        Action::CorrectDecision(a) => prov::correct_decision(layer, ctx, a),
+        Action::ReportEquivocation(a) => consensus::report_equivocation(layer, ctx, a),
+        Action::ChangeValidators(a) => consensus::change_validators(layer, ctx, a),
+        Action::SetChallengeReview(a) => prov::set_challenge_review(layer, ctx, a),
+        Action::LiftFlags(a) => prov::lift_flags(layer, ctx, a),
+        Action::ResolveContentDispute(a) => prov::resolve_content_dispute(layer, ctx, a),
+        Action::SetRiskPolicy(a) => prov::set_risk_policy(layer, ctx, a),
+        Action::SetGateRules(a) => prov::set_gate(layer, ctx, &a.model, &a.rules),
+        Action::ApproveGateChange(a) => prov::approve_gate_change(layer, ctx, a),
     }
 }

@@ -6,6 +6,7 @@ use verity_types::{AssetId, Genesis, Role};
 
 use crate::bank::{self, AssetInfo};
 use crate::consensus;
+use crate::error::BankError;
 use crate::error::StateError;
 use crate::identity::{self, Account, Org};
 use crate::view::{Layer, MemState, StateWrites};
@@ -58,12 +59,12 @@ pub fn genesis_state(genesis: &Genesis) -> Result<StateWrites, StateError> {
         let new_supply = supply.checked_add(b.amount).ok_or(StateError::Overflow { what: "genesis supply" })?;
         if let Some(Some(cap)) = caps.get(&b.asset) {
             if new_supply > *cap {
-                return Err(StateError::SupplyCapExceeded {
+                return Err(StateError::Bank(BankError::SupplyCapExceeded {
                     asset: b.asset.clone(),
                     supply: *supply,
                     amount: b.amount,
                     cap: *cap,
-                });
+                }));
             }
         }
         *supply = new_supply;

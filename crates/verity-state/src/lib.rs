@@ -7,10 +7,13 @@
 //! I/O, reads no clock, draws no randomness, uses no floats and never iterates a
 //! `HashMap` (every map is a `BTreeMap`).
 //!
-//! One module per domain keeps its actions, state keys, records and rules side by
-//! side: [`identity`], [`bank`] (which includes escrow), [`provenance`] and [`consensus`]
-//! (the validator set and equivocation evidence). Every state key is built by
-//! one function in [`keys`]. Every refusal is a [`StateError`] with a stable code.
+//! One module per domain keeps its rules side by side: a handler per action (taking
+//! the action's struct, defined with the domain's events and records in verity-types,
+//! where offline verifiers decode them), its state keys, reads and its error enum:
+//! [`identity`], [`bank`] (which includes escrow), [`provenance`] and [`consensus`] (the
+//! validator set and equivocation evidence). Every state key is built by one function
+//! per key kind. Every refusal is a [`StateError`] with a stable code; see
+//! docs/ARCHITECTURE.md ("Adding a domain") for the registries a new domain joins.
 //!
 //! # Status
 //! Foundation: the public API (`genesis_state`, `execute_block`, `check_admission`,

@@ -2,81 +2,40 @@
 //! keys, and a `Chain` that executes blocks on a `MemState` and checks conservation
 //! after every block.
 
+use verity_testkit::GenesisBuilder;
 use verity_types::keys::SecretKey;
-use verity_types::{
-    sha256, AccountId, Action, AssetId, Genesis, GenesisAccount, GenesisAsset, GenesisBalance, GenesisOrg, MintRule,
-    OrgId, PublicKey, Receipt, Role, SignedTransaction, Transaction, TxStatus, Validator,
-};
+use verity_types::{Action, Genesis, MintRule, Receipt, Role, SignedTransaction, TxStatus};
+
+pub use verity_testkit::actions::*;
+pub use verity_testkit::{acc, asset, org, pk, secret};
 
 use crate::{execute_block, genesis_state, BlockContext, MemState};
 
 pub const CHAIN: &str = "verity-test";
 
-pub fn acc(s: &str) -> AccountId {
-    AccountId::new(s).expect("test account id")
-}
-
-pub fn asset(s: &str) -> AssetId {
-    AssetId::new(s).expect("test asset id")
-}
-
-pub fn org(s: &str) -> OrgId {
-    OrgId::new(s).expect("test org id")
-}
-
-/// The deterministic key of a named account.
-pub fn secret(name: &str) -> SecretKey {
-    SecretKey::from_seed(sha256(name.as_bytes()).0)
-}
-
-pub fn pk(name: &str) -> PublicKey {
-    secret(name).public_key()
-}
-
 /// Orgs `acme` (admin `admin`) and `beta` (admin `badmin`); asset `usd` minted by acme
 /// up to 1_000_000, asset `gold` fixed; `admin` holds 1000 usd and 50 gold, `badmin`
 /// holds 500 usd.
 pub fn genesis() -> Genesis {
-    Genesis {
-        chain_id: CHAIN.into(),
-        genesis_time_ms: 0,
-        orgs: vec![
-            GenesisOrg {
-                id: org("acme"),
-                name: "Acme".into(),
-                admins: vec![GenesisAccount { id: acc("admin"), public_key: pk("admin") }],
-            },
-            GenesisOrg {
-                id: org("beta"),
-                name: "Beta".into(),
-                admins: vec![GenesisAccount { id: acc("badmin"), public_key: pk("badmin") }],
-            },
-        ],
-        validators: vec![Validator { org: org("acme"), public_key: pk("validator"), power: 1 }],
-        assets: vec![
-            GenesisAsset {
-                id: asset("usd"),
-                mint: MintRule::Orgs { orgs: vec![org("acme")] },
-                supply_cap: Some(1_000_000),
-            },
-            GenesisAsset { id: asset("gold"), mint: MintRule::Fixed, supply_cap: None },
-        ],
-        balances: vec![
-            GenesisBalance { account: acc("admin"), asset: asset("usd"), amount: 1000 },
-            GenesisBalance { account: acc("admin"), asset: asset("gold"), amount: 50 },
-            GenesisBalance { account: acc("badmin"), asset: asset("usd"), amount: 500 },
-        ],
-        epoch_length: 0,
-    }
+    GenesisBuilder::new(CHAIN)
+        .org("acme", "Acme", &["admin"])
+        .org("beta", "Beta", &["badmin"])
+        .validator("acme", "validator")
+        .asset("usd", MintRule::Orgs { orgs: vec![org("acme")] }, Some(1_000_000))
+        .asset("gold", MintRule::Fixed, None)
+        .balance("admin", "usd", 1000)
+        .balance("admin", "gold", 50)
+        .balance("badmin", "usd", 500)
+        .build()
 }
 
 /// Signs `action` from `sender` (with `sender`'s deterministic key) at `nonce`.
 pub fn sign(sender: &str, nonce: u64, action: Action) -> SignedTransaction {
-    sign_with(sender, &secret(sender), nonce, action)
+    verity_testkit::sign(CHAIN, sender, nonce, action)
 }
 
 pub fn sign_with(sender: &str, key: &SecretKey, nonce: u64, action: Action) -> SignedTransaction {
-    Transaction { chain_id: CHAIN.into(), sender: acc(sender), nonce, action }.sign(key)
+    verity_testkit::sign_with(CHAIN, sender, key, nonce, action)
 }
 
 /// A chain on a `MemState`.
@@ -183,24 +142,4 @@ pub fn assert_only_nonce_changed(before: &MemState, after: &MemState, sender: &s
     b.0.remove(&key);
     a.0.remove(&key);
     assert_eq!(a, b, "a failed action changes nothing but the nonce");
-}
-
-pub fn create(name: &str, o: &str, roles: &[Role]) -> Action {
-    Action::CreateAccount { account: acc(name), public_key: pk(name), org: org(o), roles: roles.to_vec() }
-}
-
-pub fn transfer(to: &str, a: &str, amount: u128) -> Action {
-    Action::Transfer { to: acc(to), asset: asset(a), amount, memo: String::new() }
-}
-
-pub fn mint(to: &str, a: &str, amount: u128) -> Action {
-    Action::Mint { to: acc(to), asset: asset(a), amount }
-}
-
-pub fn burn(a: &str, amount: u128) -> Action {
-    Action::Burn { asset: asset(a), amount }
-}
-
-pub fn lock(a: &str, amount: u128, arbiter: &str, refund_after_height: Option<u64>) -> Action {
-    Action::EscrowLock { asset: asset(a), amount, arbiter: acc(arbiter), refund_after_height, memo: "job".into() }
 }

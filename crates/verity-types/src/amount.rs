@@ -74,25 +74,25 @@ pub mod splits {
 
 #[cfg(test)]
 mod tests {
-    use crate::{AccountId, Action, AssetId, EscrowId, Event, Hash};
+    use crate::{AccountId, Action, AssetId, EscrowId, EscrowReleased, Event, Hash, Transfer};
 
     #[test]
     fn amounts_roundtrip_through_json_as_strings() {
         let big = u128::MAX - 7;
-        let a = Action::Transfer {
+        let a = Action::Transfer(Transfer {
             to: AccountId::new("bob").expect("id"),
             asset: AssetId::new("usd").expect("id"),
             amount: big,
             memo: String::new(),
-        };
+        });
         let json = serde_json::to_string(&a).expect("json");
         assert!(json.contains(&format!("\"amount\":\"{big}\"")), "{json}");
         assert_eq!(serde_json::from_str::<Action>(&json).expect("parse"), a);
-        let e = Event::EscrowReleased {
+        let e = Event::EscrowReleased(EscrowReleased {
             escrow: EscrowId(Hash::ZERO),
             asset: AssetId::new("usd").expect("id"),
             splits: vec![(AccountId::new("a").expect("id"), big)],
-        };
+        });
         let json = serde_json::to_string(&e).expect("json");
         assert_eq!(serde_json::from_str::<Event>(&json).expect("parse"), e);
         // Plain numbers are accepted on input outside tagged enums; negative ones are not.

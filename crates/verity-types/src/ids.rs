@@ -35,7 +35,7 @@ macro_rules! string_id {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        pub struct $name(pub(crate) String);
 
         impl $name {
             /// Builds the identifier, checking the identifier rule.

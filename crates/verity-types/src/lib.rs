@@ -5,6 +5,10 @@
 //! binary encoding, see [`encoding`]); JSON appears only at the node's edges via serde.
 //! This crate does no I/O, reads no clock and draws no randomness.
 //!
+//! Each domain's actions, events and records are in its module ([`identity`], [`bank`],
+//! [`provenance`], [`consensus`]), one struct per action and per event; [`action`] and
+//! [`event`] only list them, in tag order.
+//!
 //! # Status
 //! Foundation types: stable in shape for the ledger foundation; new action variants are
 //! only ever appended (borsh enum tags are positional), so old encodings stay valid.
@@ -12,7 +16,9 @@
 pub mod action;
 pub mod amount;
 pub mod audit;
+pub mod bank;
 pub mod block;
+pub mod consensus;
 pub mod dsse;
 pub mod encoding;
 pub mod error;
@@ -20,6 +26,7 @@ pub mod event;
 pub mod evidence;
 pub mod genesis;
 pub mod hash;
+pub mod identity;
 pub mod ids;
 pub mod keys;
 pub mod limits;
@@ -27,17 +34,19 @@ pub mod manifest;
 pub mod merkle;
 pub mod proof;
 pub mod provenance;
-pub mod provenance_keys;
 pub mod tx;
 pub mod validators;
 
 pub use action::*;
+pub use bank::*;
 pub use block::*;
+pub use consensus::*;
 pub use error::{ProofError, TypesError};
 pub use event::*;
 pub use evidence::{Equivocation, Offence, SignedVote, VoteKind};
 pub use genesis::*;
 pub use hash::{sha256, Hash};
+pub use identity::*;
 pub use ids::*;
 pub use keys::{PublicKey, Signature};
 pub use proof::{ConsistencyProof, InclusionProof, StateProof, StateProofLevel, StateProofTerminal};

@@ -108,18 +108,19 @@ pub fn verify_signatures<'a>(txs: impl IntoIterator<Item = &'a SignedTransaction
 mod tests {
     use super::*;
     use crate::ids::AssetId;
+    use crate::Transfer;
 
     pub(crate) fn sample() -> SignedTransaction {
         Transaction {
             chain_id: "verity-dev".into(),
             sender: AccountId::new("alice").expect("id"),
             nonce: 7,
-            action: Action::Transfer {
+            action: Action::Transfer(Transfer {
                 to: AccountId::new("bob").expect("id"),
                 asset: AssetId::new("usd").expect("id"),
                 amount: 42,
                 memo: String::new(),
-            },
+            }),
         }
         .sign(&SecretKey::from_seed([1; 32]))
     }

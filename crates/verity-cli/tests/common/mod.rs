@@ -2,10 +2,8 @@
 //! ephemeral loopback ports and talk HTTP to them.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 pub fn verity_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_verity"))
@@ -54,79 +52,17 @@ pub fn net(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("net")
 }
 
-/// A node process; killed (SIGKILL) on drop unless stopped.
-pub struct Node {
-    pub child: Child,
-    pub url: String,
+/// A `verity node` process; killed (SIGKILL) on drop unless stopped.
+pub use verity_testkit::process::NodeProcess as Node;
+
+/// Starts `verity node` on `data_dir` on an ephemeral port and waits until it listens.
+pub fn start_node(data_dir: &Path) -> Node {
+    start_node_on(data_dir, "127.0.0.1:0")
 }
 
-impl Node {
-    /// Starts `verity node` on an ephemeral port and waits until it listens.
-    pub fn start(data_dir: &Path) -> Node {
-        Self::start_on(data_dir, "127.0.0.1:0")
-    }
-
-    pub fn start_on(data_dir: &Path, listen: &str) -> Node {
-        let child = Command::new(verity_bin())
-            .args(["node", "--data-dir", data_dir.to_str().expect("utf-8"), "--listen", listen])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawning verity node");
-        // Owned by a Node at once, so every path (panics included) kills and waits for it.
-        let mut node = Node { child, url: String::new() };
-        let stderr = node.child.stderr.take().expect("piped stderr");
-        let mut reader = BufReader::new(stderr);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let n = reader.read_line(&mut line).expect("reading node stderr");
-            assert!(n > 0, "node exited before listening");
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                let url = rest.split_whitespace().next().expect("url").to_string();
-                // Keep draining stderr so the node never blocks on a full pipe.
-                std::thread::spawn(move || {
-                    let mut sink = String::new();
-                    while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-                        sink.clear();
-                    }
-                });
-                node.url = url;
-                return node;
-            }
-            assert!(Instant::now() < deadline, "node did not start listening in time");
-        }
-    }
-
-    /// The port the node listens on.
-    pub fn addr(&self) -> String {
-        self.url.trim_start_matches("http://").to_string()
-    }
-
-    pub fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// SIGTERM and wait; returns whether it exited successfully.
-    pub fn terminate(&mut self) -> bool {
-        let pid = self.child.id() as i32;
-        #[allow(unsafe_code)]
-        // SAFETY: sending a signal to our own child process id has no memory-safety preconditions.
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
-        self.child.wait().map(|s| s.success()).unwrap_or(false)
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts `verity node` on `data_dir` listening on `listen`.
+pub fn start_node_on(data_dir: &Path, listen: &str) -> Node {
+    Node::start(&verity_bin(), &["node", "--data-dir", data_dir.to_str().expect("utf-8"), "--listen", listen])
 }
 
 pub fn rt() -> tokio::runtime::Runtime {

@@ -11,6 +11,9 @@
 //! the supply recorded under [`keys::supply`]; only `Mint` and `Burn` change the supply.
 //! Every amount is a `u128` and every sum is checked.
 
+mod error;
+pub use error::BankError;
+
 pub mod escrow;
 pub mod keys;
 
@@ -18,11 +21,15 @@ use std::collections::BTreeMap;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use verity_types::{AccountId, AssetId, Event, MintRule, Role};
+use verity_types::{Burned, Minted, Transferred};
 
 pub use escrow::{Escrow, EscrowStatus};
 
+use verity_types::{Burn, Mint, Transfer};
+
 use crate::error::StateError;
-use crate::identity::{self, require_role, Account};
+use crate::exec::Ctx;
+use crate::identity::{self, require_role};
 use crate::view::{read, Layer, StateRead};
 
 /// An asset record, stored under [`keys::asset`]. Assets exist from genesis.
@@ -98,11 +105,13 @@ pub(crate) fn debit(
     amount: u128,
 ) -> Result<(), StateError> {
     let current = balance(layer, account, asset);
-    let new = current.checked_sub(amount).ok_or_else(|| StateError::InsufficientFunds {
-        account: account.clone(),
-        asset: asset.clone(),
-        balance: current,
-        needed: amount,
+    let new = current.checked_sub(amount).ok_or_else(|| {
+        StateError::Bank(BankError::InsufficientFunds {
+            account: account.clone(),
+            asset: asset.clone(),
+            balance: current,
+            needed: amount,
+        })
     })?;
     layer.put(keys::balance(account, asset), &new);
     Ok(())
@@ -110,13 +119,13 @@ pub(crate) fn debit(
 
 pub(crate) fn require_positive(amount: u128, what: &'static str) -> Result<(), StateError> {
     if amount == 0 {
-        return Err(StateError::ZeroAmount { what });
+        return Err(StateError::Bank(BankError::ZeroAmount { what }));
     }
     Ok(())
 }
 
 pub(crate) fn existing_asset(state: &dyn StateRead, id: &AssetId) -> Result<AssetInfo, StateError> {
-    asset(state, id).ok_or_else(|| StateError::UnknownAsset(id.clone()))
+    asset(state, id).ok_or_else(|| StateError::Bank(BankError::UnknownAsset(id.clone())))
 }
 
 pub(crate) fn require_account(state: &dyn StateRead, id: &AccountId) -> Result<(), StateError> {
@@ -126,33 +135,26 @@ pub(crate) fn require_account(state: &dyn StateRead, id: &AccountId) -> Result<(
     }
 }
 
-pub(crate) fn transfer(
-    layer: &mut Layer<'_>,
-    sender: &Account,
-    to: &AccountId,
-    asset: &AssetId,
-    amount: u128,
-) -> Result<Vec<Event>, StateError> {
+pub(crate) fn transfer(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Transfer) -> Result<Vec<Event>, StateError> {
+    let sender = ctx.sender;
+    let (to, asset, amount) = (&action.to, &action.asset, action.amount);
     require_role(sender, Role::Member, "transfer")?;
     require_positive(amount, "transfer amount")?;
     existing_asset(layer, asset)?;
     require_account(layer, to)?;
     debit(layer, &sender.id, asset, amount)?;
     credit(layer, to, asset, amount)?;
-    Ok(vec![Event::Transferred { from: sender.id.clone(), to: to.clone(), asset: asset.clone(), amount }])
+    Ok(vec![Event::Transferred(Transferred { from: sender.id.clone(), to: to.clone(), asset: asset.clone(), amount })])
 }
 
-pub(crate) fn mint(
-    layer: &mut Layer<'_>,
-    sender: &Account,
-    to: &AccountId,
-    asset: &AssetId,
-    amount: u128,
-) -> Result<Vec<Event>, StateError> {
+pub(crate) fn mint(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Mint) -> Result<Vec<Event>, StateError> {
+    let sender = ctx.sender;
+    let (to, asset, amount) = (&action.to, &action.asset, action.amount);
     require_role(sender, Role::Minter, "mint")?;
     require_positive(amount, "mint amount")?;
     let info = existing_asset(layer, asset)?;
-    let refused = |reason| StateError::MintNotAllowed { asset: asset.clone(), org: sender.org.clone(), reason };
+    let refused =
+        |reason| StateError::Bank(BankError::MintNotAllowed { asset: asset.clone(), org: sender.org.clone(), reason });
     match &info.mint {
         MintRule::Fixed => return Err(refused("its supply is fixed at genesis")),
         MintRule::Orgs { orgs } if !orgs.contains(&sender.org) => {
@@ -165,20 +167,17 @@ pub(crate) fn mint(
     let new_supply = supply.checked_add(amount).ok_or(StateError::Overflow { what: "supply" })?;
     if let Some(cap) = info.supply_cap {
         if new_supply > cap {
-            return Err(StateError::SupplyCapExceeded { asset: asset.clone(), supply, amount, cap });
+            return Err(StateError::Bank(BankError::SupplyCapExceeded { asset: asset.clone(), supply, amount, cap }));
         }
     }
     put_supply(layer, asset, new_supply);
     credit(layer, to, asset, amount)?;
-    Ok(vec![Event::Minted { to: to.clone(), asset: asset.clone(), amount, by: sender.id.clone() }])
+    Ok(vec![Event::Minted(Minted { to: to.clone(), asset: asset.clone(), amount, by: sender.id.clone() })])
 }
 
-pub(crate) fn burn(
-    layer: &mut Layer<'_>,
-    sender: &Account,
-    asset: &AssetId,
-    amount: u128,
-) -> Result<Vec<Event>, StateError> {
+pub(crate) fn burn(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Burn) -> Result<Vec<Event>, StateError> {
+    let sender = ctx.sender;
+    let (asset, amount) = (&action.asset, action.amount);
     require_role(sender, Role::Member, "burn")?;
     require_positive(amount, "burn amount")?;
     existing_asset(layer, asset)?;
@@ -187,7 +186,7 @@ pub(crate) fn burn(
         .checked_sub(amount)
         .expect("supply covers every balance (conservation), so it covers a successful debit");
     put_supply(layer, asset, supply);
-    Ok(vec![Event::Burned { from: sender.id.clone(), asset: asset.clone(), amount }])
+    Ok(vec![Event::Burned(Burned { from: sender.id.clone(), asset: asset.clone(), amount })])
 }
 
 /// Checks conservation over a full listing of state entries (see [`crate::MemState`]).

@@ -1,5 +1,8 @@
 use verity_types::{Action, EscrowId, Event, Hash, MintRule};
+use verity_types::{Burned, EscrowLocked, EscrowRefunded, EscrowReleased, Minted, Transferred};
+use verity_types::{EscrowRefund, EscrowRelease, GrantRole, RevokeRole};
 
+use crate::error::BankError;
 use crate::testkit::*;
 use crate::{EscrowStatus, StateError};
 
@@ -36,7 +39,7 @@ fn transfer_moves_funds_and_records_holdings() {
     let r = c.ok("alice", transfer("carol", "usd", 40));
     assert_eq!(
         r.events,
-        vec![Event::Transferred { from: acc("alice"), to: acc("carol"), asset: asset("usd"), amount: 40 }]
+        vec![Event::Transferred(Transferred { from: acc("alice"), to: acc("carol"), asset: asset("usd"), amount: 40 })]
     );
     assert_eq!((c.balance("alice", "usd"), c.balance("carol", "usd")), (60, 40));
     assert_eq!(crate::account_balances(&c.state, &acc("carol")), vec![(asset("usd"), 40)]);
@@ -75,7 +78,7 @@ fn bank_refusals() {
         c.fails(sender, action.clone(), code);
     }
     // Roles: a non-member cannot move funds.
-    c.ok("admin", Action::RevokeRole { account: acc("alice"), role: verity_types::Role::Member });
+    c.ok("admin", Action::RevokeRole(RevokeRole { account: acc("alice"), role: verity_types::Role::Member }));
     for action in [transfer("bob", "usd", 1), burn("usd", 1), lock("usd", 1, "bob", None)] {
         c.fails("alice", action, "unauthorized");
     }
@@ -85,17 +88,17 @@ fn bank_refusals() {
 fn mint_rules() {
     let mut c = Chain::with_members();
     // A beta minter is refused: the usd rule lists only acme.
-    c.ok("badmin", Action::GrantRole { account: acc("carol"), role: verity_types::Role::Minter });
+    c.ok("badmin", Action::GrantRole(GrantRole { account: acc("carol"), role: verity_types::Role::Minter }));
     c.fails("carol", mint("carol", "usd", 1), "mint_not_allowed");
     let r = c.ok("minnie", mint("carol", "usd", 998_500));
     assert_eq!(
         r.events,
-        vec![Event::Minted { to: acc("carol"), asset: asset("usd"), amount: 998_500, by: acc("minnie") }]
+        vec![Event::Minted(Minted { to: acc("carol"), asset: asset("usd"), amount: 998_500, by: acc("minnie") })]
     );
     assert_eq!(crate::asset_supply(&c.state, &asset("usd")), 1_000_000);
     c.fails("minnie", mint("carol", "usd", 1), "supply_cap_exceeded");
     let r = c.ok("carol", burn("usd", 500));
-    assert_eq!(r.events, vec![Event::Burned { from: acc("carol"), asset: asset("usd"), amount: 500 }]);
+    assert_eq!(r.events, vec![Event::Burned(Burned { from: acc("carol"), asset: asset("usd"), amount: 500 })]);
     assert_eq!(crate::asset_supply(&c.state, &asset("usd")), 999_500);
     c.ok("minnie", mint("bob", "usd", 500));
 }
@@ -111,7 +114,7 @@ fn overflow_is_refused() {
     });
     g.balances.push(verity_types::GenesisBalance { account: acc("admin"), asset: asset("big"), amount: u128::MAX });
     let mut c = Chain::from_genesis(g);
-    c.ok("admin", Action::GrantRole { account: acc("admin"), role: verity_types::Role::Minter });
+    c.ok("admin", Action::GrantRole(GrantRole { account: acc("admin"), role: verity_types::Role::Minter }));
     c.fails("admin", mint("admin", "big", 1), "overflow");
 }
 
@@ -126,21 +129,23 @@ fn escrow_release_splits_exactly() {
     let id = escrow_id(&r);
     assert_eq!(
         r.events,
-        vec![Event::EscrowLocked {
+        vec![Event::EscrowLocked(EscrowLocked {
             escrow: id,
             depositor: acc("alice"),
             arbiter: acc("bob"),
             asset: asset("usd"),
             amount: 60
-        }]
+        })]
     );
     assert_eq!(c.balance("alice", "usd"), 40);
     let e = crate::escrow(&c.state, &id).expect("escrow stored");
     assert_eq!((e.status, e.amount, e.memo.as_str()), (EscrowStatus::Open, 60, "job"));
 
-    let release = |splits: Vec<(&str, u128)>| Action::EscrowRelease {
-        escrow: id,
-        splits: splits.into_iter().map(|(a, n)| (acc(a), n)).collect(),
+    let release = |splits: Vec<(&str, u128)>| {
+        Action::EscrowRelease(EscrowRelease {
+            escrow: id,
+            splits: splits.into_iter().map(|(a, n)| (acc(a), n)).collect(),
+        })
     };
     c.fails("alice", release(vec![("carol", 60)]), "unauthorized");
     c.fails("bob", release(vec![("carol", 59)]), "split_mismatch");
@@ -151,17 +156,17 @@ fn escrow_release_splits_exactly() {
     let r = c.ok("bob", release(vec![("carol", 45), ("bob", 15)]));
     assert_eq!(
         r.events,
-        vec![Event::EscrowReleased {
+        vec![Event::EscrowReleased(EscrowReleased {
             escrow: id,
             asset: asset("usd"),
             splits: vec![(acc("carol"), 45), (acc("bob"), 15)]
-        }]
+        })]
     );
     assert_eq!((c.balance("carol", "usd"), c.balance("bob", "usd")), (45, 15));
     assert_eq!(crate::escrow(&c.state, &id).map(|e| e.status), Some(EscrowStatus::Released));
     c.fails("bob", release(vec![("carol", 60)]), "escrow_closed");
-    c.fails("bob", Action::EscrowRefund { escrow: id }, "escrow_closed");
-    c.fails("bob", Action::EscrowRefund { escrow: EscrowId(Hash([7; 32])) }, "escrow_not_found");
+    c.fails("bob", Action::EscrowRefund(EscrowRefund { escrow: id }), "escrow_closed");
+    c.fails("bob", Action::EscrowRefund(EscrowRefund { escrow: EscrowId(Hash([7; 32])) }), "escrow_not_found");
     c.fails("bob", release(vec![("carol", 1)]).clone_with_escrow(EscrowId(Hash([7; 32]))), "escrow_not_found");
 }
 
@@ -172,7 +177,9 @@ trait WithEscrow {
 impl WithEscrow for Action {
     fn clone_with_escrow(self, id: EscrowId) -> Action {
         match self {
-            Action::EscrowRelease { splits, .. } => Action::EscrowRelease { escrow: id, splits },
+            Action::EscrowRelease(EscrowRelease { splits, .. }) => {
+                Action::EscrowRelease(EscrowRelease { escrow: id, splits })
+            }
             other => other,
         }
     }
@@ -183,12 +190,17 @@ fn escrow_refund_rules() {
     let mut c = Chain::with_members();
     // No refund height: only the arbiter refunds.
     let id = escrow_id(&c.ok("alice", lock("usd", 10, "bob", None)));
-    c.fails("alice", Action::EscrowRefund { escrow: id }, "unauthorized");
-    c.fails("carol", Action::EscrowRefund { escrow: id }, "unauthorized");
-    let r = c.ok("bob", Action::EscrowRefund { escrow: id });
+    c.fails("alice", Action::EscrowRefund(EscrowRefund { escrow: id }), "unauthorized");
+    c.fails("carol", Action::EscrowRefund(EscrowRefund { escrow: id }), "unauthorized");
+    let r = c.ok("bob", Action::EscrowRefund(EscrowRefund { escrow: id }));
     assert_eq!(
         r.events,
-        vec![Event::EscrowRefunded { escrow: id, depositor: acc("alice"), asset: asset("usd"), amount: 10 }]
+        vec![Event::EscrowRefunded(EscrowRefunded {
+            escrow: id,
+            depositor: acc("alice"),
+            asset: asset("usd"),
+            amount: 10
+        })]
     );
     assert_eq!(c.balance("alice", "usd"), 100);
     assert_eq!(crate::escrow(&c.state, &id).map(|e| e.status), Some(EscrowStatus::Refunded));
@@ -196,19 +208,77 @@ fn escrow_refund_rules() {
     // With a refund height: the depositor refunds from that height on.
     let at = c.height + 4;
     let id = escrow_id(&c.ok("alice", lock("usd", 10, "bob", Some(at)))); // height at - 3
-    c.fails("alice", Action::EscrowRefund { escrow: id }, "refund_not_yet"); // height at - 2
-    c.fails("alice", Action::EscrowRefund { escrow: id }, "refund_not_yet"); // height at - 1
-    c.ok("alice", Action::EscrowRefund { escrow: id }); // height at
+    c.fails("alice", Action::EscrowRefund(EscrowRefund { escrow: id }), "refund_not_yet"); // height at - 2
+    c.fails("alice", Action::EscrowRefund(EscrowRefund { escrow: id }), "refund_not_yet"); // height at - 1
+    c.ok("alice", Action::EscrowRefund(EscrowRefund { escrow: id })); // height at
     assert_eq!(c.height, at);
     assert_eq!(c.balance("alice", "usd"), 100);
 }
 
 #[test]
 fn error_codes_are_unique_and_listed() {
-    let mut codes = StateError::CODES.to_vec();
+    let mut codes: Vec<&str> = StateError::all_codes().collect();
     codes.sort();
+    let listed = codes.len();
     codes.dedup();
-    assert_eq!(codes.len(), StateError::CODES.len());
-    assert_eq!(StateError::ZeroAmount { what: "x" }.code(), "zero_amount");
-    assert!(StateError::CODES.contains(&StateError::InvalidGenesis(String::new()).code()));
+    assert_eq!(codes.len(), listed, "a code is used twice");
+    // Codes are API: recorded in receipts. This list changes only when a code is added.
+    let expected = [
+        "account_exists",
+        "already_done",
+        "already_exists",
+        "bad_items",
+        "bad_nonce",
+        "bad_signature",
+        "challenge_closed",
+        "challenge_unfounded",
+        "correction_refused",
+        "dataset_pending",
+        "deployment_suspended",
+        "deprecated",
+        "escrow_closed",
+        "escrow_exists",
+        "escrow_not_found",
+        "gate_change_not_pending",
+        "gate_not_satisfied",
+        "insufficient_approvals",
+        "insufficient_funds",
+        "invalid_action",
+        "invalid_attestation",
+        "invalid_evidence",
+        "invalid_genesis",
+        "invalid_proof",
+        "invalid_rollback",
+        "invalid_validator_change",
+        "key_mismatch",
+        "licence_mismatch",
+        "lift_refused",
+        "lineage_flagged",
+        "lineage_too_deep",
+        "mint_not_allowed",
+        "no_gate",
+        "not_a_validator",
+        "not_found",
+        "opted_out",
+        "overflow",
+        "refund_not_yet",
+        "role_already_held",
+        "role_not_held",
+        "root_mismatch",
+        "self_admin_revoke",
+        "split_mismatch",
+        "supply_cap_exceeded",
+        "unauthorized",
+        "unknown_account",
+        "unknown_asset",
+        "unknown_org",
+        "unknown_sender",
+        "unregistered_content",
+        "wrong_chain",
+        "wrong_version",
+        "zero_amount",
+    ];
+    assert_eq!(codes, expected);
+    assert_eq!(StateError::Bank(BankError::ZeroAmount { what: "x" }).code(), "zero_amount");
+    assert!(StateError::all_codes().any(|c| c == StateError::InvalidGenesis(String::new()).code()));
 }

@@ -18,30 +18,22 @@
 //! [`keys::VALIDATORS`] is the new set, and [`keys::epoch_set`]`(e)` records it for
 //! light clients, which prove it against the boundary block's state root.
 
+mod error;
+pub use error::ConsensusError;
+pub use verity_types::{EvidenceRecord, ScheduledChange};
+
 pub mod keys;
 
-use borsh::{BorshDeserialize, BorshSerialize};
 use verity_types::validators::{boundary_height, epoch_of};
-use verity_types::{
-    AccountId, Approval, Equivocation, Event, Genesis, Hash, Offence, OrgId, Role, ValidatorChange, ValidatorSet,
-};
+use verity_types::{EquivocationRecorded, ValidatorChangeScheduled};
+use verity_types::{Event, Genesis, OrgId, Role, ValidatorSet};
+
+use verity_types::{ChangeValidators, ReportEquivocation};
 
 use crate::error::StateError;
-use crate::identity::{self, Account};
+use crate::exec::Ctx;
+use crate::identity::{self};
 use crate::view::{read, Layer, StateRead};
-
-/// A recorded equivocation, stored under [`keys::evidence`].
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, serde::Serialize)]
-pub struct EvidenceRecord {
-    pub sequence: u64,
-    pub offence: Offence,
-    /// The validator's organisation when the evidence was recorded.
-    pub org: OrgId,
-    pub evidence: Equivocation,
-    pub reported_by: AccountId,
-    pub height: u64,
-    pub tx_hash: Hash,
-}
 
 /// The current validator set.
 pub fn validator_set(state: &dyn StateRead) -> Option<ValidatorSet> {
@@ -83,17 +75,6 @@ pub fn validator_set_at(state: &dyn StateRead, epoch: u64) -> Option<ValidatorSe
     }
 }
 
-/// A validator-set change waiting for (or applied at) the start of its epoch.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, serde::Serialize)]
-pub struct ScheduledChange {
-    pub change: ValidatorChange,
-    pub approvals: Vec<Approval>,
-    pub approving_orgs: Vec<OrgId>,
-    pub submitted_by: AccountId,
-    pub height: u64,
-    pub tx_hash: Hash,
-}
-
 /// The change scheduled for the start of `epoch`.
 pub fn scheduled_change(state: &dyn StateRead, epoch: u64) -> Option<ScheduledChange> {
     read(state, &keys::pending(epoch))
@@ -101,17 +82,17 @@ pub fn scheduled_change(state: &dyn StateRead, epoch: u64) -> Option<ScheduledCh
 
 pub(crate) fn change_validators(
     layer: &mut Layer<'_>,
-    site: &Site<'_>,
-    sender: &Account,
-    change: &ValidatorChange,
-    approvals: &[Approval],
+    ctx: &Ctx<'_>,
+    action: &ChangeValidators,
 ) -> Result<Vec<Event>, StateError> {
-    let bad = |m: String| StateError::InvalidValidatorChange(m);
+    let sender = ctx.sender;
+    let ChangeValidators { change, approvals } = action;
+    let bad = |m: String| StateError::Consensus(ConsensusError::InvalidValidatorChange(m));
     let length = epoch_length(layer);
     if length == 0 {
         return Err(bad("this chain has no epochs: its validator set is fixed at genesis".into()));
     }
-    let current = epoch_of(site.height, length);
+    let current = epoch_of(ctx.height, length);
     if change.epoch != current + 1 {
         return Err(bad(format!(
             "a change executed in epoch {current} can only take effect in epoch {}, not {}",
@@ -130,7 +111,7 @@ pub(crate) fn change_validators(
         }
     }
     let orgs: Vec<OrgId> = read(layer, keys::ORGS).unwrap_or_default();
-    let message = change.signing_bytes(site.chain_id);
+    let message = change.signing_bytes(ctx.chain_id);
     let mut approving: Vec<OrgId> = Vec::new();
     for a in approvals {
         let admin =
@@ -146,23 +127,26 @@ pub(crate) fn change_validators(
     }
     approving.sort();
     if approving.len() * 3 <= orgs.len() * 2 {
-        return Err(StateError::InsufficientApprovals { have: approving.len(), total: orgs.len() });
+        return Err(StateError::Consensus(ConsensusError::InsufficientApprovals {
+            have: approving.len(),
+            total: orgs.len(),
+        }));
     }
     let record = ScheduledChange {
         change: change.clone(),
         approvals: approvals.to_vec(),
         approving_orgs: approving.clone(),
         submitted_by: sender.id.clone(),
-        height: site.height,
-        tx_hash: site.tx_hash,
+        height: ctx.height,
+        tx_hash: ctx.tx_hash,
     };
     layer.put(keys::pending(change.epoch), &record);
-    Ok(vec![Event::ValidatorChangeScheduled {
+    Ok(vec![Event::ValidatorChangeScheduled(ValidatorChangeScheduled {
         epoch: change.epoch,
         ops: change.ops.clone(),
         approving_orgs: approving,
         by: sender.id.clone(),
-    }])
+    })])
 }
 
 /// Runs after a block's transactions: at an epoch's boundary block, the change
@@ -210,34 +194,32 @@ pub fn evidence_in_round(
     read(state, &keys::evidence_round(validator, epoch, view))
 }
 
-/// Where a block's transaction is executing.
-pub(crate) struct Site<'a> {
-    pub chain_id: &'a str,
-    pub height: u64,
-    pub tx_hash: Hash,
-}
-
 pub(crate) fn report_equivocation(
     layer: &mut Layer<'_>,
-    site: &Site<'_>,
-    sender: &Account,
-    evidence: &Equivocation,
+    ctx: &Ctx<'_>,
+    action: &ReportEquivocation,
 ) -> Result<Vec<Event>, StateError> {
+    let sender = ctx.sender;
+    let evidence = &action.evidence;
     // The votes are judged against the set of their own epoch: a validator removed (or
     // rotated out) since it equivocated still answers for it. Votes of an epoch that
     // has not begun are no offence on record yet.
     let (vote_epoch, _) = evidence.round();
-    if vote_epoch > epoch_of(site.height, epoch_length(layer)) {
-        return Err(StateError::InvalidEvidence(format!("the votes are of epoch {vote_epoch}, which has not begun")));
+    if vote_epoch > epoch_of(ctx.height, epoch_length(layer)) {
+        return Err(StateError::Consensus(ConsensusError::InvalidEvidence(format!(
+            "the votes are of epoch {vote_epoch}, which has not begun"
+        ))));
     }
-    let set =
-        validator_set_at(layer, vote_epoch).ok_or_else(|| StateError::NotAValidator(evidence.validator.to_hex()))?;
+    let set = validator_set_at(layer, vote_epoch)
+        .ok_or_else(|| StateError::Consensus(ConsensusError::NotAValidator(evidence.validator.to_hex())))?;
     let validator = set
         .validators
         .iter()
         .find(|v| v.public_key == evidence.validator)
-        .ok_or_else(|| StateError::NotAValidator(evidence.validator.to_hex()))?;
-    let offence = evidence.verify(site.chain_id).map_err(|e| StateError::InvalidEvidence(e.to_string()))?;
+        .ok_or_else(|| StateError::Consensus(ConsensusError::NotAValidator(evidence.validator.to_hex())))?;
+    let offence = evidence
+        .verify(ctx.chain_id)
+        .map_err(|e| StateError::Consensus(ConsensusError::InvalidEvidence(e.to_string())))?;
     let (epoch, view) = evidence.round();
     if let Some(seq) = evidence_in_round(layer, &evidence.validator, epoch, view) {
         return Err(StateError::AlreadyExists {
@@ -252,13 +234,13 @@ pub(crate) fn report_equivocation(
         org: validator.org.clone(),
         evidence: evidence.clone(),
         reported_by: sender.id.clone(),
-        height: site.height,
-        tx_hash: site.tx_hash,
+        height: ctx.height,
+        tx_hash: ctx.tx_hash,
     };
     layer.put(keys::evidence(sequence), &record);
     layer.put(keys::evidence_round(&evidence.validator, epoch, view), &sequence);
     layer.put(keys::EVIDENCE_COUNT.to_vec(), &(sequence + 1));
-    Ok(vec![Event::EquivocationRecorded {
+    Ok(vec![Event::EquivocationRecorded(EquivocationRecorded {
         validator: evidence.validator,
         org: validator.org.clone(),
         epoch,
@@ -266,7 +248,7 @@ pub(crate) fn report_equivocation(
         offence,
         sequence,
         reported_by: sender.id.clone(),
-    }])
+    })])
 }
 
 #[cfg(test)]

@@ -1,3 +1,5 @@
+use verity_types::EquivocationRecorded;
+use verity_types::ReportEquivocation;
 use verity_types::{consensus_namespace, sha256, Action, Equivocation, Event, Hash, Offence, SignedVote, VoteKind};
 
 use crate::testkit::*;
@@ -18,7 +20,7 @@ fn conflicting(signer: &str, chain: &str, kind: VoteKind, view: u64) -> Equivoca
 }
 
 fn report(evidence: Equivocation) -> Action {
-    Action::ReportEquivocation { evidence }
+    Action::ReportEquivocation(ReportEquivocation { evidence })
 }
 
 #[test]
@@ -35,7 +37,7 @@ fn conflicting_votes_are_recorded_once_per_round_in_sequence() {
     let r = c.ok("alice", report(ev.clone()));
     assert_eq!(
         r.events,
-        vec![Event::EquivocationRecorded {
+        vec![Event::EquivocationRecorded(EquivocationRecorded {
             validator: pk("validator"),
             org: org("acme"),
             epoch: 0,
@@ -43,7 +45,7 @@ fn conflicting_votes_are_recorded_once_per_round_in_sequence() {
             offence: Offence::ConflictingNotarize,
             sequence: 0,
             reported_by: acc("alice"),
-        }]
+        })]
     );
     let rec = crate::evidence(&c.state, 0).expect("recorded");
     assert_eq!(
@@ -58,7 +60,10 @@ fn conflicting_votes_are_recorded_once_per_round_in_sequence() {
     let mut nf = conflicting("validator", CHAIN, VoteKind::Finalize, 9);
     nf.first = vote("validator", CHAIN, VoteKind::Nullify, 9, Hash::ZERO);
     let r = c.ok("bob", report(nf));
-    assert!(matches!(r.events[0], Event::EquivocationRecorded { sequence: 1, offence: Offence::NullifyFinalize, .. }));
+    assert!(matches!(
+        r.events[0],
+        Event::EquivocationRecorded(EquivocationRecorded { sequence: 1, offence: Offence::NullifyFinalize, .. })
+    ));
     assert_eq!(crate::evidence_count(&c.state), 2);
 }
 
@@ -94,7 +99,10 @@ fn evidence_that_proves_nothing_is_refused_and_changes_nothing() {
 }
 
 mod validator_changes {
-    use verity_types::{Action, Approval, Event, Genesis, ValidatorChange, ValidatorOp, ValidatorSet};
+    use verity_types::{
+        Action, Approval, ChangeValidators, Event, Genesis, ValidatorChange, ValidatorChangeScheduled, ValidatorOp,
+        ValidatorSet,
+    };
 
     use crate::consensus::{scheduled_change, set_epochs, validator_set_at};
     use crate::testkit::*;
@@ -123,7 +131,7 @@ mod validator_changes {
     }
 
     fn act(c: &ValidatorChange, admins: &[&str]) -> Action {
-        Action::ChangeValidators { change: c.clone(), approvals: approvals(c, admins) }
+        Action::ChangeValidators(ChangeValidators { change: c.clone(), approvals: approvals(c, admins) })
     }
 
     fn keys(set: &ValidatorSet) -> Vec<verity_types::PublicKey> {
@@ -151,7 +159,7 @@ mod validator_changes {
         );
         let r = c.ok("admin", act(&ch, &["admin", "badmin", "gadmin"]));
         assert!(
-            matches!(&r.events[0], Event::ValidatorChangeScheduled { epoch: 1, approving_orgs, .. } if approving_orgs.len() == 3)
+            matches!(&r.events[0], Event::ValidatorChangeScheduled(ValidatorChangeScheduled { epoch: 1, approving_orgs, .. }) if approving_orgs.len() == 3)
         );
         assert_eq!(scheduled_change(&c.state, 1).expect("scheduled").change, ch);
         // Still the genesis set until the boundary block (height E - 1) has executed.
@@ -184,7 +192,7 @@ mod validator_changes {
         forged.extend(approvals(&other, &["gadmin"]));
         c.fails(
             "admin",
-            Action::ChangeValidators { change: ch.clone(), approvals: forged },
+            Action::ChangeValidators(ChangeValidators { change: ch.clone(), approvals: forged }),
             "invalid_validator_change",
         );
         // A member is not an admin.

@@ -10,12 +10,19 @@
 //! Because an admin can never revoke its own admin role, an organisation that has an
 //! admin always keeps at least one.
 
+mod error;
+pub use error::IdentityError;
+
 pub mod keys;
 
 use borsh::{BorshDeserialize, BorshSerialize};
+use verity_types::{AccountCreated, KeyRotated, RoleGranted, RoleRevoked};
 use verity_types::{AccountId, Event, OrgId, PublicKey, Role};
 
+use verity_types::{CreateAccount, GrantRole, RevokeRole, RotateKey};
+
 use crate::error::StateError;
+use crate::exec::Ctx;
 use crate::view::{read, Layer, StateRead};
 
 /// An account record, stored under [`keys::account`].
@@ -96,18 +103,17 @@ fn existing_account(layer: &Layer<'_>, id: &AccountId) -> Result<Account, StateE
 
 pub(crate) fn create_account(
     layer: &mut Layer<'_>,
-    sender: &Account,
-    id: &AccountId,
-    public_key: &PublicKey,
-    org_id: &OrgId,
-    roles: &[Role],
+    ctx: &Ctx<'_>,
+    action: &CreateAccount,
 ) -> Result<Vec<Event>, StateError> {
+    let sender = ctx.sender;
+    let CreateAccount { account: id, public_key, org: org_id, roles } = action;
     require_admin_of(sender, org_id, "create_account")?;
     if org(layer, org_id).is_none() {
         return Err(StateError::UnknownOrg(org_id.clone()));
     }
     if account(layer, id).is_some() {
-        return Err(StateError::AccountExists(id.clone()));
+        return Err(StateError::Identity(IdentityError::AccountExists(id.clone())));
     }
     let created = Account {
         id: id.clone(),
@@ -117,59 +123,50 @@ pub(crate) fn create_account(
         nonce: 0,
     };
     put_account(layer, &created);
-    Ok(vec![Event::AccountCreated {
+    Ok(vec![Event::AccountCreated(AccountCreated {
         account: created.id,
         org: created.org,
         public_key: created.public_key,
         roles: created.roles,
-    }])
+    })])
 }
 
-pub(crate) fn grant_role(
-    layer: &mut Layer<'_>,
-    sender: &Account,
-    id: &AccountId,
-    role: Role,
-) -> Result<Vec<Event>, StateError> {
+pub(crate) fn grant_role(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &GrantRole) -> Result<Vec<Event>, StateError> {
+    let sender = ctx.sender;
+    let (id, role) = (&action.account, action.role);
     require_role(sender, Role::OrgAdmin, "grant_role")?;
     let mut target = existing_account(layer, id)?;
     require_admin_of(sender, &target.org, "grant_role")?;
     match target.roles.binary_search(&role) {
-        Ok(_) => return Err(StateError::RoleAlreadyHeld { account: id.clone(), role }),
+        Ok(_) => return Err(StateError::Identity(IdentityError::RoleAlreadyHeld { account: id.clone(), role })),
         Err(pos) => target.roles.insert(pos, role),
     }
     put_account(layer, &target);
-    Ok(vec![Event::RoleGranted { account: id.clone(), role, by: sender.id.clone() }])
+    Ok(vec![Event::RoleGranted(RoleGranted { account: id.clone(), role, by: sender.id.clone() })])
 }
 
-pub(crate) fn revoke_role(
-    layer: &mut Layer<'_>,
-    sender: &Account,
-    id: &AccountId,
-    role: Role,
-) -> Result<Vec<Event>, StateError> {
+pub(crate) fn revoke_role(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &RevokeRole) -> Result<Vec<Event>, StateError> {
+    let sender = ctx.sender;
+    let (id, role) = (&action.account, action.role);
     require_role(sender, Role::OrgAdmin, "revoke_role")?;
     let mut target = existing_account(layer, id)?;
     require_admin_of(sender, &target.org, "revoke_role")?;
     if target.id == sender.id && role == Role::OrgAdmin {
-        return Err(StateError::SelfAdminRevoke(sender.id.clone()));
+        return Err(StateError::Identity(IdentityError::SelfAdminRevoke(sender.id.clone())));
     }
     match target.roles.binary_search(&role) {
         Ok(pos) => {
             target.roles.remove(pos);
         }
-        Err(_) => return Err(StateError::RoleNotHeld { account: id.clone(), role }),
+        Err(_) => return Err(StateError::Identity(IdentityError::RoleNotHeld { account: id.clone(), role })),
     }
     put_account(layer, &target);
-    Ok(vec![Event::RoleRevoked { account: id.clone(), role, by: sender.id.clone() }])
+    Ok(vec![Event::RoleRevoked(RoleRevoked { account: id.clone(), role, by: sender.id.clone() })])
 }
 
-pub(crate) fn rotate_key(
-    layer: &mut Layer<'_>,
-    sender: &Account,
-    id: &AccountId,
-    public_key: &PublicKey,
-) -> Result<Vec<Event>, StateError> {
+pub(crate) fn rotate_key(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &RotateKey) -> Result<Vec<Event>, StateError> {
+    let sender = ctx.sender;
+    let RotateKey { account: id, public_key } = action;
     let mut target = existing_account(layer, id)?;
     if target.id != sender.id {
         require_admin_of(sender, &target.org, "rotate_key").map_err(|_| StateError::Unauthorized {
@@ -180,7 +177,7 @@ pub(crate) fn rotate_key(
     }
     target.public_key = *public_key;
     put_account(layer, &target);
-    Ok(vec![Event::KeyRotated { account: id.clone(), public_key: *public_key }])
+    Ok(vec![Event::KeyRotated(KeyRotated { account: id.clone(), public_key: *public_key })])
 }
 
 #[cfg(test)]

@@ -3,20 +3,30 @@
 use std::collections::BTreeSet;
 use verity_types::manifest::content_leaf;
 use verity_types::merkle::{frontier_push, frontier_root};
+use verity_types::{
+    ChallengeAnswered, ChallengeOpened, ChallengeResolved, ChallengeReviewSet, ContentDisputeResolved, ContentDisputed,
+    ContentRegistered, DatasetCompleted, DatasetItemsAdded, DatasetPublished, OptOutWithdrawn, OptedOut, ReviewVoted,
+};
 
 use verity_types::limits::{DISPUTES_PER_CONTENT_MAX, DISPUTE_CLAIMS_MAX};
 use verity_types::{
-    AccountId, Challenge, ChallengeKind, ChallengeReview, ChallengeStatus, Content, ContentClaim, ContentDispute,
-    ContentId, Dataset, DatasetId, DatasetItem, DatasetMode, DatasetPolicy, DatasetRef, DatasetStatus, DatasetVersion,
-    DisputeResolution, Event, FlagCause, FlagLift, Hash, InclusionProof, Licence, OptOut, OptOutScope, OrgId,
-    PayoutShare, RecordKind, RecordRef, ReviewRule, ReviewVote, Role,
+    Challenge, ChallengeKind, ChallengeReview, ChallengeStatus, Content, ContentClaim, ContentDispute, Dataset,
+    DatasetItem, DatasetMode, DatasetPolicy, DatasetRef, DatasetStatus, DatasetVersion, DisputeResolution, Event,
+    FlagCause, FlagLift, Hash, Licence, OptOut, OrgId, RecordKind, RecordRef, ReviewRule, ReviewVote, Role,
 };
 
 use super::{
     add_edge, challenge, challenge_review, content, content_disputes, dataset, dataset_version, dispute, downstream,
-    flag_downstream, keys, lift_downstream, open_dispute, opt_out, Ctx,
+    flag_downstream, keys, lift_downstream, open_dispute, opt_out,
 };
+use verity_types::{
+    AddDatasetItems, AnswerChallenge, ChallengeItem, LiftFlags, OptOutContent, PublishDataset, RegisterContent,
+    ResolveChallenge, ResolveContentDispute, SetChallengeReview, WithdrawOptOut,
+};
+
+use crate::error::ProvenanceError;
 use crate::error::StateError;
+use crate::exec::Ctx;
 use crate::identity::{self, require_role};
 use crate::view::{read, Layer, StateRead};
 
@@ -27,11 +37,9 @@ fn unauthorized(ctx: &Ctx<'_>, action: &'static str, reason: String) -> StateErr
 pub(crate) fn register_content(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
-    id: &ContentId,
-    media_type: &str,
-    licence: &Licence,
-    payout: &[PayoutShare],
+    action: &RegisterContent,
 ) -> Result<Vec<Event>, StateError> {
+    let RegisterContent { content: id, media_type, licence, payout } = action;
     require_role(ctx.sender, Role::Creator, "register_content")?;
     for p in payout {
         if identity::account(layer, &p.account).is_none() {
@@ -62,7 +70,7 @@ pub(crate) fn register_content(
         opt_outs: Vec::new(),
     };
     layer.put(keys::content(id), &record);
-    Ok(vec![Event::ContentRegistered { content: *id, creator: ctx.sender.id.clone() }])
+    Ok(vec![Event::ContentRegistered(ContentRegistered { content: *id, creator: ctx.sender.id.clone() })])
 }
 
 /// A creator of another organisation registers content that is already registered: both
@@ -125,7 +133,7 @@ fn contest_registration(
         add_edge(layer, &RecordRef::Content(id), &RecordRef::Dispute(d.id))?;
     }
     layer.put(keys::dispute(&d.id), &d);
-    Ok(vec![Event::ContentDisputed { content: id, dispute: d.id, claimant: ctx.sender.id.clone() }])
+    Ok(vec![Event::ContentDisputed(ContentDisputed { content: id, dispute: d.id, claimant: ctx.sender.id.clone() })])
 }
 
 /// Settles a content dispute: the winner's claim becomes the content's registration (its
@@ -136,10 +144,9 @@ fn contest_registration(
 pub(crate) fn resolve_content_dispute(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
-    id: &Hash,
-    winner: &AccountId,
-    reason: &str,
+    action: &ResolveContentDispute,
 ) -> Result<Vec<Event>, StateError> {
+    let ResolveContentDispute { dispute: id, winner, reason } = action;
     let mut d = dispute(layer, id).ok_or_else(|| StateError::NotFound { what: "dispute", id: id.to_hex() })?;
     if d.resolution.is_some() {
         return Err(StateError::AlreadyDone { what: "dispute", id: id.to_hex(), state: "resolved" });
@@ -171,12 +178,12 @@ pub(crate) fn resolve_content_dispute(
         height: ctx.height,
     });
     layer.put(keys::dispute(id), &d);
-    let mut events = vec![Event::ContentDisputeResolved {
+    let mut events = vec![Event::ContentDisputeResolved(ContentDisputeResolved {
         content: d.content,
         dispute: *id,
         winner: winner.clone(),
         by: ctx.sender.id.clone(),
-    }];
+    })];
     let mut c = content(layer, &d.content).expect("a dispute names registered content");
     if c.org != win.org {
         for oid in &c.opt_outs {
@@ -185,7 +192,11 @@ pub(crate) fn resolve_content_dispute(
             if o.withdrawn_height.is_none() && !by_winner {
                 o.withdrawn_height = Some(ctx.height);
                 layer.put(keys::opt_out(oid), &o);
-                events.push(Event::OptOutWithdrawn { content: c.id, opt_out: *oid, by: ctx.sender.id.clone() });
+                events.push(Event::OptOutWithdrawn(OptOutWithdrawn {
+                    content: c.id,
+                    opt_out: *oid,
+                    by: ctx.sender.id.clone(),
+                }));
             }
         }
         c.creator = win.claimant;
@@ -212,10 +223,9 @@ fn require_content_controller(ctx: &Ctx<'_>, c: &Content, action: &'static str) 
 pub(crate) fn opt_out_content(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
-    id: &ContentId,
-    scope: &OptOutScope,
-    reason: &str,
+    action: &OptOutContent,
 ) -> Result<Vec<Event>, StateError> {
+    let OptOutContent { content: id, scope, reason } = action;
     let mut c = content(layer, id).ok_or_else(|| StateError::NotFound { what: "content", id: id.to_hex() })?;
     require_content_controller(ctx, &c, "opt_out")?;
     if c.opt_outs.len() >= 64 {
@@ -235,7 +245,7 @@ pub(crate) fn opt_out_content(
     layer.put(keys::content(id), &c);
     let content_ref = RecordRef::Content(*id);
     add_edge(layer, &content_ref, &RecordRef::OptOut(record.id))?;
-    let mut events = vec![Event::OptedOut { content: *id, opt_out: record.id, by: ctx.sender.id.clone() }];
+    let mut events = vec![Event::OptedOut(OptedOut { content: *id, opt_out: record.id, by: ctx.sender.id.clone() })];
     // Opting out after use flags every dataset version that already holds the content
     // under a use the scope forbids, and everything downstream of it; but only uses made
     // after the content was registered by its registrant (a version published at or before
@@ -255,7 +265,12 @@ pub(crate) fn opt_out_content(
     Ok(events)
 }
 
-pub(crate) fn withdraw_opt_out(layer: &mut Layer<'_>, ctx: &Ctx<'_>, id: &Hash) -> Result<Vec<Event>, StateError> {
+pub(crate) fn withdraw_opt_out(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    action: &WithdrawOptOut,
+) -> Result<Vec<Event>, StateError> {
+    let id = &action.opt_out;
     let mut o = opt_out(layer, id).ok_or_else(|| StateError::NotFound { what: "opt-out", id: id.to_hex() })?;
     let c = content(layer, &o.content).expect("an opt-out names registered content");
     require_content_controller(ctx, &c, "withdraw_opt_out")?;
@@ -264,7 +279,7 @@ pub(crate) fn withdraw_opt_out(layer: &mut Layer<'_>, ctx: &Ctx<'_>, id: &Hash) 
     }
     o.withdrawn_height = Some(ctx.height);
     layer.put(keys::opt_out(id), &o);
-    Ok(vec![Event::OptOutWithdrawn { content: o.content, opt_out: *id, by: ctx.sender.id.clone() }])
+    Ok(vec![Event::OptOutWithdrawn(OptOutWithdrawn { content: o.content, opt_out: *id, by: ctx.sender.id.clone() })])
 }
 
 /// Whether dataset version `v` used `c` after its registration: the version's height (its
@@ -294,51 +309,42 @@ pub fn check_item(
 ) -> Result<(), StateError> {
     if let Some(ls) = licences {
         if !ls.contains(&item.licence) {
-            return Err(StateError::LicenceMismatch {
+            return Err(StateError::Provenance(ProvenanceError::LicenceMismatch {
                 content: item.content,
                 reason: format!("licence {} is not in the version's declared licence set", item.licence),
-            });
+            }));
         }
     }
     match content(state, &item.content) {
         Some(c) => {
             if c.licence != item.licence {
-                return Err(StateError::LicenceMismatch {
+                return Err(StateError::Provenance(ProvenanceError::LicenceMismatch {
                     content: item.content,
                     reason: format!(
                         "the manifest says {}, but the content is registered under {}",
                         item.licence, c.licence
                     ),
-                });
+                }));
             }
             if let Some(opt_out) = forbidding_opt_out(state, &c, policy, &item.licence) {
-                return Err(StateError::OptedOut { content: item.content, opt_out });
+                return Err(StateError::Provenance(ProvenanceError::OptedOut { content: item.content, opt_out }));
             }
             Ok(())
         }
-        None if policy.require_registered => Err(StateError::UnregisteredContent(item.content)),
+        None if policy.require_registered => {
+            Err(StateError::Provenance(ProvenanceError::UnregisteredContent(item.content)))
+        }
         None => Ok(()),
     }
 }
 
-/// The parameters of a `PublishDataset` action.
-pub(crate) struct Publish<'a> {
-    pub dataset: &'a DatasetId,
-    pub version: u32,
-    pub manifest_hash: Hash,
-    pub root: Hash,
-    pub count: u64,
-    pub licences: &'a [Licence],
-    pub mode: DatasetMode,
-    pub policy: DatasetPolicy,
-    pub supersedes: Option<u32>,
-    pub reviewers: &'a [AccountId],
-    pub challenge_window: u64,
-}
-
-pub(crate) fn publish_dataset(layer: &mut Layer<'_>, ctx: &Ctx<'_>, p: Publish<'_>) -> Result<Vec<Event>, StateError> {
+pub(crate) fn publish_dataset(
+    layer: &mut Layer<'_>,
+    ctx: &Ctx<'_>,
+    p: &PublishDataset,
+) -> Result<Vec<Event>, StateError> {
     require_role(ctx.sender, Role::Curator, "publish_dataset")?;
-    let mut ds = match dataset(layer, p.dataset) {
+    let mut ds = match dataset(layer, &p.dataset) {
         Some(ds) => {
             if ds.org != ctx.sender.org {
                 return Err(unauthorized(ctx, "publish_dataset", format!("dataset {} belongs to {}", ds.id, ds.org)));
@@ -351,7 +357,7 @@ pub(crate) fn publish_dataset(layer: &mut Layer<'_>, ctx: &Ctx<'_>, p: Publish<'
     if p.version != expected {
         return Err(StateError::WrongVersion { what: "dataset", id: p.dataset.to_string(), expected, got: p.version });
     }
-    for r in p.reviewers {
+    for r in &p.reviewers {
         if identity::account(layer, r).is_none() {
             return Err(StateError::UnknownAccount(r.clone()));
         }
@@ -381,33 +387,33 @@ pub(crate) fn publish_dataset(layer: &mut Layer<'_>, ctx: &Ctx<'_>, p: Publish<'
         last_item: None,
         frontier: Vec::new(),
     };
-    layer.put(keys::dataset(p.dataset), &ds);
-    layer.put(keys::dataset_version(p.dataset, p.version), &v);
+    layer.put(keys::dataset(&p.dataset), &ds);
+    layer.put(keys::dataset_version(&p.dataset, p.version), &v);
     if let Some(old) = p.supersedes {
-        add_edge(layer, &RecordRef::dataset(p.dataset, old), &RecordRef::dataset(p.dataset, p.version))?;
+        add_edge(layer, &RecordRef::dataset(&p.dataset, old), &RecordRef::dataset(&p.dataset, p.version))?;
     }
-    Ok(vec![Event::DatasetPublished {
+    Ok(vec![Event::DatasetPublished(DatasetPublished {
         dataset: p.dataset.clone(),
         version: p.version,
         mode: p.mode,
         curator: ctx.sender.id.clone(),
-    }])
+    })])
 }
 
 pub(crate) fn add_dataset_items(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
-    ds: &DatasetId,
-    version: u32,
-    items: &[DatasetItem],
+    action: &AddDatasetItems,
 ) -> Result<Vec<Event>, StateError> {
+    let (ds, version, items) = (&action.dataset, action.version, &action.items);
     let r = DatasetRef { dataset: ds.clone(), version };
     let mut v = dataset_version(layer, &r)
         .ok_or_else(|| StateError::NotFound { what: "dataset version", id: format!("{ds}@{version}") })?;
     if v.curator != ctx.sender.id {
         return Err(unauthorized(ctx, "add_dataset_items", format!("only the curator {} may add items", v.curator)));
     }
-    let bad = |reason: String| StateError::BadItems { dataset: ds.to_string(), version, reason };
+    let bad =
+        |reason: String| StateError::Provenance(ProvenanceError::BadItems { dataset: ds.to_string(), version, reason });
     if v.mode != DatasetMode::Enumerated || v.status != DatasetStatus::Pending {
         return Err(bad("only a pending enumerated version receives items".into()));
     }
@@ -428,56 +434,58 @@ pub(crate) fn add_dataset_items(
         add_edge(layer, &RecordRef::Content(item.content), &dref)?;
     }
     v.last_item = items.last().map(|i| i.content);
-    let mut events = vec![Event::DatasetItemsAdded {
+    let mut events = vec![Event::DatasetItemsAdded(DatasetItemsAdded {
         dataset: ds.clone(),
         version,
         received: v.received,
         count: v.count,
         curator: ctx.sender.id.clone(),
-    }];
+    })];
     if v.received == v.count {
         let computed = frontier_root(&v.frontier);
         if computed != v.root {
-            return Err(StateError::RootMismatch { dataset: ds.to_string(), version, declared: v.root, computed });
+            return Err(StateError::Provenance(ProvenanceError::RootMismatch {
+                dataset: ds.to_string(),
+                version,
+                declared: v.root,
+                computed,
+            }));
         }
         v.status = DatasetStatus::Published;
-        events.push(Event::DatasetCompleted { dataset: ds.clone(), version, curator: ctx.sender.id.clone() });
+        events.push(Event::DatasetCompleted(DatasetCompleted {
+            dataset: ds.clone(),
+            version,
+            curator: ctx.sender.id.clone(),
+        }));
     }
     layer.put(keys::dataset_version(ds, version), &v);
     Ok(events)
 }
 
-pub(crate) struct ChallengeArgs<'a> {
-    pub dataset: &'a DatasetId,
-    pub version: u32,
-    pub content: ContentId,
-    pub kind: ChallengeKind,
-    pub evidence: Hash,
-    pub proof: Option<&'a InclusionProof>,
-}
-
 pub(crate) fn challenge_item(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
-    a: ChallengeArgs<'_>,
+    a: &ChallengeItem,
 ) -> Result<Vec<Event>, StateError> {
     let r = DatasetRef { dataset: a.dataset.clone(), version: a.version };
     let v = dataset_version(layer, &r)
         .ok_or_else(|| StateError::NotFound { what: "dataset version", id: format!("{}@{}", a.dataset, a.version) })?;
     // Every challenge proves that the item is in the version: nobody can block a dataset
     // over content it does not hold.
-    let Some(proof) = a.proof else {
-        return Err(StateError::InvalidProof(
+    let Some(ref proof) = a.proof else {
+        return Err(StateError::Provenance(ProvenanceError::InvalidProof(
             "a challenge needs an inclusion proof of the item in the version's manifest root".into(),
-        ));
+        )));
     };
     if proof.tree_size != v.count {
-        return Err(StateError::InvalidProof(format!(
+        return Err(StateError::Provenance(ProvenanceError::InvalidProof(format!(
             "the proof is for {} items, the version holds {}",
             proof.tree_size, v.count
-        )));
+        ))));
     }
-    proof.verify(&content_leaf(&a.content), &v.root).map_err(|e| StateError::InvalidProof(e.to_string()))?;
+    proof
+        .verify(&content_leaf(&a.content), &v.root)
+        .map_err(|e| StateError::Provenance(ProvenanceError::InvalidProof(e.to_string())))?;
     let id = ctx.tx_hash;
     let mut record = Challenge {
         id,
@@ -498,42 +506,45 @@ pub(crate) fn challenge_item(
         lift_votes: Vec::new(),
         lifted: None,
     };
-    let mut events = vec![Event::ChallengeOpened {
+    let mut events = vec![Event::ChallengeOpened(ChallengeOpened {
         challenge: id,
         dataset: a.dataset.clone(),
         version: a.version,
         content: a.content,
         kind: a.kind,
         challenger: ctx.sender.id.clone(),
-    }];
+    })];
     if a.kind == ChallengeKind::OptedOut {
         // The ledger checks this kind itself: membership by proof, opt-out from its records.
         let c = content(layer, &a.content).ok_or_else(|| {
-            StateError::ChallengeUnfounded(format!("content {} is not registered, so it has no opt-out", a.content))
+            StateError::Provenance(ProvenanceError::ChallengeUnfounded(format!(
+                "content {} is not registered, so it has no opt-out",
+                a.content
+            )))
         })?;
         if !used_after_registration(&c, &v) {
-            return Err(StateError::ChallengeUnfounded(format!(
+            return Err(StateError::Provenance(ProvenanceError::ChallengeUnfounded(format!(
                 "content {} was registered at height {}, after dataset {}@{} was published at {}",
                 a.content, c.height, a.dataset, a.version, v.height
-            )));
+            ))));
         }
         if let Some(d) = open_dispute(layer, &a.content) {
-            return Err(StateError::ChallengeUnfounded(format!(
+            return Err(StateError::Provenance(ProvenanceError::ChallengeUnfounded(format!(
                 "the registration of content {} is disputed (dispute {})",
                 a.content, d.id
-            )));
+            ))));
         }
         let Some(opt_out) = forbidding_opt_out(layer, &c, &v.policy, &c.licence) else {
-            return Err(StateError::ChallengeUnfounded(format!(
+            return Err(StateError::Provenance(ProvenanceError::ChallengeUnfounded(format!(
                 "content {} has no active opt-out that covers dataset {}@{}",
                 a.content, a.dataset, a.version
-            )));
+            ))));
         };
         // One upheld opted-out challenge per item and version at a time: a repeat would
         // flag the version and everything downstream again, growing their flag lists
         // without limit. After its flags are lifted (the opt-out withdrawn), a new
         // opt-out may be challenged again.
-        let dedupe = keys::opted_out_challenge(a.dataset, a.version, &a.content);
+        let dedupe = keys::opted_out_challenge(&a.dataset, a.version, &a.content);
         if let Some(prev) = read::<Hash>(layer, &dedupe) {
             if challenge(layer, &prev).is_some_and(|p| p.lifted.is_none()) {
                 return Err(StateError::AlreadyExists {
@@ -545,7 +556,11 @@ pub(crate) fn challenge_item(
         layer.put(dedupe, &id);
         record.status = ChallengeStatus::Upheld;
         record.resolution_reason = format!("checked by the ledger: inclusion proof and opt-out {opt_out}");
-        events.push(Event::ChallengeResolved { challenge: id, upheld: true, by: ctx.sender.id.clone() });
+        events.push(Event::ChallengeResolved(ChallengeResolved {
+            challenge: id,
+            upheld: true,
+            by: ctx.sender.id.clone(),
+        }));
         events.extend(flag_downstream(layer, &r, &FlagCause::ChallengeUpheld { challenge: id }, ctx.height)?);
     }
     layer.put(keys::challenge(&id), &record);
@@ -557,16 +572,16 @@ pub(crate) fn challenge_item(
 fn open_challenge(layer: &Layer<'_>, ctx: &Ctx<'_>, id: &Hash) -> Result<(Challenge, DatasetVersion), StateError> {
     let c = challenge(layer, id).ok_or_else(|| StateError::NotFound { what: "challenge", id: id.to_hex() })?;
     if c.status != ChallengeStatus::Open {
-        return Err(StateError::ChallengeClosed {
+        return Err(StateError::Provenance(ProvenanceError::ChallengeClosed {
             challenge: *id,
             reason: format!("it was {:?}", c.status).to_lowercase(),
-        });
+        }));
     }
     if ctx.height > c.deadline_height {
-        return Err(StateError::ChallengeClosed {
+        return Err(StateError::Provenance(ProvenanceError::ChallengeClosed {
             challenge: *id,
             reason: format!("its window ended at height {}, now {}", c.deadline_height, ctx.height),
-        });
+        }));
     }
     let v = dataset_version(layer, &DatasetRef { dataset: c.dataset.clone(), version: c.version })
         .expect("a challenge names an existing dataset version");
@@ -576,9 +591,9 @@ fn open_challenge(layer: &Layer<'_>, ctx: &Ctx<'_>, id: &Hash) -> Result<(Challe
 pub(crate) fn answer_challenge(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
-    id: &Hash,
-    response: &Hash,
+    action: &AnswerChallenge,
 ) -> Result<Vec<Event>, StateError> {
+    let AnswerChallenge { challenge: id, response } = action;
     let (mut c, v) = open_challenge(layer, ctx, id)?;
     if v.curator != ctx.sender.id {
         return Err(unauthorized(ctx, "answer_challenge", format!("only the curator {} may answer", v.curator)));
@@ -588,16 +603,15 @@ pub(crate) fn answer_challenge(
     }
     c.response = Some(*response);
     layer.put(keys::challenge(id), &c);
-    Ok(vec![Event::ChallengeAnswered { challenge: *id, by: ctx.sender.id.clone() }])
+    Ok(vec![Event::ChallengeAnswered(ChallengeAnswered { challenge: *id, by: ctx.sender.id.clone() })])
 }
 
 pub(crate) fn resolve_challenge(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
-    id: &Hash,
-    upheld: bool,
-    reason: &str,
+    action: &ResolveChallenge,
 ) -> Result<Vec<Event>, StateError> {
+    let (id, upheld, reason) = (&action.challenge, action.upheld, &action.reason);
     let (mut c, v) = open_challenge(layer, ctx, id)?;
     let mut votes = std::mem::take(&mut c.votes);
     let (decided, mut events) = review_decision(layer, ctx, "resolve_challenge", &c, &v, &mut votes, upheld, false)?;
@@ -606,7 +620,7 @@ pub(crate) fn resolve_challenge(
         c.status = if upheld { ChallengeStatus::Upheld } else { ChallengeStatus::Rejected };
         c.resolved_by = Some(ctx.sender.id.clone());
         c.resolution_reason = reason.to_string();
-        events.push(Event::ChallengeResolved { challenge: *id, upheld, by: ctx.sender.id.clone() });
+        events.push(Event::ChallengeResolved(ChallengeResolved { challenge: *id, upheld, by: ctx.sender.id.clone() }));
         if upheld {
             let r = DatasetRef { dataset: c.dataset.clone(), version: c.version };
             events.extend(flag_downstream(layer, &r, &FlagCause::ChallengeUpheld { challenge: *id }, ctx.height)?);
@@ -675,13 +689,13 @@ fn review_decision(
             }
             votes.push(ReviewVote { org: ctx.sender.org.clone(), by: ctx.sender.id.clone(), yes, height: ctx.height });
             let alike = votes.iter().filter(|vote| vote.yes == yes).count();
-            let event = Event::ReviewVoted {
+            let event = Event::ReviewVoted(ReviewVoted {
                 challenge: c.id,
                 org: ctx.sender.org.clone(),
                 lift,
                 yes,
                 by: ctx.sender.id.clone(),
-            };
+            });
             Ok((alike >= *threshold as usize, vec![event]))
         }
     }
@@ -692,14 +706,10 @@ fn review_decision(
 /// dataset version and everything downstream. Each flag stays on record with the lifting;
 /// records flagged for another cause stay blocked by that flag. A challenge the ledger
 /// upheld from an opt-out is lifted only once no opt-out forbids the use any more.
-pub(crate) fn lift_flags(
-    layer: &mut Layer<'_>,
-    ctx: &Ctx<'_>,
-    id: &Hash,
-    reason: &str,
-) -> Result<Vec<Event>, StateError> {
+pub(crate) fn lift_flags(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &LiftFlags) -> Result<Vec<Event>, StateError> {
+    let LiftFlags { challenge: id, reason } = action;
     let mut c = challenge(layer, id).ok_or_else(|| StateError::NotFound { what: "challenge", id: id.to_hex() })?;
-    let refused = |reason: String| StateError::LiftRefused { challenge: *id, reason };
+    let refused = |reason: String| StateError::Provenance(ProvenanceError::LiftRefused { challenge: *id, reason });
     if c.status != ChallengeStatus::Upheld {
         return Err(refused(format!("it was {:?}, not upheld", c.status).to_lowercase()));
     }
@@ -731,10 +741,9 @@ pub(crate) fn lift_flags(
 pub(crate) fn set_challenge_review(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
-    ds: &DatasetId,
-    version: u32,
-    review: &ChallengeReview,
+    action: &SetChallengeReview,
 ) -> Result<Vec<Event>, StateError> {
+    let (ds, version, review) = (&action.dataset, action.version, &action.review);
     let r = DatasetRef { dataset: ds.clone(), version };
     dataset_version(layer, &r)
         .ok_or_else(|| StateError::NotFound { what: "dataset version", id: format!("{ds}@{version}") })?;
@@ -762,5 +771,5 @@ pub(crate) fn set_challenge_review(
         height: ctx.height,
     };
     layer.put(keys::review(ds, version), &rule);
-    Ok(vec![Event::ChallengeReviewSet { dataset: ds.clone(), version, by: ctx.sender.id.clone() }])
+    Ok(vec![Event::ChallengeReviewSet(ChallengeReviewSet { dataset: ds.clone(), version, by: ctx.sender.id.clone() })])
 }

@@ -5,6 +5,15 @@ use verity_types::{
     attestation_id, sha256, Action, ChallengeKind, ChallengeReview, ChallengeStatus, DatasetMode, DatasetPolicy, Event,
     FlagCause, GenesisAccount, GenesisOrg, OptOutScope, PayoutShare, RecordRef, Role,
 };
+use verity_types::{
+    ApproveGateChange, ChallengeItem, CreateAccount, Deprecate, GrantRole, LiftFlags, OptOutContent, RecordDecision,
+    RegisterContent, RegisterModel, RegisterRun, ResolveChallenge, ResolveContentDispute, Rollback, SetChallengeReview,
+    SetGateRules, SetRiskPolicy, SubmitAttestation, WithdrawOptOut,
+};
+use verity_types::{
+    AttestationSubmitted, ChallengeResolved, ContentDisputed, DeploymentAtRisk, FlagLifted, GateChangeActivated,
+    GateChangeApproved, GateChangeProposed, GateChangeSuperseded, ReviewVoted,
+};
 
 use super::tests::*;
 use crate::testkit::*;
@@ -26,15 +35,15 @@ fn two_orgs() -> Chain {
 }
 
 fn resolve(id: verity_types::Hash, upheld: bool) -> Action {
-    Action::ResolveChallenge { challenge: id, upheld, reason: "reviewed".into() }
+    Action::ResolveChallenge(ResolveChallenge { challenge: id, upheld, reason: "reviewed".into() })
 }
 
 fn lift(id: verity_types::Hash) -> Action {
-    Action::LiftFlags { challenge: id, reason: "appeal granted".into() }
+    Action::LiftFlags(LiftFlags { challenge: id, reason: "appeal granted".into() })
 }
 
 fn opt_out_all(i: u32) -> Action {
-    Action::OptOut { content: content_id(i), scope: OptOutScope::AllTraining, reason: "mine".into() }
+    Action::OptOut(OptOutContent { content: content_id(i), scope: OptOutScope::AllTraining, reason: "mine".into() })
 }
 
 /// Item 3: a reviewer of another organisation used to uphold a challenge of a dataset that
@@ -59,18 +68,18 @@ fn a_reviewer_of_another_organisation_cannot_uphold_a_challenge() {
 fn every_challenge_proves_the_item_is_in_the_dataset() {
     let mut c = two_orgs();
     let m = manifest("ds", 1, &[1, 2, 3, 4]);
-    let no_proof = Action::ChallengeItem {
+    let no_proof = Action::ChallengeItem(ChallengeItem {
         dataset: ds("ds"),
         version: 1,
         content: content_id(9),
         kind: ChallengeKind::Duplicate,
         evidence: sha256(b"e"),
         proof: None,
-    };
+    });
     c.fails("carol", no_proof, "invalid_proof");
     // A proof of another item does not pass for content 9.
     let mut wrong = challenge_of(&m, 2, ChallengeKind::Duplicate);
-    if let Action::ChallengeItem { content, .. } = &mut wrong {
+    if let Action::ChallengeItem(ChallengeItem { content, .. }) = &mut wrong {
         *content = content_id(9);
     }
     c.fails("carol", wrong, "invalid_proof");
@@ -107,7 +116,9 @@ fn upheld_flags_are_lifted_on_appeal_and_kept_on_record() {
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::FlagLifted { record, cause: FlagCause::ChallengeUpheld { challenge }, .. } if *challenge == a => {
+            Event::FlagLifted(FlagLifted { record, cause: FlagCause::ChallengeUpheld { challenge }, .. })
+                if *challenge == a =>
+            {
                 Some(record.to_string())
             }
             _ => None,
@@ -147,15 +158,15 @@ fn a_review_quorum_decides_by_organisation_votes() {
     let mut c = two_orgs();
     c.ok("admin", create("rev2", "acme", &[Role::Reviewer]));
     let quorum = ChallengeReview::Quorum { orgs: vec![org("acme"), org("beta")], threshold: 2 };
-    let set = Action::SetChallengeReview { dataset: ds("ds"), version: 1, review: quorum.clone() };
+    let set = Action::SetChallengeReview(SetChallengeReview { dataset: ds("ds"), version: 1, review: quorum.clone() });
     c.fails("bcur", set.clone(), "unauthorized");
     c.fails(
         "cur",
-        Action::SetChallengeReview {
+        Action::SetChallengeReview(SetChallengeReview {
             dataset: ds("ds"),
             version: 1,
             review: ChallengeReview::Quorum { orgs: vec![org("acme"), org("zeta")], threshold: 1 },
-        },
+        }),
         "unknown_org",
     );
     c.ok("cur", set);
@@ -163,12 +174,12 @@ fn a_review_quorum_decides_by_organisation_votes() {
     let ch = c.ok("carol", challenge_of(&m, 1, ChallengeKind::Unlicensed)).tx_hash;
     assert_eq!(super::challenge(&c.state, &ch).expect("stored").review, quorum);
     let r = c.ok("rev", resolve(ch, true));
-    assert!(matches!(r.events[..], [Event::ReviewVoted { lift: false, yes: true, .. }]), "{:?}", r.events);
+    assert!(matches!(r.events[..], [Event::ReviewVoted(ReviewVoted { lift: false, yes: true, .. })]), "{:?}", r.events);
     assert_eq!(super::challenge(&c.state, &ch).expect("stored").status, ChallengeStatus::Open);
     c.fails("rev2", resolve(ch, true), "already_done");
     c.fails("alice", resolve(ch, true), "unauthorized");
     let r = c.ok("brev", resolve(ch, true));
-    assert!(r.events.iter().any(|e| matches!(e, Event::ChallengeResolved { upheld: true, .. })));
+    assert!(r.events.iter().any(|e| matches!(e, Event::ChallengeResolved(ChallengeResolved { upheld: true, .. }))));
     assert_eq!(active(&c, "model:clf@1"), 1);
     // The appeal goes to the same quorum.
     c.ok("brev", lift(ch));
@@ -191,7 +202,7 @@ fn an_opted_out_challenge_is_lifted_only_after_the_opt_out_is_withdrawn() {
     let ch = c.ok("alice", challenge_of(&m, 2, ChallengeKind::OptedOut)).tx_hash;
     assert_eq!(active(&c, "dataset:web@1"), 1);
     c.fails("rev", lift(ch), "lift_refused");
-    c.ok("cora", Action::WithdrawOptOut { opt_out: o });
+    c.ok("cora", Action::WithdrawOptOut(WithdrawOptOut { opt_out: o }));
     c.ok("rev", lift(ch));
     assert_eq!(active(&c, "dataset:web@1"), 0);
 }
@@ -214,7 +225,7 @@ fn a_repeated_opted_out_challenge_is_refused() {
     c.fails("alice", challenge_of(&m, 2, ChallengeKind::OptedOut), "already_exists");
     c.fails("cora", challenge_of(&m, 2, ChallengeKind::OptedOut), "already_exists");
     assert_eq!(total(&c, "dataset:web@1"), 1, "no second flag");
-    c.ok("cora", Action::WithdrawOptOut { opt_out: o });
+    c.ok("cora", Action::WithdrawOptOut(WithdrawOptOut { opt_out: o }));
     c.ok("rev", lift(ch));
     c.ok("cora", opt_out_all(2));
     c.ok("alice", challenge_of(&m, 2, ChallengeKind::OptedOut));
@@ -234,15 +245,15 @@ fn registering_someone_elses_content_late_and_opting_out_flags_nothing() {
     let web = manifest("web", 1, &[1, 2]);
     c.ok("cur", publish(&web, DatasetMode::RootOnly, open));
     c.ok("owen", run_action("r1", &[("ds", 1), ("web", 1)], None));
-    c.ok("owen", Action::RegisterModel { model: model("clf"), description: String::new() });
+    c.ok("owen", Action::RegisterModel(RegisterModel { model: model("clf"), description: String::new() }));
     c.ok("owen", version_action("clf", 1, "r1"));
     // Beta's creator registers content 2 (acme's) and opts it out.
-    let squat = Action::RegisterContent {
+    let squat = Action::RegisterContent(RegisterContent {
         content: content_id(2),
         media_type: "text/plain".into(),
         licence: mit(),
         payout: vec![PayoutShare { account: acc("bcre"), share_ppm: 1_000_000 }],
-    };
+    });
     c.ok("bcre", squat);
     let r = c.ok("bcre", opt_out_all(2));
     assert_eq!(r.events.len(), 1, "only the opt-out: {:?}", r.events);
@@ -268,12 +279,12 @@ fn genesis_with_gamma() -> verity_types::Genesis {
 }
 
 fn beta_claim(i: u32) -> Action {
-    Action::RegisterContent {
+    Action::RegisterContent(RegisterContent {
         content: content_id(i),
         media_type: "text/plain".into(),
         licence: mit(),
         payout: vec![PayoutShare { account: acc("bcre"), share_ppm: 1_000_000 }],
-    }
+    })
 }
 
 /// Item 4: a second organisation registering already-registered content used to be
@@ -283,7 +294,9 @@ fn beta_claim(i: u32) -> Action {
 fn a_contested_registration_becomes_a_dispute() {
     let mut c = lineage();
     let r = c.ok("bcre", beta_claim(1));
-    let [Event::ContentDisputed { dispute: id, claimant, .. }] = &r.events[..] else { panic!("{:?}", r.events) };
+    let [Event::ContentDisputed(ContentDisputed { dispute: id, claimant, .. })] = &r.events[..] else {
+        panic!("{:?}", r.events)
+    };
     assert_eq!(claimant, &acc("bcre"));
     let id = *id;
     let d = super::dispute(&c.state, &id).expect("stored");
@@ -303,14 +316,16 @@ fn a_contested_registration_becomes_a_dispute() {
     assert_eq!(r.events.len(), 1);
     assert_eq!(total(&c, "model:clf@1"), 0);
     // Neither side decides in its own favour; an unrelated member does not either.
-    let settle = |winner: &str| Action::ResolveContentDispute { dispute: id, winner: acc(winner), reason: "x".into() };
+    let settle = |winner: &str| {
+        Action::ResolveContentDispute(ResolveContentDispute { dispute: id, winner: acc(winner), reason: "x".into() })
+    };
     c.fails("bcre", settle("bcre"), "unauthorized");
     c.fails("cora", settle("cora"), "unauthorized");
     c.fails("alice", settle("bcre"), "unauthorized");
     c.fails("badmin", settle("ghost"), "not_found");
     // Acme's admin concedes: the registration is beta's now, cora's opt-out is withdrawn.
     let r = c.ok("admin", settle("bcre"));
-    assert!(r.events.iter().any(|e| matches!(e, Event::OptOutWithdrawn { .. })), "{:?}", r.events);
+    assert!(r.events.iter().any(|e| matches!(e, Event::OptOutWithdrawn(_))), "{:?}", r.events);
     let content = super::content(&c.state, &content_id(1)).expect("kept");
     assert_eq!((content.creator.as_str(), content.org.as_str()), ("bcre", "beta"));
     let d = super::dispute(&c.state, &id).expect("kept");
@@ -330,7 +345,9 @@ fn a_neutral_admin_settles_a_dispute() {
     c.ok("badmin", create("bcre", "beta", &[Role::Creator]));
     c.ok("cora", register(1));
     let id = c.ok("bcre", beta_claim(1)).tx_hash;
-    let settle = |winner: &str| Action::ResolveContentDispute { dispute: id, winner: acc(winner), reason: "x".into() };
+    let settle = |winner: &str| {
+        Action::ResolveContentDispute(ResolveContentDispute { dispute: id, winner: acc(winner), reason: "x".into() })
+    };
     c.ok("gadmin", settle("cora"));
     assert_eq!(super::content(&c.state, &content_id(1)).expect("kept").creator, acc("cora"));
     // A later claim opens a new dispute.
@@ -350,7 +367,7 @@ fn attestation_ids_are_bound_to_the_evaluator() {
     let squat = c.ok("evan", attest("evan", &st));
     let real = c.ok("eve", attest("eve", &st));
     let id = |r: &verity_types::Receipt| match &r.events[0] {
-        Event::AttestationSubmitted { attestation, .. } => *attestation,
+        Event::AttestationSubmitted(AttestationSubmitted { attestation, .. }) => *attestation,
         e => panic!("{e:?}"),
     };
     assert_eq!(id(&real), attestation_id(&acc("eve"), &digest));
@@ -365,7 +382,7 @@ fn attestation_ids_are_bound_to_the_evaluator() {
 #[test]
 fn decisions_and_model_versions_stay_within_the_models_organisation() {
     let mut c = two_orgs();
-    let decide = Action::RecordDecision {
+    let decide = Action::RecordDecision(RecordDecision {
         model: model("clf"),
         version: 1,
         input_commitment: sha256(b"salt|input"),
@@ -374,18 +391,18 @@ fn decisions_and_model_versions_stay_within_the_models_organisation() {
         binding: true,
         correction_policy: verity_types::CorrectionPolicy::ByOperator,
         context: "triage".into(),
-    };
+    });
     c.fails("carol", decide.clone(), "unauthorized");
     c.ok("alice", decide);
     // Beta's model owner registers a model and tries to version it from acme's run r1.
     c.ok("badmin", create("bown", "beta", &[Role::ModelOwner]));
-    c.ok("bown", Action::RegisterModel { model: model("bclf"), description: String::new() });
+    c.ok("bown", Action::RegisterModel(RegisterModel { model: model("bclf"), description: String::new() }));
     let r = c.fails("bown", version_action("bclf", 1, "r1"), "unauthorized");
     assert!(r.error.expect("error").message.contains("run r1 belongs to organisation acme"));
 }
 
 fn decision_of(m: &str, v: u32) -> Action {
-    Action::RecordDecision {
+    Action::RecordDecision(RecordDecision {
         model: model(m),
         version: v,
         input_commitment: sha256(b"salt|input"),
@@ -394,7 +411,7 @@ fn decision_of(m: &str, v: u32) -> Action {
         binding: false,
         correction_policy: verity_types::CorrectionPolicy::ByOperator,
         context: "triage".into(),
-    }
+    })
 }
 
 /// Item 11: a model version flagged (or deprecated) after its deploy used to stay in force
@@ -408,8 +425,12 @@ fn a_deployment_flagged_after_the_deploy_is_at_risk_and_can_be_suspended() {
     c.ok("owen", version_action("clf", 2, "r2"));
     c.ok("owen", gate("clf", &[]));
     let d1 = c.ok("dep", deploy("clf", 1, "production")).tx_hash;
-    c.fails("carol", Action::SetRiskPolicy { model: model("clf"), suspend_at_risk: true }, "unauthorized");
-    c.ok("owen", Action::SetRiskPolicy { model: model("clf"), suspend_at_risk: true });
+    c.fails(
+        "carol",
+        Action::SetRiskPolicy(SetRiskPolicy { model: model("clf"), suspend_at_risk: true }),
+        "unauthorized",
+    );
+    c.ok("owen", Action::SetRiskPolicy(SetRiskPolicy { model: model("clf"), suspend_at_risk: true }));
     c.ok("alice", decision_of("clf", 1));
     // A challenge of ds@1 is upheld: clf@1 is flagged while in production.
     let m = manifest("ds", 1, &[1, 2, 3, 4]);
@@ -419,7 +440,7 @@ fn a_deployment_flagged_after_the_deploy_is_at_risk_and_can_be_suspended() {
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::DeploymentAtRisk { deployment, suspended, .. } => Some((*deployment, *suspended)),
+            Event::DeploymentAtRisk(DeploymentAtRisk { deployment, suspended, .. }) => Some((*deployment, *suspended)),
             _ => None,
         })
         .collect();
@@ -438,12 +459,20 @@ fn a_deployment_flagged_after_the_deploy_is_at_risk_and_can_be_suspended() {
 
     // Deprecating the version in force: at risk again; rolling back ends it.
     c.ok("dep", deploy("clf", 2, "production"));
-    let r = c.ok("owen", Action::Deprecate { model: model("clf"), version: 2, reason: "drift".into() });
-    assert!(r.events.iter().any(|e| matches!(e, Event::DeploymentAtRisk { version: 2, suspended: true, .. })));
+    let r = c.ok("owen", Action::Deprecate(Deprecate { model: model("clf"), version: 2, reason: "drift".into() }));
+    assert!(r
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::DeploymentAtRisk(DeploymentAtRisk { version: 2, suspended: true, .. }))));
     c.fails("alice", decision_of("clf", 2), "deployment_suspended");
     c.ok(
         "dep",
-        Action::Rollback { model: model("clf"), environment: env("production"), to_version: 1, reason: "drift".into() },
+        Action::Rollback(Rollback {
+            model: model("clf"),
+            environment: env("production"),
+            to_version: 1,
+            reason: "drift".into(),
+        }),
     );
     c.ok("alice", decision_of("clf", 1));
 }
@@ -453,7 +482,7 @@ fn a_deployment_flagged_after_the_deploy_is_at_risk_and_can_be_suspended() {
 #[test]
 fn an_evaluator_does_not_pass_its_own_deploy() {
     let mut c = two_orgs();
-    c.ok("admin", Action::GrantRole { account: acc("eve"), role: Role::Deployer });
+    c.ok("admin", Action::GrantRole(GrantRole { account: acc("eve"), role: Role::Deployer }));
     c.ok("owen", gate("clf", &[("performance", &[], 900_000)]));
     c.ok("eve", attest("eve", &statement("clf", 1, "performance", 950_000, true)));
     let r = c.fails("eve", deploy("clf", 1, "production"), "gate_not_satisfied");
@@ -472,11 +501,11 @@ fn req(k: &str, envs: &[&str], min: i64) -> verity_types::GateRequirement {
 }
 
 fn rules(m: &str, r: verity_types::GateRules) -> Action {
-    Action::SetGateRules { model: model(m), rules: r }
+    Action::SetGateRules(SetGateRules { model: model(m), rules: r })
 }
 
 fn approve(m: &str, change: verity_types::Hash) -> Action {
-    Action::ApproveGateChange { model: model(m), change }
+    Action::ApproveGateChange(ApproveGateChange { model: model(m), change })
 }
 
 /// The id of the gate change a `SetGate`/`SetGateRules` receipt proposed.
@@ -484,15 +513,15 @@ fn proposed(r: &verity_types::Receipt) -> verity_types::Hash {
     r.events
         .iter()
         .find_map(|e| match e {
-            Event::GateChangeProposed { change, .. } => Some(*change),
+            Event::GateChangeProposed(GateChangeProposed { change, .. }) => Some(*change),
             _ => None,
         })
         .unwrap_or_else(|| panic!("no change proposed: {:?}", r.events))
 }
 
 fn set_at_once(r: &verity_types::Receipt) -> bool {
-    r.events.iter().any(|e| matches!(e, Event::GateSet { .. }))
-        && !r.events.iter().any(|e| matches!(e, Event::GateChangeProposed { .. }))
+    r.events.iter().any(|e| matches!(e, Event::GateSet(_)))
+        && !r.events.iter().any(|e| matches!(e, Event::GateChangeProposed(_)))
 }
 
 /// Item 9: the model's organisation could empty its own gate at any moment and deploy an
@@ -521,7 +550,9 @@ fn emptying_a_gate_needs_another_organisations_approval() {
     c.fails("badmin", approve("clf", verity_types::sha256(b"another change")), "not_found");
     // Beta's admin approves: in force at once.
     let r = c.ok("badmin", approve("clf", change));
-    assert!(matches!(&r.events[..], [Event::GateChangeApproved { change: id, .. }] if *id == change));
+    assert!(
+        matches!(&r.events[..], [Event::GateChangeApproved(GateChangeApproved { change: id, .. })] if *id == change)
+    );
     let g = super::gate(&c.state, &model("clf")).expect("gate");
     assert!(g.requirements.is_empty() && g.change == Some(change));
     assert!(matches!(
@@ -542,7 +573,10 @@ fn an_approval_of_a_superseded_gate_change_is_refused() {
     c.ok("owen", gate("clf", &[("performance", &[], 900_000), ("fairness", &[], 850_000)]));
     let first = proposed(&c.ok("owen", gate("clf", &[("performance", &[], 900_000)])));
     let r = c.ok("owen", gate("clf", &[]));
-    assert!(r.events.iter().any(|e| matches!(e, Event::GateChangeSuperseded { change, .. } if *change == first)));
+    assert!(r
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::GateChangeSuperseded(GateChangeSuperseded { change, .. }) if *change == first)));
     let second = proposed(&r);
     let refused = c.fails("badmin", approve("clf", first), "gate_change_not_pending");
     assert!(refused.error.expect("error").message.contains("superseded"));
@@ -575,7 +609,7 @@ fn a_loosening_gate_change_takes_effect_after_its_delay() {
     c.wait_ms(5_000);
     assert!(c.next_time_ms() >= pending.effective_ms);
     let r = c.ok("dep", deploy("clf", 1, "production"));
-    assert!(matches!(r.events[0], Event::GateChangeActivated { change: id, .. } if id == change));
+    assert!(matches!(r.events[0], Event::GateChangeActivated(GateChangeActivated { change: id, .. }) if id == change));
     assert!(super::gate(&c.state, &model("clf")).expect("gate").requirements.is_empty());
     let r = c.fails("badmin", approve("clf", change), "gate_change_not_pending");
     assert!(r.error.expect("error").message.contains("delay passed"));
@@ -590,7 +624,9 @@ fn a_tightening_gate_change_applies_at_once_and_supersedes_a_pending_one() {
     let loosening = proposed(&c.ok("owen", gate("clf", &[])));
     let r = c.ok("owen", gate("clf", &[("performance", &[], 900_000), ("fairness", &["production"], 850_000)]));
     assert!(set_at_once(&r));
-    assert!(r.events.iter().any(|e| matches!(e, Event::GateChangeSuperseded { change, .. } if *change == loosening)));
+    assert!(r.events.iter().any(
+        |e| matches!(e, Event::GateChangeSuperseded(GateChangeSuperseded { change, .. }) if *change == loosening)
+    ));
     c.ok("eve", attest("eve", &statement("clf", 1, "performance", 950_000, true)));
     let r = c.fails("dep", deploy("clf", 1, "production"), "gate_not_satisfied");
     assert!(r.error.expect("error").message.contains("fairness"));
@@ -612,7 +648,7 @@ fn an_unlisted_environment_does_not_bypass_scoped_requirements() {
     assert!(r.error.expect("error").message.contains("fairness"), "the attack: an unlisted name");
     c.fails("dep", deploy("clf", 1, "production"), "gate_not_satisfied");
     // A model with explicit defaults: unlisted environments need safety, not fairness.
-    c.ok("owen", Action::RegisterModel { model: model("clf2"), description: String::new() });
+    c.ok("owen", Action::RegisterModel(RegisterModel { model: model("clf2"), description: String::new() }));
     c.ok("owen", run_action("r2", &[("ds", 1)], None));
     c.ok("owen", version_action("clf2", 1, "r2"));
     let r = verity_types::GateRules {
@@ -668,22 +704,22 @@ fn an_evaluator_account_with_the_deployers_key_does_not_pass_its_deploy() {
     c.ok("owen", gate("clf", &[("performance", &[], 900_000)]));
     c.ok(
         "admin",
-        Action::CreateAccount {
+        Action::CreateAccount(CreateAccount {
             account: acc("dep-eval"),
             public_key: pk("dep"),
             org: org("acme"),
             roles: vec![Role::Evaluator],
-        },
+        }),
     );
     let st = statement("clf", 1, "performance", 950_000, true);
-    let submit = Action::SubmitAttestation {
+    let submit = Action::SubmitAttestation(SubmitAttestation {
         envelope: verity_types::dsse::Envelope::sign(
             verity_types::dsse::IN_TOTO_PAYLOAD_TYPE,
             st.to_payload(),
             &acc("dep-eval"),
             &secret("dep"),
         ),
-    };
+    });
     let tx = sign_with("dep-eval", &secret("dep"), c.next_nonce("dep-eval"), submit);
     assert_eq!(c.block(&[tx])[0].status, verity_types::TxStatus::Success);
     let r = c.fails("dep", deploy("clf", 1, "production"), "gate_not_satisfied");
@@ -701,7 +737,7 @@ fn a_provider_signature_holds_for_one_chain_and_one_set_of_datasets() {
     let mut c = lineage();
     let with_signature = |message: Vec<u8>| {
         let mut a = run_action("r2", &[("ds", 1)], None);
-        if let Action::RegisterRun { provider_signature, .. } = &mut a {
+        if let Action::RegisterRun(RegisterRun { provider_signature, .. }) = &mut a {
             *provider_signature = secret("pam").sign(&message);
         }
         a

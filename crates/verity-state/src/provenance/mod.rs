@@ -74,9 +74,12 @@
 //! `prov/risk/<model>`) suspends at-risk deployments, decisions of that version are
 //! refused until the environment is rolled back or the flag lifted.
 
+mod error;
+pub use error::ProvenanceError;
+
 mod data;
 /// Provenance state keys (defined in verity-types so offline verifiers share them).
-pub use verity_types::provenance_keys as keys;
+pub use verity_types::provenance::keys;
 #[cfg(test)]
 mod hardening_tests;
 mod model;
@@ -92,26 +95,15 @@ use verity_types::{
     Deployment, DeploymentRisk, Event, Flag, FlagCause, FlagLift, GateChange, GatePolicy, Hash, Model, ModelId,
     ModelVersion, ModelVersionRef, OptOut, Record, RecordKind, RecordRef, ReviewRule, RiskPolicy, TrainingRun,
 };
+use verity_types::{DeploymentAtRisk, FlagLifted, RecordFlagged};
 
 use crate::error::StateError;
-use crate::identity::Account;
 use crate::view::{read, Layer, StateRead};
 
 pub use data::check_item;
 pub(crate) use data::*;
 pub(crate) use model::*;
 pub use model::{check_gate, check_gate_for};
-
-/// Context a provenance handler needs besides the sender.
-pub(crate) struct Ctx<'s> {
-    pub sender: &'s Account,
-    pub height: u64,
-    /// The block's timestamp (ms): only the gate change delay reads it.
-    pub time_ms: u64,
-    pub tx_hash: Hash,
-    /// The chain's id (a provider's run-log signature binds it).
-    pub chain_id: &'s str,
-}
 
 pub fn content(state: &dyn StateRead, id: &Hash) -> Option<Content> {
     read(state, &keys::content(id))
@@ -286,14 +278,14 @@ pub(crate) fn at_risk_events(state: &dyn StateRead, mv: &ModelVersionRef, reason
         .into_iter()
         .filter_map(|d| {
             let risk = deployment_risk(state, &d)?;
-            Some(Event::DeploymentAtRisk {
+            Some(Event::DeploymentAtRisk(DeploymentAtRisk {
                 deployment: d.id,
                 model: d.model,
                 version: d.version,
                 environment: d.environment,
                 reason: reason.to_string(),
                 suspended: risk.suspended,
-            })
+            }))
         })
         .collect()
 }
@@ -384,7 +376,11 @@ pub(crate) fn flag_downstream(
             keys::active_flag_count(&r),
             &active.checked_add(1).ok_or(StateError::Overflow { what: "flag count" })?,
         );
-        events.push(Event::RecordFlagged { record: r.clone(), origin: origin.clone(), cause: cause.clone() });
+        events.push(Event::RecordFlagged(RecordFlagged {
+            record: r.clone(),
+            origin: origin.clone(),
+            cause: cause.clone(),
+        }));
         // A model version in production does not go on silently once flagged.
         if let RecordRef::ModelVersion(mv) = &r {
             events.extend(at_risk_events(
@@ -450,12 +446,12 @@ pub(crate) fn lift_downstream(
                 .checked_sub(1)
                 .expect("an unlifted flag is counted among the record's active flags");
             layer.put(keys::active_flag_count(&r), &active);
-            events.push(Event::FlagLifted {
+            events.push(Event::FlagLifted(FlagLifted {
                 record: r.clone(),
                 origin: origin.clone(),
                 cause: cause.clone(),
                 by: lift.by.clone(),
-            });
+            }));
         }
     }
     Ok(events)
@@ -465,7 +461,7 @@ pub(crate) fn lift_downstream(
 pub(crate) fn require_unflagged(state: &dyn StateRead, r: &RecordRef) -> Result<(), StateError> {
     match active_flag_count(state, r) {
         0 => Ok(()),
-        flags => Err(StateError::LineageFlagged { record: r.to_string(), flags }),
+        flags => Err(StateError::Provenance(ProvenanceError::LineageFlagged { record: r.to_string(), flags })),
     }
 }
 

@@ -4,17 +4,28 @@
 use verity_types::dsse::{Envelope, EvaluationStatement, IN_TOTO_PAYLOAD_TYPE};
 use verity_types::limits::{GATE_CHANGE_DELAY_MS, MODEL_DEPTH_MAX};
 use verity_types::{
-    attestation_id, gate_change_id, run_log_message, Attestation, CorrectionPolicy, DatasetRef, DatasetStatus,
-    Decision, Deployment, DeploymentKind, Deprecation, EnvId, Event, GateChange, GateChangeStatus, GatePolicy,
-    GateRules, Hash, Model, ModelId, ModelVersion, ModelVersionRef, RecordKind, RecordRef, ReviewLayer, RiskPolicy,
-    Role, RunId, Signature, TrainingRun,
+    attestation_id, gate_change_id, run_log_message, Attestation, CorrectionPolicy, DatasetStatus, Decision,
+    Deployment, DeploymentKind, Deprecation, EnvId, Event, GateChange, GateChangeStatus, GatePolicy, GateRules, Hash,
+    Model, ModelId, ModelVersion, ModelVersionRef, RecordKind, RecordRef, ReviewLayer, RiskPolicy, Role, TrainingRun,
+};
+use verity_types::{
+    AttestationRevoked, AttestationSubmitted, DecisionRecorded, Deployed, Deprecated, GateChangeActivated,
+    GateChangeApproved, GateChangeProposed, GateChangeSuperseded, GateSet, ModelRegistered, ModelVersionRegistered,
+    RiskPolicySet, RunRegistered,
 };
 
 use super::{
     add_edge, attestation, current_deployment, dataset_version, decision, deployment_count, downstream, gate,
-    gate_in_force, keys, model, model_by_fingerprint, model_version, pending_gate_change, require_unflagged, run, Ctx,
+    gate_in_force, keys, model, model_by_fingerprint, model_version, pending_gate_change, require_unflagged, run,
 };
+use verity_types::{
+    ApproveGateChange, CorrectDecision, Deploy, Deprecate, RecordDecision, RegisterModel, RegisterModelVersion,
+    RegisterRun, RevokeAttestation, Rollback, SetRiskPolicy, SubmitAttestation,
+};
+
+use crate::error::ProvenanceError;
 use crate::error::StateError;
+use crate::exec::Ctx;
 use crate::identity::{self, require_role, Account};
 use crate::view::{Layer, StateRead};
 
@@ -43,34 +54,20 @@ fn require_model_org(ctx: &Ctx<'_>, m: &Model, roles: &[Role], action: &'static 
     Err(unauthorized(ctx, action, format!("requires one of the roles {}", names.join(", "))))
 }
 
-/// The parameters of a `RegisterRun` action.
-pub(crate) struct RunArgs<'a> {
-    pub run: &'a RunId,
-    pub datasets: &'a [DatasetRef],
-    pub base_model: Option<&'a ModelVersionRef>,
-    pub code_commit: &'a str,
-    pub hyperparams_hash: Hash,
-    pub training_date: &'a str,
-    pub team: &'a str,
-    pub run_log_hash: Hash,
-    pub provider: &'a verity_types::AccountId,
-    pub provider_signature: Signature,
-}
-
-pub(crate) fn register_run(layer: &mut Layer<'_>, ctx: &Ctx<'_>, a: RunArgs<'_>) -> Result<Vec<Event>, StateError> {
+pub(crate) fn register_run(layer: &mut Layer<'_>, ctx: &Ctx<'_>, a: &RegisterRun) -> Result<Vec<Event>, StateError> {
     require_role(ctx.sender, Role::ModelOwner, "register_run")?;
-    if run(layer, a.run).is_some() {
+    if run(layer, &a.run).is_some() {
         return Err(StateError::AlreadyExists { what: "run", id: a.run.to_string() });
     }
     let provider =
-        identity::account(layer, a.provider).ok_or_else(|| StateError::UnknownAccount(a.provider.clone()))?;
+        identity::account(layer, &a.provider).ok_or_else(|| StateError::UnknownAccount(a.provider.clone()))?;
     if !provider.has_role(Role::Provider) {
         return Err(StateError::BadSignature {
             what: "provider",
             reason: format!("account {} does not hold the provider role", provider.id),
         });
     }
-    let message = run_log_message(ctx.chain_id, a.run, a.datasets, &a.run_log_hash);
+    let message = run_log_message(ctx.chain_id, &a.run, &a.datasets, &a.run_log_hash);
     provider.public_key.verify(&message, &a.provider_signature).map_err(|_| StateError::BadSignature {
         what: "provider",
         reason: format!(
@@ -78,35 +75,35 @@ pub(crate) fn register_run(layer: &mut Layer<'_>, ctx: &Ctx<'_>, a: RunArgs<'_>)
             provider.id, a.run
         ),
     })?;
-    for d in a.datasets {
+    for d in &a.datasets {
         let v = dataset_version(layer, d).ok_or_else(|| StateError::NotFound {
             what: "dataset version",
             id: format!("{}@{}", d.dataset, d.version),
         })?;
         if v.status != DatasetStatus::Published {
-            return Err(StateError::DatasetPending {
+            return Err(StateError::Provenance(ProvenanceError::DatasetPending {
                 dataset: d.dataset.to_string(),
                 version: d.version,
                 received: v.received,
                 count: v.count,
-            });
+            }));
         }
         require_unflagged(layer, &RecordRef::Dataset(d.clone()))?;
     }
-    if let Some(b) = a.base_model {
+    if let Some(b) = &a.base_model {
         let base = existing_version(layer, &b.model, b.version)?;
         require_unflagged(layer, &RecordRef::ModelVersion(b.clone()))?;
         if base.depth + 1 > MODEL_DEPTH_MAX {
-            return Err(StateError::LineageTooDeep(format!(
+            return Err(StateError::Provenance(ProvenanceError::LineageTooDeep(format!(
                 "base model {}@{} is {} deep",
                 b.model, b.version, base.depth
-            )));
+            ))));
         }
     }
     let record = TrainingRun {
         id: a.run.clone(),
         datasets: a.datasets.to_vec(),
-        base_model: a.base_model.cloned(),
+        base_model: a.base_model.clone(),
         code_commit: a.code_commit.to_string(),
         hyperparams_hash: a.hyperparams_hash,
         training_date: a.training_date.to_string(),
@@ -119,23 +116,27 @@ pub(crate) fn register_run(layer: &mut Layer<'_>, ctx: &Ctx<'_>, a: RunArgs<'_>)
         height: ctx.height,
         tx: ctx.tx_hash,
     };
-    layer.put(keys::run(a.run), &record);
+    layer.put(keys::run(&a.run), &record);
     let me = RecordRef::Run(a.run.clone());
-    for d in a.datasets {
+    for d in &a.datasets {
         add_edge(layer, &RecordRef::Dataset(d.clone()), &me)?;
     }
-    if let Some(b) = a.base_model {
+    if let Some(b) = &a.base_model {
         add_edge(layer, &RecordRef::ModelVersion(b.clone()), &me)?;
     }
-    Ok(vec![Event::RunRegistered { run: a.run.clone(), by: ctx.sender.id.clone(), provider: a.provider.clone() }])
+    Ok(vec![Event::RunRegistered(RunRegistered {
+        run: a.run.clone(),
+        by: ctx.sender.id.clone(),
+        provider: a.provider.clone(),
+    })])
 }
 
 pub(crate) fn register_model(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
-    id: &ModelId,
-    description: &str,
+    action: &RegisterModel,
 ) -> Result<Vec<Event>, StateError> {
+    let RegisterModel { model: id, description } = action;
     require_role(ctx.sender, Role::ModelOwner, "register_model")?;
     if model(layer, id).is_some() {
         return Err(StateError::AlreadyExists { what: "model", id: id.to_string() });
@@ -148,17 +149,15 @@ pub(crate) fn register_model(
         height: ctx.height,
     };
     layer.put(keys::model(id), &m);
-    Ok(vec![Event::ModelRegistered { model: id.clone(), org: m.org, by: ctx.sender.id.clone() }])
+    Ok(vec![Event::ModelRegistered(ModelRegistered { model: id.clone(), org: m.org, by: ctx.sender.id.clone() })])
 }
 
 pub(crate) fn register_model_version(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
-    id: &ModelId,
-    version: u32,
-    fingerprint: &Hash,
-    run_id: &RunId,
+    action: &RegisterModelVersion,
 ) -> Result<Vec<Event>, StateError> {
+    let (id, version, fingerprint, run_id) = (&action.model, action.version, &action.fingerprint, &action.run);
     let mut m = existing_model(layer, id)?;
     require_model_org(ctx, &m, &[Role::ModelOwner], "register_model_version")?;
     let expected = m.versions + 1;
@@ -203,13 +202,13 @@ pub(crate) fn register_model_version(
     layer.put(keys::model_version(id, version), &v);
     layer.put(keys::fingerprint(fingerprint), &me);
     add_edge(layer, &RecordRef::Run(run_id.clone()), &RecordRef::ModelVersion(me))?;
-    Ok(vec![Event::ModelVersionRegistered {
+    Ok(vec![Event::ModelVersionRegistered(ModelVersionRegistered {
         model: id.clone(),
         version,
         fingerprint: *fingerprint,
         run: run_id.clone(),
         by: ctx.sender.id.clone(),
-    }])
+    })])
 }
 
 /// The envelope's type and its signature by `sender`: checked at admission (a client's
@@ -217,10 +216,10 @@ pub(crate) fn register_model_version(
 /// transaction executes.
 pub(crate) fn check_envelope(sender: &Account, env: &Envelope) -> Result<(), StateError> {
     if env.payload_type != IN_TOTO_PAYLOAD_TYPE {
-        return Err(StateError::InvalidAttestation(format!(
+        return Err(StateError::Provenance(ProvenanceError::InvalidAttestation(format!(
             "payloadType is {:?}, expected {IN_TOTO_PAYLOAD_TYPE:?}",
             env.payload_type
-        )));
+        ))));
     }
     env.verify(sender.id.as_str(), &sender.public_key).map_err(|e| StateError::BadSignature {
         what: "DSSE",
@@ -235,14 +234,18 @@ pub(crate) fn check_envelope(sender: &Account, env: &Envelope) -> Result<(), Sta
 pub(crate) fn submit_attestation(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
-    env: &Envelope,
+    action: &SubmitAttestation,
 ) -> Result<Vec<Event>, StateError> {
+    let env = &action.envelope;
     require_role(ctx.sender, Role::Evaluator, "submit_attestation")?;
     check_envelope(ctx.sender, env)?;
-    let st = EvaluationStatement::parse(&env.payload).map_err(|e| StateError::InvalidAttestation(e.to_string()))?;
+    let st = EvaluationStatement::parse(&env.payload)
+        .map_err(|e| StateError::Provenance(ProvenanceError::InvalidAttestation(e.to_string())))?;
     let fingerprint = st.subject[0].digest.sha256;
     let mv = model_by_fingerprint(layer, &fingerprint).ok_or_else(|| {
-        StateError::InvalidAttestation(format!("subject digest {fingerprint} is not a registered model fingerprint"))
+        StateError::Provenance(ProvenanceError::InvalidAttestation(format!(
+            "subject digest {fingerprint} is not a registered model fingerprint"
+        )))
     })?;
     // Bound to the evaluator: another evaluator signing the same statement gets its own id.
     let id = attestation_id(&ctx.sender.id, &env.payload_digest());
@@ -267,22 +270,22 @@ pub(crate) fn submit_attestation(
     };
     layer.put(keys::attestation(&id), &record);
     add_edge(layer, &RecordRef::ModelVersion(mv.clone()), &RecordRef::Attestation(id))?;
-    Ok(vec![Event::AttestationSubmitted {
+    Ok(vec![Event::AttestationSubmitted(AttestationSubmitted {
         attestation: id,
         model: mv.model,
         version: mv.version,
         kind: p.kind,
         passed: p.passed,
         evaluator: ctx.sender.id.clone(),
-    }])
+    })])
 }
 
 pub(crate) fn revoke_attestation(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
-    id: &Hash,
-    reason: &str,
+    action: &RevokeAttestation,
 ) -> Result<Vec<Event>, StateError> {
+    let RevokeAttestation { attestation: id, reason } = action;
     let mut a = attestation(layer, id).ok_or_else(|| StateError::NotFound { what: "attestation", id: id.to_hex() })?;
     if a.evaluator != ctx.sender.id {
         let evaluator = identity::account(layer, &a.evaluator).expect("an attestation names an existing evaluator");
@@ -299,7 +302,7 @@ pub(crate) fn revoke_attestation(
     }
     a.revoked = Some(Deprecation { by: ctx.sender.id.clone(), reason: reason.to_string(), height: ctx.height });
     layer.put(keys::attestation(id), &a);
-    Ok(vec![Event::AttestationRevoked { attestation: *id, by: ctx.sender.id.clone() }])
+    Ok(vec![Event::AttestationRevoked(AttestationRevoked { attestation: *id, by: ctx.sender.id.clone() })])
 }
 
 /// Sets a model's gate. A change that loosens the gate in force (`GateRules::loosened_by`)
@@ -320,7 +323,11 @@ pub(crate) fn set_gate(
         pending.status = GateChangeStatus::Superseded { by: ctx.tx_hash, height: ctx.height };
         layer.put(keys::gate_change(&pending.id), &pending);
         layer.put(keys::gate_pending(id), &None::<Hash>);
-        events.push(Event::GateChangeSuperseded { model: id.clone(), change: pending.id, by: ctx.sender.id.clone() });
+        events.push(Event::GateChangeSuperseded(GateChangeSuperseded {
+            model: id.clone(),
+            change: pending.id,
+            by: ctx.sender.id.clone(),
+        }));
     }
     match gate(layer, id).and_then(|g| g.rules().loosened_by(rules)) {
         None => {
@@ -334,12 +341,12 @@ pub(crate) fn set_gate(
                 change: None,
             };
             layer.put(keys::gate(id), &policy);
-            events.push(Event::GateSet {
+            events.push(Event::GateSet(GateSet {
                 model: id.clone(),
                 requirements: u32::try_from(rules.requirements.len())
                     .expect("gates are bounded by GATE_REQUIREMENTS_MAX"),
                 by: ctx.sender.id.clone(),
-            });
+            }));
         }
         Some(loosens) => {
             let change_id = gate_change_id(id, rules, &ctx.tx_hash);
@@ -359,13 +366,13 @@ pub(crate) fn set_gate(
             };
             layer.put(keys::gate_change(&change_id), &change);
             layer.put(keys::gate_pending(id), &Some(change_id));
-            events.push(Event::GateChangeProposed {
+            events.push(Event::GateChangeProposed(GateChangeProposed {
                 model: id.clone(),
                 change: change_id,
                 loosens,
                 effective_ms,
                 by: ctx.sender.id.clone(),
-            });
+            }));
         }
     }
     Ok(events)
@@ -383,7 +390,7 @@ fn activate_due_gate_change(layer: &mut Layer<'_>, ctx: &Ctx<'_>, id: &ModelId) 
     change.status = GateChangeStatus::Activated { height: ctx.height };
     layer.put(keys::gate_change(&change.id), &change);
     layer.put(keys::gate_pending(id), &None::<Hash>);
-    vec![Event::GateChangeActivated { model: id.clone(), change: change.id }]
+    vec![Event::GateChangeActivated(GateChangeActivated { model: id.clone(), change: change.id })]
 }
 
 /// An org admin of another organisation approves the model's pending gate change `change`,
@@ -393,9 +400,9 @@ fn activate_due_gate_change(layer: &mut Layer<'_>, ctx: &Ctx<'_>, id: &ModelId) 
 pub(crate) fn approve_gate_change(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
-    id: &ModelId,
-    change: &Hash,
+    action: &ApproveGateChange,
 ) -> Result<Vec<Event>, StateError> {
+    let ApproveGateChange { model: id, change } = action;
     let m = existing_model(layer, id)?;
     if !ctx.sender.has_role(Role::OrgAdmin) {
         return Err(unauthorized(ctx, "approve_gate_change", "requires the org_admin role".into()));
@@ -419,15 +426,19 @@ pub(crate) fn approve_gate_change(
                 GateChangeStatus::Activated { .. } => "in force already (its delay passed)",
                 GateChangeStatus::Superseded { .. } => "superseded by a later change",
             };
-            return Err(StateError::GateChangeNotPending { model: id.to_string(), change: *change, status });
+            return Err(StateError::Provenance(ProvenanceError::GateChangeNotPending {
+                model: id.to_string(),
+                change: *change,
+                status,
+            }));
         }
     };
     if pending.effective_ms <= ctx.time_ms {
-        return Err(StateError::GateChangeNotPending {
+        return Err(StateError::Provenance(ProvenanceError::GateChangeNotPending {
             model: id.to_string(),
             change: *change,
             status: "in force already (its delay passed)",
-        });
+        }));
     }
     let policy = super::gate_change_policy(&pending);
     layer.put(keys::gate(id), &policy);
@@ -435,7 +446,11 @@ pub(crate) fn approve_gate_change(
         GateChangeStatus::Approved { by: ctx.sender.id.clone(), org: ctx.sender.org.clone(), height: ctx.height };
     layer.put(keys::gate_change(change), &pending);
     layer.put(keys::gate_pending(id), &None::<Hash>);
-    Ok(vec![Event::GateChangeApproved { model: id.clone(), change: *change, by: ctx.sender.id.clone() }])
+    Ok(vec![Event::GateChangeApproved(GateChangeApproved {
+        model: id.clone(),
+        change: *change,
+        by: ctx.sender.id.clone(),
+    })])
 }
 
 /// Checks a model version against its gate for `env`: returns the attestation chosen
@@ -454,13 +469,16 @@ pub fn check_gate_for(
     env: &EnvId,
     deployer: Option<&verity_types::AccountId>,
 ) -> Result<Vec<Hash>, StateError> {
-    let refused = |reason: String| StateError::GateNotSatisfied {
-        model: mv.model.to_string(),
-        version: mv.version,
-        environment: env.to_string(),
-        reason,
+    let refused = |reason: String| {
+        StateError::Provenance(ProvenanceError::GateNotSatisfied {
+            model: mv.model.to_string(),
+            version: mv.version,
+            environment: env.to_string(),
+            reason,
+        })
     };
-    let policy = gate(state, &mv.model).ok_or_else(|| StateError::NoGate(mv.model.to_string()))?;
+    let policy =
+        gate(state, &mv.model).ok_or_else(|| StateError::Provenance(ProvenanceError::NoGate(mv.model.to_string())))?;
     let model_org = model(state, &mv.model).expect("a model version names an existing model").org;
     let deployer_key = deployer.and_then(|d| identity::account(state, d)).map(|a| a.public_key);
     let me = RecordRef::model_version(&mv.model, mv.version);
@@ -516,7 +534,7 @@ pub fn check_gate_for(
 fn deployable(state: &dyn StateRead, m: &ModelId, version: u32) -> Result<ModelVersion, StateError> {
     let v = existing_version(state, m, version)?;
     if v.deprecated.is_some() {
-        return Err(StateError::DeprecatedVersion { model: m.to_string(), version });
+        return Err(StateError::Provenance(ProvenanceError::DeprecatedVersion { model: m.to_string(), version }));
     }
     require_unflagged(state, &RecordRef::model_version(m, version))?;
     Ok(v)
@@ -549,23 +567,18 @@ fn record_deployment(
     layer.put(keys::deployment_seq(n), &id);
     layer.put(keys::deployment_count(), &(n + 1));
     add_edge(layer, &RecordRef::model_version(&v.model, v.version), &RecordRef::Deployment(id))?;
-    Ok(vec![Event::Deployed {
+    Ok(vec![Event::Deployed(Deployed {
         deployment: id,
         model: v.model.clone(),
         version: v.version,
         environment: env.clone(),
         rollback,
         by: ctx.sender.id.clone(),
-    }])
+    })])
 }
 
-pub(crate) fn deploy(
-    layer: &mut Layer<'_>,
-    ctx: &Ctx<'_>,
-    m: &ModelId,
-    version: u32,
-    env: &EnvId,
-) -> Result<Vec<Event>, StateError> {
+pub(crate) fn deploy(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Deploy) -> Result<Vec<Event>, StateError> {
+    let (m, version, env) = (&action.model, action.version, &action.environment);
     let model = existing_model(layer, m)?;
     require_model_org(ctx, &model, &[Role::Deployer], "deploy")?;
     let v = deployable(layer, m, version)?;
@@ -575,24 +588,19 @@ pub(crate) fn deploy(
     Ok(events)
 }
 
-pub(crate) fn rollback(
-    layer: &mut Layer<'_>,
-    ctx: &Ctx<'_>,
-    m: &ModelId,
-    env: &EnvId,
-    to_version: u32,
-    reason: &str,
-) -> Result<Vec<Event>, StateError> {
+pub(crate) fn rollback(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Rollback) -> Result<Vec<Event>, StateError> {
+    let (m, env, to_version, reason) = (&action.model, &action.environment, action.to_version, &action.reason);
     let model = existing_model(layer, m)?;
     require_model_org(ctx, &model, &[Role::Deployer], "rollback")?;
-    let current_id = current_deployment(layer, m, env)
-        .ok_or_else(|| StateError::InvalidRollback(format!("nothing of model {m} is deployed to {env}")))?;
+    let current_id = current_deployment(layer, m, env).ok_or_else(|| {
+        StateError::Provenance(ProvenanceError::InvalidRollback(format!("nothing of model {m} is deployed to {env}")))
+    })?;
     let current = super::deployment(layer, &current_id).expect("the current pointer names a stored deployment");
     if to_version >= current.version {
-        return Err(StateError::InvalidRollback(format!(
+        return Err(StateError::Provenance(ProvenanceError::InvalidRollback(format!(
             "{env} runs {m}@{}; a rollback goes to an earlier version, not {to_version}",
             current.version
-        )));
+        ))));
     }
     let v = deployable(layer, m, to_version)?;
     let mut events = activate_due_gate_change(layer, ctx, m);
@@ -602,13 +610,8 @@ pub(crate) fn rollback(
     Ok(events)
 }
 
-pub(crate) fn deprecate(
-    layer: &mut Layer<'_>,
-    ctx: &Ctx<'_>,
-    m: &ModelId,
-    version: u32,
-    reason: &str,
-) -> Result<Vec<Event>, StateError> {
+pub(crate) fn deprecate(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Deprecate) -> Result<Vec<Event>, StateError> {
+    let (m, version, reason) = (&action.model, action.version, &action.reason);
     let model = existing_model(layer, m)?;
     require_model_org(ctx, &model, &[Role::ModelOwner, Role::Deployer], "deprecate")?;
     let mut v = existing_version(layer, m, version)?;
@@ -621,7 +624,7 @@ pub(crate) fn deprecate(
     }
     v.deprecated = Some(Deprecation { by: ctx.sender.id.clone(), reason: reason.to_string(), height: ctx.height });
     layer.put(keys::model_version(m, version), &v);
-    let mut events = vec![Event::Deprecated { model: m.clone(), version, by: ctx.sender.id.clone() }];
+    let mut events = vec![Event::Deprecated(Deprecated { model: m.clone(), version, by: ctx.sender.id.clone() })];
     let mv = ModelVersionRef { model: m.clone(), version };
     events.extend(super::at_risk_events(layer, &mv, &format!("deprecated: {reason}")));
     Ok(events)
@@ -631,14 +634,14 @@ pub(crate) fn deprecate(
 pub(crate) fn set_risk_policy(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
-    id: &ModelId,
-    suspend_at_risk: bool,
+    action: &SetRiskPolicy,
 ) -> Result<Vec<Event>, StateError> {
+    let (id, suspend_at_risk) = (&action.model, action.suspend_at_risk);
     let m = existing_model(layer, id)?;
     require_model_org(ctx, &m, &[Role::ModelOwner, Role::OrgAdmin], "set_risk_policy")?;
     let policy = RiskPolicy { model: id.clone(), suspend_at_risk, set_by: ctx.sender.id.clone(), height: ctx.height };
     layer.put(keys::risk_policy(id), &policy);
-    Ok(vec![Event::RiskPolicySet { model: id.clone(), suspend_at_risk, by: ctx.sender.id.clone() }])
+    Ok(vec![Event::RiskPolicySet(RiskPolicySet { model: id.clone(), suspend_at_risk, by: ctx.sender.id.clone() })])
 }
 
 fn check_reviewer(state: &dyn StateRead, review: &ReviewLayer) -> Result<(), StateError> {
@@ -650,22 +653,10 @@ fn check_reviewer(state: &dyn StateRead, review: &ReviewLayer) -> Result<(), Sta
     Ok(())
 }
 
-/// The parameters of a `RecordDecision` action.
-pub(crate) struct DecisionArgs<'a> {
-    pub model: &'a ModelId,
-    pub version: u32,
-    pub input_commitment: Hash,
-    pub output_hash: Hash,
-    pub review: &'a ReviewLayer,
-    pub binding: bool,
-    pub correction_policy: CorrectionPolicy,
-    pub context: &'a str,
-}
-
 pub(crate) fn record_decision(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
-    a: DecisionArgs<'_>,
+    a: &RecordDecision,
 ) -> Result<Vec<Event>, StateError> {
     if ![Role::Member, Role::Deployer, Role::ModelOwner].iter().any(|r| ctx.sender.has_role(*r)) {
         return Err(unauthorized(
@@ -674,18 +665,18 @@ pub(crate) fn record_decision(
             "requires one of the roles member, deployer, model_owner".into(),
         ));
     }
-    let m = existing_model(layer, a.model)?;
-    existing_version(layer, a.model, a.version)?;
+    let m = existing_model(layer, &a.model)?;
+    existing_version(layer, &a.model, a.version)?;
     // A deployment the model's risk policy suspended makes no more decisions.
     let mv = ModelVersionRef { model: a.model.clone(), version: a.version };
     for d in super::current_deployments(layer, &mv) {
         if let Some(risk) = super::deployment_risk(layer, &d).filter(|r| r.suspended) {
-            return Err(StateError::DeploymentSuspended {
+            return Err(StateError::Provenance(ProvenanceError::DeploymentSuspended {
                 model: d.model.to_string(),
                 version: d.version,
                 environment: d.environment.to_string(),
                 reason: risk.reasons.join("; "),
-            });
+            }));
         }
     }
     // Only the model's organisation records what its model decided.
@@ -696,7 +687,7 @@ pub(crate) fn record_decision(
             format!("model {} belongs to organisation {}; only its accounts record its decisions", m.id, m.org),
         ));
     }
-    check_reviewer(layer, a.review)?;
+    check_reviewer(layer, &a.review)?;
     let d = Decision {
         id: ctx.tx_hash,
         model: a.model.clone(),
@@ -715,29 +706,27 @@ pub(crate) fn record_decision(
         superseded_by: None,
     };
     layer.put(keys::decision(&d.id), &d);
-    add_edge(layer, &RecordRef::model_version(a.model, a.version), &RecordRef::Decision(d.id))?;
-    Ok(vec![Event::DecisionRecorded {
+    add_edge(layer, &RecordRef::model_version(&a.model, a.version), &RecordRef::Decision(d.id))?;
+    Ok(vec![Event::DecisionRecorded(DecisionRecorded {
         decision: d.id,
         model: d.model,
         version: d.version,
         supersedes: None,
         operator: ctx.sender.id.clone(),
-    }])
+    })])
 }
 
 pub(crate) fn correct_decision(
     layer: &mut Layer<'_>,
     ctx: &Ctx<'_>,
-    id: &Hash,
-    output_hash: &Hash,
-    review: &ReviewLayer,
-    reason: &str,
+    action: &CorrectDecision,
 ) -> Result<Vec<Event>, StateError> {
+    let CorrectDecision { decision: id, output_hash, review, reason } = action;
     let mut old = decision(layer, id).ok_or_else(|| StateError::NotFound { what: "decision", id: id.to_hex() })?;
     if let Some(newer) = old.superseded_by {
-        return Err(StateError::CorrectionRefused(format!(
+        return Err(StateError::Provenance(ProvenanceError::CorrectionRefused(format!(
             "decision {id} was already superseded by {newer}; correct that one"
-        )));
+        ))));
     }
     let allowed = match (&old.correction_policy, &old.review) {
         (CorrectionPolicy::NotCorrectable, _) => Err("its correction policy is not_correctable".to_string()),
@@ -749,7 +738,7 @@ pub(crate) fn correct_decision(
         (CorrectionPolicy::ByReviewer, ReviewLayer::Human(r)) => Err(format!("only its reviewer {r} may correct it")),
         (CorrectionPolicy::ByReviewer, ReviewLayer::None) => Err("it names no reviewer to correct it".to_string()),
     };
-    allowed.map_err(StateError::CorrectionRefused)?;
+    allowed.map_err(|e| StateError::Provenance(ProvenanceError::CorrectionRefused(e)))?;
     check_reviewer(layer, review)?;
     let new = Decision {
         id: ctx.tx_hash,
@@ -768,11 +757,11 @@ pub(crate) fn correct_decision(
     layer.put(keys::decision(&new.id), &new);
     add_edge(layer, &RecordRef::Decision(*id), &RecordRef::Decision(new.id))?;
     add_edge(layer, &RecordRef::model_version(&new.model, new.version), &RecordRef::Decision(new.id))?;
-    Ok(vec![Event::DecisionRecorded {
+    Ok(vec![Event::DecisionRecorded(DecisionRecorded {
         decision: new.id,
         model: new.model,
         version: new.version,
         supersedes: Some(*id),
         operator: ctx.sender.id.clone(),
-    }])
+    })])
 }

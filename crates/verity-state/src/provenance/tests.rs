@@ -10,6 +10,13 @@ use verity_types::{
     Metric, MetricBound, ModelId, ModelVersionRef, OptOutScope, PayoutShare, RecordKind, RecordRef, ReviewLayer, Role,
     RunId, TxStatus,
 };
+use verity_types::{
+    AddDatasetItems, AnswerChallenge, ApproveGateChange, ChallengeItem, CorrectDecision, Deploy, Deprecate,
+    OptOutContent, PublishDataset, RecordDecision, RegisterContent, RegisterModel, RegisterModelVersion, RegisterRun,
+    ResolveChallenge, RevokeAttestation, RevokeRole, Rollback, SetGate, SetGateRules, SubmitAttestation,
+    WithdrawOptOut,
+};
+use verity_types::{AttestationSubmitted, ContentRegistered, DatasetCompleted, Deployed, RecordFlagged};
 
 use crate::testkit::*;
 
@@ -59,12 +66,12 @@ pub fn prov_chain() -> Chain {
 }
 
 pub fn register(i: u32) -> Action {
-    Action::RegisterContent {
+    Action::RegisterContent(RegisterContent {
         content: content_id(i),
         media_type: "text/plain".into(),
         licence: mit(),
         payout: vec![PayoutShare { account: acc("cora"), share_ppm: 1_000_000 }],
-    }
+    })
 }
 
 pub fn manifest(name: &str, version: u32, ids: &[u32]) -> DatasetManifest {
@@ -73,7 +80,7 @@ pub fn manifest(name: &str, version: u32, ids: &[u32]) -> DatasetManifest {
 }
 
 pub fn publish(m: &DatasetManifest, mode: DatasetMode, policy: DatasetPolicy) -> Action {
-    Action::PublishDataset {
+    Action::PublishDataset(PublishDataset {
         dataset: m.dataset.clone(),
         version: m.version,
         manifest_hash: m.hash(),
@@ -85,21 +92,21 @@ pub fn publish(m: &DatasetManifest, mode: DatasetMode, policy: DatasetPolicy) ->
         supersedes: (m.version > 1).then(|| m.version - 1),
         reviewers: vec![],
         challenge_window: 10,
-    }
+    })
 }
 
 pub fn items(m: &DatasetManifest) -> Action {
-    Action::AddDatasetItems {
+    Action::AddDatasetItems(AddDatasetItems {
         dataset: m.dataset.clone(),
         version: m.version,
         items: m.items.iter().map(|i| DatasetItem { content: i.content, licence: i.licence.clone() }).collect(),
-    }
+    })
 }
 
 pub fn run_action(run: &str, datasets: &[(&str, u32)], base: Option<(&str, u32)>) -> Action {
     let id = RunId::new(run).expect("run id");
     let log = sha256(format!("log of {run}").as_bytes());
-    Action::RegisterRun {
+    Action::RegisterRun(RegisterRun {
         run: id.clone(),
         datasets: datasets.iter().map(|(d, v)| DatasetRef { dataset: ds(d), version: *v }).collect(),
         base_model: base.map(|(m, v)| ModelVersionRef { model: model(m), version: v }),
@@ -115,7 +122,7 @@ pub fn run_action(run: &str, datasets: &[(&str, u32)], base: Option<(&str, u32)>
             &datasets.iter().map(|(d, v)| DatasetRef { dataset: ds(d), version: *v }).collect::<Vec<_>>(),
             &log,
         )),
-    }
+    })
 }
 
 pub fn fingerprint(m: &str, v: u32) -> Hash {
@@ -123,12 +130,12 @@ pub fn fingerprint(m: &str, v: u32) -> Hash {
 }
 
 pub fn version_action(m: &str, v: u32, run: &str) -> Action {
-    Action::RegisterModelVersion {
+    Action::RegisterModelVersion(RegisterModelVersion {
         model: model(m),
         version: v,
         fingerprint: fingerprint(m, v),
         run: RunId::new(run).expect("run"),
-    }
+    })
 }
 
 pub fn statement(m: &str, v: u32, k: &str, accuracy_ppm: i64, passed: bool) -> EvaluationStatement {
@@ -151,13 +158,13 @@ pub fn statement(m: &str, v: u32, k: &str, accuracy_ppm: i64, passed: bool) -> E
 }
 
 pub fn attest(evaluator: &str, st: &EvaluationStatement) -> Action {
-    Action::SubmitAttestation {
+    Action::SubmitAttestation(SubmitAttestation {
         envelope: Envelope::sign(IN_TOTO_PAYLOAD_TYPE, st.to_payload(), &acc(evaluator), &secret(evaluator)),
-    }
+    })
 }
 
 pub fn gate(m: &str, reqs: &[(&str, &[&str], i64)]) -> Action {
-    Action::SetGate {
+    Action::SetGate(SetGate {
         model: model(m),
         requirements: reqs
             .iter()
@@ -168,11 +175,11 @@ pub fn gate(m: &str, reqs: &[(&str, &[&str], i64)]) -> Action {
                 metrics: vec![MetricBound { name: "accuracy".into(), bound_ppm: *min }],
             })
             .collect(),
-    }
+    })
 }
 
 pub fn deploy(m: &str, v: u32, e: &str) -> Action {
-    Action::Deploy { model: model(m), version: v, environment: env(e) }
+    Action::Deploy(Deploy { model: model(m), version: v, environment: env(e) })
 }
 
 /// Content 1..=4 registered, dataset `ds`@1 enumerated over them and published, run
@@ -186,7 +193,7 @@ pub fn lineage() -> Chain {
     c.ok("cur", publish(&m, DatasetMode::Enumerated, DatasetPolicy { commercial: true, require_registered: true }));
     c.ok("cur", items(&m));
     c.ok("owen", run_action("r1", &[("ds", 1)], None));
-    c.ok("owen", Action::RegisterModel { model: model("clf"), description: "digits".into() });
+    c.ok("owen", Action::RegisterModel(RegisterModel { model: model("clf"), description: "digits".into() }));
     c.ok("owen", version_action("clf", 1, "r1"));
     c
 }
@@ -202,29 +209,32 @@ pub fn flagged_pub(c: &Chain, r: &str) -> bool {
 
 /// A challenge of item `content` of the manifest's version, with its inclusion proof.
 pub fn challenge_of(m: &DatasetManifest, content: u32, kind: ChallengeKind) -> Action {
-    Action::ChallengeItem {
+    Action::ChallengeItem(ChallengeItem {
         dataset: m.dataset.clone(),
         version: m.version,
         content: content_id(content),
         kind,
         evidence: sha256(b"evidence"),
         proof: Some(m.prove(&content_id(content)).expect("an item of the manifest").proof),
-    }
+    })
 }
 
 #[test]
 fn content_registration_rules() {
     let mut c = prov_chain();
     let r = c.ok("cora", register(1));
-    assert_eq!(r.events, vec![Event::ContentRegistered { content: content_id(1), creator: acc("cora") }]);
+    assert_eq!(
+        r.events,
+        vec![Event::ContentRegistered(ContentRegistered { content: content_id(1), creator: acc("cora") })]
+    );
     c.fails("cora", register(1), "already_exists");
     c.fails("alice", register(2), "unauthorized");
-    let bad_payout = Action::RegisterContent {
+    let bad_payout = Action::RegisterContent(RegisterContent {
         content: content_id(3),
         media_type: "text/plain".into(),
         licence: mit(),
         payout: vec![PayoutShare { account: acc("ghost"), share_ppm: 1_000_000 }],
-    };
+    });
     c.fails("cora", bad_payout, "unknown_account");
     let rec = super::content(&c.state, &content_id(1)).expect("stored");
     assert_eq!((rec.creator, rec.org, rec.licence), (acc("cora"), org("acme"), mit()));
@@ -236,7 +246,10 @@ fn enumerated_dataset_checks_every_item() {
     for i in 1..=3 {
         c.ok("cora", register(i));
     }
-    c.ok("cora", Action::OptOut { content: content_id(2), scope: OptOutScope::AllTraining, reason: "no".into() });
+    c.ok(
+        "cora",
+        Action::OptOut(OptOutContent { content: content_id(2), scope: OptOutScope::AllTraining, reason: "no".into() }),
+    );
     let policy = DatasetPolicy { commercial: false, require_registered: true };
 
     // An opted-out item is refused; the version stays pending.
@@ -259,18 +272,20 @@ fn enumerated_dataset_checks_every_item() {
     let m3 = manifest("ds", 3, &[1, 3]);
     c.ok("cur", publish(&m3, DatasetMode::Enumerated, policy));
     let whole = items(&m3);
-    let Action::AddDatasetItems { items: all, .. } = whole.clone() else { unreachable!() };
-    let chunk = |xs: &[DatasetItem]| Action::AddDatasetItems { dataset: ds("ds"), version: 3, items: xs.to_vec() };
+    let Action::AddDatasetItems(AddDatasetItems { items: all, .. }) = whole.clone() else { unreachable!() };
+    let chunk = |xs: &[DatasetItem]| {
+        Action::AddDatasetItems(AddDatasetItems { dataset: ds("ds"), version: 3, items: xs.to_vec() })
+    };
     c.ok("cur", chunk(&all[..1]));
     c.fails("cur", chunk(&all[..1]), "bad_items");
     let r = c.ok("cur", chunk(&all[1..]));
-    assert!(r.events.iter().any(|e| matches!(e, Event::DatasetCompleted { version: 3, .. })));
+    assert!(r.events.iter().any(|e| matches!(e, Event::DatasetCompleted(DatasetCompleted { version: 3, .. }))));
     c.fails("cur", chunk(&all[1..]), "bad_items");
 
     // A declared root that the items do not match is refused on the last chunk.
     let m4 = manifest("ds", 4, &[1, 3]);
     let mut p = publish(&m4, DatasetMode::Enumerated, policy);
-    if let Action::PublishDataset { root, .. } = &mut p {
+    if let Action::PublishDataset(PublishDataset { root, .. }) = &mut p {
         *root = sha256(b"wrong");
     }
     c.ok("cur", p);
@@ -279,11 +294,11 @@ fn enumerated_dataset_checks_every_item() {
     // Licence outside the declared set, or differing from the registration.
     let m5 = manifest("ds", 5, &[1]);
     c.ok("cur", publish(&m5, DatasetMode::Enumerated, policy));
-    let other = Action::AddDatasetItems {
+    let other = Action::AddDatasetItems(AddDatasetItems {
         dataset: ds("ds"),
         version: 5,
         items: vec![DatasetItem { content: content_id(1), licence: Licence::Spdx("CC0-1.0".into()) }],
-    };
+    });
     c.fails("cur", other, "licence_mismatch");
     c.fails("cur", publish(&manifest("ds", 9, &[1]), DatasetMode::RootOnly, policy), "wrong_version");
 }
@@ -296,17 +311,29 @@ fn opt_out_scopes() {
     }
     c.ok(
         "cora",
-        Action::OptOut { content: content_id(1), scope: OptOutScope::CommercialTraining, reason: String::new() },
+        Action::OptOut(OptOutContent {
+            content: content_id(1),
+            scope: OptOutScope::CommercialTraining,
+            reason: String::new(),
+        }),
     );
     c.fails(
         "alice",
-        Action::OptOut { content: content_id(2), scope: OptOutScope::AllTraining, reason: String::new() },
+        Action::OptOut(OptOutContent {
+            content: content_id(2),
+            scope: OptOutScope::AllTraining,
+            reason: String::new(),
+        }),
         "unauthorized",
     );
     // Beta's admin does not control acme's content; acme's admin does.
     c.fails(
         "badmin",
-        Action::OptOut { content: content_id(2), scope: OptOutScope::AllTraining, reason: String::new() },
+        Action::OptOut(OptOutContent {
+            content: content_id(2),
+            scope: OptOutScope::AllTraining,
+            reason: String::new(),
+        }),
         "unauthorized",
     );
     let non_commercial = DatasetPolicy { commercial: false, require_registered: true };
@@ -319,8 +346,8 @@ fn opt_out_scopes() {
     c.fails("cur", items(&m), "opted_out");
     // Withdrawn: allowed again, and both stay on record.
     let oid = super::content(&c.state, &content_id(1)).expect("c").opt_outs[0];
-    c.ok("cora", Action::WithdrawOptOut { opt_out: oid });
-    c.fails("cora", Action::WithdrawOptOut { opt_out: oid }, "already_done");
+    c.ok("cora", Action::WithdrawOptOut(WithdrawOptOut { opt_out: oid }));
+    c.fails("cora", Action::WithdrawOptOut(WithdrawOptOut { opt_out: oid }), "already_done");
     c.ok("cur", items(&m));
     assert_eq!(super::opt_out(&c.state, &oid).expect("kept").withdrawn_height, Some(c.height - 2));
 }
@@ -334,20 +361,22 @@ fn root_only_challenge_with_proof_flags_everything_downstream() {
     let m = manifest("web", 1, &[1, 2, 3, 4, 5]);
     c.ok("cur", publish(&m, DatasetMode::RootOnly, DatasetPolicy::default()));
     c.ok("owen", run_action("r1", &[("web", 1)], None));
-    c.ok("owen", Action::RegisterModel { model: model("clf"), description: String::new() });
+    c.ok("owen", Action::RegisterModel(RegisterModel { model: model("clf"), description: String::new() }));
     c.ok("owen", version_action("clf", 1, "r1"));
     c.ok("owen", run_action("r2", &[("web", 1)], Some(("clf", 1))));
     c.ok("owen", version_action("clf", 2, "r2"));
     c.ok("owen", gate("clf", &[]));
 
     let proof = m.prove(&content_id(3)).expect("member").proof;
-    let challenge = |proof| Action::ChallengeItem {
-        dataset: ds("web"),
-        version: 1,
-        content: content_id(3),
-        kind: ChallengeKind::OptedOut,
-        evidence: sha256(b"evidence"),
-        proof,
+    let challenge = |proof| {
+        Action::ChallengeItem(ChallengeItem {
+            dataset: ds("web"),
+            version: 1,
+            content: content_id(3),
+            kind: ChallengeKind::OptedOut,
+            evidence: sha256(b"evidence"),
+            proof,
+        })
     };
     // Not opted out yet: unfounded. A bad proof: refused. No proof: refused.
     c.fails("alice", challenge(Some(proof.clone())), "challenge_unfounded");
@@ -356,15 +385,21 @@ fn root_only_challenge_with_proof_flags_everything_downstream() {
     c.fails("alice", challenge(Some(bad)), "invalid_proof");
     c.fails("alice", challenge(None), "invalid_proof");
     // Opted out (root-only versions have no item list, so nothing is flagged yet).
-    let r =
-        c.ok("cora", Action::OptOut { content: content_id(3), scope: OptOutScope::AllTraining, reason: String::new() });
+    let r = c.ok(
+        "cora",
+        Action::OptOut(OptOutContent {
+            content: content_id(3),
+            scope: OptOutScope::AllTraining,
+            reason: String::new(),
+        }),
+    );
     assert_eq!(r.events.len(), 1);
     let r = c.ok("alice", challenge(Some(proof)));
     let flagged_records: Vec<String> = r
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::RecordFlagged { record, .. } => Some(record.to_string()),
+            Event::RecordFlagged(RecordFlagged { record, .. }) => Some(record.to_string()),
             _ => None,
         })
         .collect();
@@ -384,13 +419,32 @@ fn reviewed_challenges_and_their_window() {
     let open = |content: u32, k: ChallengeKind| challenge_of(&m, content, k);
     let r = c.ok("alice", open(1, ChallengeKind::Duplicate));
     let id = r.tx_hash;
-    c.fails("alice", Action::AnswerChallenge { challenge: id, response: sha256(b"a") }, "unauthorized");
-    c.ok("cur", Action::AnswerChallenge { challenge: id, response: sha256(b"a") });
-    c.fails("cur", Action::AnswerChallenge { challenge: id, response: sha256(b"a") }, "already_done");
-    c.fails("cur", Action::ResolveChallenge { challenge: id, upheld: false, reason: String::new() }, "unauthorized");
-    c.fails("alice", Action::ResolveChallenge { challenge: id, upheld: true, reason: String::new() }, "unauthorized");
-    c.ok("rev", Action::ResolveChallenge { challenge: id, upheld: false, reason: "not a duplicate".into() });
-    c.fails("rev", Action::ResolveChallenge { challenge: id, upheld: true, reason: String::new() }, "challenge_closed");
+    c.fails(
+        "alice",
+        Action::AnswerChallenge(AnswerChallenge { challenge: id, response: sha256(b"a") }),
+        "unauthorized",
+    );
+    c.ok("cur", Action::AnswerChallenge(AnswerChallenge { challenge: id, response: sha256(b"a") }));
+    c.fails("cur", Action::AnswerChallenge(AnswerChallenge { challenge: id, response: sha256(b"a") }), "already_done");
+    c.fails(
+        "cur",
+        Action::ResolveChallenge(ResolveChallenge { challenge: id, upheld: false, reason: String::new() }),
+        "unauthorized",
+    );
+    c.fails(
+        "alice",
+        Action::ResolveChallenge(ResolveChallenge { challenge: id, upheld: true, reason: String::new() }),
+        "unauthorized",
+    );
+    c.ok(
+        "rev",
+        Action::ResolveChallenge(ResolveChallenge { challenge: id, upheld: false, reason: "not a duplicate".into() }),
+    );
+    c.fails(
+        "rev",
+        Action::ResolveChallenge(ResolveChallenge { challenge: id, upheld: true, reason: String::new() }),
+        "challenge_closed",
+    );
     assert!(!flagged(&c, &RecordRef::model_version(&model("clf"), 1)));
 
     // A second challenge expires after its window of 10 heights.
@@ -400,13 +454,16 @@ fn reviewed_challenges_and_their_window() {
     }
     c.fails(
         "rev",
-        Action::ResolveChallenge { challenge: late, upheld: true, reason: String::new() },
+        Action::ResolveChallenge(ResolveChallenge { challenge: late, upheld: true, reason: String::new() }),
         "challenge_closed",
     );
 
     // An upheld one flags the dataset, the run and the model version.
     let third = c.ok("alice", open(3, ChallengeKind::Unlicensed)).tx_hash;
-    c.ok("rev", Action::ResolveChallenge { challenge: third, upheld: true, reason: "no licence".into() });
+    c.ok(
+        "rev",
+        Action::ResolveChallenge(ResolveChallenge { challenge: third, upheld: true, reason: "no licence".into() }),
+    );
     for r in ["dataset:ds@1", "run:r1", "model:clf@1"] {
         assert!(flagged(&c, &r.parse().expect("ref")), "{r}");
     }
@@ -419,9 +476,13 @@ fn opting_out_after_use_flags_the_lineage() {
     assert!(!flagged(&c, &mv));
     let r = c.ok(
         "cora",
-        Action::OptOut { content: content_id(4), scope: OptOutScope::AllTraining, reason: "withdraw".into() },
+        Action::OptOut(OptOutContent {
+            content: content_id(4),
+            scope: OptOutScope::AllTraining,
+            reason: "withdraw".into(),
+        }),
     );
-    assert_eq!(r.events.iter().filter(|e| matches!(e, Event::RecordFlagged { .. })).count(), 3);
+    assert_eq!(r.events.iter().filter(|e| matches!(e, Event::RecordFlagged(_))).count(), 3);
     let f = super::flags(&c.state, &mv);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].origin, DatasetRef { dataset: ds("ds"), version: 1 });
@@ -432,12 +493,12 @@ fn runs_and_model_versions() {
     let mut c = lineage();
     // A provider signature over another log is refused, as is a provider without the role.
     let mut bad = run_action("r9", &[("ds", 1)], None);
-    if let Action::RegisterRun { run_log_hash, .. } = &mut bad {
+    if let Action::RegisterRun(RegisterRun { run_log_hash, .. }) = &mut bad {
         *run_log_hash = sha256(b"other log");
     }
     c.fails("owen", bad, "bad_signature");
     let mut not_provider = run_action("r9", &[("ds", 1)], None);
-    if let Action::RegisterRun { provider, .. } = &mut not_provider {
+    if let Action::RegisterRun(RegisterRun { provider, .. }) = &mut not_provider {
         *provider = acc("alice");
     }
     c.fails("owen", not_provider, "bad_signature");
@@ -447,7 +508,7 @@ fn runs_and_model_versions() {
     c.ok("owen", run_action("r2", &[("ds", 1)], Some(("clf", 1))));
     c.fails("owen", version_action("clf", 3, "r2"), "wrong_version");
     let mut dup = version_action("clf", 2, "r2");
-    if let Action::RegisterModelVersion { fingerprint: f, .. } = &mut dup {
+    if let Action::RegisterModelVersion(RegisterModelVersion { fingerprint: f, .. }) = &mut dup {
         *f = fingerprint("clf", 1);
     }
     c.fails("owen", dup, "already_exists");
@@ -483,18 +544,18 @@ fn gate_attestations_deploys_rollbacks_and_deprecation() {
         defaults: Some(vec![]),
         ..verity_types::GateRules::requirements(
             match gate("clf", &[("performance", &[], 920_000), ("fairness", &["production"], 850_000)]) {
-                Action::SetGate { requirements, .. } => requirements,
+                Action::SetGate(SetGate { requirements, .. }) => requirements,
                 _ => unreachable!("gate builds a SetGate"),
             },
         )
     };
-    c.ok("owen", Action::SetGateRules { model: model("clf"), rules });
+    c.ok("owen", Action::SetGateRules(SetGateRules { model: model("clf"), rules }));
     c.fails("dep", deploy("clf", 1, "staging"), "gate_not_satisfied");
 
     // Attestation checks: signer, subject, payload type, evaluator role.
     let st = statement("clf", 1, "performance", 950_000, true);
     let mut forged = attest("eve", &st);
-    if let Action::SubmitAttestation { envelope } = &mut forged {
+    if let Action::SubmitAttestation(SubmitAttestation { envelope }) = &mut forged {
         envelope.signatures[0].sig = secret("alice").sign(b"x");
     }
     c.fails("eve", forged, "bad_signature");
@@ -503,13 +564,16 @@ fn gate_attestations_deploys_rollbacks_and_deprecation() {
     let unknown = EvaluationStatement::new("x", sha256(b"unknown"), st.predicate.clone());
     c.fails("eve", attest("eve", &unknown), "invalid_attestation");
     let mut wrong_type = attest("eve", &st);
-    if let Action::SubmitAttestation { envelope } = &mut wrong_type {
+    if let Action::SubmitAttestation(SubmitAttestation { envelope }) = &mut wrong_type {
         *envelope = Envelope::sign("text/plain", st.to_payload(), &acc("eve"), &secret("eve"));
     }
     c.fails("eve", wrong_type, "invalid_attestation");
 
     let perf1 = c.ok("eve", attest("eve", &st));
-    let Event::AttestationSubmitted { attestation: perf1_id, .. } = perf1.events[0].clone() else { panic!() };
+    let Event::AttestationSubmitted(AttestationSubmitted { attestation: perf1_id, .. }) = perf1.events[0].clone()
+    else {
+        panic!()
+    };
     c.fails("eve", attest("eve", &st), "already_exists");
     // Staging needs performance only.
     let d1 = c.ok("dep", deploy("clf", 1, "staging"));
@@ -533,44 +597,57 @@ fn gate_attestations_deploys_rollbacks_and_deprecation() {
     // Rollback goes to an earlier version only, through the gate.
     c.fails(
         "dep",
-        Action::Rollback { model: model("clf"), environment: env("production"), to_version: 2, reason: "x".into() },
+        Action::Rollback(Rollback {
+            model: model("clf"),
+            environment: env("production"),
+            to_version: 2,
+            reason: "x".into(),
+        }),
         "invalid_rollback",
     );
     c.fails(
         "dep",
-        Action::Rollback { model: model("clf"), environment: env("dev"), to_version: 1, reason: "x".into() },
+        Action::Rollback(Rollback { model: model("clf"), environment: env("dev"), to_version: 1, reason: "x".into() }),
         "invalid_rollback",
     );
     // Revoking version 1's performance attestation closes the way back.
-    c.fails("evan", Action::RevokeAttestation { attestation: perf1_id, reason: "bug".into() }, "unauthorized");
-    c.ok("eve", Action::RevokeAttestation { attestation: perf1_id, reason: "leaky split".into() });
+    c.fails(
+        "evan",
+        Action::RevokeAttestation(RevokeAttestation { attestation: perf1_id, reason: "bug".into() }),
+        "unauthorized",
+    );
+    c.ok("eve", Action::RevokeAttestation(RevokeAttestation { attestation: perf1_id, reason: "leaky split".into() }));
     c.fails(
         "dep",
-        Action::Rollback {
+        Action::Rollback(Rollback {
             model: model("clf"),
             environment: env("production"),
             to_version: 1,
             reason: "regression".into(),
-        },
+        }),
         "gate_not_satisfied",
     );
     c.ok("eve", attest("eve", &statement("clf", 1, "performance", 951_000, true)));
     let rb = c.ok(
         "dep",
-        Action::Rollback {
+        Action::Rollback(Rollback {
             model: model("clf"),
             environment: env("production"),
             to_version: 1,
             reason: "regression".into(),
-        },
+        }),
     );
     let rec = super::deployment(&c.state, &rb.tx_hash).expect("stored");
     assert!(matches!(rec.kind, verity_types::DeploymentKind::Rollback { from_version: 2, .. }));
     assert_eq!(super::current_deployment(&c.state, &model("clf"), &env("production")), Some(rb.tx_hash));
 
     // Deprecated versions are never deployed again.
-    c.ok("dep", Action::Deprecate { model: model("clf"), version: 2, reason: "drift".into() });
-    c.fails("dep", Action::Deprecate { model: model("clf"), version: 2, reason: "again".into() }, "already_done");
+    c.ok("dep", Action::Deprecate(Deprecate { model: model("clf"), version: 2, reason: "drift".into() }));
+    c.fails(
+        "dep",
+        Action::Deprecate(Deprecate { model: model("clf"), version: 2, reason: "again".into() }),
+        "already_done",
+    );
     c.fails("dep", deploy("clf", 2, "production"), "deprecated");
     assert_eq!(super::deployment_count(&c.state), 4);
 }
@@ -578,26 +655,30 @@ fn gate_attestations_deploys_rollbacks_and_deprecation() {
 #[test]
 fn decisions_and_corrections() {
     let mut c = lineage();
-    let record = |policy, review| Action::RecordDecision {
-        model: model("clf"),
-        version: 1,
-        input_commitment: sha256(b"salt|input"),
-        output_hash: sha256(b"deny"),
-        review,
-        binding: true,
-        correction_policy: policy,
-        context: "loan triage".into(),
+    let record = |policy, review| {
+        Action::RecordDecision(RecordDecision {
+            model: model("clf"),
+            version: 1,
+            input_commitment: sha256(b"salt|input"),
+            output_hash: sha256(b"deny"),
+            review,
+            binding: true,
+            correction_policy: policy,
+            context: "loan triage".into(),
+        })
     };
     let fin = c.ok("alice", record(CorrectionPolicy::NotCorrectable, ReviewLayer::None)).tx_hash;
     let by_rev = c.ok("alice", record(CorrectionPolicy::ByReviewer, ReviewLayer::Human(acc("rev")))).tx_hash;
     let by_op = c.ok("alice", record(CorrectionPolicy::ByOperator, ReviewLayer::None)).tx_hash;
     c.fails("alice", record(CorrectionPolicy::ByOperator, ReviewLayer::Human(acc("ghost"))), "unknown_account");
     c.fails("cora", record(CorrectionPolicy::ByOperator, ReviewLayer::None), "unauthorized");
-    let correct = |d, r: &str| Action::CorrectDecision {
-        decision: d,
-        output_hash: sha256(b"approve"),
-        review: ReviewLayer::Human(acc("rev")),
-        reason: r.into(),
+    let correct = |d, r: &str| {
+        Action::CorrectDecision(CorrectDecision {
+            decision: d,
+            output_hash: sha256(b"approve"),
+            review: ReviewLayer::Human(acc("rev")),
+            reason: r.into(),
+        })
     };
     c.fails("alice", correct(fin, "x"), "correction_refused");
     c.fails("alice", correct(by_rev, "x"), "correction_refused");
@@ -625,7 +706,7 @@ fn limits(nodes: usize) -> super::TraceLimits {
 fn decide(c: &mut Chain, n: usize) -> Vec<Hash> {
     (0..n)
         .map(|i| {
-            let action = Action::RecordDecision {
+            let action = Action::RecordDecision(RecordDecision {
                 model: model("clf"),
                 version: 1,
                 input_commitment: sha256(format!("input {i}").as_bytes()),
@@ -634,7 +715,7 @@ fn decide(c: &mut Chain, n: usize) -> Vec<Hash> {
                 binding: false,
                 correction_policy: CorrectionPolicy::ByOperator,
                 context: "triage".into(),
-            };
+            });
             c.ok("alice", action).tx_hash
         })
         .collect()
@@ -651,7 +732,7 @@ fn trace_walks_both_directions_and_respects_its_limit() {
     let refs = |nodes: &[super::TraceNode]| nodes.iter().map(|n| n.record.to_string()).collect::<Vec<_>>();
     assert_eq!(refs(&t.upstream), ["run:r1"]);
     assert_eq!(refs(&t.upstream[0].children), ["dataset:ds@1"]);
-    let Event::AttestationSubmitted { attestation, .. } = att.events[0].clone() else { panic!() };
+    let Event::AttestationSubmitted(AttestationSubmitted { attestation, .. }) = att.events[0].clone() else { panic!() };
     assert_eq!(refs(&t.downstream), [format!("attestation:{attestation}"), format!("deployment:{dep}")]);
     assert!(!t.truncated && t.root.more.is_empty());
     assert_eq!(t.nodes, 5);
@@ -807,7 +888,7 @@ proptest! {
                     Some(id) => {
                         let a = super::attestation(&c.state, id).expect("stored");
                         let who = if a.evaluator == acc("eve") { "eve" } else { "evan" };
-                        (who, Action::RevokeAttestation { attestation: *id, reason: String::new() })
+                        (who, Action::RevokeAttestation(RevokeAttestation { attestation: *id, reason: String::new() }))
                     }
                     None => continue,
                 },
@@ -821,9 +902,9 @@ proptest! {
                     unique.dedup_by_key(|r| r.0);
                     ("owen", gate("clf", &unique))
                 }
-                Op::RevokeRole { evaluator } => ("admin", Action::RevokeRole { account: acc(EVALUATORS[*evaluator]), role: Role::Evaluator }),
+                Op::RevokeRole { evaluator } => ("admin", Action::RevokeRole(RevokeRole { account: acc(EVALUATORS[*evaluator]), role: Role::Evaluator })),
                 Op::Approve => match super::pending_gate_change(&c.state, &model("clf")) {
-                    Some(p) => ("badmin", Action::ApproveGateChange { model: model("clf"), change: p.id }),
+                    Some(p) => ("badmin", Action::ApproveGateChange(ApproveGateChange { model: model("clf"), change: p.id })),
                     None => continue,
                 },
             };
@@ -832,10 +913,10 @@ proptest! {
                 continue;
             }
             for e in &r.events {
-                if let Event::AttestationSubmitted { attestation, .. } = e {
+                if let Event::AttestationSubmitted(AttestationSubmitted { attestation, .. }) = e {
                     atts.push(*attestation);
                 }
-                if let Event::Deployed { version, environment, .. } = e {
+                if let Event::Deployed(Deployed { version, environment, .. }) = e {
                     let g = super::gate(&c.state, &model("clf")).expect("a gate is in force");
                     // Scoped requirements apply where they are scoped, unscoped ones
                     // everywhere, and all of them to an environment no requirement names.
@@ -873,7 +954,7 @@ proptest! {
             let m = manifest("ds", v, &[v]);
             c.ok("cur", publish(&m, DatasetMode::RootOnly, DatasetPolicy::default()));
         }
-        c.ok("owen", Action::RegisterModel { model: model("m"), description: String::new() });
+        c.ok("owen", Action::RegisterModel(RegisterModel { model: model("m"), description: String::new() }));
         // Model version i+1 comes from run i; its inputs are recorded for the oracle.
         let mut inputs: Vec<(Vec<u32>, Option<u32>)> = Vec::new();
         for (i, (versions, base)) in runs.iter().enumerate() {
@@ -890,7 +971,7 @@ proptest! {
             tainted[j] = inputs[j].0.contains(&target) || inputs[j].1.is_some_and(|b| tainted[b as usize - 1]);
         }
         let ch = c.ok("alice", challenge_of(&manifest("ds", target, &[target]), target, ChallengeKind::Mislabelled)).tx_hash;
-        c.ok("rev", Action::ResolveChallenge { challenge: ch, upheld: true, reason: String::new() });
+        c.ok("rev", Action::ResolveChallenge(ResolveChallenge { challenge: ch, upheld: true, reason: String::new() }));
         for (j, t) in tainted.iter().enumerate() {
             let run = RecordRef::Run(RunId::new(format!("r{j}")).expect("id"));
             let mv = RecordRef::model_version(&model("m"), j as u32 + 1);

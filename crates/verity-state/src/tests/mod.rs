@@ -4,7 +4,9 @@
 mod properties;
 mod speed;
 
+use verity_types::Transferred;
 use verity_types::{sha256, Action, Event, GenesisBalance, Role, Transaction, TxStatus};
+use verity_types::{EscrowRelease, SubmitAttestation, Transfer};
 
 use crate::testkit::*;
 use crate::{check_admission, execute_block, genesis_state, BlockContext, MemState, StateError};
@@ -23,7 +25,11 @@ fn preliminary_failures_change_nothing_not_even_the_nonce() {
     let cases = [
         (wrong_chain, "wrong_chain"),
         (
-            sign("alice", n, Action::EscrowRelease { escrow: verity_types::EscrowId(sha256(b"x")), splits: vec![] }),
+            sign(
+                "alice",
+                n,
+                Action::EscrowRelease(EscrowRelease { escrow: verity_types::EscrowId(sha256(b"x")), splits: vec![] }),
+            ),
             "invalid_action",
         ),
         (sign("ghost", 0, transfer("bob", "usd", 1)), "unknown_sender"),
@@ -80,7 +86,7 @@ fn receipts_and_in_block_sequencing() {
     }
     assert_eq!(
         out.receipts[3].events,
-        vec![Event::Transferred { from: acc("dave"), to: acc("bob"), asset: asset("usd"), amount: 4 }]
+        vec![Event::Transferred(Transferred { from: acc("dave"), to: acc("bob"), asset: asset("usd"), amount: 4 })]
     );
     let mut s = c.state.clone();
     s.apply(out.writes);
@@ -186,7 +192,9 @@ trait WithAsset {
 impl WithAsset for Action {
     fn with_asset(self, a: &str) -> Action {
         match self {
-            Action::Transfer { to, amount, memo, .. } => Action::Transfer { to, asset: asset(a), amount, memo },
+            Action::Transfer(Transfer { to, amount, memo, .. }) => {
+                Action::Transfer(Transfer { to, asset: asset(a), amount, memo })
+            }
             other => other,
         }
     }
@@ -201,7 +209,7 @@ fn admission_checks_the_attestation_signature() {
     let c = lineage();
     let st = statement("clf", 1, "performance", 950_000, true);
     let mut forged = attest("eve", &st);
-    if let Action::SubmitAttestation { envelope } = &mut forged {
+    if let Action::SubmitAttestation(SubmitAttestation { envelope }) = &mut forged {
         envelope.signatures[0].sig = crate::testkit::secret("alice").sign(b"x");
     }
     let nonce = c.next_nonce("eve");

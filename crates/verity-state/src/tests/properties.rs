@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use verity_types::{sha256, Action, EscrowId, Event, Hash, Receipt, SignedTransaction};
+use verity_types::{Burned, Minted};
+use verity_types::{EscrowRefund, EscrowRelease};
 
 use crate::testkit::*;
 
@@ -136,9 +138,9 @@ fn build(start: &MemState, ops: &[Op]) -> Vec<SignedTransaction> {
                 } else {
                     vec![(acc(ACCOUNTS[to.0]), amounts.0), (acc(ACCOUNTS[to.1]), amounts.1)]
                 };
-                Action::EscrowRelease { escrow: EscrowId(hash), splits }
+                Action::EscrowRelease(EscrowRelease { escrow: EscrowId(hash), splits })
             }
-            Op::Refund { escrow, .. } => Action::EscrowRefund { escrow: EscrowId(pick(*escrow).0) },
+            Op::Refund { escrow, .. } => Action::EscrowRefund(EscrowRefund { escrow: EscrowId(pick(*escrow).0) }),
             Op::WrongKey { .. } | Op::WrongNonce { .. } => transfer("bob", "usd", 1),
         };
         let tx = match op {
@@ -175,10 +177,10 @@ fn run(start: &MemState, txs: &[SignedTransaction], sizes: &[usize]) -> (MemStat
         let mut supply_delta: BTreeMap<String, i128> = BTreeMap::new();
         for e in out.receipts.iter().flat_map(|r| &r.events) {
             match e {
-                Event::Minted { asset, amount, .. } => {
+                Event::Minted(Minted { asset, amount, .. }) => {
                     *supply_delta.entry(asset.to_string()).or_default() += i128::try_from(*amount).expect("small")
                 }
-                Event::Burned { asset, amount, .. } => {
+                Event::Burned(Burned { asset, amount, .. }) => {
                     *supply_delta.entry(asset.to_string()).or_default() -= i128::try_from(*amount).expect("small")
                 }
                 _ => {}

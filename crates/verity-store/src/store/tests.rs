@@ -4,20 +4,13 @@ use std::time::Instant;
 use proptest::prelude::*;
 use verity_types::merkle::{self, leaf_hash};
 use verity_types::proof::state_root as reference_state_root;
+use verity_types::Transfer;
 use verity_types::{AccountId, Action, AssetId, PublicKey, Signature, Transaction, TxStatus};
 
 use super::*;
 
 fn genesis() -> Genesis {
-    Genesis {
-        chain_id: "verity-test".into(),
-        genesis_time_ms: 0,
-        orgs: vec![],
-        validators: vec![],
-        assets: vec![],
-        balances: vec![],
-        epoch_length: 0,
-    }
+    verity_testkit::GenesisBuilder::new("verity-test").build()
 }
 
 fn tx(n: u64) -> SignedTransaction {
@@ -26,12 +19,12 @@ fn tx(n: u64) -> SignedTransaction {
             chain_id: "verity-test".into(),
             sender: AccountId::new("alice").expect("id"),
             nonce: n,
-            action: Action::Transfer {
+            action: Action::Transfer(Transfer {
                 to: AccountId::new("bob").expect("id"),
                 asset: AssetId::new("usd").expect("id"),
                 amount: 1,
                 memo: String::new(),
-            },
+            }),
         },
         public_key: PublicKey([7; 32]),
         signature: Signature([9; 64]),

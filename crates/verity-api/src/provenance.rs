@@ -1,0 +1,145 @@
+//! Provenance records, dataset checks, release audits and models.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use verity_types::limits::BATCH_TXS_MAX;
+use verity_types::{
+    DatasetItem, DatasetPolicy, Deployment, DeploymentRisk, Flag, GateChange, GatePolicy, Licence, Model, ModelVersion,
+};
+
+/// A provenance record with its flags.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RecordView {
+    /// The record's reference, e.g. `model:clf@2`.
+    pub reference: String,
+    /// `content`, `optout`, `dataset`, `challenge`, `run`, `model`, `attestation`,
+    /// `deployment`, `decision` or `dispute`.
+    pub kind: String,
+    /// One line for people.
+    pub summary: String,
+    /// Number of flags on the record (problems found upstream).
+    pub flags: u32,
+    /// The record's fields (the `record` of verity-types' `Record` of this `kind`).
+    #[schema(value_type = Object)]
+    pub record: serde_json::Value,
+    /// The flags from `flags_cursor` on, oldest first, at most `flags_limit`.
+    #[schema(value_type = Vec<Object>)]
+    pub flag_list: Vec<Flag>,
+    /// The `flags_cursor` of the next page of flags; absent when `flag_list` reaches the
+    /// last flag.
+    #[serde(default)]
+    pub flags_next: Option<u64>,
+}
+
+/// Items to check against the registry before publishing a dataset version.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DatasetCheckRequest {
+    #[schema(schema_with = policy_schema)]
+    pub policy: DatasetPolicy,
+    /// The version's declared licence set, if it should be checked too.
+    #[schema(schema_with = licences_schema)]
+    pub licences: Option<Vec<Licence>>,
+    /// At most 4096 items.
+    #[schema(schema_with = items_schema)]
+    pub items: Vec<DatasetItem>,
+}
+
+/// JSON schemas of the ledger types in a dataset check (verity-types has no OpenAPI
+/// derive), written from their serde forms; the node's conformance test sends what they
+/// generate and expects it accepted.
+fn json_schema(v: serde_json::Value) -> utoipa::openapi::Schema {
+    // A literal below; it deserialises as a schema or the unit test of the document fails.
+    serde_json::from_value(v).unwrap_or_default()
+}
+
+fn licence_json() -> serde_json::Value {
+    serde_json::json!({"oneOf": [
+        {"type": "object", "required": ["spdx"], "additionalProperties": false,
+         "properties": {"spdx": {"type": "string", "pattern": r"^[A-Za-z0-9.+-]{1,64}$",
+                                 "description": "An SPDX licence identifier"}}},
+        {"type": "object", "required": ["custom"], "additionalProperties": false,
+         "properties": {"custom": {"type": "string", "pattern": r"^(0x)?[0-9a-fA-F]{64}$",
+                                   "description": "SHA-256 of custom licence terms"}}}
+    ]})
+}
+
+fn policy_schema() -> utoipa::openapi::Schema {
+    json_schema(serde_json::json!({"type": "object", "required": ["commercial", "require_registered"],
+        "properties": {"commercial": {"type": "boolean"}, "require_registered": {"type": "boolean"}}}))
+}
+
+fn licences_schema() -> utoipa::openapi::Schema {
+    json_schema(serde_json::json!({"type": ["array", "null"], "items": licence_json()}))
+}
+
+fn items_schema() -> utoipa::openapi::Schema {
+    json_schema(serde_json::json!({"type": "array", "maxItems": BATCH_TXS_MAX, "items": {
+        "type": "object", "required": ["content", "licence"],
+        "properties": {"content": {"type": "string", "pattern": r"^(0x)?[0-9a-fA-F]{64}$"}, "licence": licence_json()}}}))
+}
+
+/// Why an item of a dataset check would be refused.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ItemProblem {
+    /// The item's content hash (hex).
+    pub content: String,
+    /// The ledger's code for the refusal (e.g. `opted_out`).
+    pub code: String,
+    pub message: String,
+}
+
+/// The answer to a dataset check.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DatasetCheck {
+    pub checked: usize,
+    pub problems: Vec<ItemProblem>,
+}
+
+/// One release in a release audit.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Release {
+    #[schema(value_type = Object)]
+    pub deployment: Deployment,
+    /// Kinds of the attestations the deploy passed with, in gate order.
+    pub attestation_kinds: Vec<String>,
+    /// Whether the version is currently deployed there (not replaced since).
+    pub current: bool,
+    /// For the deployment in force: why it is at risk (its model version was flagged or
+    /// deprecated after the deploy) and whether the model's risk policy suspends it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(value_type = Option<Object>)]
+    pub at_risk: Option<DeploymentRisk>,
+}
+
+/// A page of the release audit.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReleaseAudit {
+    pub environment: Option<String>,
+    pub kind: Option<String>,
+    pub releases: Vec<Release>,
+    /// With `kind`: ids of the releases on this page that did not pass with an
+    /// attestation of that kind.
+    pub missing_kind: Vec<String>,
+    /// Deployments in the log, in all environments.
+    pub total: u64,
+    /// The `cursor` of the next page; absent on the last page.
+    #[serde(default)]
+    pub next: Option<u64>,
+}
+
+/// A model with its deploy gate and versions.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ModelView {
+    #[schema(value_type = Object)]
+    pub model: Model,
+    /// The gate last put in force.
+    #[schema(value_type = Option<Object>)]
+    pub gate: Option<GatePolicy>,
+    /// A change loosening the gate, waiting for another organisation's approval or for
+    /// its `effective_ms` (block time; from then on it is the gate in force).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(value_type = Option<Object>)]
+    pub pending_gate_change: Option<GateChange>,
+    #[schema(value_type = Vec<Object>)]
+    pub versions: Vec<ModelVersion>,
+}
