@@ -15,9 +15,8 @@ use verity_bft::block::LedgerBlock;
 use verity_bft::keys::{participants, private_key, public_key, verity_public_key};
 use verity_bft::{cert::certificate, digest, BftError};
 use verity_types::keys::SecretKey;
-use verity_types::Transfer;
 use verity_types::{
-    consensus_namespace, Block, BlockHeader, FinalityRound, Hash, OrgId, Transaction, Validator, ValidatorSet,
+    consensus_namespace, Block, BlockHeader, FinalityRound, Hash, OrgId, Transaction, Transfer, Validator, ValidatorSet,
 };
 
 fn keys(n: u8) -> Vec<SecretKey> {

@@ -10,8 +10,7 @@ use verity_bft::ledger::Ledger;
 use verity_consensus::{BlockProducer, Finalizer, SoloFinalizer};
 use verity_store::Store;
 use verity_types::keys::SecretKey;
-use verity_types::Burn;
-use verity_types::{AccountId, Action, AssetId, Block, Genesis, SignedTransaction, Transaction};
+use verity_types::{AccountId, Action, AssetId, Block, Burn, Genesis, SignedTransaction, Transaction};
 
 const CHAIN: &str = "junk";
 

@@ -29,9 +29,9 @@ use verity_state::genesis_state;
 use verity_store::Store;
 use verity_types::keys::SecretKey;
 use verity_types::{
-    AccountId, Action, AssetId, Genesis, Hash, OrgId, SignedTransaction, Transaction, TxStatus, Validator,
+    AccountId, Action, AssetId, ChangeValidators, Genesis, Hash, OrgId, ReportEquivocation, SignedTransaction,
+    Transaction, Transfer, TxStatus, Validator,
 };
-use verity_types::{ChangeValidators, ReportEquivocation, Transfer};
 
 const CHAIN: &str = "bft-sim";
 const MAX_BLOCK_BYTES: usize = 4 << 20;

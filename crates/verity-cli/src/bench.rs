@@ -15,8 +15,9 @@ use verity_node::datadir;
 use verity_node::mempool::{AdmitError, TxOutcome};
 use verity_node::{NodeCore, NodeOptions};
 use verity_types::keys::SecretKey;
-use verity_types::{AccountId, Action, AssetId, OrgId, Role, SignedTransaction, Transaction, TxStatus};
-use verity_types::{CreateAccount, Transfer};
+use verity_types::{
+    AccountId, Action, AssetId, CreateAccount, OrgId, Role, SignedTransaction, Transaction, Transfer, TxStatus,
+};
 
 use crate::output::show;
 use crate::Global;

@@ -12,10 +12,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 use verity_store::Store;
 use verity_types::keys::SecretKey;
-use verity_types::Burn;
 use verity_types::{
-    merkle, AccountId, Action, AssetId, Block, BlockHeader, Certificate, Genesis, GenesisAccount, GenesisOrg, Hash,
-    OrgId, Receipt, Signature, SignedTransaction, Transaction, TxStatus, Validator, ValidatorSignature,
+    merkle, AccountId, Action, AssetId, Block, BlockHeader, Burn, Certificate, Genesis, GenesisAccount, GenesisOrg,
+    Hash, OrgId, Receipt, Signature, SignedTransaction, Transaction, TxStatus, Validator, ValidatorSignature,
 };
 
 use crate::bench::{percentile, ProofsArgs};

@@ -42,15 +42,12 @@ use verity_types::keys::SecretKey;
 use verity_types::limits::{BLOCK_TXS_MAX, DATASET_CHUNK_ITEMS_MAX, MODEL_DEPTH_MAX};
 use verity_types::manifest::{DatasetManifest, ManifestItem};
 use verity_types::{
-    run_log_message, sha256, AccountId, Action, AttestationKind, ChallengeKind, CorrectionPolicy, DatasetId,
-    DatasetItem, DatasetMode, DatasetPolicy, DatasetRef, EnvId, GateRequirement, Hash, Licence, Metric, MetricBound,
-    ModelId, ModelVersionRef, OptOutScope, PayoutShare, RecordRef, ReviewLayer, Role, RunId, SignedTransaction,
-    Transaction, TxStatus,
-};
-use verity_types::{
-    AddDatasetItems, ChallengeItem, CorrectDecision, CreateAccount, Deploy, OptOutContent, PublishDataset,
-    RecordDecision, RegisterContent, RegisterModel, RegisterModelVersion, RegisterRun, Rollback, SetGate,
-    SubmitAttestation,
+    run_log_message, sha256, AccountId, Action, AddDatasetItems, AttestationKind, ChallengeItem, ChallengeKind,
+    CorrectDecision, CorrectionPolicy, CreateAccount, DatasetId, DatasetItem, DatasetMode, DatasetPolicy, DatasetRef,
+    Deploy, EnvId, GateRequirement, Hash, Licence, Metric, MetricBound, ModelId, ModelVersionRef, OptOutContent,
+    OptOutScope, PayoutShare, PublishDataset, RecordDecision, RecordRef, RegisterContent, RegisterModel,
+    RegisterModelVersion, RegisterRun, ReviewLayer, Role, Rollback, RunId, SetGate, SignedTransaction,
+    SubmitAttestation, Transaction, TxStatus,
 };
 
 use crate::bench::{max_rss_mib, percentile};

@@ -9,8 +9,10 @@ use verity_client::keystore::{generate_key, Keystore, Passphrase, KDF_PARAMS};
 use verity_client::sdk::{Committed, Signer};
 use verity_client::{verify, Client};
 use verity_node::datadir;
-use verity_types::{AccountId, Action, AssetId, EscrowId, Genesis, Hash, OrgId, PublicKey, Role};
-use verity_types::{CreateAccount, EscrowLock, EscrowRefund, EscrowRelease, GrantRole, Mint, RevokeRole, Transfer};
+use verity_types::{
+    AccountId, Action, AssetId, CreateAccount, EscrowId, EscrowLock, EscrowRefund, EscrowRelease, Genesis, GrantRole,
+    Hash, Mint, OrgId, PublicKey, RevokeRole, Role, Transfer,
+};
 
 use crate::output::show;
 use crate::{bench, init, load, Cli, Command, Global};

@@ -16,9 +16,10 @@ use sha2::{Digest, Sha256};
 use verity_client::http::TxResult;
 use verity_client::sdk::{Committed, Signer};
 use verity_client::Client;
-use verity_types::ContentDisputed;
-use verity_types::{AccountId, Action, ContentId, Hash, Licence, OptOutScope, PayoutShare, PPM};
-use verity_types::{OptOutContent, RegisterContent, ResolveContentDispute, WithdrawOptOut};
+use verity_types::{
+    AccountId, Action, ContentDisputed, ContentId, Hash, Licence, OptOutContent, OptOutScope, PayoutShare,
+    RegisterContent, ResolveContentDispute, WithdrawOptOut, PPM,
+};
 
 use crate::output::show;
 use crate::Global;

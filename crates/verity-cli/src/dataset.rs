@@ -22,13 +22,10 @@ use verity_client::sdk::Signer;
 use verity_client::Client;
 use verity_types::limits::{BATCH_TXS_MAX, DATASET_CHUNK_ITEMS_MAX};
 use verity_types::manifest::{DatasetManifest, ManifestItem, MembershipProof};
-use verity_types::ChallengeResolved;
 use verity_types::{
-    AccountId, Action, ChallengeKind, ChallengeReview, ContentId, DatasetId, DatasetItem, DatasetMode, DatasetPolicy,
-    DatasetRef, DatasetVersion, Event, Hash, Licence, OrgId, RecordRef,
-};
-use verity_types::{
-    AddDatasetItems, AnswerChallenge, ChallengeItem, LiftFlags, PublishDataset, ResolveChallenge, SetChallengeReview,
+    AccountId, Action, AddDatasetItems, AnswerChallenge, ChallengeItem, ChallengeKind, ChallengeResolved,
+    ChallengeReview, ContentId, DatasetId, DatasetItem, DatasetMode, DatasetPolicy, DatasetRef, DatasetVersion, Event,
+    Hash, Licence, LiftFlags, OrgId, PublishDataset, RecordRef, ResolveChallenge, SetChallengeReview,
 };
 
 use crate::content::{hash_file, parse_licence, result_json, result_rows, submit, submit_as, SignerArg};

@@ -14,8 +14,7 @@ use serde_json::json;
 use tokio::sync::Mutex;
 use verity_client::http::TxState;
 use verity_client::Client;
-use verity_types::Transfer;
-use verity_types::{AccountId, Action, AssetId, SignedTransaction, Transaction};
+use verity_types::{AccountId, Action, AssetId, SignedTransaction, Transaction, Transfer};
 
 use crate::output::show;
 use crate::Global;

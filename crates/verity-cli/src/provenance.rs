@@ -10,13 +10,11 @@ use verity_client::Client;
 use verity_types::dsse::{Envelope, EvalDataset, EvaluationPredicate, EvaluationStatement, IN_TOTO_PAYLOAD_TYPE};
 use verity_types::keys::SecretKey;
 use verity_types::{
-    run_log_message, sha256, AccountId, Action, AttestationKind, CorrectionPolicy, DatasetRef, EnvId, GateRequirement,
-    GateRules, Genesis, Hash, Metric, MetricBound, ModelId, ModelVersionRef, RecordRef, ReviewLayer, RunId, Signature,
+    run_log_message, sha256, AccountId, Action, ApproveGateChange, AttestationKind, CorrectDecision, CorrectionPolicy,
+    DatasetRef, Deploy, Deprecate, EnvId, GateRequirement, GateRules, Genesis, Hash, Metric, MetricBound, ModelId,
+    ModelVersionRef, RecordDecision, RecordRef, RegisterModel, RegisterModelVersion, RegisterRun, ReviewLayer,
+    RevokeAttestation, Rollback, RunId, SetGate, SetGateRules, SetRiskPolicy, Signature, SubmitAttestation,
     ValidatorSet,
-};
-use verity_types::{
-    ApproveGateChange, CorrectDecision, Deploy, Deprecate, RecordDecision, RegisterModel, RegisterModelVersion,
-    RegisterRun, RevokeAttestation, Rollback, SetGate, SetGateRules, SetRiskPolicy, SubmitAttestation,
 };
 
 use crate::commands::send;

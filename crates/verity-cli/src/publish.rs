@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verity_client::{Client, ClientError};
 use verity_oms::oms::{self, SigningKey};
-use verity_types::{Action, Hash, ModelId, ModelVersion, RecordRef, RunId};
-use verity_types::{RegisterModel, RegisterModelVersion};
+use verity_types::{Action, Hash, ModelId, ModelVersion, RecordRef, RegisterModel, RegisterModelVersion, RunId};
 
 use crate::model::{with_progress, HashingArgs};
 use crate::output::show;

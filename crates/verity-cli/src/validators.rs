@@ -13,8 +13,7 @@ use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verity_client::Client;
-use verity_types::ChangeValidators;
-use verity_types::{Action, Approval, OrgId, PublicKey, ValidatorChange, ValidatorOp};
+use verity_types::{Action, Approval, ChangeValidators, OrgId, PublicKey, ValidatorChange, ValidatorOp};
 
 use crate::commands::{send, validators_for};
 use crate::output::show;

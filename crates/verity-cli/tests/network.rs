@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 use verity_client::http::{Client, TxState};
 use verity_client::keystore::Keystore;
 use verity_types::keys::SecretKey;
-use verity_types::Transfer;
-use verity_types::{AccountId, Action, AssetId, Genesis, SignedTransaction, Transaction};
+use verity_types::{AccountId, Action, AssetId, Genesis, SignedTransaction, Transaction, Transfer};
 
 const N: usize = 4;
 

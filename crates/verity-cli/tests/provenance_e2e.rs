@@ -13,10 +13,9 @@ use verity_client::Client;
 use verity_types::audit::AuditBundle;
 use verity_types::manifest::{DatasetManifest, ManifestItem};
 use verity_types::{
-    sha256, Action, ChallengeKind, DatasetId, DatasetItem, DatasetMode, DatasetPolicy, Hash, Licence, OptOutScope,
-    PayoutShare, Transaction, TxStatus,
+    sha256, Action, AddDatasetItems, ChallengeItem, ChallengeKind, DatasetId, DatasetItem, DatasetMode, DatasetPolicy,
+    Hash, Licence, OptOutContent, OptOutScope, PayoutShare, PublishDataset, RegisterContent, Transaction, TxStatus,
 };
-use verity_types::{AddDatasetItems, ChallengeItem, OptOutContent, PublishDataset, RegisterContent};
 
 struct Net {
     _dir: tempfile::TempDir,

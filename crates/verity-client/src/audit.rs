@@ -25,12 +25,9 @@ use verity_types::dsse::EvaluationStatement;
 use verity_types::encoding::decode;
 use verity_types::provenance::keys;
 use verity_types::{
-    Action, BlockHeader, Checkpoint, Flag, Genesis, Hash, Record, RecordKind, RecordRef, SignedTransaction, TxStatus,
-    TypesError, ValidatorSet,
-};
-use verity_types::{
-    ChallengeItem, CorrectDecision, Deploy, OptOutContent, PublishDataset, RecordDecision, RegisterContent,
-    RegisterModelVersion, RegisterRun, Rollback, SubmitAttestation,
+    Action, BlockHeader, ChallengeItem, Checkpoint, CorrectDecision, Deploy, Flag, Genesis, Hash, OptOutContent,
+    PublishDataset, Record, RecordDecision, RecordKind, RecordRef, RegisterContent, RegisterModelVersion, RegisterRun,
+    Rollback, SignedTransaction, SubmitAttestation, TxStatus, TypesError, ValidatorSet,
 };
 
 use crate::error::ClientError;

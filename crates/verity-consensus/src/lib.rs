@@ -31,9 +31,8 @@ use std::sync::Arc;
 use verity_state::{BlockContext, BlockOutcome, StateRead};
 use verity_store::{Prepared, PreparedBase, StateWrites, Store};
 use verity_types::keys::SecretKey;
-use verity_types::merkle;
 use verity_types::{
-    Block, BlockHeader, Certificate, Genesis, Hash, HeaderVersion, Receipt, SignedTransaction, ValidatorSet,
+    merkle, Block, BlockHeader, Certificate, Genesis, Hash, HeaderVersion, Receipt, SignedTransaction, ValidatorSet,
     ValidatorSignature,
 };
 

@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use verity_consensus::StoreView;
 use verity_types::keys::SecretKey;
-use verity_types::ReportEquivocation;
-use verity_types::{AccountId, Action, Equivocation, Hash, PublicKey, Transaction, TxStatus};
+use verity_types::{AccountId, Action, Equivocation, Hash, PublicKey, ReportEquivocation, Transaction, TxStatus};
 
 use crate::core::NodeCore;
 

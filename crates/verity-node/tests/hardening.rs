@@ -14,9 +14,9 @@ use verity_node::http::{self, HttpLimits};
 use verity_node::mempool::NONCE_WINDOW;
 use verity_node::{NodeCore, NodeOptions};
 use verity_types::keys::SecretKey;
-use verity_types::Transfer;
 use verity_types::{
-    AccountId, Action, AssetId, Genesis, GenesisAccount, GenesisOrg, OrgId, SignedTransaction, Transaction, Validator,
+    AccountId, Action, AssetId, Genesis, GenesisAccount, GenesisOrg, OrgId, SignedTransaction, Transaction, Transfer,
+    Validator,
 };
 
 const CHAIN: &str = "hardening-test";

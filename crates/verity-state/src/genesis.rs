@@ -6,8 +6,7 @@ use verity_types::{AssetId, Genesis, Role};
 
 use crate::bank::{self, AssetInfo};
 use crate::consensus;
-use crate::error::BankError;
-use crate::error::StateError;
+use crate::error::{BankError, StateError};
 use crate::identity::{self, Account, Org};
 use crate::view::{Layer, MemState, StateWrites};
 

@@ -41,7 +41,7 @@ mod tests;
 pub use bank::escrow::escrow;
 pub use bank::{account_balances, asset, asset_supply, balance, AssetInfo, Escrow, EscrowStatus};
 pub use consensus::{evidence, evidence_count, validator_set, EvidenceRecord};
-pub use error::StateError;
+pub use error::{BankError, ConsensusError, IdentityError, ProvenanceError, StateError};
 pub use exec::{check_admission, execute_block, BlockContext, BlockOutcome};
 pub use genesis::genesis_state;
 pub use identity::{account, org, Account, Org};

@@ -3,14 +3,13 @@
 //! escrow stays in state with its final status; nothing is deleted.
 
 pub use verity_types::{Escrow, EscrowStatus};
-use verity_types::{EscrowId, Event, Role};
-use verity_types::{EscrowLocked, EscrowRefunded, EscrowReleased};
+use verity_types::{
+    EscrowId, EscrowLock, EscrowLocked, EscrowRefund, EscrowRefunded, EscrowRelease, EscrowReleased, Event, Role,
+};
 
 use super::{credit, debit, existing_asset, keys, require_account, require_positive};
-use verity_types::{EscrowLock, EscrowRefund, EscrowRelease};
 
-use crate::error::BankError;
-use crate::error::StateError;
+use crate::error::{BankError, StateError};
 use crate::exec::Ctx;
 use crate::identity::require_role;
 use crate::view::{read, Layer, StateRead};

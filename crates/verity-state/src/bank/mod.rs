@@ -20,12 +20,9 @@ pub mod keys;
 use std::collections::BTreeMap;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use verity_types::{AccountId, AssetId, Event, MintRule, Role};
-use verity_types::{Burned, Minted, Transferred};
+use verity_types::{AccountId, AssetId, Burn, Burned, Event, Mint, MintRule, Minted, Role, Transfer, Transferred};
 
 pub use escrow::{Escrow, EscrowStatus};
-
-use verity_types::{Burn, Mint, Transfer};
 
 use crate::error::StateError;
 use crate::exec::Ctx;

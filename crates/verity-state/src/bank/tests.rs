@@ -1,6 +1,7 @@
-use verity_types::{Action, EscrowId, Event, Hash, MintRule};
-use verity_types::{Burned, EscrowLocked, EscrowRefunded, EscrowReleased, Minted, Transferred};
-use verity_types::{EscrowRefund, EscrowRelease, GrantRole, RevokeRole};
+use verity_types::{
+    Action, Burned, EscrowId, EscrowLocked, EscrowRefund, EscrowRefunded, EscrowRelease, EscrowReleased, Event,
+    GrantRole, Hash, MintRule, Minted, RevokeRole, Transferred,
+};
 
 use crate::error::BankError;
 use crate::testkit::*;

@@ -25,10 +25,10 @@ pub use verity_types::{EvidenceRecord, ScheduledChange};
 pub mod keys;
 
 use verity_types::validators::{boundary_height, epoch_of};
-use verity_types::{EquivocationRecorded, ValidatorChangeScheduled};
-use verity_types::{Event, Genesis, OrgId, Role, ValidatorSet};
-
-use verity_types::{ChangeValidators, ReportEquivocation};
+use verity_types::{
+    ChangeValidators, EquivocationRecorded, Event, Genesis, OrgId, ReportEquivocation, Role, ValidatorChangeScheduled,
+    ValidatorSet,
+};
 
 use crate::error::StateError;
 use crate::exec::Ctx;

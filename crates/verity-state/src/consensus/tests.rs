@@ -1,6 +1,7 @@
-use verity_types::EquivocationRecorded;
-use verity_types::ReportEquivocation;
-use verity_types::{consensus_namespace, sha256, Action, Equivocation, Event, Hash, Offence, SignedVote, VoteKind};
+use verity_types::{
+    consensus_namespace, sha256, Action, Equivocation, EquivocationRecorded, Event, Hash, Offence, ReportEquivocation,
+    SignedVote, VoteKind,
+};
 
 use crate::testkit::*;
 

@@ -16,10 +16,10 @@ pub use error::IdentityError;
 pub mod keys;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use verity_types::{AccountCreated, KeyRotated, RoleGranted, RoleRevoked};
-use verity_types::{AccountId, Event, OrgId, PublicKey, Role};
-
-use verity_types::{CreateAccount, GrantRole, RevokeRole, RotateKey};
+use verity_types::{
+    AccountCreated, AccountId, CreateAccount, Event, GrantRole, KeyRotated, OrgId, PublicKey, RevokeRole, Role,
+    RoleGranted, RoleRevoked, RotateKey,
+};
 
 use crate::error::StateError;
 use crate::exec::Ctx;

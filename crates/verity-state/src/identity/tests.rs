@@ -1,6 +1,6 @@
-use verity_types::{AccountCreated, KeyRotated, RoleGranted};
-use verity_types::{Action, Event, Role};
-use verity_types::{CreateAccount, GrantRole, RevokeRole, RotateKey};
+use verity_types::{
+    AccountCreated, Action, CreateAccount, Event, GrantRole, KeyRotated, RevokeRole, Role, RoleGranted, RotateKey,
+};
 
 use crate::testkit::*;
 

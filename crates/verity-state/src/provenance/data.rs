@@ -4,28 +4,23 @@ use std::collections::BTreeSet;
 use verity_types::manifest::content_leaf;
 use verity_types::merkle::{frontier_push, frontier_root};
 use verity_types::{
-    ChallengeAnswered, ChallengeOpened, ChallengeResolved, ChallengeReviewSet, ContentDisputeResolved, ContentDisputed,
-    ContentRegistered, DatasetCompleted, DatasetItemsAdded, DatasetPublished, OptOutWithdrawn, OptedOut, ReviewVoted,
+    AddDatasetItems, AnswerChallenge, Challenge, ChallengeAnswered, ChallengeItem, ChallengeKind, ChallengeOpened,
+    ChallengeResolved, ChallengeReview, ChallengeReviewSet, ChallengeStatus, Content, ContentClaim, ContentDispute,
+    ContentDisputeResolved, ContentDisputed, ContentRegistered, Dataset, DatasetCompleted, DatasetItem,
+    DatasetItemsAdded, DatasetMode, DatasetPolicy, DatasetPublished, DatasetRef, DatasetStatus, DatasetVersion,
+    DisputeResolution, Event, FlagCause, FlagLift, Hash, Licence, LiftFlags, OptOut, OptOutContent, OptOutWithdrawn,
+    OptedOut, OrgId, PublishDataset, RecordKind, RecordRef, RegisterContent, ResolveChallenge, ResolveContentDispute,
+    ReviewRule, ReviewVote, ReviewVoted, Role, SetChallengeReview, WithdrawOptOut,
 };
 
 use verity_types::limits::{DISPUTES_PER_CONTENT_MAX, DISPUTE_CLAIMS_MAX};
-use verity_types::{
-    Challenge, ChallengeKind, ChallengeReview, ChallengeStatus, Content, ContentClaim, ContentDispute, Dataset,
-    DatasetItem, DatasetMode, DatasetPolicy, DatasetRef, DatasetStatus, DatasetVersion, DisputeResolution, Event,
-    FlagCause, FlagLift, Hash, Licence, OptOut, OrgId, RecordKind, RecordRef, ReviewRule, ReviewVote, Role,
-};
 
 use super::{
     add_edge, challenge, challenge_review, content, content_disputes, dataset, dataset_version, dispute, downstream,
     flag_downstream, keys, lift_downstream, open_dispute, opt_out,
 };
-use verity_types::{
-    AddDatasetItems, AnswerChallenge, ChallengeItem, LiftFlags, OptOutContent, PublishDataset, RegisterContent,
-    ResolveChallenge, ResolveContentDispute, SetChallengeReview, WithdrawOptOut,
-};
 
-use crate::error::ProvenanceError;
-use crate::error::StateError;
+use crate::error::{ProvenanceError, StateError};
 use crate::exec::Ctx;
 use crate::identity::{self, require_role};
 use crate::view::{read, Layer, StateRead};

@@ -2,17 +2,13 @@
 //! now refused (or made harmless), plus the appeal, quorum and dispute rules they brought.
 
 use verity_types::{
-    attestation_id, sha256, Action, ChallengeKind, ChallengeReview, ChallengeStatus, DatasetMode, DatasetPolicy, Event,
-    FlagCause, GenesisAccount, GenesisOrg, OptOutScope, PayoutShare, RecordRef, Role,
-};
-use verity_types::{
-    ApproveGateChange, ChallengeItem, CreateAccount, Deprecate, GrantRole, LiftFlags, OptOutContent, RecordDecision,
-    RegisterContent, RegisterModel, RegisterRun, ResolveChallenge, ResolveContentDispute, Rollback, SetChallengeReview,
-    SetGateRules, SetRiskPolicy, SubmitAttestation, WithdrawOptOut,
-};
-use verity_types::{
-    AttestationSubmitted, ChallengeResolved, ContentDisputed, DeploymentAtRisk, FlagLifted, GateChangeActivated,
-    GateChangeApproved, GateChangeProposed, GateChangeSuperseded, ReviewVoted,
+    attestation_id, sha256, Action, ApproveGateChange, AttestationSubmitted, ChallengeItem, ChallengeKind,
+    ChallengeResolved, ChallengeReview, ChallengeStatus, ContentDisputed, CreateAccount, DatasetMode, DatasetPolicy,
+    DeploymentAtRisk, Deprecate, Event, FlagCause, FlagLifted, GateChangeActivated, GateChangeApproved,
+    GateChangeProposed, GateChangeSuperseded, GenesisAccount, GenesisOrg, GrantRole, LiftFlags, OptOutContent,
+    OptOutScope, PayoutShare, RecordDecision, RecordRef, RegisterContent, RegisterModel, RegisterRun, ResolveChallenge,
+    ResolveContentDispute, ReviewVoted, Role, Rollback, SetChallengeReview, SetGateRules, SetRiskPolicy,
+    SubmitAttestation, WithdrawOptOut,
 };
 
 use super::tests::*;

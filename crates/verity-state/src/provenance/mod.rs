@@ -92,10 +92,10 @@ use borsh::BorshDeserialize;
 use verity_types::limits::{TRACE_FANOUT_DEFAULT, TRACE_NODES_MAX};
 use verity_types::{
     Attestation, Challenge, ChallengeReview, Content, ContentDispute, Dataset, DatasetRef, DatasetVersion, Decision,
-    Deployment, DeploymentRisk, Event, Flag, FlagCause, FlagLift, GateChange, GatePolicy, Hash, Model, ModelId,
-    ModelVersion, ModelVersionRef, OptOut, Record, RecordKind, RecordRef, ReviewRule, RiskPolicy, TrainingRun,
+    Deployment, DeploymentAtRisk, DeploymentRisk, Event, Flag, FlagCause, FlagLift, FlagLifted, GateChange, GatePolicy,
+    Hash, Model, ModelId, ModelVersion, ModelVersionRef, OptOut, Record, RecordFlagged, RecordKind, RecordRef,
+    ReviewRule, RiskPolicy, TrainingRun,
 };
-use verity_types::{DeploymentAtRisk, FlagLifted, RecordFlagged};
 
 use crate::error::StateError;
 use crate::view::{read, Layer, StateRead};

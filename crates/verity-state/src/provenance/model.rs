@@ -4,27 +4,22 @@
 use verity_types::dsse::{Envelope, EvaluationStatement, IN_TOTO_PAYLOAD_TYPE};
 use verity_types::limits::{GATE_CHANGE_DELAY_MS, MODEL_DEPTH_MAX};
 use verity_types::{
-    attestation_id, gate_change_id, run_log_message, Attestation, CorrectionPolicy, DatasetStatus, Decision,
-    Deployment, DeploymentKind, Deprecation, EnvId, Event, GateChange, GateChangeStatus, GatePolicy, GateRules, Hash,
-    Model, ModelId, ModelVersion, ModelVersionRef, RecordKind, RecordRef, ReviewLayer, RiskPolicy, Role, TrainingRun,
-};
-use verity_types::{
-    AttestationRevoked, AttestationSubmitted, DecisionRecorded, Deployed, Deprecated, GateChangeActivated,
-    GateChangeApproved, GateChangeProposed, GateChangeSuperseded, GateSet, ModelRegistered, ModelVersionRegistered,
-    RiskPolicySet, RunRegistered,
+    attestation_id, gate_change_id, run_log_message, ApproveGateChange, Attestation, AttestationRevoked,
+    AttestationSubmitted, CorrectDecision, CorrectionPolicy, DatasetStatus, Decision, DecisionRecorded, Deploy,
+    Deployed, Deployment, DeploymentKind, Deprecate, Deprecated, Deprecation, EnvId, Event, GateChange,
+    GateChangeActivated, GateChangeApproved, GateChangeProposed, GateChangeStatus, GateChangeSuperseded, GatePolicy,
+    GateRules, GateSet, Hash, Model, ModelId, ModelRegistered, ModelVersion, ModelVersionRef, ModelVersionRegistered,
+    RecordDecision, RecordKind, RecordRef, RegisterModel, RegisterModelVersion, RegisterRun, ReviewLayer,
+    RevokeAttestation, RiskPolicy, RiskPolicySet, Role, Rollback, RunRegistered, SetRiskPolicy, SubmitAttestation,
+    TrainingRun,
 };
 
 use super::{
     add_edge, attestation, current_deployment, dataset_version, decision, deployment_count, downstream, gate,
     gate_in_force, keys, model, model_by_fingerprint, model_version, pending_gate_change, require_unflagged, run,
 };
-use verity_types::{
-    ApproveGateChange, CorrectDecision, Deploy, Deprecate, RecordDecision, RegisterModel, RegisterModelVersion,
-    RegisterRun, RevokeAttestation, Rollback, SetRiskPolicy, SubmitAttestation,
-};
 
-use crate::error::ProvenanceError;
-use crate::error::StateError;
+use crate::error::{ProvenanceError, StateError};
 use crate::exec::Ctx;
 use crate::identity::{self, require_role, Account};
 use crate::view::{Layer, StateRead};

@@ -5,18 +5,15 @@ use proptest::prelude::*;
 use verity_types::dsse::{Envelope, EvalDataset, EvaluationPredicate, EvaluationStatement, IN_TOTO_PAYLOAD_TYPE};
 use verity_types::manifest::{DatasetManifest, ManifestItem};
 use verity_types::{
-    run_log_message, sha256, Action, AttestationKind, ChallengeKind, ChallengeStatus, CorrectionPolicy, DatasetId,
-    DatasetItem, DatasetMode, DatasetPolicy, DatasetRef, DatasetStatus, EnvId, Event, GateRequirement, Hash, Licence,
-    Metric, MetricBound, ModelId, ModelVersionRef, OptOutScope, PayoutShare, RecordKind, RecordRef, ReviewLayer, Role,
-    RunId, TxStatus,
+    run_log_message, sha256, Action, AddDatasetItems, AnswerChallenge, ApproveGateChange, AttestationKind,
+    AttestationSubmitted, ChallengeItem, ChallengeKind, ChallengeStatus, ContentRegistered, CorrectDecision,
+    CorrectionPolicy, DatasetCompleted, DatasetId, DatasetItem, DatasetMode, DatasetPolicy, DatasetRef, DatasetStatus,
+    Deploy, Deployed, Deprecate, EnvId, Event, GateRequirement, Hash, Licence, Metric, MetricBound, ModelId,
+    ModelVersionRef, OptOutContent, OptOutScope, PayoutShare, PublishDataset, RecordDecision, RecordFlagged,
+    RecordKind, RecordRef, RegisterContent, RegisterModel, RegisterModelVersion, RegisterRun, ResolveChallenge,
+    ReviewLayer, RevokeAttestation, RevokeRole, Role, Rollback, RunId, SetGate, SetGateRules, SubmitAttestation,
+    TxStatus, WithdrawOptOut,
 };
-use verity_types::{
-    AddDatasetItems, AnswerChallenge, ApproveGateChange, ChallengeItem, CorrectDecision, Deploy, Deprecate,
-    OptOutContent, PublishDataset, RecordDecision, RegisterContent, RegisterModel, RegisterModelVersion, RegisterRun,
-    ResolveChallenge, RevokeAttestation, RevokeRole, Rollback, SetGate, SetGateRules, SubmitAttestation,
-    WithdrawOptOut,
-};
-use verity_types::{AttestationSubmitted, ContentRegistered, DatasetCompleted, Deployed, RecordFlagged};
 
 use crate::testkit::*;
 

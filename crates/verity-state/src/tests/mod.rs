@@ -4,9 +4,10 @@
 mod properties;
 mod speed;
 
-use verity_types::Transferred;
-use verity_types::{sha256, Action, Event, GenesisBalance, Role, Transaction, TxStatus};
-use verity_types::{EscrowRelease, SubmitAttestation, Transfer};
+use verity_types::{
+    sha256, Action, EscrowRelease, Event, GenesisBalance, Role, SubmitAttestation, Transaction, Transfer, Transferred,
+    TxStatus,
+};
 
 use crate::testkit::*;
 use crate::{check_admission, execute_block, genesis_state, BlockContext, MemState, StateError};

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use verity_types::{sha256, Action, EscrowId, Event, Hash, Receipt, SignedTransaction};
-use verity_types::{Burned, Minted};
-use verity_types::{EscrowRefund, EscrowRelease};
+use verity_types::{
+    sha256, Action, Burned, EscrowId, EscrowRefund, EscrowRelease, Event, Hash, Minted, Receipt, SignedTransaction,
+};
 
 use crate::testkit::*;
 

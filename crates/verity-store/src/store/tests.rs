@@ -4,8 +4,7 @@ use std::time::Instant;
 use proptest::prelude::*;
 use verity_types::merkle::{self, leaf_hash};
 use verity_types::proof::state_root as reference_state_root;
-use verity_types::Transfer;
-use verity_types::{AccountId, Action, AssetId, PublicKey, Signature, Transaction, TxStatus};
+use verity_types::{AccountId, Action, AssetId, ProofError, PublicKey, Signature, Transaction, Transfer, TxStatus};
 
 use super::*;
 
@@ -158,8 +157,6 @@ fn log_roots_and_proofs_match_the_reference() {
     assert!(matches!(store.consistency_proof(5, 4), Err(StoreError::Proof(ProofError::SizesOutOfOrder { .. }))));
     assert!(matches!(store.log_root_at(size + 1), Err(StoreError::TreeSizeTooLarge { .. })));
 }
-
-use verity_types::ProofError;
 
 #[test]
 fn blocks_txs_and_receipts_read_back() {
