@@ -1,10 +1,13 @@
 //! Provenance records, dataset checks, release audits and models.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use verity_types::limits::BATCH_TXS_MAX;
+
 use verity_types::{
-    DatasetItem, DatasetPolicy, Deployment, DeploymentRisk, Flag, GateChange, GatePolicy, Licence, Model, ModelVersion,
+    DatasetItem, DatasetPolicy, Deployment, DeploymentKind, DeploymentRisk, Flag, GateChange, GatePolicy, Licence,
+    Model, ModelVersion, Record, RecordKind, RecordRef, ReviewLayer,
 };
 
 /// A provenance record with its flags.
@@ -142,4 +145,110 @@ pub struct ModelView {
     pub pending_gate_change: Option<GateChange>,
     #[schema(value_type = Vec<Object>)]
     pub versions: Vec<ModelVersion>,
+}
+
+/// One record in a lineage trace, with the records beyond it in the walk's direction.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TraceNode {
+    /// The record's reference, e.g. `model:clf@2`.
+    #[schema(value_type = String)]
+    pub record: RecordRef,
+    /// One line for people ([`record_summary`]).
+    pub summary: String,
+    /// The record (`kind` and `record`, as `GET /v1/records/{ref}` gives them).
+    #[schema(value_type = Object)]
+    pub data: Record,
+    /// Number of flags on the record (problems found upstream of it), lifted ones included.
+    pub flags: u32,
+    /// Number of its flags not lifted on appeal (a record with any cannot be used).
+    pub flags_active: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub children: Vec<TraceNode>,
+    /// Downstream records not listed under this record, by kind: the older ones beyond
+    /// the trace's fan-out, and any the node limit cut off.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Object)]
+    pub more: BTreeMap<RecordKind, u64>,
+    /// A deployment in force whose model version is flagged or deprecated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub at_risk: Option<DeploymentRisk>,
+    /// The record already appears earlier in this direction; its children are there.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub repeated: bool,
+}
+
+/// A lineage trace: the root record, what it came from, and what came from it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Trace {
+    pub root: TraceNode,
+    pub upstream: Vec<TraceNode>,
+    pub downstream: Vec<TraceNode>,
+    /// Records returned (the root included).
+    pub nodes: usize,
+    /// The walk stopped at its node limit before reaching every record (records left out
+    /// by the fan-out are counted in `more` and do not make a trace truncated).
+    pub truncated: bool,
+}
+
+/// A one-line summary of a record for people (the `summary` of record views and trace
+/// nodes).
+pub fn record_summary(record: &Record) -> String {
+    match record {
+        Record::Content(c) => {
+            format!("{} {} by {} ({} opt-outs)", c.media_type, c.licence, c.creator, c.opt_outs.len())
+        }
+        Record::OptOut(o) => {
+            format!("{:?} by {}{}", o.scope, o.by, if o.withdrawn_height.is_some() { " (withdrawn)" } else { "" })
+        }
+        Record::Dataset(d) => format!(
+            "{:?} {:?}, {} items, root {}, curator {}",
+            d.mode,
+            d.status,
+            d.count,
+            &d.root.to_hex()[..16],
+            d.curator
+        ),
+        Record::Challenge(c) => format!("{:?} {:?} by {}", c.kind, c.status, c.challenger),
+        Record::Run(r) => {
+            format!("commit {} on {} by team {}, provider {}", r.code_commit, r.training_date, r.team, r.provider)
+        }
+        Record::ModelVersion(m) => format!(
+            "fingerprint {}, owner {}{}",
+            &m.fingerprint.to_hex()[..16],
+            m.owner,
+            if m.deprecated.is_some() { ", deprecated" } else { "" }
+        ),
+        Record::Attestation(a) => format!(
+            "{} by {}: {}{}",
+            a.kind,
+            a.evaluator,
+            if a.passed { "passed" } else { "failed" },
+            if a.revoked.is_some() { ", revoked" } else { "" }
+        ),
+        Record::Deployment(d) => match &d.kind {
+            DeploymentKind::Deploy => format!("deploy to {} by {}", d.environment, d.by),
+            DeploymentKind::Rollback { from_version, .. } => {
+                format!("rollback of {} from v{from_version} by {}", d.environment, d.by)
+            }
+        },
+        Record::Decision(d) => format!(
+            "by {}, {}, {}{}",
+            d.operator,
+            if d.binding { "binding" } else { "advisory" },
+            match &d.review {
+                ReviewLayer::None => "no human review".to_string(),
+                ReviewLayer::Human(r) => format!("reviewed by {r}"),
+            },
+            if d.superseded_by.is_some() { ", superseded" } else { "" }
+        ),
+        Record::Dispute(d) => {
+            let claimants: Vec<String> = d.claims.iter().map(|c| format!("{} ({})", c.claimant, c.org)).collect();
+            match &d.resolution {
+                None => format!("open: claimed by {}", claimants.join(", ")),
+                Some(r) => format!("resolved for {} by {}: claimed by {}", r.winner, r.by, claimants.join(", ")),
+            }
+        }
+    }
 }

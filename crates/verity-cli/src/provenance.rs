@@ -1,20 +1,22 @@
 //! Provenance commands: training runs, models and versions, attestations, deploy gates,
 //! deployments, decisions, lineage traces and audit bundles.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
+use verity_client::http::TraceNode;
 use verity_client::Client;
 use verity_types::dsse::{Envelope, EvalDataset, EvaluationPredicate, EvaluationStatement, IN_TOTO_PAYLOAD_TYPE};
 use verity_types::keys::SecretKey;
 use verity_types::{
     run_log_message, sha256, AccountId, Action, ApproveGateChange, AttestationKind, CorrectDecision, CorrectionPolicy,
     DatasetRef, Deploy, Deprecate, EnvId, GateRequirement, GateRules, Genesis, Hash, Metric, MetricBound, ModelId,
-    ModelVersionRef, RecordDecision, RecordRef, RegisterModel, RegisterModelVersion, RegisterRun, ReviewLayer,
-    RevokeAttestation, Rollback, RunId, SetGate, SetGateRules, SetRiskPolicy, Signature, SubmitAttestation,
-    ValidatorSet,
+    ModelVersionRef, RecordDecision, RecordKind, RecordRef, RegisterModel, RegisterModelVersion, RegisterRun,
+    ReviewLayer, RevokeAttestation, Rollback, RunId, SetGate, SetGateRules, SetRiskPolicy, Signature,
+    SubmitAttestation, ValidatorSet,
 };
 
 use crate::commands::send;
@@ -417,25 +419,19 @@ pub fn audit_verify(g: &Global, file: &Path, validators: &Path) -> Result<()> {
     Ok(())
 }
 
-fn print_tree(nodes: &serde_json::Value, indent: usize, arrow: &str) {
-    for n in nodes.as_array().into_iter().flatten() {
-        let flags = n["flags"].as_u64().unwrap_or(0);
-        let flag = if flags > 0 { format!("  [FLAGGED x{flags}]") } else { String::new() };
-        let rep = if n["repeated"].as_bool().unwrap_or(false) { "  (see above)" } else { "" };
-        println!(
-            "{}{arrow} {}  {}{flag}{rep}",
-            "  ".repeat(indent),
-            n["record"].as_str().unwrap_or("?"),
-            n["summary"].as_str().unwrap_or("")
-        );
-        print_tree(&n["children"], indent + 1, arrow);
-        print_more(&n["more"], indent + 1);
+fn print_tree(nodes: &[TraceNode], indent: usize, arrow: &str) {
+    for n in nodes {
+        let flag = if n.flags > 0 { format!("  [FLAGGED x{}]", n.flags) } else { String::new() };
+        let rep = if n.repeated { "  (see above)" } else { "" };
+        println!("{}{arrow} {}  {}{flag}{rep}", "  ".repeat(indent), n.record, n.summary);
+        print_tree(&n.children, indent + 1, arrow);
+        print_more(&n.more, indent + 1);
     }
 }
 
 /// Prints a record's `more`: downstream records beyond the trace's fan-out, by kind.
-fn print_more(more: &serde_json::Value, indent: usize) {
-    for (kind, n) in more.as_object().into_iter().flatten() {
+fn print_more(more: &BTreeMap<RecordKind, u64>, indent: usize) {
+    for (kind, n) in more {
         println!("{}-> ... {} more {kind} record(s) (raise --fanout to list them)", "  ".repeat(indent), n);
     }
 }
@@ -732,21 +728,20 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&t)?);
                 return Ok(());
             }
-            let root = &t["root"];
-            let flags = root["flags"].as_u64().unwrap_or(0);
+            let root = &t.root;
             println!(
                 "{}  {}{}",
-                root["record"].as_str().unwrap_or("?"),
-                root["summary"].as_str().unwrap_or(""),
-                if flags > 0 { format!("  [FLAGGED x{flags}]") } else { String::new() }
+                root.record,
+                root.summary,
+                if root.flags > 0 { format!("  [FLAGGED x{}]", root.flags) } else { String::new() }
             );
             println!("upstream (what it came from):");
-            print_tree(&t["upstream"], 1, "<-");
+            print_tree(&t.upstream, 1, "<-");
             println!("downstream (what came from it):");
-            print_tree(&t["downstream"], 1, "->");
-            print_more(&root["more"], 1);
-            if t["truncated"].as_bool().unwrap_or(false) {
-                println!("(truncated at {} records; raise --limit)", t["nodes"]);
+            print_tree(&t.downstream, 1, "->");
+            print_more(&root.more, 1);
+            if t.truncated {
+                println!("(truncated at {} records; raise --limit)", t.nodes);
             }
             Ok(())
         }

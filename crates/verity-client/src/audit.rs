@@ -233,7 +233,7 @@ pub fn verify_bundle_with<'a>(
                 .ok_or_else(|| fail(format!("flag {i} of {r} is proven absent")))?;
             flags.push(decode::<Flag>(&v, 4096).map_err(|e| fail(format!("flag {i} of {r}: {e}")))?);
         }
-        proven.push(ProvenRecord { record: r.clone(), summary: rec.summary(), flags });
+        proven.push(ProvenRecord { record: r.clone(), summary: verity_api::provenance::record_summary(rec), flags });
     }
     // Transactions: in the log, signed, and saying what the records say.
     let mut txs: BTreeMap<Hash, &SignedTransaction> = BTreeMap::new();

@@ -16,7 +16,7 @@ pub use verity_api::chain::{
 };
 pub use verity_api::consensus::{EvidenceList, ValidatorChanges, ValidatorView, ValidatorsView};
 pub use verity_api::provenance::{
-    DatasetCheck, DatasetCheckRequest, ItemProblem, ModelView, RecordView, Release, ReleaseAudit,
+    DatasetCheck, DatasetCheckRequest, ItemProblem, ModelView, RecordView, Release, ReleaseAudit, Trace, TraceNode,
 };
 pub use verity_api::tx::{BatchResult, SubmitBatch, SubmitTx, TxResult, TxState, TxView};
 pub use verity_api::{ApiError, ErrorCode};
@@ -210,14 +210,14 @@ impl Client {
         Ok(view)
     }
 
-    /// The lineage trace of a record (JSON: root, upstream, downstream, nodes, truncated;
-    /// each record's `more` counts by kind the downstream records beyond the fan-out).
+    /// The lineage trace of a record: root, upstream, downstream, nodes, truncated; each
+    /// record's `more` counts by kind the downstream records beyond the fan-out.
     pub async fn trace(
         &self,
         reference: &str,
         limit: Option<usize>,
         fanout: Option<usize>,
-    ) -> Result<serde_json::Value, ClientError> {
+    ) -> Result<Trace, ClientError> {
         let q: Vec<(&str, String)> = [("limit", limit), ("fanout", fanout)]
             .into_iter()
             .filter_map(|(name, v)| v.map(|v| (name, v.to_string())))

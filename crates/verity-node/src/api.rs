@@ -821,7 +821,9 @@ async fn method_not_allowed() -> HttpError {
         verity_api::provenance::ItemProblem,
         verity_api::provenance::ReleaseAudit,
         verity_api::provenance::Release,
-        verity_api::provenance::ModelView
+        verity_api::provenance::ModelView,
+        verity_api::provenance::Trace,
+        verity_api::provenance::TraceNode
     ))
 )]
 pub struct ApiDoc;

@@ -14,7 +14,10 @@ use verity_state::StateRead;
 use verity_types::limits::{BATCH_TXS_MAX, TRACE_FANOUT_DEFAULT, TRACE_NODES_MAX};
 use verity_types::{EnvId, ModelId, ModelVersionRef, RecordRef};
 
-use verity_api::provenance::{DatasetCheck, DatasetCheckRequest, ItemProblem, ModelView, RecordView, ReleaseAudit};
+use verity_api::provenance::{
+    record_summary, DatasetCheck, DatasetCheckRequest, ItemProblem, ModelView, RecordView, ReleaseAudit, Trace,
+    TraceNode,
+};
 
 use crate::api::{page_limit, ApiError, ApiResult, ErrorCode, HttpError};
 use crate::audit;
@@ -70,7 +73,7 @@ pub(crate) async fn get_record(
     Ok(Json(RecordView {
         reference: r.to_string(),
         kind: r.kind().to_string(),
-        summary: record.summary(),
+        summary: record_summary(&record),
         flags,
         record: inner,
         flag_list,
@@ -96,13 +99,13 @@ pub struct TraceQuery {
 /// model version with thousands of decisions answers as fast as one with none; `more` on
 /// a record counts, by kind, the downstream records not listed.
 #[utoipa::path(get, path = "/v1/trace/{ref}", params(("ref" = String, Path, description = "Record reference", pattern = r"^((content|optout|challenge|attestation|deployment|decision|dispute):(0x)?[0-9a-fA-F]{64}|run:[a-z0-9][a-z0-9._-]{0,63}|(dataset|model):[a-z0-9][a-z0-9._-]{0,63}@[1-9][0-9]{0,8})$"), TraceQuery),
-    responses((status = 200, description = "The trace: root, upstream and downstream trees", body = Object),
+    responses((status = 200, description = "The trace: root, upstream and downstream trees", body = Trace),
               (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 pub(crate) async fn trace(
     State(core): State<AppState>,
     r: Result<Path<String>, PathRejection>,
     q: Result<Query<TraceQuery>, QueryRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Trace>> {
     let Path(r) = r?;
     let Query(q) = q?;
     let r = parse_ref(&r)?;
@@ -123,7 +126,29 @@ pub(crate) async fn trace(
         .await
         .map_err(HttpError::internal)?
         .map_err(|r| HttpError::not_found(format!("{r} does not exist")))?;
-    serde_json::to_value(t).map(Json).map_err(HttpError::internal)
+    Ok(Json(Trace {
+        root: wire_node(t.root),
+        upstream: t.upstream.into_iter().map(wire_node).collect(),
+        downstream: t.downstream.into_iter().map(wire_node).collect(),
+        nodes: t.nodes,
+        truncated: t.truncated,
+    }))
+}
+
+/// A trace node as the API serves it: the state machine's node with its summary for
+/// people (presentation stays out of the state machine).
+fn wire_node(n: prov::TraceNode) -> TraceNode {
+    TraceNode {
+        summary: record_summary(&n.data),
+        record: n.record,
+        data: n.data,
+        flags: n.flags,
+        flags_active: n.flags_active,
+        children: n.children.into_iter().map(wire_node).collect(),
+        more: n.more,
+        at_risk: n.at_risk,
+        repeated: n.repeated,
+    }
 }
 
 /// Checks dataset items against the opt-out and content registries, as enumerated

@@ -477,7 +477,6 @@ pub const TRACE_DEPTH_MAX: usize = 256;
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct TraceNode {
     pub record: RecordRef,
-    pub summary: String,
     pub data: Record,
     /// Number of flags on the record (problems found upstream of it), lifted ones included.
     pub flags: u32,
@@ -538,7 +537,6 @@ fn trace_node(state: &dyn StateRead, r: &RecordRef) -> Option<TraceNode> {
     let data = record(state, r)?;
     Some(TraceNode {
         record: r.clone(),
-        summary: data.summary(),
         // Only datasets, runs and model versions are ever flagged: skip the read otherwise.
         flags: if r.record_kind().flaggable() { flag_count(state, r) } else { 0 },
         flags_active: if r.record_kind().flaggable() { active_flag_count(state, r) } else { 0 },

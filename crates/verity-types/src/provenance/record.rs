@@ -103,6 +103,32 @@ impl fmt::Display for RecordKind {
     }
 }
 
+impl RecordKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [RecordKind; 10] = [
+        RecordKind::Content,
+        RecordKind::OptOut,
+        RecordKind::Dataset,
+        RecordKind::Challenge,
+        RecordKind::Run,
+        RecordKind::ModelVersion,
+        RecordKind::Attestation,
+        RecordKind::Deployment,
+        RecordKind::Decision,
+        RecordKind::Dispute,
+    ];
+}
+
+impl<'de> Deserialize<'de> for RecordKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <String as Deserialize>::deserialize(d)?;
+        RecordKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not a record kind")))
+    }
+}
+
 impl Serialize for RecordKind {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
@@ -314,66 +340,6 @@ impl Record {
                 out
             }
             Record::Dispute(d) => vec![RecordRef::Content(d.content)],
-        }
-    }
-
-    /// A one-line human summary.
-    pub fn summary(&self) -> String {
-        match self {
-            Record::Content(c) => {
-                format!("{} {} by {} ({} opt-outs)", c.media_type, c.licence, c.creator, c.opt_outs.len())
-            }
-            Record::OptOut(o) => {
-                format!("{:?} by {}{}", o.scope, o.by, if o.withdrawn_height.is_some() { " (withdrawn)" } else { "" })
-            }
-            Record::Dataset(d) => format!(
-                "{:?} {:?}, {} items, root {}, curator {}",
-                d.mode,
-                d.status,
-                d.count,
-                &d.root.to_hex()[..16],
-                d.curator
-            ),
-            Record::Challenge(c) => format!("{:?} {:?} by {}", c.kind, c.status, c.challenger),
-            Record::Run(r) => {
-                format!("commit {} on {} by team {}, provider {}", r.code_commit, r.training_date, r.team, r.provider)
-            }
-            Record::ModelVersion(m) => format!(
-                "fingerprint {}, owner {}{}",
-                &m.fingerprint.to_hex()[..16],
-                m.owner,
-                if m.deprecated.is_some() { ", deprecated" } else { "" }
-            ),
-            Record::Attestation(a) => format!(
-                "{} by {}: {}{}",
-                a.kind,
-                a.evaluator,
-                if a.passed { "passed" } else { "failed" },
-                if a.revoked.is_some() { ", revoked" } else { "" }
-            ),
-            Record::Deployment(d) => match &d.kind {
-                DeploymentKind::Deploy => format!("deploy to {} by {}", d.environment, d.by),
-                DeploymentKind::Rollback { from_version, .. } => {
-                    format!("rollback of {} from v{from_version} by {}", d.environment, d.by)
-                }
-            },
-            Record::Decision(d) => format!(
-                "by {}, {}, {}{}",
-                d.operator,
-                if d.binding { "binding" } else { "advisory" },
-                match &d.review {
-                    ReviewLayer::None => "no human review".to_string(),
-                    ReviewLayer::Human(r) => format!("reviewed by {r}"),
-                },
-                if d.superseded_by.is_some() { ", superseded" } else { "" }
-            ),
-            Record::Dispute(d) => {
-                let claimants: Vec<String> = d.claims.iter().map(|c| format!("{} ({})", c.claimant, c.org)).collect();
-                match &d.resolution {
-                    None => format!("open: claimed by {}", claimants.join(", ")),
-                    Some(r) => format!("resolved for {} by {}: claimed by {}", r.winner, r.by, claimants.join(", ")),
-                }
-            }
         }
     }
 }

@@ -169,3 +169,13 @@ fn gate_shortfalls() {
     req.kind = AttestationKind::new("safety").expect("id");
     assert!(req.shortfall(&att).is_some());
 }
+
+#[test]
+fn record_kinds_round_trip_through_json() {
+    for k in RecordKind::ALL {
+        let json = serde_json::to_value(k).expect("serialises");
+        assert_eq!(json, serde_json::json!(k.as_str()));
+        assert_eq!(serde_json::from_value::<RecordKind>(json).expect("deserialises"), k);
+    }
+    assert!(serde_json::from_value::<RecordKind>(serde_json::json!("models")).is_err());
+}
