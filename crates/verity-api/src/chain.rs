@@ -68,7 +68,8 @@ pub struct ConsistencyView {
 /// An escrow record (`GET /v1/escrows/{id}`).
 pub type EscrowView = Escrow;
 
-/// The node's health: `ok`, or `node_failed` once a durable write failed.
+/// The node's health (`status` is `ok`; a node whose durable write failed answers 503
+/// `node_failed` instead).
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     pub status: String,
