@@ -4,26 +4,27 @@
 //! The engine lets a leader build on a parent that is notarized but not finalized (and
 //! under faults a notarized block can stay unfinalized until a descendant is finalized),
 //! so execution cannot wait for the parent to be committed. [`Ledger`] executes a block
-//! on top of the committed state *plus* the writes of its uncommitted ancestors (an
-//! overlay), and computes its roots by preparing the ancestors' and the block's writes
-//! together on the committed base (nothing is written). Results are cached by header
-//! hash, so a validator re-executes each block once, and committing a finalized block
-//! whose parent is committed reuses them.
+//! with the one pipelined executor ([`verity_consensus::Executor`]) on its parent's
+//! prepared state: the committed state plus the writes of its uncommitted ancestors,
+//! and the ancestors' prepared trees, so nothing is prepared twice. Results are cached
+//! by header hash, so a validator executes each block once, and committing a finalized
+//! block reuses its prepared state.
 //!
-//! One lock orders execution and commit: the committed base cannot move while a block
-//! is being executed on it.
+//! One lock orders building and verifying (they share the cache of executions); a
+//! commit takes it only to find or make the block's execution, and writes and fsyncs
+//! without it, so the next block executes on this one while it commits. An execution
+//! that raced a commit checks afterwards that the committed chain is its own ancestry
+//! (a commit of a conflicting block makes it a fork, refused).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use verity_consensus::{Overlay, StoreView};
-use verity_state::{execute_block, BlockContext, BlockOutcome};
-use verity_store::{Prepared, StateWrites, Store, StoreError};
+use verity_consensus::{BlockSpec, ExecError, Executed, Executor, Overlay, Parent, StoreView};
+use verity_store::{Prepared, Store, StoreError};
 use verity_types::validators::epoch_of;
 use verity_types::{
-    merkle, AccountId, Block, BlockHeader, Certificate, Genesis, Hash, HeaderVersion, Receipt, SignedTransaction,
-    ValidatorSet,
+    AccountId, Block, BlockHeader, Certificate, Genesis, Hash, HeaderVersion, Receipt, SignedTransaction, ValidatorSet,
 };
 
 /// Why a block cannot be built, accepted or committed.
@@ -40,6 +41,15 @@ pub enum LedgerError {
     UnknownEpoch { epoch: u64, known: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<ExecError> for LedgerError {
+    fn from(e: ExecError) -> Self {
+        match e {
+            ExecError::Store(e) => LedgerError::Store(e),
+            other => LedgerError::Invalid(other.to_string()),
+        }
+    }
 }
 
 /// A sender's next nonce on the chain a block is built on (`None`: no such account).
@@ -65,17 +75,26 @@ pub trait TxSource: Send + Sync + 'static {
     }
 }
 
-/// One block's execution on its ancestry.
-struct Executed {
+/// One block's execution on its ancestry, kept until it commits.
+struct Done {
     header: BlockHeader,
-    writes: StateWrites,
     receipts: Vec<Receipt>,
     tx_hashes: Vec<Hash>,
     /// Positions of transactions no valid block carries (`BlockOutcome::inadmissible`).
     inadmissible: Vec<u32>,
-    /// The prepared roots, when the block was executed directly on the committed tip
-    /// (then committing it needs no second preparation).
+    /// The block as the parent of its children (its prepared state included).
+    next: Parent,
+    /// What committing it writes (taken by the commit).
     prepared: Mutex<Option<Prepared>>,
+}
+
+impl Done {
+    fn new(e: Executed) -> Self {
+        let next = e.as_parent();
+        let tx_hashes = e.tx_hashes().collect();
+        let Executed { header, receipts, inadmissible, prepared } = e;
+        Done { header, receipts, tx_hashes, inadmissible, next, prepared: Mutex::new(Some(prepared)) }
+    }
 }
 
 /// Refuses a block that carries a transaction no valid block carries: another chain's,
@@ -83,7 +102,7 @@ struct Executed {
 /// is not the sender's next (already committed, or repeated). A Byzantine leader could
 /// otherwise pad blocks with junk that every validator stores as failed receipts, or
 /// re-include a committed transaction under its hash.
-fn refuse_inadmissible(exec: &Executed, block: &Block) -> Result<(), LedgerError> {
+fn refuse_inadmissible(exec: &Done, block: &Block) -> Result<(), LedgerError> {
     match exec.inadmissible.first() {
         None => Ok(()),
         Some(&i) => {
@@ -97,23 +116,12 @@ fn refuse_inadmissible(exec: &Executed, block: &Block) -> Result<(), LedgerError
 /// A validator's ledger: its store, the chain's genesis and validator set, and the
 /// executions of blocks not final yet.
 pub struct Ledger {
-    store: Arc<Store>,
-    genesis: Genesis,
+    executor: Executor,
     /// Validator sets by epoch, as far as the committed state knows them (a set, once
     /// known, never changes).
     sets: Mutex<BTreeMap<u64, Arc<ValidatorSet>>>,
-    executed: Mutex<BTreeMap<Hash, Arc<Executed>>>,
+    executed: Mutex<BTreeMap<Hash, Arc<Done>>>,
     lock: Mutex<()>,
-}
-
-/// The parent a new block builds on: what its header needs.
-struct Parent {
-    height: u64,
-    hash: Hash,
-    timestamp_ms: u64,
-    log_size: u64,
-    /// Its header version (genesis counts as version 1): a child is never older.
-    version: HeaderVersion,
 }
 
 /// The header version a finalized block (or an uncommitted ancestor) is re-executed
@@ -131,8 +139,7 @@ impl Ledger {
     pub fn new(store: Arc<Store>) -> Result<Self, LedgerError> {
         let genesis = store.genesis()?.ok_or(StoreError::NotInitialised)?;
         Ok(Ledger {
-            store,
-            genesis,
+            executor: Executor::new(store, genesis),
             sets: Mutex::new(BTreeMap::new()),
             executed: Mutex::new(BTreeMap::new()),
             lock: Mutex::new(()),
@@ -140,16 +147,16 @@ impl Ledger {
     }
 
     pub fn store(&self) -> &Arc<Store> {
-        &self.store
+        self.executor.store()
     }
 
     pub fn genesis(&self) -> &Genesis {
-        &self.genesis
+        self.executor.genesis()
     }
 
     /// Blocks per epoch (0: one endless epoch, the genesis set).
     pub fn epoch_length(&self) -> u64 {
-        self.genesis.epoch_length
+        self.genesis().epoch_length
     }
 
     /// The epoch of the next block to commit: the newest whose validator set the
@@ -169,7 +176,7 @@ impl Ledger {
         if epoch > known {
             return Err(LedgerError::UnknownEpoch { epoch, known });
         }
-        let set = verity_state::consensus::validator_set_at(&StoreView(&self.store), epoch)
+        let set = verity_state::consensus::validator_set_at(&StoreView(self.store()), epoch)
             .ok_or_else(|| LedgerError::Invalid("the state holds no validator set".into()))?;
         let set = Arc::new(set);
         self.sets.lock().insert(epoch, set.clone());
@@ -178,29 +185,8 @@ impl Ledger {
 
     /// The committed tip: height and header hash (the genesis hash at height 0).
     pub fn tip(&self) -> Result<(u64, Hash), LedgerError> {
-        Ok(match self.store.last_header()? {
-            Some(h) => (h.height, h.hash()),
-            None => (0, self.genesis.hash()),
-        })
-    }
-
-    fn committed_parent(&self) -> Result<Parent, LedgerError> {
-        Ok(match self.store.last_header()? {
-            Some(h) => Parent {
-                height: h.height,
-                hash: h.hash(),
-                timestamp_ms: h.timestamp_ms,
-                log_size: h.log_size,
-                version: h.version(),
-            },
-            None => Parent {
-                height: 0,
-                hash: self.genesis.hash(),
-                timestamp_ms: self.genesis.genesis_time_ms,
-                log_size: 0,
-                version: HeaderVersion::V1,
-            },
-        })
+        let t = self.executor.tip()?;
+        Ok((t.height, t.hash))
     }
 
     /// Builds the block on `chain` from up to `max` transactions of `source`, chosen on
@@ -214,25 +200,25 @@ impl Ledger {
         proposer: u32,
     ) -> Result<Block, LedgerError> {
         let _guard = self.lock.lock();
-        let (layers, parent) = self.ancestry(chain)?;
+        let (layers, parent, before) = self.ancestry(chain)?;
         let exclude: HashSet<Hash> = layers.iter().flat_map(|l| l.tx_hashes.iter().copied()).collect();
-        let txs = {
-            let overlay = Overlay::new(&self.store, layers.iter().map(|l| &l.writes).collect());
+        let mut txs = {
+            let overlay = Overlay::on(self.store(), &parent);
             source.batch(max, &exclude, &|a| verity_state::account(&overlay, a).map(|acc| acc.nonce))
         };
-        let timestamp_ms = timestamp_ms.max(parent.timestamp_ms);
-        let mut txs = txs;
-        let mut exec = self.execute_on(&layers, &parent, &txs, timestamp_ms, proposer, HeaderVersion::CURRENT)?;
+        let spec = BlockSpec { timestamp_ms, proposer, version: HeaderVersion::CURRENT, validator_set_hash: None };
+        let mut exec = self.executor.execute(&parent, &txs, spec)?;
         if !exec.inadmissible.is_empty() {
             // Leave out what no valid block carries (a sender's key rotated earlier in the
             // block, a nonce taken by another transaction): they changed nothing, so the
             // others execute the same without them.
             let drop: HashSet<usize> = exec.inadmissible.iter().map(|&i| i as usize).collect();
             txs = txs.into_iter().enumerate().filter(|(i, _)| !drop.contains(i)).map(|(_, t)| t).collect();
-            exec = self.execute_on(&layers, &parent, &txs, timestamp_ms, proposer, HeaderVersion::CURRENT)?;
+            exec = self.executor.execute(&parent, &txs, spec)?;
         }
+        self.still_on(chain, &parent, before)?;
         let header = exec.header.clone();
-        self.executed.lock().insert(header.hash(), Arc::new(exec));
+        self.executed.lock().insert(header.hash(), Arc::new(Done::new(exec)));
         Ok(Block { header, txs })
     }
 
@@ -248,7 +234,7 @@ impl Ledger {
         known: Option<&dyn TxSource>,
     ) -> Result<(), LedgerError> {
         let h = &block.header;
-        if h.chain_id != self.genesis.chain_id {
+        if h.chain_id != self.genesis().chain_id {
             return Err(LedgerError::Invalid(format!("chain {:?}", h.chain_id)));
         }
         if h.proposer != proposer {
@@ -277,11 +263,17 @@ impl Ledger {
             return Ok(());
         }
         let _guard = self.lock.lock();
-        let (layers, parent) = self.ancestry(chain)?;
+        let (_, parent, before) = self.ancestry(chain)?;
         if h.timestamp_ms < parent.timestamp_ms {
             return Err(LedgerError::Invalid("the timestamp is before the parent's".into()));
         }
-        let exec = self.execute_on(&layers, &parent, &block.txs, h.timestamp_ms, proposer, HeaderVersion::CURRENT)?;
+        let spec = BlockSpec {
+            timestamp_ms: h.timestamp_ms,
+            proposer,
+            version: HeaderVersion::CURRENT,
+            validator_set_hash: None,
+        };
+        let exec = Done::new(self.executor.execute(&parent, &block.txs, spec)?);
         refuse_inadmissible(&exec, block)?;
         if exec.header != *h {
             return Err(LedgerError::Invalid(format!(
@@ -289,6 +281,7 @@ impl Ledger {
                 exec.header.state_root, exec.header.log_root, exec.header.height
             )));
         }
+        self.still_on(chain, &parent, before)?;
         self.executed.lock().insert(hash, Arc::new(exec));
         Ok(())
     }
@@ -304,54 +297,64 @@ impl Ledger {
                 .verify_certificate(h, certificate)
                 .map_err(|e| LedgerError::Invalid(format!("certificate: {e}")))?;
         }
-        let _guard = self.lock.lock();
-        let parent = self.committed_parent()?;
-        if h.height <= parent.height {
-            let stored = self.store.header(h.height)?.map(|(s, _)| s.hash());
-            return if stored == Some(h.hash()) { Ok(Vec::new()) } else { Err(LedgerError::Fork { height: h.height }) };
-        }
-        if h.height != parent.height + 1 || h.parent != parent.hash {
-            return Err(LedgerError::Invalid(format!(
-                "block {} does not follow committed block {}",
-                h.height, parent.height
-            )));
-        }
-        let hash = h.hash();
-        let cached = self.executed.lock().get(&hash).cloned();
-        let exec = match cached {
-            Some(e) => e,
-            None => {
-                let version = version_after(&parent, h)?;
-                let e = self.execute_on(&[], &parent, &block.txs, h.timestamp_ms, h.proposer, version)?;
-                refuse_inadmissible(&e, block)?;
-                if e.header != *h {
-                    return Err(LedgerError::Invalid("re-execution of a finalized block gives another header".into()));
+        let (exec, prepared): (Arc<Done>, Prepared) = {
+            let _guard = self.lock.lock();
+            let parent = self.executor.tip()?;
+            if h.height <= parent.height {
+                let stored = self.store().header(h.height)?.map(|(s, _)| s.hash());
+                return if stored == Some(h.hash()) {
+                    Ok(Vec::new())
+                } else {
+                    Err(LedgerError::Fork { height: h.height })
+                };
+            }
+            if h.height != parent.height + 1 || h.parent != parent.hash {
+                return Err(LedgerError::Invalid(format!(
+                    "block {} does not follow committed block {}",
+                    h.height, parent.height
+                )));
+            }
+            // A cached execution whose prepared state is gone (a commit that failed after
+            // taking it) is done again.
+            let cached = self.executed.lock().get(&h.hash()).cloned();
+            let cached = cached.and_then(|e| {
+                let p = e.prepared.lock().take();
+                p.map(|p| (e, p))
+            });
+            match cached {
+                Some(c) => c,
+                None => {
+                    let spec = BlockSpec {
+                        timestamp_ms: h.timestamp_ms,
+                        proposer: h.proposer,
+                        version: version_after(&parent, h)?,
+                        validator_set_hash: None,
+                    };
+                    let e = Done::new(self.executor.execute(&parent, &block.txs, spec)?);
+                    refuse_inadmissible(&e, block)?;
+                    if e.header != *h {
+                        return Err(LedgerError::Invalid(
+                            "re-execution of a finalized block gives another header".into(),
+                        ));
+                    }
+                    let p = e.prepared.lock().take().ok_or_else(|| LedgerError::Invalid("no prepared state".into()))?;
+                    (Arc::new(e), p)
                 }
-                Arc::new(e)
             }
         };
-        let prepared = match exec.prepared.lock().take() {
-            Some(p) => p,
-            None => self.store.prepare(exec.writes.clone(), &exec.tx_hashes)?,
-        };
-        let prepared = match self.store.commit(prepared, block, certificate, &exec.receipts) {
-            Err(StoreError::StalePrepared { .. }) => Some(self.store.prepare(exec.writes.clone(), &exec.tx_hashes)?),
-            Err(e) => return Err(e.into()),
-            Ok(()) => None,
-        };
-        if let Some(p) = prepared {
-            self.store.commit(p, block, certificate, &exec.receipts)?;
-        }
+        // Written and fsync'd without the lock: the next block executes on this one
+        // meanwhile.
+        self.store().commit(prepared, block, certificate, &exec.receipts)?;
         // Executions at or below the committed height are no longer needed.
         self.executed.lock().retain(|_, e| e.header.height > h.height);
         Ok(exec.receipts.clone())
     }
 
-    /// Resolves `chain` against the committed tip: the writes of its uncommitted blocks
-    /// (executing any this validator has not executed) and the parent a new block
-    /// builds on. Called with the lock held.
-    fn ancestry(&self, chain: &[Arc<Block>]) -> Result<(Vec<Arc<Executed>>, Parent), LedgerError> {
-        let committed = self.committed_parent()?;
+    /// Resolves `chain` against the committed tip: the executions of its uncommitted
+    /// blocks (executing any this validator has not executed), the parent a new block
+    /// builds on, and the committed height they were resolved against.
+    fn ancestry(&self, chain: &[Arc<Block>]) -> Result<(Vec<Arc<Done>>, Parent, u64), LedgerError> {
+        let committed = self.executor.tip()?;
         let mut uncommitted = Vec::new();
         for b in chain {
             let h = &b.header;
@@ -359,7 +362,7 @@ impl Ledger {
                 let stored = if h.height == committed.height {
                     Some(committed.hash)
                 } else {
-                    self.store.header(h.height)?.map(|(s, _)| s.hash())
+                    self.store().header(h.height)?.map(|(s, _)| s.hash())
                 };
                 if stored != Some(h.hash()) {
                     return Err(LedgerError::Fork { height: h.height });
@@ -368,8 +371,9 @@ impl Ledger {
                 uncommitted.push(b.clone());
             }
         }
+        let before = committed.height;
         let mut parent = committed;
-        let mut layers: Vec<Arc<Executed>> = Vec::new();
+        let mut layers: Vec<Arc<Done>> = Vec::new();
         for b in &uncommitted {
             let h = &b.header;
             if h.height != parent.height + 1 || h.parent != parent.hash {
@@ -380,8 +384,13 @@ impl Ledger {
             let exec = match cached {
                 Some(e) => e,
                 None => {
-                    let version = version_after(&parent, h)?;
-                    let e = self.execute_on(&layers, &parent, &b.txs, h.timestamp_ms, h.proposer, version)?;
+                    let spec = BlockSpec {
+                        timestamp_ms: h.timestamp_ms,
+                        proposer: h.proposer,
+                        version: version_after(&parent, h)?,
+                        validator_set_hash: None,
+                    };
+                    let e = Done::new(self.executor.execute(&parent, &b.txs, spec)?);
                     if e.header != *h {
                         return Err(LedgerError::Invalid(format!("ancestor {} does not re-execute", h.height)));
                     }
@@ -390,74 +399,32 @@ impl Ledger {
                     e
                 }
             };
-            parent = Parent {
-                height: h.height,
-                hash,
-                timestamp_ms: h.timestamp_ms,
-                log_size: h.log_size,
-                version: h.version(),
-            };
+            parent = exec.next.clone();
             layers.push(exec);
         }
-        Ok((layers, parent))
+        Ok((layers, parent, before))
     }
 
-    /// Executes `txs` as the block after `parent`, on the committed state plus `layers`.
-    fn execute_on(
-        &self,
-        layers: &[Arc<Executed>],
-        parent: &Parent,
-        txs: &[SignedTransaction],
-        timestamp_ms: u64,
-        proposer: u32,
-        version: HeaderVersion,
-    ) -> Result<Executed, LedgerError> {
-        let height = parent.height + 1;
-        let ctx = BlockContext { chain_id: self.genesis.chain_id.clone(), height, timestamp_ms };
-        let overlay = Overlay::new(&self.store, layers.iter().map(|l| &l.writes).collect());
-        // The set in force for this block: the state before it (a boundary block's
-        // change applies after its transactions, to the blocks of the next epoch).
-        let validator_set_hash = verity_state::validator_set(&overlay)
-            .ok_or_else(|| LedgerError::Invalid("the state holds no validator set".into()))?
-            .hash();
-        let BlockOutcome { writes, receipts, inadmissible } = execute_block(&overlay, &ctx, txs, parent.log_size);
-        let tx_hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
-        let leaves: Vec<Hash> = tx_hashes.iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();
-        // The roots: every uncommitted write and log entry since the committed tip, on it.
-        let (prepared, keep) = if layers.is_empty() {
-            (self.store.prepare(writes.clone(), &tx_hashes)?, true)
+    /// Checks, after an execution on `parent` resolved when the committed height was
+    /// `before`, that every block committed since is an ancestor of it (`chain` holds
+    /// them): a commit racing the execution changed nothing it read. Otherwise a
+    /// conflicting block was committed, and the execution is on a fork.
+    fn still_on(&self, chain: &[Arc<Block>], parent: &Parent, before: u64) -> Result<(), LedgerError> {
+        let (tip, tip_hash) = self.tip()?;
+        if tip == before {
+            // Commits only add heights: nothing was committed meanwhile.
+            return Ok(());
+        }
+        let (height, want) = if tip >= parent.height {
+            (parent.height, Some(parent.hash))
         } else {
-            let mut all = StateWrites::new();
-            let mut hashes = Vec::new();
-            for l in layers {
-                all.extend(l.writes.iter().map(|(k, v)| (k.clone(), v.clone())));
-                hashes.extend_from_slice(&l.tx_hashes);
-            }
-            all.extend(writes.iter().map(|(k, v)| (k.clone(), v.clone())));
-            hashes.extend_from_slice(&tx_hashes);
-            (self.store.prepare(all, &hashes)?, false)
+            (tip, chain.iter().find(|b| b.header.height == tip).map(|b| b.header.hash()))
         };
-        let header = BlockHeader {
-            chain_id: self.genesis.chain_id.clone(),
-            height,
-            parent: parent.hash,
-            timestamp_ms,
-            proposer,
-            tx_count: txs.len() as u32,
-            txs_root: merkle::root(&leaves),
-            log_size: prepared.log_size,
-            log_root: prepared.log_root,
-            state_root: prepared.state_root,
-            validator_set_hash,
-            receipts_root: version.receipts_root(&receipts),
-        };
-        Ok(Executed {
-            header,
-            writes,
-            receipts,
-            tx_hashes,
-            inadmissible,
-            prepared: Mutex::new(keep.then_some(prepared)),
-        })
+        let got = if height == tip { Some(tip_hash) } else { self.store().header(height)?.map(|(h, _)| h.hash()) };
+        if want.is_some() && want == got {
+            Ok(())
+        } else {
+            Err(LedgerError::Fork { height })
+        }
     }
 }

@@ -67,6 +67,19 @@ fn keep_freed_memory() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
 }
 
+/// Turns transparent huge pages off for this process (and the validators it starts).
+/// mimalloc asks for huge pages on its arenas, so the first touch of any 4 KiB of a
+/// fresh 2 MiB region makes the kernel zero all of it. Caches and the mempool filling up
+/// then cost the kernel's page clearing a quarter of all CPU samples of `verity bench
+/// network` (all five processes; 0.6% with huge pages off; BENCHMARKS.md). The setting
+/// is checked at each fault, so regions mimalloc reserved before `main` follow it too.
+fn no_huge_pages() {
+    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+        // Not fatal: only slower (a kernel without the prctl, or a sandbox refusing it).
+        eprintln!("warning: could not turn off transparent huge pages: {e}");
+    }
+}
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -220,6 +233,7 @@ pub enum Command {
 
 fn main() -> ExitCode {
     keep_freed_memory();
+    no_huge_pages();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
@@ -247,5 +261,12 @@ mod tests {
         assert_eq!(read(), 1000, "index 15 is not mimalloc's purge_delay (or MIMALLOC_PURGE_DELAY is set)");
         super::keep_freed_memory();
         assert_eq!(read(), -1);
+    }
+
+    /// `no_huge_pages` sets the process's no-THP flag (which its children inherit).
+    #[test]
+    fn huge_pages_are_turned_off() {
+        super::no_huge_pages();
+        assert_eq!(rustix::thread::transparent_huge_pages_are_disabled().ok(), Some(true));
     }
 }

@@ -15,6 +15,9 @@ pub enum ConsensusError {
     /// The local validator key is not in the validator set.
     #[error("the validator key {0} is not in the genesis validator set")]
     NotAValidator(String),
+    /// A block could not be executed.
+    #[error("execution: {0}")]
+    Exec(#[from] crate::ExecError),
     /// A certificate or signature did not verify.
     #[error("invalid block: {0}")]
     InvalidBlock(String),

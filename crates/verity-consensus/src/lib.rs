@@ -2,9 +2,10 @@
 //!
 //! The consensus interface has two halves:
 //! - [`BlockProducer`] turns an ordered list of admitted transactions into a *proposal*:
-//!   it executes them with verity-state on top of the last committed state and asks the
-//!   store for the resulting state root and transaction-log root, producing a complete
-//!   [`BlockHeader`]. Producing a proposal writes nothing.
+//!   it executes them with the one block executor ([`executor`]) on the last committed
+//!   state or on a proposal still committing, which computes the resulting state root
+//!   and transaction-log root, producing a complete [`BlockHeader`]. Producing a
+//!   proposal writes nothing.
 //! - A [`Finalizer`] turns a proposed header into a [`Certificate`]: signatures of
 //!   validators holding more than two thirds of the voting power. Only a certified
 //!   block is committed, and its certificate is stored with it and served as the
@@ -13,79 +14,28 @@
 //! Embedded mode (the default) is a 1-of-1 validator set: [`SoloFinalizer`] signs with
 //! the node's validator key. The multi-organisation network does not go through a
 //! `Finalizer`: `verity-bft` runs Commonware's simplex engine, which orders and
-//! certifies blocks, and executes them with its own ledger (`verity_bft::ledger`) on
-//! the same verity-state rules, so both paths give the same state roots for the same
-//! blocks.
+//! certifies blocks, and its ledger (`verity_bft::ledger`) executes them with the same
+//! [`Executor`], so both paths give the same state roots for the same blocks.
 //!
 //! [`replay`] re-executes the block log from genesis in a scratch store and checks
 //! every state root, log root and certificate, following validator-set changes.
 
 pub mod error;
+pub mod executor;
 pub mod replay;
 
 pub use error::ConsensusError;
+pub use executor::{BlockSpec, ExecError, Executed, Executor, Overlay, Parent, StoreView};
 pub use replay::{replay, ReplayReport};
 
 use std::sync::Arc;
 
-use verity_state::{BlockContext, BlockOutcome, StateRead};
-use verity_store::{Prepared, PreparedBase, StateWrites, Store};
+use verity_store::{Prepared, Store};
 use verity_types::keys::SecretKey;
 use verity_types::{
-    merkle, Block, BlockHeader, Certificate, Genesis, Hash, HeaderVersion, Receipt, SignedTransaction, ValidatorSet,
+    Block, BlockHeader, Certificate, Genesis, Hash, HeaderVersion, Receipt, SignedTransaction, ValidatorSet,
     ValidatorSignature,
 };
-
-/// Reads committed state from the store for execution.
-pub struct StoreView<'a>(pub &'a Store);
-
-impl StateRead for StoreView<'_> {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        // A read failure here means the disk or the database file is broken; execution
-        // cannot continue deterministically, so this is fatal by design.
-        self.0.get_state(key).expect("reading committed state from the store failed")
-    }
-}
-
-/// Committed state seen through the writes of blocks executed but not committed yet,
-/// oldest first: what the block after them executes on (block pipelining here, and a
-/// validator's uncommitted ancestors in the replicated ledger).
-pub struct Overlay<'a> {
-    store: &'a Store,
-    layers: Vec<&'a StateWrites>,
-}
-
-impl<'a> Overlay<'a> {
-    /// Committed state plus `layers`, oldest first.
-    pub fn new(store: &'a Store, layers: Vec<&'a StateWrites>) -> Self {
-        Overlay { store, layers }
-    }
-
-    /// The state after `parent` (the committed state if `parent` is `None`).
-    pub fn after(store: &'a Store, parent: Option<&'a Pending>) -> Self {
-        Overlay { store, layers: parent.map(|p| p.base.writes()).into_iter().collect() }
-    }
-}
-
-impl StateRead for Overlay<'_> {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        for layer in self.layers.iter().rev() {
-            if let Some(v) = layer.get(key) {
-                return Some(v.clone());
-            }
-        }
-        StoreView(self.store).get(key)
-    }
-}
-
-/// A block proposed and certified but possibly not committed yet: its header and the
-/// state it leaves, on which the next block can be proposed while it commits.
-#[derive(Clone, Debug)]
-pub struct Pending {
-    header: BlockHeader,
-    hash: Hash,
-    base: PreparedBase,
-}
 
 /// Produces certificates for proposed headers.
 ///
@@ -139,14 +89,8 @@ pub struct Proposal {
     pub block: Block,
     pub receipts: Vec<Receipt>,
     pub prepared: Prepared,
-}
-
-impl Proposal {
-    /// What the next block is proposed on while this one commits
-    /// ([`BlockProducer::propose_after`]).
-    pub fn pending(&self) -> Pending {
-        Pending { header: self.block.header.clone(), hash: self.block.header.hash(), base: self.prepared.base() }
-    }
+    /// The block as the parent of the next proposal ([`BlockProducer::propose_after`]).
+    pub next: Parent,
 }
 
 /// A committed block with its receipts, as handed to the node after the fsync.
@@ -158,8 +102,7 @@ pub struct Committed {
 
 /// Builds proposals on top of the store's last committed block and commits certified ones.
 pub struct BlockProducer {
-    store: Arc<Store>,
-    genesis: Genesis,
+    executor: Executor,
     validators: ValidatorSet,
     validator_set_hash: Hash,
     proposer: u32,
@@ -172,8 +115,7 @@ impl BlockProducer {
         let validators = genesis.validator_set();
         let validator_set_hash = validators.hash();
         Ok(BlockProducer {
-            store,
-            genesis,
+            executor: Executor::new(store, genesis),
             validators,
             validator_set_hash,
             proposer,
@@ -197,79 +139,52 @@ impl BlockProducer {
     }
 
     pub fn store(&self) -> &Arc<Store> {
-        &self.store
+        self.executor.store()
     }
 
     pub fn genesis(&self) -> &Genesis {
-        &self.genesis
+        self.executor.genesis()
     }
 
     pub fn validators(&self) -> &ValidatorSet {
         &self.validators
     }
 
+    /// The committed tip, as the parent of the next proposal.
+    pub fn tip(&self) -> Result<Parent, ConsensusError> {
+        Ok(self.executor.tip()?)
+    }
+
     /// Executes `txs` (already signature-checked) on the last committed state and builds
     /// the header. Writes nothing. `timestamp_ms` is raised to the parent's timestamp if
     /// the clock went backwards, so block time never decreases.
     pub fn propose(&self, txs: Vec<SignedTransaction>, timestamp_ms: u64) -> Result<Proposal, ConsensusError> {
-        self.propose_after(None, txs, timestamp_ms)
+        self.propose_after(&self.tip()?, txs, timestamp_ms)
     }
 
-    /// Like [`Self::propose`], but on `parent`, a proposed block that may still be
-    /// committing: block n+1 executes and is prepared while block n is written and
-    /// fsync'd. `parent` must be the block after the committed tip, or the tip itself.
-    /// The proposal commits only after `parent` has.
+    /// Like [`Self::propose`], but on `parent`: the committed tip, or a proposed block
+    /// ([`Proposal::next`]) that may still be committing, so block n+1 executes and is
+    /// prepared while block n is written and fsync'd. The proposal commits only after
+    /// `parent` has.
     pub fn propose_after(
         &self,
-        parent: Option<&Pending>,
+        parent: &Parent,
         txs: Vec<SignedTransaction>,
         timestamp_ms: u64,
     ) -> Result<Proposal, ConsensusError> {
-        let parent = parent.filter(|p| p.header.height > self.store.height());
-        let (height, parent_hash, parent_time, first_log_index) = match parent {
-            Some(p) => (p.header.height + 1, p.hash, p.header.timestamp_ms, p.header.log_size),
-            None => match self.store.last_header()? {
-                Some(h) => (h.height + 1, h.hash(), h.timestamp_ms, h.log_size),
-                None => (1, self.genesis.hash(), self.genesis.genesis_time_ms, 0),
-            },
-        };
-        let ctx = BlockContext { chain_id: self.genesis.chain_id.clone(), height, timestamp_ms };
-        let started = std::time::Instant::now();
         // The embedded node is its own only proposer, and its mempool admitted `txs`:
         // an inadmissible one (a key rotated earlier in the block, say) keeps its failed
         // receipt, as before.
-        let BlockOutcome { writes, receipts, .. } =
-            verity_state::execute_block(&Overlay::after(&self.store, parent), &ctx, &txs, first_log_index);
-        let executed = started.elapsed();
-        let tx_hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
-        let leaves: Vec<Hash> = tx_hashes.iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();
-        let txs_root = merkle::root(&leaves);
-        let n_writes = writes.len();
-        let prepared = self.store.prepare_on(parent.map(|p| &p.base), writes, &tx_hashes)?;
-        tracing::debug!(
-            height,
-            txs = txs.len(),
-            writes = n_writes,
-            pipelined = parent.is_some(),
-            execute_ms = executed.as_secs_f64() * 1e3,
-            prepare_ms = (started.elapsed() - executed).as_secs_f64() * 1e3,
-            "proposed"
-        );
-        let header = BlockHeader {
-            chain_id: self.genesis.chain_id.clone(),
-            height,
-            parent: parent_hash,
-            timestamp_ms: timestamp_ms.max(parent_time),
+        let spec = BlockSpec {
+            timestamp_ms,
             proposer: self.proposer,
-            tx_count: txs.len() as u32,
-            txs_root,
-            log_size: prepared.log_size,
-            log_root: prepared.log_root,
-            state_root: prepared.state_root,
-            validator_set_hash: self.validator_set_hash,
-            receipts_root: self.header_version.receipts_root(&receipts),
+            version: self.header_version,
+            validator_set_hash: Some(self.validator_set_hash),
         };
-        Ok(Proposal { block: Block { header, txs }, receipts, prepared })
+        let executed = self.executor.execute(parent, &txs, spec)?;
+        let next = executed.as_parent();
+        let Executed { header, receipts, prepared, .. } = executed;
+        Ok(Proposal { block: Block { header, txs }, receipts, prepared, next })
     }
 
     /// Checks the certificate and commits the block durably (fsync before return).
@@ -278,7 +193,7 @@ impl BlockProducer {
             .verify_certificate(&proposal.block.header, &certificate)
             .map_err(|e| ConsensusError::InvalidBlock(e.to_string()))?;
         let started = std::time::Instant::now();
-        self.store.commit(proposal.prepared, &proposal.block, &certificate, &proposal.receipts)?;
+        self.store().commit(proposal.prepared, &proposal.block, &certificate, &proposal.receipts)?;
         tracing::debug!(
             height = proposal.block.header.height,
             commit_ms = started.elapsed().as_secs_f64() * 1e3,

@@ -14,7 +14,7 @@ use tokio::sync::{broadcast, oneshot};
 use verity_api::ErrorCode;
 use verity_bft::app::CommitListener;
 use verity_bft::ledger::{NextNonce, TxSource};
-use verity_consensus::{BlockProducer, Finalizer, Overlay, Pending, Proposal, SoloFinalizer, StoreView};
+use verity_consensus::{BlockProducer, Finalizer, Overlay, Proposal, SoloFinalizer, StoreView};
 use verity_store::Store;
 use verity_types::keys::SecretKey;
 use verity_types::limits::BLOCK_TXS_MAX;
@@ -369,13 +369,16 @@ impl NodeCore {
             Ok(handle) => handle,
             Err(e) => return self.fail(format!("block production stopped: no committer thread: {e}"), Vec::new()),
         };
-        let mut parent: Option<Pending> = None;
+        let mut parent = match producer.tip() {
+            Ok(p) => p,
+            Err(e) => return self.fail(format!("block production stopped: {e}"), Vec::new()),
+        };
         loop {
             if !self.mempool.wait_for_block(options.block_txs_target, options.block_interval) {
                 break;
             }
             let taken = {
-                let view = Overlay::after(&self.store, parent.as_ref());
+                let view = Overlay::on(&self.store, &parent);
                 self.mempool.take_block(BLOCK_TXS_MAX, |sender| verity_state::account(&view, sender).map(|a| a.nonce))
             };
             if taken.is_empty() {
@@ -390,11 +393,10 @@ impl NodeCore {
                 waiters.push((t.waiter, t.admitted));
                 txs.push(t.tx);
             }
-            let certified =
-                pool.install(|| producer.propose_after(parent.as_ref(), txs, now_ms())).and_then(|proposal| {
-                    let certificate = finalizer.finalize(&proposal.block.header)?;
-                    Ok((proposal, certificate))
-                });
+            let certified = pool.install(|| producer.propose_after(&parent, txs, now_ms())).and_then(|proposal| {
+                let certificate = finalizer.finalize(&proposal.block.header)?;
+                Ok((proposal, certificate))
+            });
             let (proposal, certificate) = match certified {
                 Ok(c) => c,
                 Err(e) => {
@@ -402,7 +404,7 @@ impl NodeCore {
                     break;
                 }
             };
-            parent = Some(proposal.pending());
+            parent = proposal.next.clone();
             let job = CommitJob { proposal, certificate, waiters, proposing: started.elapsed() };
             if let Err(std::sync::mpsc::SendError(job)) = jobs.send(job) {
                 // The committer stopped on an error (recorded in `fatal`); this block,

@@ -34,7 +34,8 @@ pub enum StoreError {
     /// A block that does not extend the last committed height by one.
     #[error("block height {got} does not follow the last committed height (expected {expected})")]
     HeightMismatch { expected: u64, got: u64 },
-    /// A `Prepared` computed against an older tip than the current one.
+    /// A `Prepared` computed against an older tip than the current one, or on a block
+    /// that is not the one committed at its height.
     #[error("prepared state was computed at height {prepared_at}, but the store is at height {height}")]
     StalePrepared { prepared_at: u64, height: u64 },
     /// A header field disagrees with what the store computed.

@@ -50,31 +50,46 @@ pub struct Prepared {
     frontier: Frontier,
     tx_hashes: Vec<Hash>,
     leaf_hashes: Vec<Hash>,
+    /// The uncommitted blocks it was prepared on, oldest first.
+    ancestors: Vec<Layer>,
 }
 
 impl Prepared {
     /// What the next block needs to be prepared on this one before it is committed
     /// (see [`Store::prepare_on`]). Cheap: the node and write sets are shared.
     pub fn base(&self) -> PreparedBase {
-        PreparedBase {
+        let mut layers = self.ancestors.clone();
+        layers.push(Layer {
             height: self.base_height + 1,
             root_ref: self.root_ref,
-            frontier: self.frontier.clone(),
-            decoded: self.decoded.clone(),
+            nodes: self.decoded.clone(),
             writes: self.writes.clone(),
-        }
+        });
+        PreparedBase { height: self.base_height + 1, root_ref: self.root_ref, frontier: self.frontier.clone(), layers }
     }
 }
 
+/// One prepared, uncommitted block of a chain of them: its height and state root, the
+/// tree nodes it adds and its state writes.
+#[derive(Clone, Debug)]
+struct Layer {
+    height: u64,
+    root_ref: ChildRef,
+    nodes: PendingNodes,
+    writes: Arc<StateWrites>,
+}
+
 /// The state and log a prepared, not yet committed, block leaves behind: the base on
-/// which the block after it is executed and prepared while it commits (block pipelining).
+/// which the block after it is executed and prepared while it (and any uncommitted
+/// blocks below it) commits: block pipelining, and the replicated ledger's chains of
+/// blocks that are not final yet.
 #[derive(Clone, Debug)]
 pub struct PreparedBase {
     height: u64,
     root_ref: ChildRef,
     frontier: Frontier,
-    decoded: PendingNodes,
-    writes: Arc<StateWrites>,
+    /// The prepared block and the uncommitted blocks below it, oldest first.
+    layers: Vec<Layer>,
 }
 
 impl PreparedBase {
@@ -83,10 +98,16 @@ impl PreparedBase {
         self.height
     }
 
-    /// The state writes of the prepared block (what a reader must see on top of the
-    /// committed state until the block commits).
+    /// The state writes of the prepared block alone.
     pub fn writes(&self) -> &StateWrites {
-        &self.writes
+        self.layers.last().map_or(&EMPTY_WRITES, |l| &l.writes)
+    }
+
+    /// The state writes of the prepared block and of the uncommitted blocks it was
+    /// prepared on, oldest first: what a reader must see on top of the committed state
+    /// (a block committed since still appears here, with the values the store now has).
+    pub fn chain_writes(&self) -> impl Iterator<Item = &StateWrites> {
+        self.layers.iter().map(|l| l.writes.as_ref())
     }
 
     /// The state root after the prepared block.
@@ -99,6 +120,8 @@ impl PreparedBase {
         self.frontier.size
     }
 }
+
+static EMPTY_WRITES: StateWrites = StateWrites::new();
 
 /// The last committed height and its roots, kept in memory.
 #[derive(Debug)]
@@ -354,9 +377,9 @@ impl Store {
     }
 
     /// Like [`Self::prepare`], but on `base` (a prepared block) if it is not committed
-    /// yet: the block after it is prepared while it commits. `base` must be the block
-    /// right after the committed tip, or the tip itself (then it is simply the tip).
-    /// The result commits only after `base` has.
+    /// yet: the block after it is prepared while it commits. `base` must descend from
+    /// the committed tip (through any number of uncommitted blocks), or be the tip itself
+    /// (then it is simply the tip). The result commits only after `base` has.
     pub fn prepare_on(
         &self,
         base: Option<&PreparedBase>,
@@ -366,24 +389,36 @@ impl Store {
         for k in writes.keys() {
             check_key(k)?;
         }
-        let (base_height, base_root, mut frontier, pending) = {
+        let (base_height, base_root, mut frontier, ancestors) = {
             let tip = self.tip.read();
             if !tip.initialised {
                 return Err(StoreError::NotInitialised);
             }
+            let stale = |b: &PreparedBase| StoreError::StalePrepared { prepared_at: b.height, height: tip.height };
             match base {
-                Some(b) if b.height == tip.height + 1 => (b.height, b.root_ref, b.frontier.clone(), b.decoded.clone()),
-                Some(b) if b.height == tip.height => {
-                    // Committed meanwhile. Pair assertion: the tip is that block.
-                    if b.root_ref != tip.state_root || b.frontier != tip.frontier {
-                        return Err(StoreError::corrupt("the committed tip is not the block prepared at its height"));
+                Some(b) if b.height > tip.height => {
+                    // Pair assertion: the base's chain passes through the committed tip.
+                    if b.layers.iter().any(|l| l.height == tip.height && l.root_ref != tip.state_root)
+                        || b.layers.first().is_some_and(|l| l.height > tip.height + 1)
+                    {
+                        return Err(stale(b));
                     }
-                    (tip.height, tip.state_root, tip.frontier.clone(), b.decoded.clone())
+                    let uncommitted = b.layers.iter().filter(|l| l.height > tip.height).cloned().collect();
+                    (b.height, b.root_ref, b.frontier.clone(), uncommitted)
                 }
-                Some(b) => return Err(StoreError::StalePrepared { prepared_at: b.height, height: tip.height }),
-                None => (tip.height, tip.state_root, tip.frontier.clone(), PendingNodes::from([])),
+                Some(b) if b.height == tip.height => {
+                    // Committed meanwhile, unless another block of that height was (a
+                    // fork of the replicated ledger's uncommitted chain).
+                    if b.root_ref != tip.state_root || b.frontier != tip.frontier {
+                        return Err(stale(b));
+                    }
+                    (tip.height, tip.state_root, tip.frontier.clone(), Vec::new())
+                }
+                Some(b) => return Err(stale(b)),
+                None => (tip.height, tip.state_root, tip.frontier.clone(), Vec::new()),
             }
         };
+        let pending: Vec<PendingNodes> = ancestors.iter().map(|l: &Layer| l.nodes.clone()).collect();
         let (root_ref, mut nodes) = self.apply_writes(base_root, &pending, &writes, base_height + 1)?;
         let leaf_hashes: Vec<Hash> = tx_hashes.par_iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();
         let mut log_nodes = Vec::with_capacity(2 * leaf_hashes.len() + 64);
@@ -405,13 +440,14 @@ impl Store {
             frontier,
             tx_hashes: tx_hashes.to_vec(),
             leaf_hashes,
+            ancestors,
         })
     }
 
     fn apply_writes(
         &self,
         base_root: ChildRef,
-        pending: &[(tree::NodeKey, CachedNode)],
+        pending: &[PendingNodes],
         writes: &StateWrites,
         version: u64,
     ) -> Result<(ChildRef, NewNodes), StoreError> {

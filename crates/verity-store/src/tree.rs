@@ -196,11 +196,12 @@ impl NodeCache {
 pub(crate) type PendingNodes = Arc<[(NodeKey, CachedNode)]>;
 
 /// Reads nodes of committed trees: cache first, then one redb read transaction. A block
-/// prepared on an uncommitted parent also reads the parent's new nodes from `pending`.
+/// prepared on uncommitted blocks also reads their new nodes from `pending` (one sorted
+/// set per block, oldest first).
 pub(crate) struct NodeReader<'a> {
     pub(crate) table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
     pub(crate) cache: &'a NodeCache,
-    pub(crate) pending: &'a [(NodeKey, CachedNode)],
+    pub(crate) pending: &'a [PendingNodes],
 }
 
 impl NodeReader<'_> {
@@ -222,9 +223,9 @@ impl NodeReader<'_> {
 
     pub(crate) fn cached(&self, child: &ChildRef, path: &Hash) -> Result<CachedNode, StoreError> {
         let key = child.key(path);
-        if !self.pending.is_empty() {
-            if let Ok(i) = self.pending.binary_search_by(|(k, _)| k.cmp(&key)) {
-                return Ok(self.pending[i].1.clone());
+        for layer in self.pending.iter().rev() {
+            if let Ok(i) = layer.binary_search_by(|(k, _)| k.cmp(&key)) {
+                return Ok(layer[i].1.clone());
             }
         }
         if let Some(n) = self.cache.get(&key) {

@@ -38,11 +38,21 @@ fn writes(pairs: &[(&str, &str)]) -> StateWrites {
 fn next_block(store: &Store, writes: StateWrites, txs: Vec<SignedTransaction>) -> (Prepared, Block, Vec<Receipt>) {
     let hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
     let prepared = store.prepare(writes, &hashes).expect("prepare");
-    let height = store.height() + 1;
     let parent = match store.last_header().expect("header") {
         Some(h) => h.hash(),
         None => store.genesis().expect("read").expect("genesis").hash(),
     };
+    block_for(prepared, store.height() + 1, parent, txs)
+}
+
+/// The block at `height` after `parent` whose header names `prepared`'s roots.
+fn block_for(
+    prepared: Prepared,
+    height: u64,
+    parent: Hash,
+    txs: Vec<SignedTransaction>,
+) -> (Prepared, Block, Vec<Receipt>) {
+    let hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
     let first = prepared.log_size - txs.len() as u64;
     let leaves: Vec<Hash> = hashes.iter().map(|h| leaf_hash(h.as_bytes())).collect();
     let header = BlockHeader {
@@ -553,13 +563,38 @@ fn prepared_on_an_uncommitted_parent_equals_prepared_after_it() {
     store.commit(p2, &b2, &cert, &r2).expect("commit 2");
     assert_eq!(store.state_root(), q2.state_root);
     assert_eq!(store.get_state(b"a").expect("read"), Some(b"2".to_vec()));
-    // A base two heights ahead of the tip is refused.
-    let (p3, _, _) = next_block(&store, writes(&[("e", "3")]), vec![tx(4)]);
-    let p4 = store.prepare_on(Some(&p3.base()), writes(&[("f", "4")]), &[]).expect("on pending");
+    // A chain of three uncommitted blocks, each prepared on the one below, commits in
+    // order to the roots of preparing each on its committed parent.
+    let hashes = |txs: &[SignedTransaction]| txs.iter().map(|t| t.hash()).collect::<Vec<Hash>>();
+    let (w3, w4, w5) = (writes(&[("e", "3"), ("a", "3")]), writes(&[("f", "4"), ("e", "4")]), writes(&[("a", "5")]));
+    let (t3, t4, t5) = (vec![tx(4)], vec![tx(5), tx(6)], vec![tx(7)]);
+    let (p3, b3, r3) = next_block(&store, w3.clone(), t3.clone());
+    let p4 = store.prepare_on(Some(&p3.base()), w4.clone(), &hashes(&t4)).expect("on pending");
+    let p5 = store.prepare_on(Some(&p4.base()), w5.clone(), &hashes(&t5)).expect("two above the tip");
+    assert_eq!(p5.base().chain_writes().cloned().collect::<Vec<_>>(), vec![w3.clone(), w4.clone(), w5.clone()]);
+    commit_block(&reference, writes(&[("a", "2"), ("b", "2"), ("d", "2")]), vec![tx(3)]);
+    commit_block(&reference, w3, t3);
+    let b4_ref = commit_block(&reference, w4, t4.clone());
+    let b5_ref = commit_block(&reference, w5, t5.clone());
+    assert_eq!(
+        (p5.state_root, p5.log_root, p5.log_size),
+        (b5_ref.header.state_root, b5_ref.header.log_root, b5_ref.header.log_size)
+    );
+    // A fork: a chain on another block 3 is refused once this block 3 is committed.
+    let (other3, _, _) = next_block(&store, writes(&[("z", "3")]), vec![tx(8)]);
+    let on_other = other3.base();
+    store.commit(p3, &b3, &cert, &r3).expect("commit 3");
     assert!(matches!(
-        store.prepare_on(Some(&p4.base()), writes(&[("g", "5")]), &[]),
-        Err(StoreError::StalePrepared { prepared_at: 4, height: 2 })
+        store.prepare_on(Some(&on_other), writes(&[("g", "4")]), &[]),
+        Err(StoreError::StalePrepared { prepared_at: 3, height: 3 })
     ));
+    let (p4, b4, r4) = block_for(p4, 4, b3.header.hash(), t4);
+    assert_eq!(b4.header.hash(), b4_ref.header.hash());
+    store.commit(p4, &b4, &cert, &r4).expect("commit 4");
+    let (p5, b5, r5) = block_for(p5, 5, b4.header.hash(), t5);
+    store.commit(p5, &b5, &cert, &r5).expect("commit 5");
+    assert_eq!(store.state_root(), reference.state_root());
+    assert_eq!(store.get_state(b"a").expect("read"), Some(b"5".to_vec()));
 }
 
 #[test]
