@@ -72,7 +72,8 @@ error_codes! {
     InvalidPath = "invalid_path",
     /// A query parameter is malformed or out of range.
     InvalidQuery = "invalid_query",
-    /// Reading the request body failed.
+    /// Reading the request body failed, or a binary batch is not a borsh list of
+    /// byte strings.
     InvalidBody = "invalid_body",
     /// A hash is not 64 hex digits.
     InvalidHash = "invalid_hash",
@@ -102,7 +103,7 @@ error_codes! {
     BatchTooLarge = "batch_too_large",
     /// The body is above the request size limit.
     PayloadTooLarge = "payload_too_large",
-    /// The body is not `application/json`.
+    /// The body is not `application/json` (nor, for a batch, `application/octet-stream`).
     UnsupportedMediaType = "unsupported_media_type",
     // ----- admission (409, 422, 429, 503) -----
     /// The transaction names another chain.

@@ -23,7 +23,7 @@ use commonware_consensus::simplex::types::Context;
 use commonware_consensus::types::{Epoch, Epocher, FixedEpocher, Height};
 use commonware_consensus::{Application, Heightable, Reporter};
 use commonware_cryptography::{ed25519, Digested};
-use commonware_runtime::Clock;
+use commonware_runtime::{Clock, Spawner, Supervisor};
 use commonware_utils::acknowledgement::{Acknowledgement, Exact};
 use commonware_utils::vec::NonEmptyVec;
 use futures::channel::mpsc;
@@ -96,7 +96,23 @@ fn now_ms(ctx: &impl Clock) -> u64 {
     ctx.current().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-impl<E: Clock + Send + 'static> Application<E> for App {
+/// Runs `work` (a block's execution) on the runtime's pool for blocking work, so it does
+/// not hold one of the few workers that carry votes and messages.
+async fn off_the_executor<E, T>(runtime: &E, name: &'static str, work: impl FnOnce() -> T + Send + 'static) -> Option<T>
+where
+    E: Spawner + Supervisor,
+    T: Send + 'static,
+{
+    match runtime.child(name).shared(true).spawn(move |_| async move { work() }).await {
+        Ok(t) => Some(t),
+        Err(e) => {
+            tracing::warn!(error = %e, "{name} did not finish");
+            None
+        }
+    }
+}
+
+impl<E: Clock + Spawner + Supervisor + Send + 'static> Application<E> for App {
     type SigningScheme = Scheme;
     type Context = ConsensusContext;
     type Block = LedgerBlock;
@@ -116,7 +132,12 @@ impl<E: Clock + Send + 'static> Application<E> for App {
             runtime.sleep(Duration::from_millis(10)).await;
             waited += Duration::from_millis(10);
         }
-        match self.ledger.build_from(&chain, self.mempool.as_ref(), self.max_block_txs, now_ms(&runtime), proposer) {
+        let (ledger, mempool, max, now) =
+            (self.ledger.clone(), self.mempool.clone(), self.max_block_txs, now_ms(&runtime));
+        let built = off_the_executor(&runtime, "build", move || {
+            ledger.build_from(&chain, mempool.as_ref(), max, now, proposer)
+        });
+        match built.await? {
             Ok(block) => {
                 let d = digest(&block.header.hash());
                 Some(Digested::precomputed(LedgerBlock::Block(Box::new(block)), d))
@@ -151,10 +172,14 @@ impl<E: Clock + Send + 'static> Application<E> for App {
         let Some(chain) = self.chain(rest).await else {
             return false;
         };
-        match self.ledger.verify(&chain, &block, leader, Some(self.mempool.as_ref())) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(height = block.header.height, error = %e, "voting against a proposal");
+        let (ledger, mempool, height) = (self.ledger.clone(), self.mempool.clone(), block.header.height);
+        let verified =
+            off_the_executor(&runtime, "verify", move || ledger.verify(&chain, &block, leader, Some(mempool.as_ref())));
+        match verified.await {
+            None => false,
+            Some(Ok(())) => true,
+            Some(Err(e)) => {
+                tracing::warn!(height, error = %e, "voting against a proposal");
                 false
             }
         }

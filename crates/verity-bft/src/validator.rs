@@ -267,7 +267,8 @@ where
             me: me.clone(),
         },
     );
-    ctx.child("committer").spawn(|_| commit_loop);
+    // Its own thread: each commit writes and fsyncs, which would hold a shared worker.
+    ctx.child("committer").dedicated().spawn(|_| commit_loop);
     actor.start(reporter, buffer, resolver);
     let app = App::new(ledger, mempool, settings.max_block_txs);
     let inline = Inline::new(ctx.child("inline"), app, mailbox.clone(), epocher.clone());

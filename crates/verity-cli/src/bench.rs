@@ -336,10 +336,11 @@ impl Driver {
             Driver::Http(client) => {
                 // Items refused with mempool_full are resubmitted after a pause, as a
                 // client honouring Retry-After would.
-                let mut pending: Vec<String> = txs.iter().map(|t| hex::encode(t.to_bytes())).collect();
+                // The binary batch form: each transaction's canonical bytes, borsh-listed.
+                let mut pending: Vec<Vec<u8>> = txs.iter().map(|t| t.to_bytes()).collect();
                 let mut out = Vec::with_capacity(pending.len());
                 loop {
-                    let r = client.submit_batch_encoded(pending.clone(), true).await?;
+                    let r = client.submit_batch_binary(verity_types::encoding::encode(&pending), true).await?;
                     let t = started.elapsed().as_secs_f64();
                     let mut retry = Vec::new();
                     for (item, enc) in r.results.iter().zip(pending) {

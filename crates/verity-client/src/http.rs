@@ -183,8 +183,27 @@ impl Client {
         Self::parse(&self.send(|| self.http.post(&url).query(&[("wait", Self::wait_param(wait))]).json(&body)).await?)
     }
 
+    /// Submits a batch in the binary form (borsh, no hex); per-item results in order.
     pub async fn submit_batch(&self, txs: &[SignedTransaction], wait: bool) -> Result<BatchResult, ClientError> {
-        self.submit_batch_encoded(txs.iter().map(|t| hex::encode(t.to_bytes())).collect(), wait).await
+        let encoded: Vec<Vec<u8>> = txs.iter().map(|t| t.to_bytes()).collect();
+        self.submit_batch_binary(verity_types::encoding::encode(&encoded), wait).await
+    }
+
+    /// Submits a batch already in the binary form (the borsh encoding of each
+    /// transaction's canonical bytes, `Vec<Vec<u8>>`).
+    pub async fn submit_batch_binary(&self, body: Vec<u8>, wait: bool) -> Result<BatchResult, ClientError> {
+        let url = format!("{}/v1/txs/batch", self.base);
+        Self::parse(
+            &self
+                .send(|| {
+                    self.http
+                        .post(&url)
+                        .query(&[("wait", Self::wait_param(wait))])
+                        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                        .body(body.clone())
+                })
+                .await?,
+        )
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {

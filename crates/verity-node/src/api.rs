@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -212,7 +212,11 @@ fn parse_tx(hex_str: &str) -> Result<SignedTransaction, HttpError> {
     let bytes = hex::decode(hex_str.trim()).map_err(|e| {
         HttpError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::MalformedTx, format!("tx is not hex: {e}"))
     })?;
-    SignedTransaction::from_bytes(&bytes)
+    decode_tx(&bytes)
+}
+
+fn decode_tx(bytes: &[u8]) -> Result<SignedTransaction, HttpError> {
+    SignedTransaction::from_bytes(bytes)
         .map_err(|e| HttpError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::MalformedTx, e.to_string()))
 }
 
@@ -321,34 +325,96 @@ async fn submit_tx(
     Ok((status, Json(r)).into_response())
 }
 
-/// Submit many signed transactions; per-item results in order.
-#[utoipa::path(post, path = "/v1/txs/batch", request_body = SubmitBatch, params(WaitQuery),
+/// The media type of a binary batch: the borsh encoding of a list of byte strings, each
+/// one signed transaction's canonical encoding (`Vec<Vec<u8>>`: a little-endian u32
+/// count, then per transaction a u32 length and its bytes).
+pub const BATCH_BINARY_MEDIA_TYPE: &str = "application/octet-stream";
+
+/// A batch's transactions, each still to decode: from JSON (hex) or the binary form.
+enum BatchBody {
+    Hex(Vec<String>),
+    Binary(Vec<Vec<u8>>),
+}
+
+impl BatchBody {
+    fn len(&self) -> usize {
+        match self {
+            BatchBody::Hex(t) => t.len(),
+            BatchBody::Binary(t) => t.len(),
+        }
+    }
+
+    /// Each transaction decoded, or why it does not decode.
+    fn decode(&self) -> Vec<Result<SignedTransaction, HttpError>> {
+        match self {
+            BatchBody::Hex(t) => t.iter().map(|h| parse_tx(h)).collect(),
+            BatchBody::Binary(t) => t.iter().map(|b| decode_tx(b)).collect(),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for BatchBody {
+    type Rejection = HttpError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, HttpError> {
+        let binary = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+            v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(BATCH_BINARY_MEDIA_TYPE))
+        });
+        if !binary {
+            let Json(body) = Json::<SubmitBatch>::from_request(req, state).await?;
+            return Ok(BatchBody::Hex(body.txs));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                HttpError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    ErrorCode::PayloadTooLarge,
+                    format!("request body above {REQUEST_BYTES_MAX} bytes"),
+                )
+            } else {
+                HttpError::bad_request(ErrorCode::InvalidBody, r.body_text())
+            }
+        })?;
+        let txs: Vec<Vec<u8>> = verity_types::encoding::decode(&bytes, REQUEST_BYTES_MAX).map_err(|e| {
+            HttpError::bad_request(ErrorCode::InvalidBody, format!("not a borsh list of transactions: {e}"))
+        })?;
+        Ok(BatchBody::Binary(txs))
+    }
+}
+
+/// Submit many signed transactions; per-item results in order. The body is JSON (hex
+/// transactions) or, with `Content-Type: application/octet-stream`, binary: the borsh
+/// encoding of the list of transactions' canonical bytes (`Vec<Vec<u8>>`), half the
+/// size and no hex to decode.
+#[utoipa::path(post, path = "/v1/txs/batch", params(WaitQuery),
+    request_body(description = "JSON with hex transactions, or binary: the borsh `Vec<Vec<u8>>` of the transactions' canonical bytes",
+        content((SubmitBatch = "application/json"), (Vec<u8> = "application/octet-stream"))),
     responses((status = 200, description = "One result per transaction, in order (refusals carry the codes of `POST /v1/txs`)", body = BatchResult),
               (status = 400, description = "Invalid JSON or query", body = ApiError),
               (status = 408, description = "The body did not arrive in time (`body_timeout`)", body = ApiError),
               (status = 413, description = "Body above the limit, or more than 4096 transactions (`batch_too_large`)", body = ApiError),
-              (status = 415, description = "Not `application/json`", body = ApiError),
+              (status = 415, description = "Neither `application/json` nor `application/octet-stream`", body = ApiError),
               (status = 503, description = "`overloaded` or `request_timeout`; see Retry-After", body = ApiError)))]
 async fn submit_batch(
     State(core): State<AppState>,
     q: Result<Query<WaitQuery>, QueryRejection>,
-    body: Result<Json<SubmitBatch>, JsonRejection>,
+    body: Result<BatchBody, HttpError>,
 ) -> ApiResult<Json<BatchResult>> {
     let Query(q) = q?;
-    let Json(body) = body?;
+    let body = body?;
     let wait = wait_commit(&q)?;
-    if body.txs.len() > BATCH_TXS_MAX {
+    if body.len() > BATCH_TXS_MAX {
         return Err(HttpError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::BatchTooLarge,
-            format!("{} transactions in one batch; the limit is {BATCH_TXS_MAX}", body.txs.len()),
+            format!("{} transactions in one batch; the limit is {BATCH_TXS_MAX}", body.len()),
         ));
     }
-    let mut results: Vec<Option<TxResult>> = Vec::with_capacity(body.txs.len());
+    let mut results: Vec<Option<TxResult>> = Vec::with_capacity(body.len());
     let mut good = Vec::new();
     let mut slots = Vec::new();
-    for (i, t) in body.txs.iter().enumerate() {
-        match parse_tx(t) {
+    for (i, t) in body.decode().into_iter().enumerate() {
+        match t {
             Ok(tx) => {
                 good.push(tx);
                 slots.push(i);

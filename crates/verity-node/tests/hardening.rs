@@ -88,15 +88,19 @@ impl TestNode {
     }
 
     fn call_as(&self, method: &str, path: &str, content_type: &str, body: Option<&str>) -> (u16, serde_json::Value) {
+        self.call_bytes(method, path, content_type, body.unwrap_or("").as_bytes())
+    }
+
+    fn call_bytes(&self, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, serde_json::Value) {
         let mut s = self.connect();
-        let body = body.unwrap_or("");
         write!(
             s,
             "{method} {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\ncontent-type: {content_type}\r\n\
-             content-length: {}\r\n\r\n{body}",
+             content-length: {}\r\n\r\n",
             body.len()
         )
         .expect("write");
+        s.write_all(body).expect("write body");
         response(&mut s)
     }
 
@@ -455,4 +459,33 @@ fn every_status_code_a_request_gets_is_documented_for_its_route() {
         assert_eq!(status, 408);
         assert!(documented(&doc, "post", route).contains(&408), "{route}");
     }
+}
+
+#[test]
+fn a_binary_batch_gets_the_same_per_item_results_and_bad_bodies_are_refused() {
+    let node = TestNode::start(HttpLimits::default());
+    let good: Vec<Vec<u8>> = (0..3).map(|n| tx("admin", "admin", n, 1).to_bytes()).collect();
+    let mut items = good.clone();
+    items.insert(1, vec![1, 2, 3]);
+    let body = verity_types::encoding::encode(&items);
+    let (status, v) = node.call_bytes("POST", "/v1/txs/batch?wait=none", "application/octet-stream", &body);
+    assert_eq!(status, 200, "{v}");
+    let results = v["results"].as_array().expect("results");
+    assert_eq!(results.len(), 4);
+    assert_eq!(results[1]["error"]["code"], "malformed_tx", "{v}");
+    assert!([0, 2, 3].iter().all(|&i| results[i]["status"] == "pending"), "{v}");
+    // A body that is not a borsh list, a truncated one, and another media type: refused
+    // whole, nothing admitted.
+    let fresh = tx("admin", "admin", 3, 1);
+    let body = verity_types::encoding::encode(&vec![fresh.to_bytes(), tx("admin", "admin", 4, 1).to_bytes()]);
+    for (ct, bytes, want) in [
+        ("application/octet-stream", vec![0xff, 0xff, 0xff, 0x7f], (400, "invalid_body")),
+        ("application/octet-stream", body[..body.len() - 1].to_vec(), (400, "invalid_body")),
+        ("text/plain", body.clone(), (415, "unsupported_media_type")),
+    ] {
+        let (status, v) = node.call_bytes("POST", "/v1/txs/batch?wait=none", ct, &bytes);
+        assert_eq!((status, v["code"].as_str().unwrap_or_default()), want, "{ct}: {v}");
+    }
+    let (status, v) = node.call("GET", &format!("/v1/txs/{}", fresh.hash().to_hex()), None);
+    assert_eq!(status, 404, "{v}");
 }
