@@ -39,6 +39,10 @@ pub enum LedgerError {
     /// The committed state does not know this epoch's validator set yet.
     #[error("the validator set of epoch {epoch} is not known yet (the committed state knows up to epoch {known})")]
     UnknownEpoch { epoch: u64, known: u64 },
+    /// Another block was committed while this one executed on the committed tip
+    /// ([`ExecError::TipMoved`]); [`Ledger`] executes again.
+    #[error("the committed tip moved during the execution")]
+    TipMoved,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -47,6 +51,7 @@ impl From<ExecError> for LedgerError {
     fn from(e: ExecError) -> Self {
         match e {
             ExecError::Store(e) => LedgerError::Store(e),
+            ExecError::TipMoved { .. } => LedgerError::TipMoved,
             other => LedgerError::Invalid(other.to_string()),
         }
     }
@@ -124,6 +129,18 @@ pub struct Ledger {
     lock: Mutex<()>,
 }
 
+/// Runs `attempt` again while a commit moved the committed tip under its execution
+/// (a few times at most: the commit loop commits one block at a time).
+fn retried<T>(attempt: impl Fn() -> Result<T, LedgerError>) -> Result<T, LedgerError> {
+    for _ in 0..4 {
+        match attempt() {
+            Err(LedgerError::TipMoved) => continue,
+            other => return other,
+        }
+    }
+    attempt()
+}
+
 /// The header version a finalized block (or an uncommitted ancestor) is re-executed
 /// with: its own, refused if it goes back from its parent's. Proposals are always
 /// [`HeaderVersion::CURRENT`] (see [`Ledger::verify`]); a version 1 block is accepted
@@ -199,6 +216,17 @@ impl Ledger {
         timestamp_ms: u64,
         proposer: u32,
     ) -> Result<Block, LedgerError> {
+        retried(|| self.build_once(chain, source, max, timestamp_ms, proposer))
+    }
+
+    fn build_once(
+        &self,
+        chain: &[Arc<Block>],
+        source: &dyn TxSource,
+        max: usize,
+        timestamp_ms: u64,
+        proposer: u32,
+    ) -> Result<Block, LedgerError> {
         let _guard = self.lock.lock();
         let (layers, parent, before) = self.ancestry(chain)?;
         let exclude: HashSet<Hash> = layers.iter().flat_map(|l| l.tx_hashes.iter().copied()).collect();
@@ -258,6 +286,12 @@ impl Ledger {
         if let Err(i) = verity_types::tx::verify_signatures(&check) {
             return Err(LedgerError::Invalid(format!("transaction {} has a bad signature", unknown[i])));
         }
+        retried(|| self.verify_once(chain, block, proposer))
+    }
+
+    /// [`Self::verify`] after the stateless checks: re-execution on `chain`.
+    fn verify_once(&self, chain: &[Arc<Block>], block: &Block, proposer: u32) -> Result<(), LedgerError> {
+        let h = &block.header;
         let hash = h.hash();
         if self.executed.lock().get(&hash).is_some_and(|e| e.header == *h) {
             return Ok(());

@@ -122,6 +122,10 @@ pub enum ExecError {
     /// The state holds no validator set to name in the header.
     #[error("the state holds no validator set")]
     NoValidatorSet,
+    /// The parent was the committed tip, and another block was committed while this one
+    /// executed: what it read may mix two states. Nothing is wrong; execute again.
+    #[error("block {parent} was the committed tip, but block {tip} was committed during the execution")]
+    TipMoved { parent: u64, tip: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -190,6 +194,11 @@ impl Executor {
         let leaves: Vec<Hash> = tx_hashes.iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();
         let n_writes = writes.len();
         let prepared = self.store.prepare_on(parent.base.as_ref(), writes, &tx_hashes)?;
+        // On the committed tip (no base), the store prepares on whatever the tip is when
+        // it is asked: it must still be the parent.
+        if prepared.base_height() != parent.height {
+            return Err(ExecError::TipMoved { parent: parent.height, tip: prepared.base_height() });
+        }
         tracing::debug!(
             height,
             txs = txs.len(),

@@ -261,4 +261,33 @@ mod tests {
         assert_eq!((report.blocks, report.txs), (3, 6));
         assert_eq!(report.final_state_root, store.state_root());
     }
+
+    #[test]
+    fn a_block_is_never_prepared_on_a_tip_other_than_its_parent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (validator, admin) = (verity_testkit::secret("validator"), verity_testkit::secret("admin"));
+        let g = verity_testkit::one_org("t");
+        let store = Arc::new(Store::open(&dir.path().join("s")).expect("open"));
+        store.init_genesis(&g, &verity_state::genesis_state(&g).expect("genesis")).expect("init");
+        let mut finalizer = SoloFinalizer::new(validator, &g.validator_set()).expect("validator");
+        let producer = BlockProducer::new(store.clone(), finalizer.index()).expect("producer");
+        // The tip is read as a parent, then another block commits (as a racing commit
+        // would): an empty block on the old tip would have the new tip's roots.
+        let stale = producer.tip().expect("tip");
+        producer.produce(&mut finalizer, vec![burn(&admin, 0)], 10).expect("block");
+        let err = producer.propose_after(&stale, vec![], 11).err();
+        assert!(
+            matches!(err, Some(ConsensusError::Exec(ExecError::TipMoved { parent: 0, tip: 1 }))),
+            "{:?}",
+            err.map(|e| e.to_string())
+        );
+        // Pipelined on a proposal that commits meanwhile, it is fine.
+        let first = producer.propose(vec![burn(&admin, 1)], 12).expect("proposal");
+        let second = producer.propose_after(&first.next, vec![burn(&admin, 2)], 13).expect("on the pending one");
+        let cert = finalizer.finalize(&first.block.header).expect("signs");
+        producer.commit(first, cert).expect("commit");
+        let cert = finalizer.finalize(&second.block.header).expect("signs");
+        producer.commit(second, cert).expect("commits after its parent");
+        assert_eq!(store.height(), 3);
+    }
 }

@@ -55,6 +55,11 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// The height of the block it was prepared on (committed or not).
+    pub fn base_height(&self) -> u64 {
+        self.base_height
+    }
+
     /// What the next block needs to be prepared on this one before it is committed
     /// (see [`Store::prepare_on`]). Cheap: the node and write sets are shared.
     pub fn base(&self) -> PreparedBase {
