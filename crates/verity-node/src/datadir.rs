@@ -99,3 +99,14 @@ pub fn write_validator_key(dir: &Path, key: &SecretKey) -> Result<(), NodeError>
     let text = serde_json::to_vec_pretty(&file).expect("serialising a key file cannot fail");
     write_private_file(&validator_key_path(dir), &text)
 }
+
+/// Re-executes the ledger of the data directory `dir` from genesis in a scratch store
+/// (deleted afterwards) and checks every state root, log root, receipt and certificate
+/// against the stored blocks ([`verity_consensus::replay`]). The node must be stopped:
+/// the store is opened for the replay.
+pub fn replay(dir: &Path) -> Result<verity_consensus::ReplayReport, NodeError> {
+    let store = verity_store::Store::open(&store_path(dir))
+        .map_err(|e| NodeError::DataDir(format!("opening the store in {}: {e}", dir.display())))?;
+    let scratch = tempfile::Builder::new().prefix("verity-replay").tempdir()?;
+    Ok(verity_consensus::replay(&store, scratch.path())?)
+}
