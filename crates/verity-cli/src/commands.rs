@@ -6,7 +6,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use verity_client::keystore::{generate_key, Keystore, Passphrase, KDF_PARAMS};
-use verity_client::sdk::{Committed, Signer};
+use verity_client::sdk::{proofs, Committed, Signer};
 use verity_client::{verify, Client};
 use verity_node::datadir;
 use verity_types::{
@@ -500,40 +500,25 @@ fn print_tx_result(g: &Global, r: &verity_client::http::TxResult) -> Result<()> 
     Ok(())
 }
 
-/// The genesis of `--genesis FILE`, else of .verity/genesis.json if present.
-fn trusted_genesis(genesis: Option<&PathBuf>) -> Result<Option<Genesis>> {
-    let path = match genesis {
-        Some(p) => p.clone(),
-        None => PathBuf::from(".verity/genesis.json"),
-    };
-    if !path.exists() {
-        if genesis.is_some() {
-            bail!("genesis file {} does not exist", path.display());
-        }
-        return Ok(None);
+/// Where `verity` looks for the genesis it trusts when no `--genesis` is given.
+const DEFAULT_GENESIS: &str = ".verity/genesis.json";
+
+/// The genesis of `--genesis FILE`, else of .verity/genesis.json if present, else the
+/// node's own (with a note on stderr: that trusts the node).
+async fn trusted_or_node_genesis(client: &Client, genesis: Option<&PathBuf>) -> Result<Genesis> {
+    let trusted = proofs::trusted_genesis(genesis.map(PathBuf::as_path), Path::new(DEFAULT_GENESIS))?;
+    let b = proofs::bootstrap(client, trusted).await?;
+    if b.from_node {
+        eprintln!("note: no --genesis file given and no {DEFAULT_GENESIS}; trusting the node's own genesis");
     }
-    let g: Genesis = serde_json::from_str(&std::fs::read_to_string(&path)?)
-        .with_context(|| format!("reading {}", path.display()))?;
-    Ok(Some(g))
+    Ok(b.genesis)
 }
 
-/// A light client from the trusted genesis (`--genesis`, .verity/genesis.json, else
-/// the node's own, with a note), following every validator-set change the node reports:
-/// each is verified against the set before it, so checkpoints of any epoch verify.
+/// A light client from the trusted genesis ([`trusted_or_node_genesis`]), following every
+/// validator-set change the node reports, so checkpoints of any epoch verify.
 pub(crate) async fn validators_for(client: &Client, genesis: Option<&PathBuf>) -> Result<verify::LightClient> {
-    let g = match trusted_genesis(genesis)? {
-        Some(g) => g,
-        None => {
-            eprintln!("note: no --genesis file given and no .verity/genesis.json; trusting the node's own genesis");
-            client.genesis().await?
-        }
-    };
-    let mut lc = verify::LightClient::new(&g);
-    if g.epoch_length > 0 {
-        let changes = client.validator_changes().await?;
-        lc.follow_epochs(&changes.transitions, &changes.unchanged)?;
-    }
-    Ok(lc)
+    let g = trusted_or_node_genesis(client, genesis).await?;
+    Ok(proofs::light_client(client, &g).await?)
 }
 
 fn parse_split(s: &str) -> Result<(AccountId, u128)> {
@@ -666,10 +651,11 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
             }
             let mut out = serde_json::to_value(&t)?;
             if check {
-                let (msg, receipt) = verify_tx(&client, &t, genesis.as_ref()).await?;
-                out["verified"] = json!(msg);
-                out["receipt_authenticated"] = json!(receipt == verify::ReceiptCheck::Committed);
-                rows.push(("verified", msg));
+                let mut lc = validators_for(&client, genesis.as_ref()).await?;
+                let v = proofs::verify_tx(&client, &mut lc, &t).await?;
+                out["verified"] = json!(v.to_string());
+                out["receipt_authenticated"] = json!(v.receipt_authenticated());
+                rows.push(("verified", v.to_string()));
             }
             show(g.json, &out, rows);
             Ok(())
@@ -744,15 +730,7 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
         }
         Command::Proof(p) => proof(g, &client, p).await,
         Command::Evidence(EvidenceCmd::List { validator, from, genesis }) => {
-            let trusted = match trusted_genesis(genesis.as_ref())? {
-                Some(t) => t,
-                None => {
-                    eprintln!(
-                        "note: no --genesis file given and no .verity/genesis.json; trusting the node's own genesis"
-                    );
-                    client.genesis().await?
-                }
-            };
+            let trusted = trusted_or_node_genesis(&client, genesis.as_ref()).await?;
             let list = client.evidence(from, None, validator.as_deref()).await?;
             let mut rows = vec![("records on the ledger", list.count.to_string())];
             let mut lines = Vec::new();
@@ -807,90 +785,46 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
     }
 }
 
-async fn verify_tx(
-    client: &Client,
-    t: &verity_client::http::TxView,
-    genesis: Option<&PathBuf>,
-) -> Result<(String, verify::ReceiptCheck)> {
-    let mut validators = validators_for(client, genesis).await?;
-    let v = client.verify_tx(&mut validators, t).await?;
-    let proof = t.inclusion_proof.as_ref().expect("verify_tx checked the inclusion proof");
-    let receipt = t.receipt.as_ref().expect("verify_tx checked the receipt");
-    let outcome = match v.receipt_check {
-        verify::ReceiptCheck::Committed => format!(
-            "; its receipt ({}) is the one block {}'s header commits to",
-            if receipt.status == verity_types::TxStatus::Success { "success" } else { "failed" },
-            receipt.height
-        ),
-        verify::ReceiptCheck::Unauthenticated => format!(
-            "; its receipt is NOT authenticated (block {} has a version 1 header, written before headers \
-             committed to receipts)",
-            receipt.height
-        ),
-    };
-    let msg = format!(
-        "included at log index {} of {} under the checkpoint at height {} signed by its epoch's validators \
-         (followed from the trusted genesis){outcome}",
-        proof.leaf_index, proof.tree_size, v.checkpoint.header.height
-    );
-    Ok((msg, v.receipt_check))
-}
-
 async fn proof(g: &Global, client: &Client, cmd: ProofCmd) -> Result<()> {
     match cmd {
         ProofCmd::Tx { hash, genesis } => {
             let t = client.tx(&hash).await?;
-            let (msg, receipt) = verify_tx(client, &t, genesis.as_ref()).await?;
+            let mut lc = validators_for(client, genesis.as_ref()).await?;
+            let v = proofs::verify_tx(client, &mut lc, &t).await?;
             show(
                 g.json,
-                &json!({"verified": true, "tx": hash, "proof": t.inclusion_proof, "message": msg,
-                        "receipt_authenticated": receipt == verify::ReceiptCheck::Committed,
+                &json!({"verified": true, "tx": hash, "proof": t.inclusion_proof, "message": v.to_string(),
+                        "receipt_authenticated": v.receipt_authenticated(),
                         "receipt_proof": t.receipt_proof}),
-                vec![("transaction", hash.clone()), ("verified", msg)],
+                vec![("transaction", hash.clone()), ("verified", v.to_string())],
             );
             Ok(())
         }
         ProofCmd::State { key, height, genesis } => {
-            let mut validators = validators_for(client, genesis.as_ref()).await?;
-            let p = client.state_proof(&key, height).await?;
-            if p.height == 0 {
-                bail!("height 0 is genesis: it has no signed checkpoint; ask for a height >= 1");
-            }
-            if p.proof.key != key.as_bytes() {
-                bail!("the node answered a proof for a different key");
-            }
-            let header = client.trusted_header(&mut validators, p.height).await?;
-            p.proof.verify(&header.state_root).map_err(|e| anyhow!("state proof at height {}: {e}", p.height))?;
-            let value = p.proof.value.as_ref().map(hex::encode);
+            let mut lc = validators_for(client, genesis.as_ref()).await?;
+            let v = proofs::verify_state(client, &mut lc, &key, height).await?;
+            let value = v.value().map(hex::encode);
             let what = match &value {
                 Some(v) => format!("present, value {v}"),
                 None => "absent (non-membership proven)".into(),
             };
             show(
                 g.json,
-                &json!({"verified": true, "key": key, "height": p.height, "state_root": p.state_root,
-                        "present": value.is_some(), "value_hex": value, "proof": p.proof}),
+                &json!({"verified": true, "key": key, "height": v.height, "state_root": v.state_root,
+                        "present": value.is_some(), "value_hex": value, "proof": v.proof}),
                 vec![
                     ("key", key.clone()),
-                    ("height", p.height.to_string()),
-                    ("state root", p.state_root.clone()),
+                    ("height", v.height.to_string()),
+                    ("state root", v.state_root.to_hex()),
                     ("verified", what),
                 ],
             );
             Ok(())
         }
         ProofCmd::Consistency { old_height, new_height, genesis } => {
-            let mut validators = validators_for(client, genesis.as_ref()).await?;
-            let old = client.checkpoint(old_height).await?.checkpoint;
-            let new = match new_height {
-                Some(h) => client.checkpoint(h).await?.checkpoint,
-                None => client.latest_checkpoint().await?.checkpoint,
-            };
-            client.catch_up(&mut validators, new.header.height).await?;
-            validators.verify_checkpoint(&old)?;
-            validators.verify_checkpoint(&new)?;
-            let p = client.consistency(old.header.log_size, new.header.log_size).await?;
-            verify::verify_consistency(&old, &new, &p)?;
+            let mut lc = validators_for(client, genesis.as_ref()).await?;
+            let proofs::VerifiedConsistency { old, new, proof: p } =
+                proofs::verify_consistency(client, &mut lc, old_height, new_height).await?;
             show(
                 g.json,
                 &json!({"verified": true, "old_size": p.old_size, "new_size": p.new_size, "proof": p}),

@@ -2,19 +2,17 @@
 //! training, withdraw opt-outs, and settle disputes over who registered it. Registering
 //! content another organisation already registered opens a dispute holding both claims.
 //!
-//! Also holds the helpers the provenance commands share: streamed file hashing, and
-//! submitting one signed action while keeping its receipt for the caller to print.
+//! Also holds the helper the provenance commands share: submitting one signed action
+//! while keeping its receipt for the caller to print.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use verity_client::http::TxResult;
-use verity_client::sdk::{Committed, Signer};
+use verity_client::sdk::dataset::hash_file;
+use verity_client::sdk::Signer;
 use verity_client::Client;
 use verity_types::{
     AccountId, Action, ContentDisputed, ContentId, Hash, Licence, OptOutContent, OptOutScope, PayoutShare,
@@ -23,10 +21,6 @@ use verity_types::{
 
 use crate::output::show;
 use crate::Global;
-
-/// Bytes read at a time when hashing a file: large enough to keep SHA-256 busy, small
-/// enough that hashing many files in parallel stays within a few MiB.
-pub const HASH_BUFFER_BYTES: usize = 256 * 1024;
 
 #[derive(Subcommand)]
 pub enum ContentCmd {
@@ -115,27 +109,6 @@ pub struct OptOutArgs {
     pub reason: String,
     #[command(flatten)]
     pub signer: SignerArg,
-}
-
-/// Streams a file through SHA-256; `progress` is told the size of every block read.
-/// Returns the digest and the number of bytes hashed.
-pub fn hash_file(path: &Path, mut progress: impl FnMut(u64)) -> Result<(Hash, u64)> {
-    let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; HASH_BUFFER_BYTES];
-    let mut total = 0u64;
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-        };
-        hasher.update(&buf[..n]);
-        total += n as u64;
-        progress(n as u64);
-    }
-    Ok((Hash(hasher.finalize().into()), total))
 }
 
 /// Guesses a media type from a file extension (a small table of common training data;
@@ -227,17 +200,10 @@ pub fn parse_payout(args: &[String], signer: &AccountId) -> Result<Vec<PayoutSha
 
 /// Signs `action` as `signer` (next nonce from the node), submits it, waits for the
 /// commit, and returns the result; fails with the ledger's error code and message if
-/// the action was refused or is not committed.
+/// the action was refused or is not committed ([`Signer::submit_committed`]).
 pub async fn submit(g: &Global, client: &Client, signer: &str, action: Action) -> Result<TxResult> {
     let mut s = Signer::new(client.clone(), crate::commands::open_keystore(g)?);
-    submit_as(&mut s, signer, action).await
-}
-
-/// [`submit`] through a signer the caller keeps across transactions: the keystore is
-/// opened, the chain id read and each sender's nonce read once.
-pub async fn submit_as(s: &mut Signer, signer: &str, action: Action) -> Result<TxResult> {
-    action.validate().with_context(|| format!("{} is not valid", action.name()))?;
-    Ok(s.submit(signer, action).await?.committed()?)
+    Ok(s.submit_committed(signer, action).await?)
 }
 
 /// The transaction result as JSON with `extra` fields merged in at the top level, so a
@@ -357,20 +323,6 @@ pub async fn run(g: &Global, client: &Client, cmd: ContentCmd) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hash_file_streams_to_the_same_digest() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let p = dir.path().join("big.bin");
-        // Larger than one buffer so the streaming loop runs more than once.
-        let bytes: Vec<u8> = (0..(HASH_BUFFER_BYTES * 2 + 17)).map(|i| (i % 251) as u8).collect();
-        std::fs::write(&p, &bytes).expect("write");
-        let mut seen = 0;
-        let (h, n) = hash_file(&p, |k| seen += k).expect("hash");
-        assert_eq!(h, verity_types::sha256(&bytes));
-        assert_eq!((n, seen), (bytes.len() as u64, bytes.len() as u64));
-        assert!(hash_file(&dir.path().join("absent"), |_| {}).is_err());
-    }
 
     #[test]
     fn scopes_payouts_media_types() {

@@ -5,38 +5,28 @@
 //! The manifest file is the off-ledger half of a dataset version: the ledger keeps its
 //! SHA-256, the RFC 6962 root over its sorted content ids, the item count and the licence
 //! set. Everything a proof needs is in the manifest, so `prove` and an offline
-//! `verify-member` never talk to a node.
+//! `verify-member` never talk to a node. The workflows themselves are
+//! `verity_client::sdk::dataset`'s; this module parses arguments and prints.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
-use serde::Serialize;
 use serde_json::json;
-use verity_client::http::{DatasetCheckRequest, ItemProblem};
+use verity_client::sdk::dataset::{self, CheckedAgainst, MemberCommitments};
 use verity_client::sdk::Signer;
-use verity_client::Client;
-use verity_types::limits::{BATCH_TXS_MAX, DATASET_CHUNK_ITEMS_MAX};
-use verity_types::manifest::{DatasetManifest, ManifestItem, MembershipProof};
+use verity_client::{Client, ClientError};
 use verity_types::{
-    AccountId, Action, AddDatasetItems, AnswerChallenge, ChallengeItem, ChallengeKind, ChallengeResolved,
-    ChallengeReview, ContentId, DatasetId, DatasetItem, DatasetMode, DatasetPolicy, DatasetRef, DatasetVersion, Event,
-    Hash, Licence, LiftFlags, OrgId, PublishDataset, RecordRef, ResolveChallenge, SetChallengeReview,
+    AccountId, Action, AnswerChallenge, ChallengeItem, ChallengeKind, ChallengeResolved, ChallengeReview, DatasetId,
+    DatasetMode, DatasetPolicy, DatasetRef, Event, Hash, Licence, LiftFlags, OrgId, ResolveChallenge,
+    SetChallengeReview,
 };
 
-use crate::content::{hash_file, parse_licence, result_json, result_rows, submit, submit_as, SignerArg};
+use crate::content::{parse_licence, result_json, result_rows, submit, SignerArg};
 use crate::output::{show, table};
 use crate::Global;
-
-/// Items per `POST /v1/datasets/check` request: the node bounds a check request like a
-/// transaction batch.
-pub const CHECK_ITEMS_MAX: usize = BATCH_TXS_MAX;
-/// Deepest folder nesting `dataset build` walks (no unbounded recursion).
-pub const WALK_DEPTH_MAX: usize = 128;
 
 #[derive(Subcommand)]
 pub enum DatasetCmd {
@@ -223,112 +213,6 @@ pub struct ChallengeArgs {
     pub signer: SignerArg,
 }
 
-// ---------- building ----------
-
-/// A regular file found by the walk.
-#[derive(Clone, Debug)]
-pub struct FileEntry {
-    /// Path relative to the walked folder, `/`-separated.
-    pub name: String,
-    pub path: PathBuf,
-    pub size: u64,
-}
-
-/// Lists the regular files under `root`, sorted by relative path. Hidden entries (name
-/// starting with `.`) are skipped; symbolic links to files are followed, symbolic links
-/// to folders are not (so a link cycle cannot make the walk endless).
-pub fn walk(root: &Path) -> Result<Vec<FileEntry>> {
-    let meta = std::fs::metadata(root).with_context(|| format!("reading {}", root.display()))?;
-    if !meta.is_dir() {
-        bail!("{} is not a folder", root.display());
-    }
-    let mut out = Vec::new();
-    walk_into(root, "", 0, &mut out)?;
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
-}
-
-fn walk_into(dir: &Path, prefix: &str, depth: usize, out: &mut Vec<FileEntry>) -> Result<()> {
-    if depth > WALK_DEPTH_MAX {
-        bail!("{} is nested more than {WALK_DEPTH_MAX} folders deep", dir.display());
-    }
-    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
-        let path = entry.path();
-        let name = entry
-            .file_name()
-            .into_string()
-            .map_err(|n| anyhow!("{} has a name that is not UTF-8: {n:?}", dir.display()))?;
-        if name.starts_with('.') {
-            continue;
-        }
-        let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
-        let kind = entry.file_type().with_context(|| format!("reading {}", path.display()))?;
-        if kind.is_dir() {
-            walk_into(&path, &rel, depth + 1, out)?;
-        } else {
-            // Follows a symbolic link to see whether it names a regular file.
-            let meta = std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
-            if meta.is_file() {
-                out.push(FileEntry { name: rel, path, size: meta.len() });
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A file left out of the manifest because an earlier file has the same content.
-#[derive(Clone, Debug, Serialize)]
-pub struct Duplicate {
-    pub name: String,
-    pub same_as: String,
-    pub content: ContentId,
-}
-
-/// The result of building a manifest from a folder.
-pub struct Built {
-    pub manifest: DatasetManifest,
-    pub files: usize,
-    pub bytes: u64,
-    pub duplicates: Vec<Duplicate>,
-}
-
-/// Walks `dir`, hashes its files in parallel, drops repeated content (the first file in
-/// path order names the item) and builds the manifest. `progress` counts bytes hashed.
-pub fn build(dir: &Path, dataset: DatasetId, version: u32, licence: &Licence, progress: &ProgressBar) -> Result<Built> {
-    let files = walk(dir)?;
-    if files.is_empty() {
-        bail!("{} holds no files (hidden files are skipped)", dir.display());
-    }
-    let total: u64 = files.iter().map(|f| f.size).sum();
-    progress.set_length(total);
-    let hashed: Vec<(Hash, u64)> =
-        files.par_iter().map(|f| hash_file(&f.path, |n| progress.inc(n))).collect::<Result<Vec<_>>>()?;
-    let bytes = hashed.iter().map(|(_, n)| n).sum();
-    let mut first: BTreeMap<Hash, usize> = BTreeMap::new();
-    let mut items = Vec::with_capacity(files.len());
-    let mut duplicates = Vec::new();
-    for (i, (f, (content, _))) in files.iter().zip(&hashed).enumerate() {
-        match first.get(content) {
-            Some(&j) => {
-                duplicates.push(Duplicate { name: f.name.clone(), same_as: files[j].name.clone(), content: *content })
-            }
-            None => {
-                first.insert(*content, i);
-                items.push(ManifestItem { content: *content, licence: licence.clone(), name: Some(f.name.clone()) });
-            }
-        }
-    }
-    let manifest = DatasetManifest::new(dataset, version, items).context("building the manifest")?;
-    Ok(Built { manifest, files: files.len(), bytes, duplicates })
-}
-
-/// Reads a manifest file, requiring it to be valid and canonical.
-pub fn read_manifest(path: &Path) -> Result<DatasetManifest> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    DatasetManifest::from_canonical(&bytes).with_context(|| format!("manifest {}", path.display()))
-}
-
 /// A progress bar on stderr, drawn only when stderr is a terminal.
 fn progress_bar(len: u64, bytes: bool, message: &'static str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
@@ -354,14 +238,6 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 
 fn licence_list(ls: &[Licence]) -> String {
     ls.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", ")
-}
-
-fn dataset_ref(target: &str) -> Result<DatasetRef> {
-    match format!("dataset:{target}").parse::<RecordRef>() {
-        Ok(RecordRef::Dataset(d)) => Ok(d),
-        Ok(_) => unreachable!("a dataset: reference parses as a dataset"),
-        Err(e) => Err(anyhow!("{target:?} is not NAME@VERSION: {e}")),
-    }
 }
 
 fn parse_hash(what: &str, s: &str) -> Result<Hash> {
@@ -420,7 +296,7 @@ pub async fn run(g: &Global, client: &Client, cmd: DatasetCmd) -> Result<()> {
             Ok(())
         }
         DatasetCmd::Review { target, quorum_orgs, threshold, signer } => {
-            let target = dataset_ref(&target)?;
+            let target: DatasetRef = target.parse()?;
             let review = if quorum_orgs.is_empty() {
                 ChallengeReview::Reviewers
             } else {
@@ -456,7 +332,7 @@ fn build_cmd(g: &Global, a: BuildArgs) -> Result<()> {
     let licence = parse_licence(&a.licence)?;
     let pb = progress_bar(0, true, "hashing");
     let started = std::time::Instant::now();
-    let built = build(&a.dir, dataset, a.version, &licence, &pb);
+    let built = dataset::build(&a.dir, dataset, a.version, &licence, |n| pb.set_length(n), |n| pb.inc(n));
     pb.finish_and_clear();
     let built = built?;
     let m = &built.manifest;
@@ -490,33 +366,12 @@ fn build_cmd(g: &Global, a: BuildArgs) -> Result<()> {
 }
 
 async fn check_cmd(g: &Global, client: &Client, a: CheckArgs) -> Result<()> {
-    let m = read_manifest(&a.manifest)?;
+    let m = dataset::read_manifest(&a.manifest)?;
     let policy = a.policy.policy();
-    let licences = m.licences();
-    let mut problems = Vec::new();
-    if let Err(e) = verity_types::check_licences(&licences) {
-        problems.push(ItemProblem { content: String::new(), code: "licences".into(), message: e.to_string() });
-    }
     let pb = progress_bar(m.items.len() as u64, false, "checking");
-    let mut checked = 0u64;
-    for chunk in m.items.chunks(CHECK_ITEMS_MAX) {
-        let req = DatasetCheckRequest {
-            policy,
-            licences: Some(licences.clone()),
-            items: chunk.iter().map(|i| DatasetItem { content: i.content, licence: i.licence.clone() }).collect(),
-        };
-        let answer = match client.check_dataset_items(&req).await {
-            Ok(a) => a,
-            Err(e) => {
-                pb.finish_and_clear();
-                return Err(anyhow::Error::new(e).context("checking the items against the ledger"));
-            }
-        };
-        checked += answer.checked as u64;
-        problems.extend(answer.problems);
-        pb.inc(chunk.len() as u64);
-    }
+    let check = dataset::check_manifest(client, &m, policy, |n| pb.inc(n)).await;
     pb.finish_and_clear();
+    let dataset::ManifestCheck { checked, problems } = check.context("checking the items against the ledger")?;
     let hash = m.hash();
     show(
         g.json,
@@ -549,64 +404,36 @@ async fn check_cmd(g: &Global, client: &Client, a: CheckArgs) -> Result<()> {
 }
 
 async fn publish_cmd(g: &Global, client: &Client, a: PublishArgs) -> Result<()> {
-    let m = read_manifest(&a.manifest)?;
-    let mut reviewers = a
+    let m = dataset::read_manifest(&a.manifest)?;
+    let reviewers = a
         .reviewers
         .iter()
         .map(|r| AccountId::new(r).with_context(|| format!("--reviewer {r:?}")))
         .collect::<Result<Vec<_>>>()?;
-    reviewers.sort();
-    reviewers.dedup();
     let mode = match a.mode {
         ModeArg::Enumerated => DatasetMode::Enumerated,
         ModeArg::RootOnly => DatasetMode::RootOnly,
     };
-    let (hash, root, count, licences) = (m.hash(), m.root(), m.items.len() as u64, m.licences());
-    let action = Action::PublishDataset(PublishDataset {
-        dataset: m.dataset.clone(),
-        version: m.version,
-        manifest_hash: hash,
-        root,
-        count,
-        licences: licences.clone(),
+    let options = dataset::PublishOptions {
         mode,
         policy: a.policy.policy(),
         supersedes: a.supersedes,
         reviewers,
         challenge_window: a.challenge_window,
-    });
+    };
+    let (hash, root, count, licences) = (m.hash(), m.root(), m.items.len() as u64, m.licences());
     let name = format!("{}@{}", m.dataset, m.version);
     let mut signer = Signer::new(client.clone(), crate::commands::open_keystore(g)?);
-    let published =
-        submit_as(&mut signer, &a.signer.signer, action).await.with_context(|| format!("publishing {name}"))?;
-    let mut chunks = 0usize;
-    if mode == DatasetMode::Enumerated {
-        let total = m.items.len().div_ceil(DATASET_CHUNK_ITEMS_MAX);
-        let pb = progress_bar(count, false, "adding items");
-        for (i, chunk) in m.items.chunks(DATASET_CHUNK_ITEMS_MAX).enumerate() {
-            let items =
-                chunk.iter().map(|it| DatasetItem { content: it.content, licence: it.licence.clone() }).collect();
-            let action =
-                Action::AddDatasetItems(AddDatasetItems { dataset: m.dataset.clone(), version: m.version, items });
-            // One chunk at a time, each waiting for its commit: a refused chunk stops the
-            // publication cleanly, with every earlier chunk applied and no later one sent.
-            if let Err(e) = submit_as(&mut signer, &a.signer.signer, action).await {
-                pb.finish_and_clear();
-                let first = i * DATASET_CHUNK_ITEMS_MAX;
-                return Err(e.context(format!(
-                    "{name}: chunk {} of {total} (items {}..{}, first {}) was refused; {first} of {count} items \
-                     were added and the version stays pending",
-                    i + 1,
-                    first + 1,
-                    first + chunk.len(),
-                    chunk[0].content,
-                )));
-            }
-            chunks += 1;
-            pb.inc(chunk.len() as u64);
-        }
-        pb.finish_and_clear();
-    }
+    let pb = match mode {
+        DatasetMode::Enumerated => progress_bar(count, false, "adding items"),
+        DatasetMode::RootOnly => ProgressBar::hidden(),
+    };
+    let done = dataset::publish(&mut signer, &a.signer.signer, &m, options, |n| pb.inc(n)).await;
+    pb.finish_and_clear();
+    let dataset::PublishedDataset { published, chunks } = match done {
+        Err(e @ ClientError::ChunkRefused { .. }) => return Err(e.into()),
+        other => other.with_context(|| format!("publishing {name}"))?,
+    };
     let status = "published";
     show(
         g.json,
@@ -629,7 +456,7 @@ async fn publish_cmd(g: &Global, client: &Client, a: PublishArgs) -> Result<()> 
 }
 
 fn prove_cmd(g: &Global, manifest: &Path, content: &str, output: &Path) -> Result<()> {
-    let m = read_manifest(manifest)?;
+    let m = dataset::read_manifest(manifest)?;
     let content = parse_hash("--content", content)?;
     let proof = m.prove(&content)?;
     let bytes = serde_json::to_vec_pretty(&proof).expect("a proof always serialises");
@@ -657,30 +484,22 @@ async fn verify_member_cmd(
     root: Option<String>,
     count: Option<u64>,
 ) -> Result<()> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let p: MembershipProof =
-        serde_json::from_slice(&bytes).with_context(|| format!("{} is not a membership proof", path.display()))?;
+    let p = dataset::read_membership_proof(path)?;
     let name = format!("{}@{}", p.dataset, p.version);
-    let (root, count, against) = match (root, count) {
-        (Some(r), Some(c)) => (parse_hash("--root", &r)?, c, "the given --root and --count".to_string()),
-        (None, None) => {
-            let reference = format!("dataset:{name}");
-            let view = client.record(&reference).await.with_context(|| format!("reading {reference}"))?;
-            if view.kind != "dataset" || view.reference != reference {
-                bail!("asked for {reference}, the node answered {} ({})", view.reference, view.kind);
-            }
-            let v: DatasetVersion = serde_json::from_value(view.record)
-                .with_context(|| format!("{reference}: the node's record is not a dataset version"))?;
-            if v.dataset != p.dataset || v.version != p.version {
-                bail!("the node answered the record of {}@{}, not {name}", v.dataset, v.version);
-            }
-            let status = format!("{:?}", v.status).to_lowercase();
-            let against = format!("the ledger's record of {name} ({status}, {} flag(s)): {}", view.flags, view.summary);
-            (v.root, v.count, against)
-        }
+    let commitments = match (root, count) {
+        (Some(r), Some(c)) => MemberCommitments::Given { root: parse_hash("--root", &r)?, count: c },
+        (None, None) => MemberCommitments::Ledger,
         _ => bail!("give both --root and --count, or neither"),
     };
-    p.verify(&root, count).map_err(|e| anyhow!("the proof does not verify against {against}: {e}"))?;
+    let v = dataset::verify_member(client, p, commitments).await.with_context(|| format!("checking {name}"))?;
+    let against = match &v.against {
+        CheckedAgainst::Given => "the given --root and --count".to_string(),
+        CheckedAgainst::Ledger { status, flags, summary } => {
+            let status = format!("{status:?}").to_lowercase();
+            format!("the ledger's record of {name} ({status}, {flags} flag(s)): {summary}")
+        }
+    };
+    let (p, root, count) = (&v.proof, v.root, v.count);
     let what = format!("{} is item {} of {} in {name}", p.content, p.proof.leaf_index + 1, count);
     show(
         g.json,
@@ -692,12 +511,12 @@ async fn verify_member_cmd(
 }
 
 async fn challenge_cmd(g: &Global, client: &Client, a: ChallengeArgs) -> Result<()> {
-    let target = dataset_ref(&a.target)?;
+    let target: DatasetRef = a.target.parse()?;
     let content = parse_hash("--content", &a.content)?;
     let evidence = parse_hash("--evidence", &a.evidence)?;
     let kind: ChallengeKind = a.kind.into();
     let path = &a.manifest;
-    let m = read_manifest(path)?;
+    let m = dataset::read_manifest(path)?;
     if m.dataset != target.dataset || m.version != target.version {
         bail!("{} is the manifest of {}@{}, not {}", path.display(), m.dataset, m.version, a.target);
     }
@@ -733,105 +552,4 @@ async fn challenge_cmd(g: &Global, client: &Client, a: ChallengeArgs) -> Result<
     rows.extend(result_rows(&r));
     show(g.json, &result_json(&r, json!({"challenge": id, "challenge_status": verdict, "kind": kind})), rows);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write(dir: &Path, rel: &str, bytes: &[u8]) {
-        let p = dir.join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, bytes).expect("write");
-    }
-
-    fn folder() -> tempfile::TempDir {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let d = dir.path();
-        write(d, "b.txt", b"bee");
-        write(d, "a.txt", b"ay");
-        write(d, "sub/c.csv", b"x,y\n1,2\n");
-        write(d, "sub/deeper/copy-of-a.txt", b"ay");
-        write(d, "a/z.bin", &[0u8; 300_000]);
-        write(d, ".hidden", b"secret");
-        write(d, ".git/config", b"[core]");
-        write(d, "sub/.DS_Store", b"junk");
-        dir
-    }
-
-    #[test]
-    fn walk_is_sorted_relative_and_skips_hidden() {
-        let dir = folder();
-        let names: Vec<String> = walk(dir.path()).expect("walk").into_iter().map(|f| f.name).collect();
-        assert_eq!(names, ["a.txt", "a/z.bin", "b.txt", "sub/c.csv", "sub/deeper/copy-of-a.txt"]);
-        assert!(walk(&dir.path().join("a.txt")).is_err(), "a file is not a folder");
-        assert!(walk(&dir.path().join("absent")).is_err());
-    }
-
-    #[test]
-    fn build_dedups_and_writes_a_canonical_manifest() {
-        let dir = folder();
-        let ds = DatasetId::new("corpus").expect("id");
-        let mit = Licence::Spdx("MIT".into());
-        let built = build(dir.path(), ds.clone(), 1, &mit, &ProgressBar::hidden()).expect("build");
-        assert_eq!(built.files, 5);
-        assert_eq!(built.duplicates.len(), 1);
-        assert_eq!(built.duplicates[0].name, "sub/deeper/copy-of-a.txt");
-        assert_eq!(built.duplicates[0].same_as, "a.txt", "the first file in path order names the item");
-        let m = &built.manifest;
-        assert_eq!(m.items.len(), 4);
-        assert!(m.items.windows(2).all(|w| w[0].content < w[1].content), "sorted by content id");
-        let a = m.items.iter().find(|i| i.name.as_deref() == Some("a.txt")).expect("a.txt");
-        assert_eq!(a.content, verity_types::sha256(b"ay"));
-        let bytes = m.to_canonical();
-        assert_eq!(&DatasetManifest::from_canonical(&bytes).expect("canonical"), m);
-        // The same folder builds byte-identical manifests (hashing order does not matter).
-        let again = build(dir.path(), ds, 1, &mit, &ProgressBar::hidden()).expect("build");
-        assert_eq!(again.manifest.to_canonical(), bytes);
-
-        let empty = tempfile::tempdir().expect("tempdir");
-        write(empty.path(), ".only-hidden", b"x");
-        let err = build(empty.path(), DatasetId::new("e").expect("id"), 1, &mit, &ProgressBar::hidden());
-        assert!(err.is_err());
-    }
-
-    #[test]
-    fn proofs_round_trip_through_json_and_tampering_fails() {
-        let dir = folder();
-        let ds = DatasetId::new("corpus").expect("id");
-        let m = build(dir.path(), ds, 1, &Licence::Spdx("MIT".into()), &ProgressBar::hidden()).expect("build").manifest;
-        let (root, count) = (m.root(), m.items.len() as u64);
-        for item in &m.items {
-            let p = m.prove(&item.content).expect("member");
-            let text = serde_json::to_string_pretty(&p).expect("json");
-            assert!(!text.contains("\"name\""), "a proof reveals no other item");
-            let back: MembershipProof = serde_json::from_str(&text).expect("parse");
-            back.verify(&root, count).expect("verifies");
-            let mut tampered = back.clone();
-            tampered.proof.path[0].0[0] ^= 1;
-            assert!(tampered.verify(&root, count).is_err());
-            let mut other = back.clone();
-            other.content = verity_types::sha256(b"not in the dataset");
-            assert!(other.verify(&root, count).is_err());
-        }
-    }
-
-    #[test]
-    fn dataset_refs_and_request_shapes() {
-        let d = dataset_ref("corpus@2").expect("ref");
-        assert_eq!((d.dataset.as_str(), d.version), ("corpus", 2));
-        for bad in ["corpus", "corpus@0", "Bad Name@1"] {
-            assert!(dataset_ref(bad).is_err(), "{bad}");
-        }
-        let req = DatasetCheckRequest {
-            policy: DatasetPolicy { commercial: true, require_registered: false },
-            licences: Some(vec![Licence::Spdx("MIT".into())]),
-            items: vec![DatasetItem { content: Hash::ZERO, licence: Licence::Spdx("MIT".into()) }],
-        };
-        assert_eq!(
-            serde_json::to_value(&req).expect("json"),
-            json!({"policy": {"commercial": true, "require_registered": false}, "licences": [{"spdx": "MIT"}],
-                   "items": [{"content": Hash::ZERO.to_hex(), "licence": {"spdx": "MIT"}}]})
-        );
-    }
 }

@@ -8,25 +8,19 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use verity_client::http::TraceNode;
+use verity_client::sdk::model::{ProviderSignature, RunFile};
 use verity_client::Client;
 use verity_types::dsse::{Envelope, EvalDataset, EvaluationPredicate, EvaluationStatement, IN_TOTO_PAYLOAD_TYPE};
-use verity_types::keys::SecretKey;
 use verity_types::{
-    run_log_message, sha256, AccountId, Action, ApproveGateChange, AttestationKind, CorrectDecision, CorrectionPolicy,
-    DatasetRef, Deploy, Deprecate, EnvId, GateRequirement, GateRules, Genesis, Hash, Metric, MetricBound, ModelId,
-    ModelVersionRef, RecordDecision, RecordKind, RecordRef, RegisterModel, RegisterModelVersion, RegisterRun,
-    ReviewLayer, RevokeAttestation, Rollback, RunId, SetGate, SetGateRules, SetRiskPolicy, Signature,
-    SubmitAttestation, ValidatorSet,
+    sha256, Action, ApproveGateChange, AttestationKind, CorrectDecision, CorrectionPolicy, Deploy, Deprecate, EnvId,
+    GateRequirement, GateRules, Genesis, Hash, Metric, MetricBound, ModelId, ModelVersionRef, RecordDecision,
+    RecordKind, RecordRef, RegisterModel, RegisterModelVersion, ReviewLayer, RevokeAttestation, Rollback, RunId,
+    SetGate, SetGateRules, SetRiskPolicy, SubmitAttestation, ValidatorSet,
 };
 
 use crate::commands::send;
 use crate::output::show;
 use crate::Global;
-
-/// A model version given as `NAME@VERSION`.
-fn model_ref(s: &str) -> Result<ModelVersionRef> {
-    Ok(s.parse()?)
-}
 
 /// A hash given as hex, or the SHA-256 of a file's bytes.
 fn hash_or_file(hex: Option<&str>, file: Option<&Path>, what: &str) -> Result<Hash> {
@@ -436,73 +430,33 @@ fn print_more(more: &BTreeMap<RecordKind, u64>, indent: usize) {
     }
 }
 
-/// The fields of a training run as a user or a run file gives them.
-pub struct RunFields {
-    pub run: RunId,
-    /// NAME@VERSION of each dataset version.
-    pub datasets: Vec<String>,
-    /// NAME@VERSION of the base model, for fine-tuning.
-    pub base_model: Option<String>,
-    pub code_commit: String,
-    pub hyperparams_hash: Hash,
-    pub training_date: String,
-    pub team: String,
-    pub run_log_hash: Hash,
-    pub provider: AccountId,
-}
-
-/// The `RegisterRun` action, with the provider's signature given or made here with
-/// the provider's key.
-pub fn run_action(
-    f: RunFields,
-    chain_id: &str,
-    signature: Option<Signature>,
-    provider_key: Option<&SecretKey>,
-) -> Result<Action> {
-    let mut datasets = f.datasets.iter().map(|s| s.parse::<DatasetRef>()).collect::<Result<Vec<_>, _>>()?;
-    datasets.sort();
-    let provider_signature = match (signature, provider_key) {
-        (Some(s), _) => s,
-        (None, Some(k)) => k.sign(&run_log_message(chain_id, &f.run, &datasets, &f.run_log_hash)),
-        (None, None) => bail!("the run needs its compute provider's signature"),
-    };
-    Ok(Action::RegisterRun(RegisterRun {
-        run: f.run,
-        datasets,
-        base_model: f.base_model.as_deref().map(model_ref).transpose()?,
-        code_commit: f.code_commit,
-        hyperparams_hash: f.hyperparams_hash,
-        training_date: f.training_date,
-        team: f.team,
-        run_log_hash: f.run_log_hash,
-        provider: f.provider,
-        provider_signature,
-    }))
-}
-
 pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
     match cmd {
         ProvCmd::Run(RunCmd::Register(a)) => {
-            let fields = RunFields {
-                run: RunId::new(&a.run)?,
+            let run = RunFile {
+                run: a.run,
                 datasets: a.datasets,
                 base_model: a.base_model,
                 code_commit: a.code_commit,
-                hyperparams_hash: hash_or_file(a.hyperparams_hash.as_deref(), a.hyperparams.as_deref(), "hyperparams")?,
+                hyperparameters_sha256: hash_or_file(
+                    a.hyperparams_hash.as_deref(),
+                    a.hyperparams.as_deref(),
+                    "hyperparams",
+                )?,
                 training_date: a.training_date,
                 team: a.team,
-                run_log_hash: hash_or_file(a.run_log_hash.as_deref(), a.run_log.as_deref(), "run-log")?,
-                provider: a.provider.parse()?,
+                run_log_sha256: hash_or_file(a.run_log_hash.as_deref(), a.run_log.as_deref(), "run-log")?,
+                provider: None,
+                provider_signature: None,
             };
-            let chain_id = client.genesis().await?.chain_id;
-            let action = match (a.provider_signer, a.provider_signature) {
-                (Some(k), None) => {
-                    run_action(fields, &chain_id, None, Some(&crate::commands::open_keystore(g)?.find(&k)?.1))?
-                }
-                (None, Some(s)) => run_action(fields, &chain_id, Some(s.parse()?), None)?,
+            let provider = a.provider.parse()?;
+            let signature = match (a.provider_signer, a.provider_signature) {
+                (Some(k), None) => ProviderSignature::SignWith(crate::commands::open_keystore(g)?.find(&k)?.1),
+                (None, Some(s)) => ProviderSignature::Given(s.parse()?),
                 _ => bail!("give exactly one of --provider-signer KEY or --provider-signature HEX"),
             };
-            send(g, client, &a.signer, action).await
+            let chain_id = client.genesis().await?.chain_id;
+            send(g, client, &a.signer, run.register_run(&chain_id, provider, signature)?).await
         }
         ProvCmd::Model(m) => match m {
             ModelLedgerCmd::Register { model, description, signer } => {
@@ -515,7 +469,7 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
                 .await
             }
             ModelLedgerCmd::Version { version, fingerprint, run, signer } => {
-                let r = model_ref(&version)?;
+                let r: ModelVersionRef = version.parse()?;
                 let action = Action::RegisterModelVersion(RegisterModelVersion {
                     model: r.model,
                     version: r.version,
@@ -530,7 +484,7 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
                 Ok(())
             }
             ModelLedgerCmd::Deploy { version, environment, signer } => {
-                let r = model_ref(&version)?;
+                let r: ModelVersionRef = version.parse()?;
                 let action = Action::Deploy(Deploy {
                     model: r.model,
                     version: r.version,
@@ -548,7 +502,7 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
                 send(g, client, &signer, action).await
             }
             ModelLedgerCmd::Deprecate { version, reason, signer } => {
-                let r = model_ref(&version)?;
+                let r: ModelVersionRef = version.parse()?;
                 send(g, client, &signer, Action::Deprecate(Deprecate { model: r.model, version: r.version, reason }))
                     .await
             }
@@ -574,7 +528,7 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
                     let model =
                         a.model.as_deref().ok_or_else(|| anyhow!("give --model NAME@VERSION or --envelope FILE"))?;
                     let kind = a.kind.as_deref().ok_or_else(|| anyhow!("give --kind"))?;
-                    let r = model_ref(model)?;
+                    let r: ModelVersionRef = model.parse()?;
                     let rec = client.record(&RecordRef::ModelVersion(r.clone()).to_string()).await?;
                     let fingerprint: Hash = rec.record["fingerprint"]
                         .as_str()
@@ -682,7 +636,7 @@ pub async fn run_cmd(g: &Global, client: &Client, cmd: ProvCmd) -> Result<()> {
             context,
             signer,
         }) => {
-            let r = model_ref(&model)?;
+            let r: ModelVersionRef = model.parse()?;
             let input_commitment = match (input_commitment, input) {
                 (Some(h), None) => h.parse()?,
                 (None, Some(p)) => {

@@ -5,20 +5,24 @@
 //! documented in docs/AI.md. Publishing again with the same model files and run does
 //! nothing and succeeds, printing the version already on the ledger; publishing other
 //! files under a run id that the ledger holds with different fields fails.
+//!
+//! Fingerprinting and signing (verity-oms, with a progress bar) happen here; the ledger
+//! steps are `verity_client::sdk::model::publish`'s.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
-use verity_client::{Client, ClientError};
+use verity_client::sdk::model::{self, ModelPublication, RunFile};
+use verity_client::sdk::Signer;
+use verity_client::Client;
 use verity_oms::oms::{self, SigningKey};
-use verity_types::{Action, Hash, ModelId, ModelVersion, RecordRef, RegisterModel, RegisterModelVersion, RunId};
+use verity_types::{Hash, ModelId};
 
 use crate::model::{with_progress, HashingArgs};
 use crate::output::show;
-use crate::provenance::{run_action, RunFields};
 use crate::Global;
 
 #[derive(Args)]
@@ -50,36 +54,6 @@ pub struct PublishArgs {
     pub hashing: HashingArgs,
 }
 
-/// The training-run file. Unknown keys are kept out of the ledger but allowed, so a
-/// pipeline can add its own.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RunFile {
-    pub run: String,
-    #[serde(default)]
-    pub datasets: Vec<String>,
-    #[serde(default)]
-    pub base_model: Option<String>,
-    pub code_commit: String,
-    pub hyperparameters_sha256: Hash,
-    pub training_date: String,
-    pub team: String,
-    pub run_log_sha256: Hash,
-    /// The compute provider's account and its signature over the run log, when the
-    /// provider signed elsewhere.
-    #[serde(default)]
-    pub provider: Option<String>,
-    #[serde(default)]
-    pub provider_signature: Option<String>,
-}
-
-impl RunFile {
-    pub fn read(path: &Path) -> Result<RunFile> {
-        let bytes = std::fs::read(path).with_context(|| format!("reading the run file {}", path.display()))?;
-        serde_json::from_slice(&bytes)
-            .with_context(|| format!("{} is not a valid run file (see docs/AI.md)", path.display()))
-    }
-}
-
 /// What `publish` did, printed as the command's result.
 #[derive(Serialize)]
 struct Published {
@@ -105,20 +79,11 @@ fn default_sig_path(path: &Path) -> PathBuf {
     }
 }
 
-fn not_found(e: &ClientError) -> bool {
-    matches!(e, ClientError::Api { status: 404, .. })
-}
-
 pub fn run(g: &Global, a: PublishArgs) -> Result<()> {
     let run_file = RunFile::read(&a.run)?;
-    let run_id = RunId::new(&run_file.run).map_err(|e| anyhow!("run file {}: run id: {e}", a.run.display()))?;
+    // Everything the ledger steps need is checked before the (slow) fingerprinting.
+    run_file.check().with_context(|| format!("run file {}", a.run.display()))?;
     let model_id = ModelId::new(&a.model)?;
-    if run_file.datasets.is_empty() {
-        bail!(
-            "run file {} lists no datasets: a training run names the dataset versions it used (NAME@VERSION)",
-            a.run.display()
-        );
-    }
     let ks = crate::commands::open_keystore(g)?;
     let (_, owner_key) = ks.find(&a.signer)?;
 
@@ -131,101 +96,28 @@ pub fn run(g: &Global, a: PublishArgs) -> Result<()> {
     let fingerprint = Hash(manifest.digest());
     std::fs::write(&sig_path, bundle.to_json()).with_context(|| format!("writing {}", sig_path.display()))?;
 
-    let client = Client::new(&g.node);
+    // 2. The model, its run and the version, on the ledger.
+    let publication = ModelPublication {
+        model: model_id,
+        description: a.description.clone(),
+        fingerprint,
+        run: run_file,
+        provider_signer: a.provider_signer.clone(),
+    };
+    let mut signer = Signer::new(Client::new(&g.node), ks);
     let rt = crate::commands::runtime()?;
-    let out = rt.block_on(async {
-        // 2. The model, registered for the owner's organisation if it is new.
-        let mut registered_model = false;
-        let versions: Vec<ModelVersion> = match client.model(model_id.as_str()).await {
-            Ok(v) => v.versions,
-            Err(e) if not_found(&e) => {
-                let action = Action::RegisterModel(RegisterModel {
-                    model: model_id.clone(),
-                    description: a.description.clone(),
-                });
-                crate::commands::send_with(g, &client, &a.signer, action, false)
-                    .await
-                    .with_context(|| format!("registering model {model_id}"))?;
-                registered_model = true;
-                Vec::new()
-            }
-            Err(e) => return Err(anyhow!(e).context(format!("looking up model {model_id}"))),
-        };
-
-        // 3. The training run: registered once; a different run under the same id is refused.
-        let mut registered_run = false;
-        match client.record(&RecordRef::Run(run_id.clone()).to_string()).await {
-            Ok(view) => check_same_run(&view.record, &run_file)?,
-            Err(e) if not_found(&e) => {
-                let provider = match (&run_file.provider, &run_file.provider_signature) {
-                    (Some(p), Some(s)) => (p.parse()?, Some(s.parse()?), None),
-                    (None, None) => {
-                        let name = a.provider_signer.as_deref().unwrap_or(&a.signer);
-                        let (acct, key) = ks.find(name)?;
-                        (acct, None, Some(key))
-                    }
-                    _ => bail!("run file {}: give both provider and provider_signature, or neither", a.run.display()),
-                };
-                let fields = RunFields {
-                    run: run_id.clone(),
-                    datasets: run_file.datasets.clone(),
-                    base_model: run_file.base_model.clone(),
-                    code_commit: run_file.code_commit.clone(),
-                    hyperparams_hash: run_file.hyperparameters_sha256,
-                    training_date: run_file.training_date.clone(),
-                    team: run_file.team.clone(),
-                    run_log_hash: run_file.run_log_sha256,
-                    provider: provider.0,
-                };
-                let chain_id = client.genesis().await?.chain_id;
-                let action = run_action(fields, &chain_id, provider.1, provider.2.as_ref())?;
-                crate::commands::send_with(g, &client, &a.signer, action, false)
-                    .await
-                    .with_context(|| format!("registering run {run_id}"))?;
-                registered_run = true;
-            }
-            Err(e) => return Err(anyhow!(e).context(format!("looking up run {run_id}"))),
-        }
-
-        // 4. The version: the existing one when these files are already published.
-        if let Some(v) = versions.iter().find(|v| v.fingerprint == fingerprint) {
-            if v.run != run_id {
-                bail!("{model_id}@{} already has this fingerprint with run {}, not {run_id}", v.version, v.run);
-            }
-            return Ok(Published {
-                model: model_id.to_string(),
-                version: v.version,
-                reference: format!("model:{model_id}@{}", v.version),
-                fingerprint: fingerprint.to_string(),
-                run: run_id.to_string(),
-                signature: sig_path.display().to_string(),
-                already_published: !registered_model && !registered_run,
-                registered_model,
-                registered_run,
-            });
-        }
-        let version = versions.iter().map(|v| v.version).max().unwrap_or(0) + 1;
-        let action = Action::RegisterModelVersion(RegisterModelVersion {
-            model: model_id.clone(),
-            version,
-            fingerprint,
-            run: run_id.clone(),
-        });
-        crate::commands::send_with(g, &client, &a.signer, action, false)
-            .await
-            .with_context(|| format!("registering {model_id}@{version}"))?;
-        Ok(Published {
-            model: model_id.to_string(),
-            version,
-            reference: format!("model:{model_id}@{version}"),
-            fingerprint: fingerprint.to_string(),
-            run: run_id.to_string(),
-            signature: sig_path.display().to_string(),
-            already_published: false,
-            registered_model,
-            registered_run,
-        })
-    })?;
+    let done = rt.block_on(model::publish(&mut signer, &a.signer, &publication))?;
+    let out = Published {
+        model: done.model.to_string(),
+        version: done.version,
+        reference: done.reference().to_string(),
+        fingerprint: done.fingerprint.to_string(),
+        run: done.run.to_string(),
+        signature: sig_path.display().to_string(),
+        already_published: done.already_published,
+        registered_model: done.registered_model,
+        registered_run: done.registered_run,
+    };
     show(
         g.json,
         &json!(out),
@@ -238,37 +130,4 @@ pub fn run(g: &Global, a: PublishArgs) -> Result<()> {
         ],
     );
     Ok(())
-}
-
-/// Refuses a run file that disagrees with the run the ledger already holds.
-fn check_same_run(record: &serde_json::Value, f: &RunFile) -> Result<()> {
-    let text = |k: &str| record[k].as_str().unwrap_or_default().to_string();
-    let mut diffs = Vec::new();
-    if text("code_commit") != f.code_commit {
-        diffs.push(format!("code_commit {} on the ledger, {} in the file", text("code_commit"), f.code_commit));
-    }
-    if text("hyperparams_hash") != f.hyperparameters_sha256.to_hex() {
-        diffs.push("hyperparameters_sha256".to_string());
-    }
-    if text("run_log_hash") != f.run_log_sha256.to_hex() {
-        diffs.push("run_log_sha256".to_string());
-    }
-    let on_ledger: Vec<String> = record["datasets"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| format!("{}@{}", d["dataset"].as_str().unwrap_or_default(), d["version"]))
-        .collect();
-    let mut in_file = f.datasets.clone();
-    in_file.sort();
-    let mut ledger_sorted = on_ledger.clone();
-    ledger_sorted.sort();
-    if ledger_sorted != in_file {
-        diffs.push(format!("datasets {ledger_sorted:?} on the ledger, {in_file:?} in the file"));
-    }
-    if diffs.is_empty() {
-        Ok(())
-    } else {
-        bail!("run {} is already on the ledger with different fields: {}", f.run, diffs.join("; "))
-    }
 }

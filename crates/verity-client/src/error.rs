@@ -34,6 +34,68 @@ pub enum ClientError {
     /// A proof, checkpoint or signature did not verify.
     #[error("verification failed: {0}")]
     Verify(String),
+    /// A file could not be read, listed or written.
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+    /// What the caller gave (a file's contents, a folder, an argument) is not what the
+    /// workflow needs; nothing was sent to the node.
+    #[error("{0}")]
+    Input(String),
+    /// A value failed the ledger's own rules before it was sent (an identifier, a
+    /// reference, an action's fields).
+    #[error("{context}: {error}")]
+    Invalid {
+        context: String,
+        #[source]
+        error: verity_types::TypesError,
+    },
+    /// A step of a workflow failed; the source says why.
+    #[error("{step}")]
+    Step {
+        step: String,
+        #[source]
+        error: Box<ClientError>,
+    },
+    /// A chunk of a dataset version's items was refused: the chunks before it are on the
+    /// ledger, none after it was sent, and the version stays pending.
+    #[error(
+        "{dataset}: chunk {chunk} of {chunks} (items {first_item}..{last_item}, first {first_content}) was refused; \
+         {added} of {count} items were added and the version stays pending"
+    )]
+    ChunkRefused {
+        dataset: String,
+        chunk: usize,
+        chunks: usize,
+        first_item: usize,
+        last_item: usize,
+        first_content: String,
+        added: usize,
+        count: u64,
+        #[source]
+        error: Box<ClientError>,
+    },
+}
+
+impl ClientError {
+    /// An I/O error on `path`.
+    pub fn io(path: &std::path::Path, error: impl std::fmt::Display) -> ClientError {
+        ClientError::Io { path: path.display().to_string(), message: error.to_string() }
+    }
+
+    /// A ledger rule `value` failed, said with what it was for.
+    pub fn invalid(context: impl Into<String>, error: verity_types::TypesError) -> ClientError {
+        ClientError::Invalid { context: context.into(), error }
+    }
+
+    /// This error as the cause of a failed workflow step.
+    pub fn during(self, step: impl Into<String>) -> ClientError {
+        ClientError::Step { step: step.into(), error: Box::new(self) }
+    }
+
+    /// Whether the node answered 404: what was asked for is not on the ledger.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ClientError::Api { status: 404, .. })
+    }
 }
 
 /// What went wrong with a keystore. Every one of these leaves the file as it was: the

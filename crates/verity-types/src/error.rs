@@ -29,6 +29,31 @@ pub enum TypesError {
     /// A field is out of its allowed range.
     #[error("invalid field {field}: {reason}")]
     InvalidField { field: &'static str, reason: String },
+    /// A `NAME@VERSION` reference (a dataset or model version) is malformed; `field`
+    /// says which kind of reference was expected.
+    #[error("invalid {field} reference: {error}")]
+    Reference { field: &'static str, error: ReferenceError },
+}
+
+/// Why a text is not a `NAME@VERSION` reference. The name's own rules (an identifier)
+/// are checked after these, and fail as [`TypesError::InvalidId`].
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ReferenceError {
+    /// No `@`, or nothing after it.
+    #[error("{input:?} has no version: write NAME@VERSION")]
+    MissingVersion { input: String },
+    /// Nothing before the `@`.
+    #[error("{input:?} has no name: write NAME@VERSION")]
+    EmptyName { input: String },
+    /// More than one `@`.
+    #[error("{input:?} has more than one '@': write NAME@VERSION")]
+    ExtraAt { input: String },
+    /// The version is not a whole number that fits 32 bits.
+    #[error("the version in {input:?} is not a whole number from 1 to {max}", max = u32::MAX)]
+    BadVersion { input: String },
+    /// Version 0: versions start at 1.
+    #[error("the version in {input:?} is 0: versions start at 1")]
+    ZeroVersion { input: String },
 }
 
 /// Why a Merkle proof (transaction-log inclusion or consistency, or authenticated state)

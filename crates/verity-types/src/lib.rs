@@ -41,7 +41,7 @@ pub use action::*;
 pub use bank::*;
 pub use block::*;
 pub use consensus::*;
-pub use error::{ProofError, TypesError};
+pub use error::{ProofError, ReferenceError, TypesError};
 pub use event::*;
 pub use evidence::{Equivocation, Offence, SignedVote, VoteKind};
 pub use genesis::*;

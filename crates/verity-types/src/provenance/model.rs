@@ -75,7 +75,7 @@ pub struct ModelVersionRef {
 impl FromStr for DatasetRef {
     type Err = TypesError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (name, version) = split_version(s, "dataset")?;
+        let (name, version) = split_name_at_version(s, "dataset")?;
         Ok(DatasetRef { dataset: name.parse()?, version })
     }
 }
@@ -90,7 +90,7 @@ impl fmt::Display for DatasetRef {
 impl FromStr for ModelVersionRef {
     type Err = TypesError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (name, version) = split_version(s, "model")?;
+        let (name, version) = split_name_at_version(s, "model")?;
         Ok(ModelVersionRef { model: name.parse()?, version })
     }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::TypesError;
+use crate::error::{ReferenceError, TypesError};
 use crate::hash::Hash;
 
 use super::*;
@@ -183,16 +183,29 @@ impl fmt::Display for RecordRef {
     }
 }
 
-/// Splits `NAME@VERSION`; the version is a decimal from 1.
-pub(super) fn split_version<'a>(s: &'a str, field: &'static str) -> Result<(&'a str, u32), TypesError> {
-    let (name, v) = s
-        .rsplit_once('@')
-        .ok_or_else(|| TypesError::InvalidField { field, reason: format!("{s:?} must look like NAME@VERSION") })?;
-    let v: u32 = v.parse().ok().filter(|v| *v > 0).ok_or_else(|| TypesError::InvalidField {
-        field,
-        reason: format!("the version in {s:?} must be a whole number from 1"),
-    })?;
-    Ok((name, v))
+/// Splits `NAME@VERSION`, the one text form of a dataset or model version, shared by
+/// record references (`dataset:NAME@VERSION`), the node's `/v1/records/{reference}`, the
+/// CLI and the client. The version is a decimal from 1; the name is returned unchecked
+/// (the caller parses it as its identifier kind). `field` names the reference kind in
+/// the error.
+pub(super) fn split_name_at_version<'a>(s: &'a str, field: &'static str) -> Result<(&'a str, u32), TypesError> {
+    let fail = |error| TypesError::Reference { field, error };
+    let input = || s.to_string();
+    let (name, v) = s.split_once('@').ok_or_else(|| fail(ReferenceError::MissingVersion { input: input() }))?;
+    if v.contains('@') {
+        return Err(fail(ReferenceError::ExtraAt { input: input() }));
+    }
+    if name.is_empty() {
+        return Err(fail(ReferenceError::EmptyName { input: input() }));
+    }
+    if v.is_empty() {
+        return Err(fail(ReferenceError::MissingVersion { input: input() }));
+    }
+    match v.parse::<u32>() {
+        Ok(0) => Err(fail(ReferenceError::ZeroVersion { input: input() })),
+        Ok(version) => Ok((name, version)),
+        Err(_) => Err(fail(ReferenceError::BadVersion { input: input() })),
+    }
 }
 
 impl FromStr for RecordRef {

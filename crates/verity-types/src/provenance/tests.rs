@@ -1,4 +1,5 @@
 use super::*;
+use crate::error::{ReferenceError, TypesError};
 use crate::hash::Hash;
 use crate::ids::AccountId;
 
@@ -109,6 +110,49 @@ fn name_at_version_has_one_parser() {
         assert!(bad.parse::<ModelVersionRef>().is_err(), "{bad}");
         assert!(bad.parse::<DatasetRef>().is_err(), "{bad}");
     }
+}
+
+#[test]
+fn name_at_version_errors_say_what_is_wrong() {
+    let m: ModelVersionRef = format!("clf@{}", u32::MAX).parse().expect("the largest version");
+    assert_eq!(m.version, u32::MAX);
+    let reference = |input: &str, error: fn(String) -> ReferenceError| TypesError::Reference {
+        field: "model",
+        error: error(input.to_string()),
+    };
+    let check = |input: &str, expected: TypesError| {
+        assert_eq!(input.parse::<ModelVersionRef>(), Err(expected.clone()), "{input:?}");
+        // A dataset reference fails the same way, naming its own kind.
+        let TypesError::Reference { error, .. } = expected else { panic!("a reference error") };
+        assert_eq!(input.parse::<DatasetRef>(), Err(TypesError::Reference { field: "dataset", error }), "{input:?}");
+    };
+    check("", reference("", |input| ReferenceError::MissingVersion { input }));
+    check("clf", reference("clf", |input| ReferenceError::MissingVersion { input }));
+    check("clf@", reference("clf@", |input| ReferenceError::MissingVersion { input }));
+    check("@1", reference("@1", |input| ReferenceError::EmptyName { input }));
+    check("@", reference("@", |input| ReferenceError::EmptyName { input }));
+    check("clf@1@2", reference("clf@1@2", |input| ReferenceError::ExtraAt { input }));
+    check("a@b@1", reference("a@b@1", |input| ReferenceError::ExtraAt { input }));
+    check("clf@@1", reference("clf@@1", |input| ReferenceError::ExtraAt { input }));
+    check("clf@one", reference("clf@one", |input| ReferenceError::BadVersion { input }));
+    check("clf@-1", reference("clf@-1", |input| ReferenceError::BadVersion { input }));
+    check("clf@1.5", reference("clf@1.5", |input| ReferenceError::BadVersion { input }));
+    check("clf@ 1", reference("clf@ 1", |input| ReferenceError::BadVersion { input }));
+    check("clf@4294967296", reference("clf@4294967296", |input| ReferenceError::BadVersion { input }));
+    check("clf@0", reference("clf@0", |input| ReferenceError::ZeroVersion { input }));
+    // The name follows the identifier rules.
+    assert!(matches!("Bad Name@1".parse::<ModelVersionRef>(), Err(TypesError::InvalidId { .. })));
+    assert!(matches!("Bad@1".parse::<DatasetRef>(), Err(TypesError::InvalidId { .. })));
+    // Messages name the input and the form.
+    let msg = "clf".parse::<ModelVersionRef>().expect_err("no version").to_string();
+    assert_eq!(msg, "invalid model reference: \"clf\" has no version: write NAME@VERSION");
+    let msg = "d@0".parse::<DatasetRef>().expect_err("zero").to_string();
+    assert_eq!(msg, "invalid dataset reference: the version in \"d@0\" is 0: versions start at 1");
+    // Inside a record reference the same parser runs.
+    assert_eq!(
+        "model:clf@0".parse::<RecordRef>(),
+        Err(TypesError::Reference { field: "model", error: ReferenceError::ZeroVersion { input: "clf@0".into() } })
+    );
 }
 
 #[test]

@@ -10,6 +10,26 @@
 //!   a successful commit into a [`ClientError`] carrying that code.
 //! - Refusals for load (429, 503) are retried by the [`Client`] itself, honouring
 //!   `Retry-After` ([`crate::http::RetryPolicy`]).
+//! - [`proofs`]: the light client's bootstrap (a trusted genesis file, else the node's
+//!   own genesis) and the composed verifications: a transaction's inclusion and receipt
+//!   ([`proofs::verify_tx`]), a state value at a height, final through its own
+//!   certificate or a descendant's ([`proofs::verify_state`]), and the log's consistency
+//!   between two checkpoints ([`proofs::verify_consistency`]).
+//! - [`dataset`]: a dataset version's manifest built from a folder
+//!   ([`dataset::build`]), checked against the registry ([`dataset::check_manifest`]),
+//!   published in chunks ([`dataset::publish`]), and one item's membership proof checked
+//!   against given commitments or the ledger's record ([`dataset::verify_member`]).
+//! - [`model`]: a training run's `RegisterRun` action ([`model::RunFile::register_run`]) and a
+//!   fingerprinted model published with its run in one idempotent step
+//!   ([`model::publish`]).
+//!
+//! Every function returns a typed result and a [`ClientError`]; printing is the front
+//! end's. Slow local steps take a progress callback (`Fn(u64)`, units done) instead of
+//! drawing anything.
+
+pub mod dataset;
+pub mod model;
+pub mod proofs;
 
 use std::collections::HashMap;
 
@@ -90,6 +110,14 @@ impl Signer {
     /// from the node.
     pub fn forget_nonce(&mut self, sender: &AccountId) {
         self.next_nonce.remove(sender);
+    }
+
+    /// Checks `action` against the ledger's field rules, then [`Signer::submit`]s it and
+    /// requires success ([`Committed::committed`]): the one call for a workflow step
+    /// whose failure stops the workflow.
+    pub async fn submit_committed(&mut self, signer: &str, action: Action) -> Result<TxResult, ClientError> {
+        action.validate().map_err(|e| ClientError::invalid(format!("{} is not valid", action.name()), e))?;
+        self.submit(signer, action).await?.committed()
     }
 
     /// Signs `action` as `signer`, submits it and waits for the commit. The result's
