@@ -72,8 +72,8 @@ error_codes! {
     InvalidPath = "invalid_path",
     /// A query parameter is malformed or out of range.
     InvalidQuery = "invalid_query",
-    /// Reading the request body failed, or a binary batch is not a borsh list of
-    /// byte strings.
+    /// Reading the request body failed (400), or a binary batch is not a borsh list
+    /// of byte strings (422).
     InvalidBody = "invalid_body",
     /// A hash is not 64 hex digits.
     InvalidHash = "invalid_hash",

@@ -216,38 +216,29 @@ impl Ledger {
         timestamp_ms: u64,
         proposer: u32,
     ) -> Result<Block, LedgerError> {
-        retried(|| self.build_once(chain, source, max, timestamp_ms, proposer))
-    }
-
-    fn build_once(
-        &self,
-        chain: &[Arc<Block>],
-        source: &dyn TxSource,
-        max: usize,
-        timestamp_ms: u64,
-        proposer: u32,
-    ) -> Result<Block, LedgerError> {
-        let _guard = self.lock.lock();
-        let (layers, parent, before) = self.ancestry(chain)?;
-        let exclude: HashSet<Hash> = layers.iter().flat_map(|l| l.tx_hashes.iter().copied()).collect();
-        let mut txs = {
-            let overlay = Overlay::on(self.store(), &parent);
-            source.batch(max, &exclude, &|a| verity_state::account(&overlay, a).map(|acc| acc.nonce))
-        };
-        let spec = BlockSpec { timestamp_ms, proposer, version: HeaderVersion::CURRENT, validator_set_hash: None };
-        let mut exec = self.executor.execute(&parent, &txs, spec)?;
-        if !exec.inadmissible.is_empty() {
-            // Leave out what no valid block carries (a sender's key rotated earlier in the
-            // block, a nonce taken by another transaction): they changed nothing, so the
-            // others execute the same without them.
-            let drop: HashSet<usize> = exec.inadmissible.iter().map(|&i| i as usize).collect();
-            txs = txs.into_iter().enumerate().filter(|(i, _)| !drop.contains(i)).map(|(_, t)| t).collect();
-            exec = self.executor.execute(&parent, &txs, spec)?;
-        }
-        self.still_on(chain, &parent, before)?;
-        let header = exec.header.clone();
-        self.executed.lock().insert(header.hash(), Arc::new(Done::new(exec)));
-        Ok(Block { header, txs })
+        retried(|| {
+            let _guard = self.lock.lock();
+            let (layers, parent, before) = self.ancestry(chain)?;
+            let exclude: HashSet<Hash> = layers.iter().flat_map(|l| l.tx_hashes.iter().copied()).collect();
+            let mut txs = {
+                let overlay = Overlay::on(self.store(), &parent);
+                source.batch(max, &exclude, &|a| verity_state::account(&overlay, a).map(|acc| acc.nonce))
+            };
+            let spec = BlockSpec { timestamp_ms, proposer, version: HeaderVersion::CURRENT, validator_set_hash: None };
+            let mut exec = self.executor.execute(&parent, &txs, spec)?;
+            if !exec.inadmissible.is_empty() {
+                // Leave out what no valid block carries (a sender's key rotated earlier in the
+                // block, a nonce taken by another transaction): they changed nothing, so the
+                // others execute the same without them.
+                let drop: HashSet<usize> = exec.inadmissible.iter().map(|&i| i as usize).collect();
+                txs = txs.into_iter().enumerate().filter(|(i, _)| !drop.contains(i)).map(|(_, t)| t).collect();
+                exec = self.executor.execute(&parent, &txs, spec)?;
+            }
+            self.still_on(chain, &parent, before)?;
+            let header = exec.header.clone();
+            self.executed.lock().insert(header.hash(), Arc::new(Done::new(exec)));
+            Ok(Block { header, txs })
+        })
     }
 
     /// Re-executes `block` on `chain` and checks that its header is exactly the one this
@@ -358,19 +349,10 @@ impl Ledger {
             match cached {
                 Some(c) => c,
                 None => {
-                    let spec = BlockSpec {
-                        timestamp_ms: h.timestamp_ms,
-                        proposer: h.proposer,
-                        version: version_after(&parent, h)?,
-                        validator_set_hash: None,
-                    };
-                    let e = Done::new(self.executor.execute(&parent, &block.txs, spec)?);
+                    let e = self.re_execute(&parent, block, || {
+                        "re-execution of a finalized block gives another header".into()
+                    })?;
                     refuse_inadmissible(&e, block)?;
-                    if e.header != *h {
-                        return Err(LedgerError::Invalid(
-                            "re-execution of a finalized block gives another header".into(),
-                        ));
-                    }
                     let p = e.prepared.lock().take().ok_or_else(|| LedgerError::Invalid("no prepared state".into()))?;
                     (Arc::new(e), p)
                 }
@@ -418,17 +400,8 @@ impl Ledger {
             let exec = match cached {
                 Some(e) => e,
                 None => {
-                    let spec = BlockSpec {
-                        timestamp_ms: h.timestamp_ms,
-                        proposer: h.proposer,
-                        version: version_after(&parent, h)?,
-                        validator_set_hash: None,
-                    };
-                    let e = Done::new(self.executor.execute(&parent, &b.txs, spec)?);
-                    if e.header != *h {
-                        return Err(LedgerError::Invalid(format!("ancestor {} does not re-execute", h.height)));
-                    }
-                    let e = Arc::new(e);
+                    let e =
+                        Arc::new(self.re_execute(&parent, b, || format!("ancestor {} does not re-execute", h.height))?);
                     self.executed.lock().insert(hash, e.clone());
                     e
                 }
@@ -437,6 +410,29 @@ impl Ledger {
             layers.push(exec);
         }
         Ok((layers, parent, before))
+    }
+
+    /// Executes `block` again as it was built (its timestamp, proposer and header
+    /// version) on `parent`, and requires the header it carries; `mismatch` says which
+    /// block did not re-execute.
+    fn re_execute(
+        &self,
+        parent: &Parent,
+        block: &Block,
+        mismatch: impl FnOnce() -> String,
+    ) -> Result<Done, LedgerError> {
+        let h = &block.header;
+        let spec = BlockSpec {
+            timestamp_ms: h.timestamp_ms,
+            proposer: h.proposer,
+            version: version_after(parent, h)?,
+            validator_set_hash: None,
+        };
+        let e = Done::new(self.executor.execute(parent, &block.txs, spec)?);
+        if e.header != *h {
+            return Err(LedgerError::Invalid(mismatch()));
+        }
+        Ok(e)
     }
 
     /// Checks, after an execution on `parent` resolved when the committed height was

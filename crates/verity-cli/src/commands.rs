@@ -339,11 +339,8 @@ fn run_validator(config: &Path) -> Result<()> {
 }
 
 fn replay(dir: &Path, json_out: bool) -> Result<()> {
-    let store = verity_store::Store::open(&datadir::store_path(dir))
-        .with_context(|| format!("opening the store in {}", dir.display()))?;
-    let scratch = tempfile::Builder::new().prefix("verity-replay").tempdir()?;
     let started = std::time::Instant::now();
-    let report = verity_consensus::replay(&store, scratch.path())?;
+    let report = datadir::replay(dir)?;
     let secs = started.elapsed().as_secs_f64();
     let mismatches: Vec<_> = report.mismatches.iter().map(|(h, m)| json!({"height": h, "problem": m})).collect();
     show(

@@ -231,15 +231,22 @@ mod tests {
         .sign(admin)
     }
 
-    #[test]
-    fn produce_commit_replay_and_refuse_foreign_certificates() {
+    /// A fresh one-organisation chain "t": its store, the validator's finalizer and a
+    /// producer.
+    fn chain() -> (tempfile::TempDir, verity_types::Genesis, Arc<Store>, SoloFinalizer, BlockProducer) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (validator, admin) = (verity_testkit::secret("validator"), verity_testkit::secret("admin"));
         let g = verity_testkit::one_org("t");
         let store = Arc::new(Store::open(&dir.path().join("s")).expect("open"));
         store.init_genesis(&g, &verity_state::genesis_state(&g).expect("genesis")).expect("init");
-        let mut finalizer = SoloFinalizer::new(validator, &g.validator_set()).expect("validator");
+        let finalizer = SoloFinalizer::new(verity_testkit::secret("validator"), &g.validator_set()).expect("validator");
         let producer = BlockProducer::new(store.clone(), finalizer.index()).expect("producer");
+        (dir, g, store, finalizer, producer)
+    }
+
+    #[test]
+    fn produce_commit_replay_and_refuse_foreign_certificates() {
+        let (_dir, g, store, mut finalizer, producer) = chain();
+        let admin = verity_testkit::secret("admin");
         for h in 0..3u64 {
             let c = producer
                 .produce(&mut finalizer, vec![burn(&admin, 2 * h), burn(&admin, 2 * h + 1)], 10 + h)
@@ -264,13 +271,8 @@ mod tests {
 
     #[test]
     fn a_block_is_never_prepared_on_a_tip_other_than_its_parent() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (validator, admin) = (verity_testkit::secret("validator"), verity_testkit::secret("admin"));
-        let g = verity_testkit::one_org("t");
-        let store = Arc::new(Store::open(&dir.path().join("s")).expect("open"));
-        store.init_genesis(&g, &verity_state::genesis_state(&g).expect("genesis")).expect("init");
-        let mut finalizer = SoloFinalizer::new(validator, &g.validator_set()).expect("validator");
-        let producer = BlockProducer::new(store.clone(), finalizer.index()).expect("producer");
+        let (_dir, _, store, mut finalizer, producer) = chain();
+        let admin = verity_testkit::secret("admin");
         // The tip is read as a parent, then another block commits (as a racing commit
         // would): an empty block on the old tip would have the new tip's roots.
         let stale = producer.tip().expect("tip");

@@ -375,8 +375,14 @@ impl<S: Send + Sync> FromRequest<S> for BatchBody {
                 HttpError::bad_request(ErrorCode::InvalidBody, r.body_text())
             }
         })?;
+        // Like a transaction that does not decode: the body arrived whole, its content
+        // is not what the operation takes.
         let txs: Vec<Vec<u8>> = verity_types::encoding::decode(&bytes, REQUEST_BYTES_MAX).map_err(|e| {
-            HttpError::bad_request(ErrorCode::InvalidBody, format!("not a borsh list of transactions: {e}"))
+            HttpError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidBody,
+                format!("not a borsh list of transactions: {e}"),
+            )
         })?;
         Ok(BatchBody::Binary(txs))
     }
@@ -394,6 +400,7 @@ impl<S: Send + Sync> FromRequest<S> for BatchBody {
               (status = 408, description = "The body did not arrive in time (`body_timeout`)", body = ApiError),
               (status = 413, description = "Body above the limit, or more than 4096 transactions (`batch_too_large`)", body = ApiError),
               (status = 415, description = "Neither `application/json` nor `application/octet-stream`", body = ApiError),
+              (status = 422, description = "A binary body that is not a borsh list of byte strings (`invalid_body`)", body = ApiError),
               (status = 503, description = "`overloaded` or `request_timeout`; see Retry-After", body = ApiError)))]
 async fn submit_batch(
     State(core): State<AppState>,

@@ -1,15 +1,14 @@
 //! Runs a Verity ledger node: admission into a bounded mempool, block production on a
-//! dedicated thread (execute, prove, certify, fsync), and the HTTP+JSON API with events
-//! and metrics.
+//! dedicated thread (execute, prove, certify, fsync) or, as a validator of a
+//! multi-organisation network ([`validator`]), the Commonware engine of `verity-bft`;
+//! the HTTP+JSON API with events and metrics; and the data directory's files, replay
+//! included ([`datadir`]).
 //!
 //! Flow of a transaction: HTTP `POST /v1/txs` -> decode + stateless checks ->
 //! batch signature verification -> stateful admission (sender, key, nonce) -> mempool
 //! -> block producer takes it -> verity-state executes the block -> verity-store
 //! computes roots -> the finalizer signs the header -> one fsync'd redb transaction ->
 //! the submitter is answered `committed`.
-//!
-//! # Status
-//! Embedded single-validator node: complete for the ledger foundation.
 
 pub mod api;
 pub mod api_consensus;

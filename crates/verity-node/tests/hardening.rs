@@ -479,8 +479,8 @@ fn a_binary_batch_gets_the_same_per_item_results_and_bad_bodies_are_refused() {
     let fresh = tx("admin", "admin", 3, 1);
     let body = verity_types::encoding::encode(&vec![fresh.to_bytes(), tx("admin", "admin", 4, 1).to_bytes()]);
     for (ct, bytes, want) in [
-        ("application/octet-stream", vec![0xff, 0xff, 0xff, 0x7f], (400, "invalid_body")),
-        ("application/octet-stream", body[..body.len() - 1].to_vec(), (400, "invalid_body")),
+        ("application/octet-stream", vec![0xff, 0xff, 0xff, 0x7f], (422, "invalid_body")),
+        ("application/octet-stream", body[..body.len() - 1].to_vec(), (422, "invalid_body")),
         ("text/plain", body.clone(), (415, "unsupported_media_type")),
     ] {
         let (status, v) = node.call_bytes("POST", "/v1/txs/batch?wait=none", ct, &bytes);
