@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use verity_state::{BlockContext, BlockOutcome, StateRead};
 use verity_store::{Prepared, PreparedBase, StateWrites, Store, StoreError};
-use verity_types::{merkle, BlockHeader, Genesis, Hash, HeaderVersion, Receipt, SignedTransaction};
+use verity_types::{BlockHeader, Genesis, Hash, HeaderVersion, Receipt, SignedTransaction};
 
 /// Reads committed state from the store for execution.
 pub struct StoreView<'a>(pub &'a Store);
@@ -191,7 +191,6 @@ impl Executor {
             verity_state::execute_block(&overlay, &ctx, txs, parent.log_size);
         let executed = started.elapsed();
         let tx_hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
-        let leaves: Vec<Hash> = tx_hashes.iter().map(|h| merkle::leaf_hash(h.as_bytes())).collect();
         let n_writes = writes.len();
         let prepared = self.store.prepare_on(parent.base.as_ref(), writes, &tx_hashes)?;
         // On the committed tip (no base), the store prepares on whatever the tip is when
@@ -215,7 +214,7 @@ impl Executor {
             timestamp_ms,
             proposer: spec.proposer,
             tx_count: txs.len() as u32,
-            txs_root: merkle::root(&leaves),
+            txs_root: prepared.txs_root(),
             log_size: prepared.log_size,
             log_root: prepared.log_root,
             state_root: prepared.state_root,

@@ -55,6 +55,12 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// The Merkle root of the block's transaction hashes (its header's `txs_root`), from
+    /// the leaf hashes the log append already computed.
+    pub fn txs_root(&self) -> Hash {
+        merkle::root(&self.leaf_hashes)
+    }
+
     /// The height of the block it was prepared on (committed or not).
     pub fn base_height(&self) -> u64 {
         self.base_height
@@ -542,7 +548,7 @@ impl Store {
                 return Err(StoreError::BlockMismatch(format!("receipt {i} does not describe transaction {i}")));
             }
         }
-        let txs_root = merkle::root(&prepared.leaf_hashes);
+        let txs_root = prepared.txs_root();
         if header.txs_root != txs_root {
             return Err(StoreError::header("txs_root", header.txs_root, txs_root));
         }
