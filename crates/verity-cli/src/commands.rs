@@ -699,18 +699,10 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
         }
         Command::Checkpoint(CheckpointCmd::Note { height, from, out, genesis }) => {
             let mut lc = validators_for(&client, genesis.as_ref()).await?;
-            let first = client.checkpoint_note(&height).await?;
-            // The other validators sign the same checkpoint: the block of the first note.
-            let block_height = verity_client::note::note_height(&first, lc.chain_id())?;
-            let mut notes = vec![first];
-            for url in &from {
-                let note = Client::new(url).checkpoint_note(&block_height.to_string()).await;
-                notes.push(note.with_context(|| format!("asking {url}"))?);
-            }
-            let note = verity_client::note::merge_notes(&notes)?;
+            let others: Vec<Client> = from.iter().map(|url| Client::new(url)).collect();
+            let proofs::VerifiedNote { note, checkpoint: v } =
+                proofs::checkpoint_note(&client, &mut lc, &height, &others).await?;
             let text = String::from_utf8_lossy(&note).into_owned();
-            client.catch_up(&mut lc, block_height).await?;
-            let v = verity_client::note::verify_checkpoint_note(&note, &lc)?;
             if let Some(path) = &out {
                 verity_client::durable::write_file(path, &note, verity_client::durable::MODE_PUBLIC)
                     .with_context(|| format!("writing {}", path.display()))?;
@@ -730,18 +722,10 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
             let trusted = trusted_or_node_genesis(&client, genesis.as_ref()).await?;
             let list = client.evidence(from, None, validator.as_deref()).await?;
             let mut rows = vec![("records on the ledger", list.count.to_string())];
+            proofs::verify_evidence(&trusted, &list.evidence)?;
             let mut lines = Vec::new();
             for e in &list.evidence {
                 let v = &e.evidence;
-                if !trusted.validators.iter().any(|t| t.public_key == v.validator) {
-                    bail!("evidence {} names {}, which is not a genesis validator", e.sequence, v.validator.to_hex());
-                }
-                let offence = v
-                    .verify(&trusted.chain_id)
-                    .map_err(|err| anyhow!("evidence {} does not verify: {err}", e.sequence))?;
-                if offence != e.offence {
-                    bail!("evidence {} is a {offence}, the node says {}", e.sequence, e.offence);
-                }
                 let (epoch, view) = v.round();
                 lines.push(format!(
                     "{}: {} ({}) {} in epoch {epoch} view {view}, recorded at height {} (verified)",

@@ -303,6 +303,37 @@ fn four_validator_processes_survive_kill_9_and_keep_safety() {
                 .unwrap_or_else(|_| panic!("proof at {h}: {}", String::from_utf8_lossy(&out.stderr)));
             assert_eq!(v["verified"], true, "height {h}: {v}");
         }
+        // The checkpoint as a signed note: validator 1's, merged with the notes the
+        // other three sign for the same block, carries all four signatures.
+        // (A block any validator holds only as final through a descendant is no
+        // checkpoint of that validator's, so the newest block all four certified.)
+        let mut at = None;
+        'heights: for h in (1..=top).rev() {
+            for u in &net.urls {
+                let view = Client::new(u).checkpoint(h).await.expect("checkpoint");
+                if view.checkpoint.certificate.finalized_by.is_some() {
+                    continue 'heights;
+                }
+            }
+            at = Some(h);
+            break;
+        }
+        let at = at.expect("a block every validator holds its own certificate for");
+        let mut args = vec!["--node", net.urls[1].as_str(), "checkpoint", "note", "--genesis"];
+        let genesis_arg = genesis_path.display().to_string();
+        args.push(&genesis_arg);
+        let at_arg = at.to_string();
+        args.extend(["--height", at_arg.as_str()]);
+        for u in [&net.urls[0], &net.urls[2], &net.urls[3]] {
+            args.extend(["--from", u.as_str()]);
+        }
+        let note = cli(&args);
+        assert_eq!(note["verified"], true, "{note}");
+        assert_eq!(
+            (note["checkpoint"]["height"].as_u64(), &note["checkpoint"]["signers"]),
+            (Some(at), &serde_json::json!([0, 1, 2, 3])),
+            "{note}"
+        );
     });
     for i in 0..N {
         let log = net.log(i);

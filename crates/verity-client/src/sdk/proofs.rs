@@ -10,10 +10,11 @@ use std::fmt;
 use std::path::Path;
 
 use verity_types::proof::ConsistencyProof;
-use verity_types::{Checkpoint, Genesis, Hash, StateProof, TxStatus};
+use verity_types::{Checkpoint, EvidenceRecord, Genesis, Hash, StateProof, TxStatus};
 
 use crate::error::ClientError;
 use crate::http::{Client, TxView};
+use crate::note::{self, NoteCheckpoint};
 use crate::verify::{self, LightClient, ReceiptCheck};
 
 /// Reads a genesis file.
@@ -212,9 +213,111 @@ pub async fn verify_consistency(
     Ok(VerifiedConsistency { old, new, proof })
 }
 
+/// A checkpoint note carrying the signatures of every validator asked, verified.
+#[derive(Clone, Debug)]
+pub struct VerifiedNote {
+    /// The merged note (C2SP signed-note text), as a transparency-log witness reads it.
+    pub note: Vec<u8>,
+    /// What the note states, and which validators' signatures verified.
+    pub checkpoint: NoteCheckpoint,
+}
+
+/// The checkpoint note of `height` (a number or `latest`) from `client`, merged with
+/// the notes `others` sign for the same block, and verified against `lc` (caught up to
+/// the block's epoch first). A node among `others` that fails is named in the error.
+pub async fn checkpoint_note(
+    client: &Client,
+    lc: &mut LightClient,
+    height: &str,
+    others: &[Client],
+) -> Result<VerifiedNote, ClientError> {
+    let first = client.checkpoint_note(height).await?;
+    // The other validators sign the same checkpoint: the block of the first note.
+    let block_height = note::note_height(&first, lc.chain_id())?;
+    let mut notes = vec![first];
+    for other in others {
+        let answer = other.checkpoint_note(&block_height.to_string()).await;
+        notes.push(answer.map_err(|e| ClientError::Protocol(format!("asking {}: {e}", other.base())))?);
+    }
+    let note = note::merge_notes(&notes)?;
+    client.catch_up(lc, block_height).await?;
+    let checkpoint = note::verify_checkpoint_note(&note, lc)?;
+    Ok(VerifiedNote { note, checkpoint })
+}
+
+/// Checks equivocation evidence offline: each record names a validator of `trusted`'s
+/// genesis set, both of its signed votes verify for `trusted`'s chain, and they are the
+/// offence the node says they are. The first record that fails is the error.
+pub fn verify_evidence(trusted: &Genesis, records: &[EvidenceRecord]) -> Result<(), ClientError> {
+    for e in records {
+        let v = &e.evidence;
+        if !trusted.validators.iter().any(|t| t.public_key == v.validator) {
+            return Err(ClientError::Verify(format!(
+                "evidence {} names {}, which is not a genesis validator",
+                e.sequence,
+                v.validator.to_hex()
+            )));
+        }
+        let offence = v
+            .verify(&trusted.chain_id)
+            .map_err(|err| ClientError::Verify(format!("evidence {} does not verify: {err}", e.sequence)))?;
+        if offence != e.offence {
+            return Err(ClientError::Verify(format!(
+                "evidence {} is a {offence}, the node says {}",
+                e.sequence, e.offence
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Evidence verifies only as what it is, by a validator of the trusted genesis, on the
+    /// trusted chain: each of the three ways a node could misreport it is refused.
+    #[test]
+    fn evidence_is_checked_against_the_trusted_genesis() {
+        use verity_types::{consensus_namespace, Equivocation, Offence, SignedVote, VoteKind};
+        let genesis = verity_testkit::consortium("evidence-chain", 4);
+        let record = |key: &str, chain: &str, offence: Offence| {
+            let validator = verity_testkit::secret(key);
+            let ns = consensus_namespace(chain);
+            let vote = |payload: u8| {
+                let mut v = SignedVote {
+                    kind: VoteKind::Finalize,
+                    epoch: 0,
+                    view: 42,
+                    parent_view: 41,
+                    payload: Hash([payload; 32]),
+                    signature: verity_types::Signature([0; 64]),
+                };
+                v.signature = validator.sign(&v.signed_bytes(&ns));
+                v
+            };
+            EvidenceRecord {
+                sequence: 3,
+                offence,
+                org: verity_testkit::org("org1"),
+                evidence: Equivocation { validator: validator.public_key(), first: vote(1), second: vote(2) },
+                reported_by: verity_testkit::acc("admin0"),
+                height: 9,
+                tx_hash: Hash([7; 32]),
+            }
+        };
+        let good = record("validator1", "evidence-chain", Offence::ConflictingFinalize);
+        verify_evidence(&genesis, std::slice::from_ref(&good)).expect("genuine evidence verifies");
+        let cases = [
+            (record("stranger", "evidence-chain", Offence::ConflictingFinalize), "not a genesis validator"),
+            (record("validator1", "another-chain", Offence::ConflictingFinalize), "does not verify"),
+            (record("validator1", "evidence-chain", Offence::ConflictingNotarize), "the node says"),
+        ];
+        for (bad, why) in cases {
+            let err = verify_evidence(&genesis, &[good.clone(), bad]).expect_err(why);
+            assert!(matches!(&err, ClientError::Verify(m) if m.contains(why) && m.contains("evidence 3")), "{err}");
+        }
+    }
 
     #[test]
     fn trusted_genesis_prefers_the_explicit_file_and_needs_it_to_exist() {
