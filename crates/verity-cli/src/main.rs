@@ -73,7 +73,12 @@ fn keep_freed_memory() {
 /// then cost the kernel's page clearing a quarter of all CPU samples of `verity bench
 /// network` (all five processes; 0.6% with huge pages off; BENCHMARKS.md). The setting
 /// is checked at each fault, so regions mimalloc reserved before `main` follow it too.
+/// `VERITY_HUGE_PAGES=1` leaves the kernel's setting alone: for an A/B of the same binary,
+/// or a machine where huge pages win.
 fn no_huge_pages() {
+    if std::env::var_os("VERITY_HUGE_PAGES").is_some_and(|v| v == "1") {
+        return;
+    }
     if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
         // Not fatal: only slower (a kernel without the prctl, or a sandbox refusing it).
         eprintln!("warning: could not turn off transparent huge pages: {e}");
