@@ -502,7 +502,7 @@ fn ingest(a: &IngestArgs) -> Result<IngestReport> {
         bail!("--latency-rate must be a positive number of transfers per second");
     }
     let dir = tempfile::Builder::new().prefix("verity-bench").tempdir()?;
-    crate::init::init(dir.path(), "verity-bench", "bench", "admin", 0)?;
+    datadir::init(dir.path(), "verity-bench", "bench", "admin", 0)?;
     let core = NodeCore::open(dir.path(), NodeOptions::default())?;
     let ks = Keystore::open(&datadir::keystore_path(dir.path()))?;
     let admin = ks.find("admin")?;

@@ -95,7 +95,7 @@ pub fn network(a: &NetworkArgs) -> Result<NetworkReport> {
         max_block_txs: Some(a.max_block_txs),
         epoch_length: 1000,
     };
-    let created = testnet::create(&create, crate::commands::now_ms())?;
+    let created = testnet::create(&create, verity_node::now_ms())?;
     let mut children = Vec::new();
     for (i, c) in created.configs.iter().enumerate() {
         children.push(testnet::spawn_node(c, &dir.path().join(format!("node{i}.log")))?);

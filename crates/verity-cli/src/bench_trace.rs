@@ -792,7 +792,7 @@ fn fill(store: &std::sync::Arc<Store>, dir: &std::path::Path, shape: Shape) -> R
 pub fn trace(a: &TraceArgs) -> Result<TraceReport> {
     let shape = Shape::new(a.records)?;
     let dir = tempfile::Builder::new().prefix("verity-bench-trace").tempdir()?;
-    crate::init::init(dir.path(), "verity-bench", "bench", "admin", 0)?;
+    datadir::init(dir.path(), "verity-bench", "bench", "admin", 0)?;
     let store = std::sync::Arc::new(Store::open(&datadir::store_path(dir.path()))?);
     let (catalog, blocks, fill_seconds) = fill(&store, dir.path(), shape).context("filling the store")?;
     let records: u64 = catalog.by_kind.values().map(|v| v.len() as u64).sum();

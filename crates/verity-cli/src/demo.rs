@@ -125,7 +125,7 @@ pub fn run(_g: &Global, a: DemoArgs) -> Result<()> {
             dir.display()
         );
     }
-    let created = crate::init::init(&dir, "verity-demo", "dev", "admin", crate::commands::now_ms())?;
+    let created = datadir::init(&dir, "verity-demo", "dev", "admin", verity_node::now_ms())?;
     let dir = dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))?;
     println!("Verity demo: a fresh single-organisation network in {}", dir.display());
     say(format!("chain {}, admin key in {}", created.genesis.chain_id, s(&datadir::keystore_path(&dir))));

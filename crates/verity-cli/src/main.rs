@@ -32,7 +32,6 @@ mod content;
 mod dataset;
 mod demo;
 mod eval;
-mod init;
 mod load;
 mod model;
 mod output;
@@ -117,7 +116,7 @@ pub struct Global {
 #[derive(Subcommand)]
 pub enum Command {
     /// Create a single-organisation dev network in a data directory.
-    Init(init::InitArgs),
+    Init(commands::InitArgs),
     /// Run a node: a single-organisation node from a data directory (--data-dir), or one
     /// validator of a multi-organisation network from its config file (--config).
     Node {
