@@ -15,7 +15,9 @@ use verity_types::{
 };
 
 use crate::output::show;
-use crate::{bench, load, Cli, Command, Global};
+use verity_bench::testnet::{self, TestnetCmd};
+
+use crate::{bench, Cli, Command, Global};
 
 #[derive(Args)]
 pub struct InitArgs {
@@ -270,9 +272,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Node { data_dir: Some(data_dir), listen, .. } => run_node(&data_dir, listen),
         Command::Node { .. } => bail!("give --data-dir or --config"),
         Command::Testnet(t) => match t.cmd {
-            Some(crate::testnet::TestnetCmd::Up(a)) => crate::testnet::up(&a),
+            Some(TestnetCmd::Up(a)) => testnet::up(&a),
             None => {
-                let c = crate::testnet::create(&t.create, now_ms())?;
+                let c = testnet::create(&t.create, now_ms())?;
                 let dir = t.create.dir.display().to_string();
                 show(
                     g.json,
@@ -305,13 +307,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Replay { data_dir } => replay(&data_dir, g.json),
         Command::Keys(k) => keys(&g, k),
         Command::Bench(b) => bench::run(&g, b),
-        Command::Load(a) => load::run(&g, a),
+        Command::Load(a) => bench::load(&g, &a),
         Command::Audit(crate::provenance::AuditCmd::Verify { file, validators }) => {
             crate::provenance::audit_verify(&g, &file, &validators)
         }
         Command::Model(m) => crate::model::run(&g, m),
         Command::Train(a) => crate::train::run_train(&g, a),
-        Command::Demo(a) => crate::demo::run(&g, a),
+        Command::Demo(a) => bench::demo(&a),
         Command::Infer(a) => crate::train::run_infer(&g, a),
         Command::Eval(c) => crate::eval::run(&g, c),
         other => runtime()?.block_on(remote(&g, other)),
@@ -731,7 +733,11 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
             }
             let msg = format!("signed by validators {:?} of the set of block {}'s epoch", v.signers, v.height);
             if g.json {
-                show(true, &json!({"verified": true, "note": text, "checkpoint": v, "message": msg}), vec![]);
+                show(
+                    true,
+                    &json!({"verified": true, "note": text, "checkpoint": v, "message": msg}),
+                    Vec::<(&str, _)>::new(),
+                );
             } else {
                 eprintln!("verified: {msg}");
             }

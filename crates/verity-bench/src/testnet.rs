@@ -222,7 +222,7 @@ pub fn up(a: &CreateArgs) -> Result<()> {
         urls.push(format!("http://{}", cfg.http));
         children.push(spawn_node(c, &a.dir.join(format!("node{i}.log")))?);
     }
-    let rt = crate::commands::runtime()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let ready = rt.block_on(async {
         let deadline = Instant::now() + Duration::from_secs(60);
         for (i, u) in urls.iter().enumerate() {
