@@ -8,14 +8,32 @@ use serde_json::json;
 use verity_client::keystore::{generate_key, Keystore, Passphrase, KDF_PARAMS};
 use verity_client::sdk::{proofs, Committed, Signer};
 use verity_client::{verify, Client};
-use verity_node::datadir;
+use verity_node::{datadir, now_ms};
 use verity_types::{
     AccountId, Action, AssetId, CreateAccount, EscrowId, EscrowLock, EscrowRefund, EscrowRelease, Genesis, GrantRole,
     Hash, Mint, OrgId, PublicKey, RevokeRole, Role, Transfer,
 };
 
 use crate::output::show;
-use crate::{bench, init, load, Cli, Command, Global};
+use verity_bench::testnet::{self, TestnetCmd};
+
+use crate::{bench, Cli, Command, Global};
+
+#[derive(Args)]
+pub struct InitArgs {
+    #[arg(long)]
+    pub data_dir: std::path::PathBuf,
+    /// Label of the new network's chain id: the id is LABEL-<16 hex digits of the genesis
+    /// digest>, so no two networks share one.
+    #[arg(long, default_value = "verity-dev")]
+    pub chain_id: String,
+    /// The organisation's id.
+    #[arg(long, default_value = "dev")]
+    pub org: String,
+    /// The admin account's id (its key goes into DATA_DIR/keystore.json).
+    #[arg(long, default_value = "admin")]
+    pub admin: String,
+}
 
 #[derive(Subcommand)]
 pub enum KeysCmd {
@@ -233,7 +251,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let g = cli.global.clone();
     match cli.command {
         Command::Init(a) => {
-            let created = init::init(&a.data_dir, &a.chain_id, &a.org, &a.admin, now_ms())?;
+            let created = datadir::init(&a.data_dir, &a.chain_id, &a.org, &a.admin, now_ms())?;
             let dir = a.data_dir.display().to_string();
             show(
                 g.json,
@@ -254,9 +272,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Node { data_dir: Some(data_dir), listen, .. } => run_node(&data_dir, listen),
         Command::Node { .. } => bail!("give --data-dir or --config"),
         Command::Testnet(t) => match t.cmd {
-            Some(crate::testnet::TestnetCmd::Up(a)) => crate::testnet::up(&a),
+            Some(TestnetCmd::Up(a)) => testnet::up(&a),
             None => {
-                let c = crate::testnet::create(&t.create, now_ms())?;
+                let c = testnet::create(&t.create, now_ms())?;
                 let dir = t.create.dir.display().to_string();
                 show(
                     g.json,
@@ -276,7 +294,7 @@ pub fn run(cli: Cli) -> Result<()> {
         },
         Command::Up { data_dir, listen } => {
             if !datadir::genesis_path(&data_dir).exists() {
-                let c = init::init(&data_dir, "verity-dev", "dev", "admin", now_ms())?;
+                let c = datadir::init(&data_dir, "verity-dev", "dev", "admin", now_ms())?;
                 eprintln!(
                     "initialised a dev network in {} (chain {}, admin key in {})",
                     data_dir.display(),
@@ -289,21 +307,17 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Replay { data_dir } => replay(&data_dir, g.json),
         Command::Keys(k) => keys(&g, k),
         Command::Bench(b) => bench::run(&g, b),
-        Command::Load(a) => load::run(&g, a),
+        Command::Load(a) => bench::load(&g, &a),
         Command::Audit(crate::provenance::AuditCmd::Verify { file, validators }) => {
             crate::provenance::audit_verify(&g, &file, &validators)
         }
         Command::Model(m) => crate::model::run(&g, m),
         Command::Train(a) => crate::train::run_train(&g, a),
-        Command::Demo(a) => crate::demo::run(&g, a),
+        Command::Demo(a) => bench::demo(&a),
         Command::Infer(a) => crate::train::run_infer(&g, a),
         Command::Eval(c) => crate::eval::run(&g, c),
         other => runtime()?.block_on(remote(&g, other)),
     }
-}
-
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 fn run_node(dir: &Path, listen: std::net::SocketAddr) -> Result<()> {
@@ -711,7 +725,11 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
             }
             let msg = format!("signed by validators {:?} of the set of block {}'s epoch", v.signers, v.height);
             if g.json {
-                show(true, &json!({"verified": true, "note": text, "checkpoint": v, "message": msg}), vec![]);
+                show(
+                    true,
+                    &json!({"verified": true, "note": text, "checkpoint": v, "message": msg}),
+                    Vec::<(&str, _)>::new(),
+                );
             } else {
                 eprintln!("verified: {msg}");
             }

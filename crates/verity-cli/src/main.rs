@@ -24,21 +24,14 @@ macro_rules! eprint {
 }
 
 mod bench;
-mod bench_network;
-mod bench_proofs;
-mod bench_trace;
 mod commands;
 mod content;
 mod dataset;
-mod demo;
 mod eval;
-mod init;
-mod load;
 mod model;
 mod output;
 mod provenance;
 mod publish;
-mod testnet;
 mod train;
 mod validators;
 
@@ -122,7 +115,7 @@ pub struct Global {
 #[derive(Subcommand)]
 pub enum Command {
     /// Create a single-organisation dev network in a data directory.
-    Init(init::InitArgs),
+    Init(commands::InitArgs),
     /// Run a node: a single-organisation node from a data directory (--data-dir), or one
     /// validator of a multi-organisation network from its config file (--config).
     Node {
@@ -136,10 +129,10 @@ pub enum Command {
     },
     /// Create a local multi-organisation network (one validator process per organisation),
     /// or start one: `verity testnet --validators 4 --dir DIR`, `verity testnet up --dir DIR`.
-    Testnet(testnet::TestnetArgs),
+    Testnet(verity_bench::testnet::TestnetArgs),
     /// Run the whole provenance loop on a fresh embedded node with a real dataset and model,
     /// print the deployed model's lineage and the path of its audit bundle.
-    Demo(demo::DemoArgs),
+    Demo(verity_bench::demo::DemoArgs),
     /// Initialise ./.verity if missing, then run the node: the first command to run.
     Up {
         #[arg(long, default_value = ".verity")]
@@ -195,9 +188,9 @@ pub enum Command {
     Dataset(dataset::DatasetCmd),
     /// Benchmarks.
     #[command(subcommand)]
-    Bench(bench::BenchCmd),
+    Bench(verity_bench::BenchCmd),
     /// Send signed transfers to a running node and record every acknowledged commit.
-    Load(load::LoadArgs),
+    Load(verity_bench::load::LoadArgs),
     /// Training runs.
     #[command(subcommand)]
     Run(provenance::RunCmd),

@@ -37,7 +37,7 @@ pub fn write_stderr(args: std::fmt::Arguments<'_>, newline: bool) {
 }
 
 /// Prints `value` as pretty JSON, or the `rows` as a two-column table.
-pub fn show<T: Serialize>(json: bool, value: &T, rows: Vec<(&str, String)>) {
+pub fn show<T: Serialize, K: AsRef<str>>(json: bool, value: &T, rows: Vec<(K, String)>) {
     if json {
         println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")));
         return;
@@ -46,9 +46,10 @@ pub fn show<T: Serialize>(json: bool, value: &T, rows: Vec<(&str, String)>) {
 }
 
 /// Prints an aligned two-column table.
-pub fn table(rows: Vec<(&str, String)>) {
-    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+pub fn table<K: AsRef<str>>(rows: Vec<(K, String)>) {
+    let width = rows.iter().map(|(k, _)| k.as_ref().len()).max().unwrap_or(0);
     for (k, v) in rows {
+        let k = k.as_ref();
         println!("{k:<width$}  {v}");
     }
 }

@@ -95,7 +95,10 @@ pub struct NodeCore {
 /// Where a validator forwards the transactions its clients submit.
 pub type Forward = futures::channel::mpsc::UnboundedSender<Vec<SignedTransaction>>;
 
-fn now_ms() -> u64 {
+/// The wall clock in milliseconds since the Unix epoch (0 for a clock set before it):
+/// the timestamp of the blocks this node proposes, and of the genesis files the front
+/// ends create (`datadir::init`, `verity testnet`).
+pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 

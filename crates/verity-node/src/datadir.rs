@@ -10,14 +10,24 @@
 //! Files are written whole and durably: genesis.json through a temporary file, fsync,
 //! rename and directory fsync (`verity_client::durable`), so a crash leaves either no
 //! genesis or a complete one; key files are created new and fsync'd with their directory.
+//!
+//! [`init`] creates such a directory for a single-organisation dev network (`verity
+//! init`, `verity up`, and the benchmarks and demo of `verity-bench`). It lives here,
+//! beside the layout it writes, rather than in the CLI: every front end that needs a
+//! network calls this one copy. The keystore it writes is verity-client's, which this
+//! crate already depends on for durable writes.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use verity_client::keystore::{generate_key, Keystore};
 use verity_types::keys::SecretKey;
-use verity_types::{Genesis, PublicKey};
+use verity_types::{
+    AccountId, AssetId, Genesis, GenesisAccount, GenesisAsset, GenesisBalance, GenesisOrg, MintRule, OrgId, PublicKey,
+    Validator,
+};
 
 use crate::error::NodeError;
 
@@ -100,6 +110,62 @@ pub fn write_validator_key(dir: &Path, key: &SecretKey) -> Result<(), NodeError>
     write_private_file(&validator_key_path(dir), &text)
 }
 
+/// Initial `credit` balance of each organisation admin of a dev network ([`init`], and
+/// `verity testnet`'s admins).
+pub const DEV_CREDIT: u128 = 1_000_000_000_000;
+
+/// What [`init`] created.
+pub struct Created {
+    pub genesis: Genesis,
+    pub admin: AccountId,
+}
+
+/// Creates a single-organisation dev network in `dir`: genesis.json (organisation `org`
+/// with admin account `admin` holding [`DEV_CREDIT`] `credit`, one validator), and
+/// validator.json and keystore.json (both 0600, fresh random keys). The chain id is
+/// `chain_id` bound to the genesis digest. Refuses to touch a directory that already
+/// holds a network; genesis.json is written last, so a directory that has one is
+/// complete.
+pub fn init(dir: &Path, chain_id: &str, org: &str, admin: &str, genesis_time_ms: u64) -> Result<Created, NodeError> {
+    for f in [genesis_path(dir), validator_key_path(dir), store_path(dir)] {
+        if f.exists() {
+            return Err(NodeError::DataDir(format!(
+                "{} already exists: refusing to overwrite an existing network",
+                f.display()
+            )));
+        }
+    }
+    fs::create_dir_all(dir).map_err(|e| NodeError::DataDir(format!("creating {}: {e}", dir.display())))?;
+    let genesis_error = |e: verity_types::TypesError| NodeError::Genesis(e.to_string());
+    let org = OrgId::new(org).map_err(genesis_error)?;
+    let admin_id = AccountId::new(admin).map_err(genesis_error)?;
+    let validator_key = generate_key();
+    let admin_key = generate_key();
+    let credit = AssetId::new("credit").map_err(genesis_error)?;
+    let mut genesis = Genesis {
+        chain_id: chain_id.to_string(),
+        genesis_time_ms,
+        orgs: vec![GenesisOrg {
+            id: org.clone(),
+            name: format!("{org} (development organisation)"),
+            admins: vec![GenesisAccount { id: admin_id.clone(), public_key: admin_key.public_key() }],
+        }],
+        validators: vec![Validator { org: org.clone(), public_key: validator_key.public_key(), power: 1 }],
+        assets: vec![GenesisAsset { id: credit.clone(), mint: MintRule::Orgs { orgs: vec![org] }, supply_cap: None }],
+        balances: vec![GenesisBalance { account: admin_id.clone(), asset: credit, amount: DEV_CREDIT }],
+        epoch_length: 0,
+    };
+    genesis.bind_chain_id(chain_id).map_err(genesis_error)?;
+    genesis.validate().map_err(genesis_error)?;
+    let mut ks = Keystore::open(&keystore_path(dir))?;
+    ks.add(admin, Some(admin_id.clone()), &admin_key)?;
+    write_validator_key(dir, &validator_key)?;
+    ks.save()?;
+    // Last, atomically: a genesis.json in the directory means the network is complete.
+    write_genesis(dir, &genesis)?;
+    Ok(Created { genesis, admin: admin_id })
+}
+
 /// Re-executes the ledger of the data directory `dir` from genesis in a scratch store
 /// (deleted afterwards) and checks every state root, log root, receipt and certificate
 /// against the stored blocks ([`verity_consensus::replay`]). The node must be stopped:
@@ -109,4 +175,31 @@ pub fn replay(dir: &Path) -> Result<verity_consensus::ReplayReport, NodeError> {
         .map_err(|e| NodeError::DataDir(format!("opening the store in {}: {e}", dir.display())))?;
     let scratch = tempfile::Builder::new().prefix("verity-replay").tempdir()?;
     Ok(verity_consensus::replay(&store, scratch.path())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `init` writes a complete network that reads back (genesis, validator key, the
+    /// admin's key in the keystore), and refuses to run again over it.
+    #[test]
+    fn init_creates_a_network_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let created = init(dir.path(), "verity-test", "dev", "admin", 7).expect("init");
+        let genesis = read_genesis(dir.path()).expect("genesis reads back");
+        assert_eq!(genesis.hash(), created.genesis.hash());
+        assert!(genesis.chain_id.starts_with("verity-test-"), "{}", genesis.chain_id);
+        assert_eq!(genesis.genesis_time_ms, 7);
+        assert_eq!(genesis.balances[0].amount, DEV_CREDIT);
+        let validator = read_validator_key(dir.path()).expect("validator key reads back");
+        assert_eq!(genesis.validators[0].public_key, validator.public_key());
+        let ks = Keystore::open(&keystore_path(dir.path())).expect("keystore");
+        let (account, key) = ks.find("admin").expect("admin key");
+        assert_eq!(account, created.admin);
+        assert_eq!(genesis.orgs[0].admins[0].public_key, key.public_key());
+
+        let again = init(dir.path(), "verity-test", "dev", "admin", 7).err().map(|e| e.to_string());
+        assert!(again.as_deref().is_some_and(|e| e.contains("refusing to overwrite")), "{again:?}");
+    }
 }

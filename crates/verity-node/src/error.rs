@@ -19,6 +19,9 @@ pub enum NodeError {
     Halted(#[from] verity_bft::app::Halt),
     #[error("genesis: {0}")]
     Genesis(String),
+    /// The data directory's keystore could not be read or written (the message names it).
+    #[error(transparent)]
+    Keystore(#[from] verity_client::ClientError),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
 }

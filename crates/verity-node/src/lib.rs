@@ -24,5 +24,5 @@ pub mod metrics;
 pub mod server;
 pub mod validator;
 
-pub use crate::core::{NodeCore, NodeOptions};
+pub use crate::core::{now_ms, NodeCore, NodeOptions};
 pub use error::NodeError;

@@ -5,7 +5,8 @@
 //! The node runs inside this process on a loopback port; every step is the `verity`
 //! command a user would type, run as a child process of this binary with `--json`, so
 //! the demo exercises exactly the commands the README documents. Each step prints the
-//! command and what the ledger answered. The data directory is left for exploring.
+//! command and what the ledger answered, through the caller's [`Say`]. The data
+//! directory is left for exploring.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use clap::Args;
 use serde_json::Value;
 use verity_node::datadir;
 
-use crate::Global;
+use crate::Say;
 
 /// The suite the demo's evaluator runs (dataset path relative to the suite file).
 const SUITE: &str = include_str!("../../../examples/suites/digits.toml");
@@ -35,6 +36,7 @@ pub struct DemoArgs {
 }
 
 struct Demo {
+    out: Say,
     exe: PathBuf,
     node: String,
     keystore: String,
@@ -42,6 +44,16 @@ struct Demo {
 }
 
 impl Demo {
+    /// Narrates one line.
+    fn line(&self, text: std::fmt::Arguments<'_>) {
+        (self.out)(text);
+    }
+
+    /// Narrates one indented line.
+    fn say(&self, text: impl AsRef<str>) {
+        self.line(format_args!("   {}", text.as_ref()));
+    }
+
     fn args(&self, args: &[&str]) -> Vec<String> {
         let mut full = vec!["--node".to_string(), self.node.clone(), "--keystore".to_string(), self.keystore.clone()];
         full.extend(args.iter().map(|s| s.to_string()));
@@ -50,10 +62,10 @@ impl Demo {
 
     fn announce(&mut self, title: &str, args: &[&str]) {
         self.step += 1;
-        println!("\n{}. {title}", self.step);
+        self.line(format_args!("\n{}. {title}", self.step));
         let shown: Vec<String> =
             args.iter().map(|a| if a.contains(' ') { format!("'{a}'") } else { a.to_string() }).collect();
-        println!("   $ verity {}", shown.join(" "));
+        self.line(format_args!("   $ verity {}", shown.join(" ")));
     }
 
     /// Runs `verity --json ARGS`, which must succeed; returns its JSON answer.
@@ -80,7 +92,7 @@ impl Demo {
         }
         let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
         let reason = err.lines().last().unwrap_or_default().trim_start_matches("error: ").to_string();
-        println!("   refused, as it must be: {reason}");
+        self.line(format_args!("   refused, as it must be: {reason}"));
         Ok(reason)
     }
 
@@ -93,10 +105,6 @@ impl Demo {
         }
         Ok(())
     }
-}
-
-fn say(text: impl AsRef<str>) {
-    println!("   {}", text.as_ref());
 }
 
 fn s(p: &Path) -> String {
@@ -117,18 +125,28 @@ fn code_commit(exe: &Path) -> Result<String> {
     Ok(verity_types::sha256(&bytes).to_hex()[..40].to_string())
 }
 
-pub fn run(_g: &Global, a: DemoArgs) -> Result<()> {
-    let dir = a.data_dir;
+/// Runs the demo in `a.data_dir`, narrating through `out`. Must run inside the `verity`
+/// binary: each step runs this executable.
+pub fn run(a: &DemoArgs, out: Say) -> Result<()> {
+    let dir = a.data_dir.clone();
     if datadir::genesis_path(&dir).exists() {
         bail!(
             "{} already holds a network; explore it with `verity node --data-dir {0}`, or pass another --data-dir",
             dir.display()
         );
     }
-    let created = crate::init::init(&dir, "verity-demo", "dev", "admin", crate::commands::now_ms())?;
+    let created = datadir::init(&dir, "verity-demo", "dev", "admin", verity_node::now_ms())?;
     let dir = dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))?;
-    println!("Verity demo: a fresh single-organisation network in {}", dir.display());
-    say(format!("chain {}, admin key in {}", created.genesis.chain_id, s(&datadir::keystore_path(&dir))));
+    let mut demo = Demo {
+        out,
+        exe: std::env::current_exe().context("locating the verity binary")?,
+        // Known once the node listens.
+        node: String::new(),
+        keystore: s(&datadir::keystore_path(&dir)),
+        step: 0,
+    };
+    demo.line(format_args!("Verity demo: a fresh single-organisation network in {}", dir.display()));
+    demo.say(format!("chain {}, admin key in {}", created.genesis.chain_id, demo.keystore));
 
     // The node, in this process, until the demo is done.
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -136,7 +154,8 @@ pub fn run(_g: &Global, a: DemoArgs) -> Result<()> {
     let node_dir = dir.clone();
     let listen = a.listen;
     let node = std::thread::spawn(move || -> Result<()> {
-        let rt = crate::commands::runtime()?;
+        let rt =
+            tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
         rt.block_on(verity_node::server::run_until(
             &node_dir,
             listen,
@@ -159,26 +178,21 @@ pub fn run(_g: &Global, a: DemoArgs) -> Result<()> {
             }
         }
     };
-    say(format!("node listening on http://{addr}"));
+    demo.node = format!("http://{addr}");
+    demo.say(format!("node listening on {}", demo.node));
 
-    let mut demo = Demo {
-        exe: std::env::current_exe().context("locating the verity binary")?,
-        node: format!("http://{addr}"),
-        keystore: s(&datadir::keystore_path(&dir)),
-        step: 0,
-    };
     let result = script(&mut demo, &dir);
     let _ = stop_tx.send(());
     let stopped = node.join().map_err(|_| anyhow!("the demo's node thread panicked"))?;
     let bundle = result?;
     stopped.context("stopping the demo's node")?;
 
-    println!("\nDone. Everything above is on the ledger in {}.", dir.display());
-    say(format!("audit bundle of the deployed model: {}", s(&bundle)));
-    say("explore it:");
-    say(format!("  verity node --data-dir {}        # serve it again", dir.display()));
-    say(format!("  verity --keystore {} trace model:digits@1", s(&datadir::keystore_path(&dir))));
-    say(format!("  verity audit verify {} --validators {}", s(&bundle), s(&datadir::genesis_path(&dir))));
+    demo.line(format_args!("\nDone. Everything above is on the ledger in {}.", dir.display()));
+    demo.say(format!("audit bundle of the deployed model: {}", s(&bundle)));
+    demo.say("explore it:");
+    demo.say(format!("  verity node --data-dir {}        # serve it again", dir.display()));
+    demo.say(format!("  verity --keystore {} trace model:digits@1", demo.keystore));
+    demo.say(format!("  verity audit verify {} --validators {}", s(&bundle), s(&datadir::genesis_path(&dir))));
     Ok(())
 }
 
@@ -196,7 +210,7 @@ fn script(d: &mut Demo, dir: &Path) -> Result<PathBuf> {
     let suite = suites.join("digits.toml");
     write(&suite, SUITE.replace("../../data/sklearn/digits.csv", "../data/digits.csv").as_bytes())?;
 
-    println!("\nAccounts, one per role (the admin of organisation `dev` creates them):");
+    d.line(format_args!("\nAccounts, one per role (the admin of organisation `dev` creates them):"));
     for (name, role, what) in [
         ("carol", "creator", "creates and licenses content"),
         ("cur", "curator", "curates datasets"),
@@ -209,12 +223,12 @@ fn script(d: &mut Demo, dir: &Path) -> Result<PathBuf> {
         d.ok(&format!("{name}: {what}"), &["account", "create", name, "--org", "dev", "--role", role])?;
     }
 
-    println!("\nContent and consent:");
+    d.line(format_args!("\nContent and consent:"));
     let c = d.ok(
         "carol registers the digits data set under its licence",
         &["content", "register", &s(&digits), "--licence", "BSD-3-Clause", "--as", "carol"],
     )?;
-    say(format!("content id {}", c["content"].as_str().unwrap_or("?")));
+    d.say(format!("content id {}", c["content"].as_str().unwrap_or("?")));
     d.ok(
         "carol registers a forum dump too...",
         &["content", "register", &s(&scraped), "--licence", "BSD-3-Clause", "--as", "carol"],
@@ -224,7 +238,7 @@ fn script(d: &mut Demo, dir: &Path) -> Result<PathBuf> {
         &["content", "opt-out", &s(&scraped), "--scope", "all", "--reason", "author's request", "--as", "carol"],
     )?;
 
-    println!("\nDatasets:");
+    d.line(format_args!("\nDatasets:"));
     let m1 = work.join("manifests/digits-corpus-1.json");
     d.ok(
         "cur builds a manifest of the data folder",
@@ -268,9 +282,9 @@ fn script(d: &mut Demo, dir: &Path) -> Result<PathBuf> {
         "version 2 is published: every item checked against the opt-out registry",
         &["dataset", "publish", &s(&m2), "--mode", "enumerated", "--supersedes", "1", "--as", "cur"],
     )?;
-    say(format!("status {}, root {}", p["status"].as_str().unwrap_or("?"), p["root"].as_str().unwrap_or("?")));
+    d.say(format!("status {}, root {}", p["status"].as_str().unwrap_or("?"), p["root"].as_str().unwrap_or("?")));
 
-    println!("\nTraining and publishing:");
+    d.line(format_args!("\nTraining and publishing:"));
     let commit = code_commit(&d.exe)?;
     let att = work.join("attestations");
     let model_dir = work.join("model");
@@ -299,7 +313,7 @@ fn script(d: &mut Demo, dir: &Path) -> Result<PathBuf> {
                 &s(run),
             ],
         )?;
-        say(format!("held-out accuracy {:.4}", t["test_accuracy"].as_f64().unwrap_or(0.0)));
+        d.say(format!("held-out accuracy {:.4}", t["test_accuracy"].as_f64().unwrap_or(0.0)));
         Ok(())
     };
     let publish = |d: &mut Demo, title: &str, out: &Path, run: &Path| -> Result<()> {
@@ -319,7 +333,7 @@ fn script(d: &mut Demo, dir: &Path) -> Result<PathBuf> {
                 "owen",
             ],
         )?;
-        say(format!(
+        d.say(format!(
             "{}, fingerprint {}",
             p["reference"].as_str().unwrap_or("?"),
             p["fingerprint"].as_str().unwrap_or("?")
@@ -346,7 +360,7 @@ fn script(d: &mut Demo, dir: &Path) -> Result<PathBuf> {
             ],
         )?;
         for r in e["results"].as_array().into_iter().flatten() {
-            say(format!(
+            d.say(format!(
                 "{:<11} {:<24} {:.4}  {}",
                 r["kind"].as_str().unwrap_or("?"),
                 r["metric"].as_str().unwrap_or("?"),
@@ -385,7 +399,7 @@ fn script(d: &mut Demo, dir: &Path) -> Result<PathBuf> {
         &["model", "deploy", "digits@1", "--env", "production", "--as", "dep"],
     )?;
 
-    println!("\nEvaluation and deployment:");
+    d.line(format_args!("\nEvaluation and deployment:"));
     evaluate(d, "digits@1", &v1, "v1")?;
     d.ok(
         "now the ledger accepts the deploy to production",
@@ -429,7 +443,7 @@ fn script(d: &mut Demo, dir: &Path) -> Result<PathBuf> {
         &["model", "deploy", "digits@2", "--env", "staging", "--as", "dep"],
     )?;
 
-    println!("\nDecisions:");
+    d.line(format_args!("\nDecisions:"));
     let input = work.join("decisions/row-17.csv");
     let sample = DIGITS_CSV.split(|b| *b == b'\n').nth(18).ok_or_else(|| anyhow!("the digits file is too short"))?;
     write(&input, sample)?;
@@ -461,7 +475,7 @@ fn script(d: &mut Demo, dir: &Path) -> Result<PathBuf> {
         ],
     )?;
     let decision = decision_id(&rec)?;
-    say(format!("decision {decision}"));
+    d.say(format!("decision {decision}"));
     d.ok(
         "rev corrects it; both records remain",
         &[
@@ -477,7 +491,7 @@ fn script(d: &mut Demo, dir: &Path) -> Result<PathBuf> {
         ],
     )?;
 
-    println!("\nReading it back:");
+    d.line(format_args!("\nReading it back:"));
     d.show("the lineage of the deployed model, both directions", &["trace", "model:digits@1"])?;
     let bundle = dir.join("audit-digits@1.json");
     d.ok("export its audit bundle", &["audit", "export", "model:digits@1", "-o", &s(&bundle)])?;

@@ -50,8 +50,8 @@ use verity_types::{
     SubmitAttestation, Transaction, TxStatus,
 };
 
-use crate::bench::{max_rss_mib, percentile};
-use crate::bench_proofs::next as rand_next;
+use crate::proofs::next as rand_next;
+use crate::{max_rss_mib, percentile, rows, Rows};
 
 #[derive(Args, Clone)]
 pub struct TraceArgs {
@@ -167,6 +167,76 @@ pub struct TraceReport {
     pub verified: bool,
     pub cores: usize,
     pub max_rss_mib: f64,
+}
+
+impl TraceReport {
+    /// The report as a table: totals, then one row per record kind and per bundle.
+    pub fn rows(&self) -> Rows {
+        let mut table = rows([
+            ("records / transactions / blocks", format!("{} / {} / {}", self.records, self.transactions, self.blocks)),
+            (
+                "fill seconds (records/s, tx/s)",
+                format!("{:.1} ({:.0}, {:.0})", self.fill_seconds, self.fill_records_per_s, self.fill_tx_per_s),
+            ),
+            ("store MiB", format!("{:.0}", self.store_mib)),
+            ("trace p50 / p99 / max ms", format!("{:.3} / {:.3} / {:.3}", self.p50_ms, self.p99_ms, self.max_ms)),
+            ("trace CPU p50 / p99 ms", format!("{:.3} / {:.3}", self.cpu_p50_ms, self.cpu_p99_ms)),
+            ("traces (truncated)", format!("{} ({})", self.samples, self.truncated)),
+            ("nodes per trace mean / max", format!("{:.1} / {}", self.nodes_mean, self.nodes_max)),
+        ]);
+        table.extend(self.by_kind.iter().map(|k| {
+            (
+                format!("  {} p50 / p99 / max ms", k.kind),
+                format!(
+                    "{:.3} / {:.3} / {:.3}  (CPU p99 {:.3}; {:.1} nodes, {:.0} reads)",
+                    k.p50_ms, k.p99_ms, k.max_ms, k.cpu_p99_ms, k.nodes_mean, k.reads_mean
+                ),
+            )
+        }));
+        table.extend(rows([
+            (
+                "HTTP trace p50 / p99 ms",
+                format!("{:.3} / {:.3} ({} samples)", self.http_p50_ms, self.http_p99_ms, self.http_samples),
+            ),
+            ("baseline: record read p50 / p99 us", format!("{:.1} / {:.1}", self.read_p50_us, self.read_p99_us)),
+            (
+                "baseline: ed25519 verify / state proof verify us",
+                format!("{:.1} / {:.1}", self.ed25519_verify_us, self.state_proof_verify_us),
+            ),
+            ("p99 trace in record reads", format!("{:.0}", self.p99_in_reads)),
+        ]));
+        for b in [&self.bundle, &self.decision_bundle] {
+            let v = match &b.error {
+                Some(e) => format!("{}: {e}", b.subject),
+                None => format!(
+                    "{}: {} records, {} txs, {} KiB; verify {:.2} ms (floor {:.2} ms), build {:.1} ms",
+                    b.subject,
+                    b.records,
+                    b.transactions,
+                    b.bytes / 1024,
+                    b.verify_ms,
+                    b.floor_ms,
+                    b.build_ms
+                ),
+            };
+            table.push(("audit bundle".into(), v));
+        }
+        table.extend(rows([
+            ("lineage checks", if self.lineage_ok { "ok".into() } else { self.lineage_problems.join("; ") }),
+            ("bundles verified", self.verified.to_string()),
+            ("peak RSS MiB", format!("{:.0}", self.max_rss_mib)),
+        ]));
+        table
+    }
+
+    /// Fails when a lineage check or a bundle's verification failed (after the report is
+    /// printed).
+    pub fn check(&self) -> Result<()> {
+        if !self.lineage_ok || !self.verified {
+            bail!("the lineage checks or the bundle verification failed");
+        }
+        Ok(())
+    }
 }
 
 /// Accounts of the benchmark network, by role (indices into `Net::accounts`).
@@ -789,10 +859,12 @@ fn fill(store: &std::sync::Arc<Store>, dir: &std::path::Path, shape: Shape) -> R
     })
 }
 
+/// Fills a fresh store in a temporary directory with `a.records` linked records, then
+/// times traces and builds and verifies two audit bundles.
 pub fn trace(a: &TraceArgs) -> Result<TraceReport> {
     let shape = Shape::new(a.records)?;
     let dir = tempfile::Builder::new().prefix("verity-bench-trace").tempdir()?;
-    crate::init::init(dir.path(), "verity-bench", "bench", "admin", 0)?;
+    datadir::init(dir.path(), "verity-bench", "bench", "admin", 0)?;
     let store = std::sync::Arc::new(Store::open(&datadir::store_path(dir.path()))?);
     let (catalog, blocks, fill_seconds) = fill(&store, dir.path(), shape).context("filling the store")?;
     let records: u64 = catalog.by_kind.values().map(|v| v.len() as u64).sum();
@@ -949,7 +1021,7 @@ pub fn trace(a: &TraceArgs) -> Result<TraceReport> {
         let result: Result<()> = rt.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let addr = listener.local_addr()?;
-            tokio::spawn(crate::bench::axum_serve(listener, verity_node::api::router(core.clone())));
+            tokio::spawn(crate::ingest::axum_serve(listener, verity_node::api::router(core.clone())));
             let client = verity_client::Client::new(&format!("http://{addr}"));
             for (i, r) in samples.iter().cycle().take(a.http_samples + 20).enumerate() {
                 let t = Instant::now();

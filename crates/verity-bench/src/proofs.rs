@@ -8,6 +8,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use rayon::prelude::*;
 use serde::Serialize;
 use verity_store::Store;
@@ -17,7 +18,23 @@ use verity_types::{
     Hash, OrgId, Receipt, Signature, SignedTransaction, Transaction, TxStatus, Validator, ValidatorSignature,
 };
 
-use crate::bench::{percentile, ProofsArgs};
+use crate::{max_rss_mib, percentile, rows, Rows};
+
+#[derive(Args, Clone)]
+pub struct ProofsArgs {
+    /// Entries in the transaction log.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub log_size: u64,
+    /// Entries per committed block while growing the log.
+    #[arg(long, default_value_t = 10_000)]
+    pub block_txs: usize,
+    /// Proofs to time.
+    #[arg(long, default_value_t = 20_000)]
+    pub samples: usize,
+    /// Directory for the store (default: a temp dir, removed afterwards).
+    #[arg(long)]
+    pub dir: Option<std::path::PathBuf>,
+}
 
 #[derive(Serialize, Debug)]
 pub struct ProofsReport {
@@ -36,6 +53,22 @@ pub struct ProofsReport {
     pub max_rss_mib: f64,
 }
 
+impl ProofsReport {
+    /// The report as a table.
+    pub fn rows(&self) -> Rows {
+        rows([
+            ("log size", self.log_size.to_string()),
+            ("build seconds", format!("{:.1}", self.build_seconds)),
+            ("inclusion proof p50 / p99 us", format!("{:.1} / {:.1}", self.proof_p50_us, self.proof_p99_us)),
+            ("verify p50 us", format!("{:.1}", self.verify_p50_us)),
+            ("baseline: tx point read p50 / p99 us", format!("{:.1} / {:.1}", self.read_p50_us, self.read_p99_us)),
+            ("ratio proof/read (p99)", format!("{:.2}", self.ratio)),
+            ("proof hashes", self.path_len.to_string()),
+            ("peak RSS MiB", format!("{:.0}", self.max_rss_mib)),
+        ])
+    }
+}
+
 /// A small deterministic generator (splitmix64) for sample indices.
 pub(crate) fn next(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -45,6 +78,8 @@ pub(crate) fn next(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Grows a log of `a.log_size` entries (in `a.dir`, or a temporary directory) and times
+/// `a.samples` inclusion proofs in it.
 pub fn proofs(a: &ProofsArgs) -> Result<ProofsReport> {
     let tmp = tempfile::Builder::new().prefix("verity-bench-proofs").tempdir()?;
     let dir = a.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
@@ -178,7 +213,7 @@ pub fn proofs(a: &ProofsArgs) -> Result<ProofsReport> {
         read_p99_us: percentile(&read_us, 0.99),
         ratio: percentile(&proof_us, 0.99) / percentile(&read_us, 0.99),
         path_len,
-        max_rss_mib: crate::bench::max_rss_mib(),
+        max_rss_mib: max_rss_mib(),
     };
     Ok(r)
 }

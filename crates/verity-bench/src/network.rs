@@ -21,8 +21,9 @@ use verity_node::datadir;
 use verity_types::keys::SecretKey;
 use verity_types::{AccountId, OrgId};
 
-use crate::bench::{bench_accounts, drive, percentile, sign_transfers, verify_rate, Driver};
+use crate::ingest::{bench_accounts, drive, sign_transfers, verify_rate, Driver};
 use crate::testnet::{self, CreateArgs};
+use crate::{percentile, rows, Rows};
 
 #[derive(Args, Clone)]
 pub struct NetworkArgs {
@@ -77,10 +78,29 @@ pub struct NetworkReport {
     pub cores: usize,
 }
 
+impl NetworkReport {
+    /// The report as a table.
+    pub fn rows(&self) -> Rows {
+        rows([
+            ("validators (processes)", self.validators.to_string()),
+            ("finalised tx/s", format!("{:.0}", self.tx_per_s)),
+            ("submit-to-finality p50 / p99 ms", format!("{:.1} / {:.1}", self.p50_ms, self.p99_ms)),
+            ("light load p50 / p99 ms", format!("{:.1} / {:.1}", self.light_p50_ms, self.light_p99_ms)),
+            ("blocks/s (tx per block)", format!("{:.1} ({:.0})", self.blocks_per_s, self.txs_per_block)),
+            ("transfers / accounts / failed", format!("{} / {} / {}", self.txs, self.accounts, self.failed)),
+            ("baseline Ed25519 verify/s (all cores)", format!("{:.0}", self.verify_per_s)),
+            ("tx/s ÷ verify/s", format!("{:.3}", self.ratio)),
+            ("cores", self.cores.to_string()),
+        ])
+    }
+}
+
 async fn height(url: &str) -> Result<u64> {
     Ok(verity_client::Client::new(url).health().await?.height)
 }
 
+/// Creates a network of `a.validators` in a temporary directory, starts each validator as
+/// a child process of this executable (the `verity` binary), measures, and stops them.
 pub fn network(a: &NetworkArgs) -> Result<NetworkReport> {
     let n = a.validators;
     if n == 0 || a.accounts < 2 * n || a.txs < a.accounts {
@@ -95,7 +115,7 @@ pub fn network(a: &NetworkArgs) -> Result<NetworkReport> {
         max_block_txs: Some(a.max_block_txs),
         epoch_length: 1000,
     };
-    let created = testnet::create(&create, crate::commands::now_ms())?;
+    let created = testnet::create(&create, verity_node::now_ms())?;
     let mut children = Vec::new();
     for (i, c) in created.configs.iter().enumerate() {
         children.push(testnet::spawn_node(c, &dir.path().join(format!("node{i}.log")))?);

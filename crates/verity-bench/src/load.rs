@@ -10,14 +10,14 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 use tokio::sync::Mutex;
 use verity_client::http::TxState;
+use verity_client::keystore::Keystore;
 use verity_client::Client;
 use verity_types::{AccountId, Action, AssetId, SignedTransaction, Transaction, Transfer};
 
-use crate::output::show;
-use crate::Global;
+use crate::{rows, Rows};
 
 #[derive(Args)]
 pub struct LoadArgs {
@@ -43,14 +43,69 @@ pub struct LoadArgs {
     pub concurrency: usize,
 }
 
-pub fn run(g: &Global, a: LoadArgs) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(load(g, a))
+/// What `verity load` did (`--json` prints this object). A load that stopped early or
+/// whose every transaction was rejected is still reported; [`LoadReport::check`] then fails.
+#[derive(Serialize, Debug)]
+pub struct LoadReport {
+    pub sent: usize,
+    pub committed: usize,
+    pub rejected: usize,
+    /// Admitted but not committed when the node answered.
+    pub pending: usize,
+    /// Why transactions were rejected, by error code.
+    pub rejected_by_code: BTreeMap<String, Rejections>,
+    pub seconds: f64,
+    pub tx_per_s: f64,
+    /// The first failed submission, after which the load stopped.
+    pub error: Option<String>,
 }
 
-async fn load(g: &Global, a: LoadArgs) -> Result<()> {
-    let client = Client::new(&g.node);
-    let ks = crate::commands::open_keystore(g)?;
+/// The transactions rejected with one error code.
+#[derive(Serialize, Debug)]
+pub struct Rejections {
+    pub count: usize,
+    /// The node's message for the first of them.
+    pub message: String,
+}
+
+impl LoadReport {
+    /// The report as a table.
+    pub fn rows(&self) -> Rows {
+        let mut table = rows([
+            ("committed", self.committed.to_string()),
+            ("rejected", self.rejected.to_string()),
+            ("pending", self.pending.to_string()),
+            ("tx/s", format!("{:.0}", self.tx_per_s)),
+        ]);
+        for (code, r) in &self.rejected_by_code {
+            table.push(("rejected because".into(), format!("{code} ({}): {}", r.count, r.message)));
+        }
+        table
+    }
+
+    /// Fails when the load stopped early or the node rejected every transaction (after
+    /// the report is printed).
+    pub fn check(&self) -> Result<()> {
+        if let Some(e) = &self.error {
+            anyhow::bail!("load stopped early: {e}");
+        }
+        if self.committed == 0 && self.rejected > 0 {
+            let summary: Vec<String> =
+                self.rejected_by_code.iter().map(|(code, r)| format!("{code} ({}): {}", r.count, r.message)).collect();
+            anyhow::bail!("the node rejected every transaction: {}", summary.join("; "));
+        }
+        Ok(())
+    }
+}
+
+/// Sends `a.count` transfers signed by the keystore's `a.signer` to the node at `node`.
+pub fn run(node: &str, ks: &Keystore, a: &LoadArgs) -> Result<LoadReport> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(load(node, ks, a))
+}
+
+async fn load(node: &str, ks: &Keystore, a: &LoadArgs) -> Result<LoadReport> {
+    let client = Client::new(node);
     let (sender, key) = ks.find(&a.signer)?;
     let chain = client.genesis().await?.chain_id;
     let first = client.account(sender.as_str()).await?.nonce;
@@ -142,29 +197,16 @@ async fn load(g: &Global, a: LoadArgs) -> Result<()> {
         }
     }
     let secs = started.elapsed().as_secs_f64();
-    let mut rows = vec![
-        ("committed", committed.to_string()),
-        ("rejected", rejected.to_string()),
-        ("pending", pending.to_string()),
-        ("tx/s", format!("{:.0}", committed as f64 / secs)),
-    ];
-    for (code, (n, message)) in &reasons {
-        rows.push(("rejected because", format!("{code} ({n}): {message}")));
-    }
-    let why: serde_json::Map<String, serde_json::Value> =
-        reasons.iter().map(|(code, (n, message))| (code.clone(), json!({"count": n, "message": message}))).collect();
-    show(
-        g.json,
-        &json!({"sent": a.count, "committed": committed, "rejected": rejected, "pending": pending,
-                "rejected_by_code": why, "seconds": secs, "tx_per_s": committed as f64 / secs, "error": first_error}),
-        rows,
-    );
-    if let Some(e) = first_error {
-        anyhow::bail!("load stopped early: {e}");
-    }
-    if committed == 0 && rejected > 0 {
-        let summary: Vec<String> = reasons.iter().map(|(code, (n, m))| format!("{code} ({n}): {m}")).collect();
-        anyhow::bail!("the node rejected every transaction: {}", summary.join("; "));
-    }
-    Ok(())
+    let rejected_by_code =
+        reasons.into_iter().map(|(code, (count, message))| (code, Rejections { count, message })).collect();
+    Ok(LoadReport {
+        sent: a.count,
+        committed,
+        rejected,
+        pending,
+        rejected_by_code,
+        seconds: secs,
+        tx_per_s: committed as f64 / secs,
+        error: first_error,
+    })
 }

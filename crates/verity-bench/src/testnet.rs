@@ -24,8 +24,6 @@ use verity_types::{
     AccountId, AssetId, Genesis, GenesisAccount, GenesisAsset, GenesisBalance, GenesisOrg, MintRule, OrgId, Validator,
 };
 
-use crate::init::DEV_CREDIT;
-
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct TestnetArgs {
@@ -103,7 +101,7 @@ pub fn create(a: &CreateArgs, genesis_time_ms: u64) -> Result<Created> {
             admins: vec![GenesisAccount { id: admin.clone(), public_key: admin_key.public_key() }],
         });
         validators.push(Validator { org, public_key: validator_key.public_key(), power: 1 });
-        balances.push(GenesisBalance { account: admin.clone(), asset: credit.clone(), amount: DEV_CREDIT });
+        balances.push(GenesisBalance { account: admin.clone(), asset: credit.clone(), amount: datadir::DEV_CREDIT });
         keys.push((admin, admin_key, validator_key));
     }
     let all_orgs = orgs.iter().map(|o| o.id.clone()).collect();
@@ -213,7 +211,7 @@ pub fn stop_all(children: &mut [Child], grace: Duration) {
 /// `verity testnet up`.
 pub fn up(a: &CreateArgs) -> Result<()> {
     if !a.dir.join("genesis.json").exists() {
-        create(a, crate::commands::now_ms())?;
+        create(a, verity_node::now_ms())?;
         eprintln!("created a {}-validator network in {}", a.validators, a.dir.display());
     }
     let configs = configs(&a.dir)?;
@@ -224,7 +222,7 @@ pub fn up(a: &CreateArgs) -> Result<()> {
         urls.push(format!("http://{}", cfg.http));
         children.push(spawn_node(c, &a.dir.join(format!("node{i}.log")))?);
     }
-    let rt = crate::commands::runtime()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let ready = rt.block_on(async {
         let deadline = Instant::now() + Duration::from_secs(60);
         for (i, u) in urls.iter().enumerate() {
