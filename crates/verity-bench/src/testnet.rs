@@ -170,7 +170,9 @@ pub fn configs(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Starts `verity node --config CONFIG` as a child process logging to `log`.
+/// Starts `verity node --config CONFIG` as a child process logging to `log`. The child is
+/// this executable, so the caller is the `verity` binary; the child inherits its
+/// process settings (transparent huge pages off, see verity-cli's `no_huge_pages`).
 pub fn spawn_node(config: &Path, log: &Path) -> Result<Child> {
     let exe = std::env::current_exe().context("locating the verity executable")?;
     let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
