@@ -207,6 +207,8 @@ mod tests {
                 failed: 0,
                 verify_per_s: 1.0,
                 ratio: 1.0,
+                rule_verify_per_s: 1.0,
+                ceiling_tx_per_s: 1.0,
                 cores: 1,
             },
             &[
@@ -223,6 +225,8 @@ mod tests {
                 "failed",
                 "verify_per_s",
                 "ratio",
+                "rule_verify_per_s",
+                "ceiling_tx_per_s",
                 "cores",
             ],
         );

@@ -180,8 +180,9 @@ impl Inner {
                 return Some(AdmitError::SenderQuota { sender: sender.clone(), pending: nonces.len() });
             }
         }
-        if self.queue.len() >= MEMPOOL_TXS_MAX || self.bytes + size > MEMPOOL_BYTES_MAX {
-            return Some(AdmitError::Full(self.queue.len()));
+        // `hashes`, not `queue`: a block being cut holds some entries outside the queue.
+        if self.hashes.len() >= MEMPOOL_TXS_MAX || self.bytes + size > MEMPOOL_BYTES_MAX {
+            return Some(AdmitError::Full(self.hashes.len()));
         }
         None
     }
@@ -279,8 +280,10 @@ struct Cut {
 }
 
 impl Mempool {
+    /// Pending transactions, counting those a block being cut has out of the queue for
+    /// a moment (a count of the queue alone dips while gapped ones are looked at).
     pub fn len(&self) -> usize {
-        self.inner.lock().queue.len()
+        self.inner.lock().hashes.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -669,6 +672,22 @@ mod tests {
         assert_eq!(taken.len(), 1);
         assert_eq!(taken[0].tx.tx.nonce, 1);
         assert_eq!(m.len(), 1, "the gapped transaction waits");
+    }
+
+    /// A block being cut holds a window of entries outside the queue: they still count
+    /// as pending (the depth `/health` reports, and the capacity admission checks).
+    #[test]
+    fn transactions_being_looked_at_still_count_as_pending() {
+        let m = Mempool::default();
+        assert!(m.insert(vec![tx("a", 1), tx("b", 3)], false).iter().all(|r| r.is_ok()));
+        let mut seen = Vec::new();
+        let taken = m.take_block(100, |_| {
+            seen.push(m.len());
+            Some(0)
+        });
+        assert!(taken.is_empty(), "both wait on a gap");
+        assert_eq!(seen, vec![2, 2]);
+        assert_eq!(m.len(), 2);
     }
 
     #[test]
