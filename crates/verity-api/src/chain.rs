@@ -10,9 +10,7 @@ use verity_types::{BlockHeader, Certificate, Checkpoint, Escrow};
 pub struct BlockView {
     pub height: u64,
     pub hash: String,
-    #[schema(value_type = Object)]
     pub header: BlockHeader,
-    #[schema(value_type = Object)]
     pub certificate: Certificate,
     /// Hashes of the block's transactions, in order.
     pub tx_hashes: Vec<String>,
@@ -25,7 +23,6 @@ pub struct CheckpointView {
     pub log_size: u64,
     pub log_root: String,
     pub state_root: String,
-    #[schema(value_type = Object)]
     pub checkpoint: Checkpoint,
 }
 
@@ -54,14 +51,12 @@ pub struct AccountView {
 pub struct StateProofView {
     pub height: u64,
     pub state_root: String,
-    #[schema(value_type = Object)]
     pub proof: StateProof,
 }
 
 /// An RFC 6962 consistency proof between two sizes of the transaction log.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ConsistencyView {
-    #[schema(value_type = Object)]
     pub proof: ConsistencyProof,
 }
 

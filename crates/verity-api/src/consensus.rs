@@ -13,7 +13,6 @@ pub struct EvidenceList {
     pub height: u64,
     /// Records, by sequence number: `sequence`, `offence`, `org`, `evidence` (the
     /// validator's key and both signed votes), `reported_by`, `height`, `tx_hash`.
-    #[schema(value_type = Vec<Object>)]
     pub evidence: Vec<EvidenceRecord>,
     /// The `from` of the next page; absent on the last page.
     #[serde(default)]
@@ -41,7 +40,6 @@ pub struct ValidatorsView {
     pub epoch: u64,
     /// The change scheduled for the start of the next epoch, if any: `change` (`epoch`,
     /// `ops`), `approvals`, `approving_orgs`, `submitted_by`, `height`, `tx_hash`.
-    #[schema(value_type = Option<Object>)]
     pub scheduled: Option<ScheduledChange>,
     /// Hash of the set (what block headers name as `validator_set_hash`).
     pub validator_set_hash: String,
@@ -63,12 +61,10 @@ pub struct ValidatorChanges {
     /// before it, certified by the outgoing set), `validators` (the new set) and `proof`
     /// (of the state key `consensus/epochs/<epoch, 20 digits>` against the boundary's
     /// state root).
-    #[schema(value_type = Vec<Object>)]
     pub transitions: Vec<SetTransition>,
     /// The epochs whose set did not change, ascending: `epoch`, `boundary` and `proof`
     /// (that the same state key is absent at the boundary). With `transitions`, one entry
     /// per epoch boundary, so a light client walks every one.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
     pub unchanged: Vec<SetUnchanged>,
 }

@@ -23,10 +23,9 @@ pub struct RecordView {
     /// Number of flags on the record (problems found upstream).
     pub flags: u32,
     /// The record's fields (the `record` of verity-types' `Record` of this `kind`).
-    #[schema(value_type = Object)]
+    #[schema(schema_with = record_fields_schema)]
     pub record: serde_json::Value,
     /// The flags from `flags_cursor` on, oldest first, at most `flags_limit`.
-    #[schema(value_type = Vec<Object>)]
     pub flag_list: Vec<Flag>,
     /// The `flags_cursor` of the next page of flags; absent when `flag_list` reaches the
     /// last flag.
@@ -37,7 +36,6 @@ pub struct RecordView {
 /// Items to check against the registry before publishing a dataset version.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct DatasetCheckRequest {
-    #[schema(schema_with = policy_schema)]
     pub policy: DatasetPolicy,
     /// The version's declared licence set, if it should be checked too.
     #[schema(schema_with = licences_schema)]
@@ -47,13 +45,31 @@ pub struct DatasetCheckRequest {
     pub items: Vec<DatasetItem>,
 }
 
-/// JSON schemas of the ledger types in a dataset check (verity-types has no OpenAPI
-/// derive), written from their serde forms; the node's conformance test sends what they
-/// generate and expects it accepted.
+/// A schema written as JSON.
 fn json_schema(v: serde_json::Value) -> utoipa::openapi::Schema {
     // A literal below; it deserialises as a schema or the unit test of the document fails.
     serde_json::from_value(v).unwrap_or_default()
 }
+
+/// The fields of a record of any kind: the `record` of one of the variants of
+/// verity-types' `Record` (the `kind` beside it says which), taken from `Record`'s own
+/// schema so that a new kind of record is listed here too.
+fn record_fields_schema() -> utoipa::openapi::Schema {
+    let record = serde_json::to_value(<Record as utoipa::PartialSchema>::schema()).unwrap_or_default();
+    let kinds: Vec<serde_json::Value> = record["oneOf"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|variant| variant["properties"].get("record").cloned())
+        .collect();
+    json_schema(serde_json::json!({"anyOf": kinds}))
+}
+
+// The licences and items of a dataset check are written by hand rather than derived
+// from verity-types: a request may spell a hash with `0x` and in either case (the
+// derived schemas describe the lowercase form the node writes), and an SPDX identifier
+// has a shape the `Licence` type does not carry. The node's conformance test sends what
+// these schemas generate and expects it accepted.
 
 fn licence_json() -> serde_json::Value {
     serde_json::json!({"oneOf": [
@@ -64,11 +80,6 @@ fn licence_json() -> serde_json::Value {
          "properties": {"custom": {"type": "string", "pattern": r"^(0x)?[0-9a-fA-F]{64}$",
                                    "description": "SHA-256 of custom licence terms"}}}
     ]})
-}
-
-fn policy_schema() -> utoipa::openapi::Schema {
-    json_schema(serde_json::json!({"type": "object", "required": ["commercial", "require_registered"],
-        "properties": {"commercial": {"type": "boolean"}, "require_registered": {"type": "boolean"}}}))
 }
 
 fn licences_schema() -> utoipa::openapi::Schema {
@@ -101,7 +112,6 @@ pub struct DatasetCheck {
 /// One release in a release audit.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Release {
-    #[schema(value_type = Object)]
     pub deployment: Deployment,
     /// Kinds of the attestations the deploy passed with, in gate order.
     pub attestation_kinds: Vec<String>,
@@ -110,7 +120,6 @@ pub struct Release {
     /// For the deployment in force: why it is at risk (its model version was flagged or
     /// deprecated after the deploy) and whether the model's risk policy suspends it.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    #[schema(value_type = Option<Object>)]
     pub at_risk: Option<DeploymentRisk>,
 }
 
@@ -133,17 +142,13 @@ pub struct ReleaseAudit {
 /// A model with its deploy gate and versions.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ModelView {
-    #[schema(value_type = Object)]
     pub model: Model,
     /// The gate last put in force.
-    #[schema(value_type = Option<Object>)]
     pub gate: Option<GatePolicy>,
     /// A change loosening the gate, waiting for another organisation's approval or for
     /// its `effective_ms` (block time; from then on it is the gate in force).
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    #[schema(value_type = Option<Object>)]
     pub pending_gate_change: Option<GateChange>,
-    #[schema(value_type = Vec<Object>)]
     pub versions: Vec<ModelVersion>,
 }
 
@@ -151,28 +156,26 @@ pub struct ModelView {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct TraceNode {
     /// The record's reference, e.g. `model:clf@2`.
-    #[schema(value_type = String)]
     pub record: RecordRef,
     /// One line for people ([`record_summary`]).
     pub summary: String,
     /// The record (`kind` and `record`, as `GET /v1/records/{ref}` gives them).
-    #[schema(value_type = Object)]
     pub data: Record,
     /// Number of flags on the record (problems found upstream of it), lifted ones included.
     pub flags: u32,
     /// Number of its flags not lifted on appeal (a record with any cannot be used).
     pub flags_active: u32,
+    /// The records beyond this one in the walk's direction.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
+    // A reference to this schema: collecting the schemas it refers to stops here.
+    #[schema(no_recursion)]
     pub children: Vec<TraceNode>,
     /// Downstream records not listed under this record, by kind: the older ones beyond
     /// the trace's fan-out, and any the node limit cut off.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schema(value_type = Object)]
     pub more: BTreeMap<RecordKind, u64>,
     /// A deployment in force whose model version is flagged or deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub at_risk: Option<DeploymentRisk>,
     /// The record already appears earlier in this direction; its children are there.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -60,7 +60,6 @@ pub struct TxResult {
     pub height: Option<u64>,
     /// Whether the committed action succeeded.
     pub success: Option<bool>,
-    #[schema(value_type = Option<Object>)]
     pub receipt: Option<Receipt>,
     /// Why the transaction was rejected.
     pub error: Option<ApiError>,
@@ -79,19 +78,15 @@ pub struct TxView {
     /// `committed` or `pending`.
     pub status: TxState,
     pub height: Option<u64>,
-    #[schema(value_type = Option<Object>)]
     pub tx: Option<SignedTransaction>,
-    #[schema(value_type = Option<Object>)]
     pub receipt: Option<Receipt>,
     /// RFC 6962 inclusion proof against the log root of the latest checkpoint.
-    #[schema(value_type = Option<Object>)]
     pub inclusion_proof: Option<InclusionProof>,
     /// Height of the checkpoint the proof is against.
     pub checkpoint_height: Option<u64>,
     /// RFC 6962 inclusion proof of the receipt under the `receipts_root` of the header of
     /// its block (at `height`; version 2 headers only commit to receipts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub receipt_proof: Option<InclusionProof>,
 }
 

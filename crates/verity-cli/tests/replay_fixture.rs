@@ -4,21 +4,7 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
-
-/// Copies a fixture's genesis and ledger to a scratch data directory (opening a store
-/// writes its derived hash index, which must not land in the source tree).
-fn scratch_copy(fixture: &str) -> tempfile::TempDir {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture);
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("store")).expect("mkdir");
-    for rel in ["genesis.json", "store/ledger.redb"] {
-        std::fs::copy(src.join(rel), dir.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
-    }
-    dir
-}
 
 #[test]
 fn the_ledger_of_2026_12_07_replays_to_its_state_roots() {

@@ -18,6 +18,9 @@ pub use verity_api::consensus::{EvidenceList, ValidatorChanges, ValidatorView, V
 pub use verity_api::provenance::{
     DatasetCheck, DatasetCheckRequest, ItemProblem, ModelView, RecordView, Release, ReleaseAudit, Trace, TraceNode,
 };
+pub use verity_api::query::{
+    ConsistencyQuery, EvidenceQuery, ProofQuery, RecordQuery, ReleasesQuery, TraceQuery, ValidatorsQuery, WaitQuery,
+};
 pub use verity_api::tx::{BatchResult, SubmitBatch, SubmitTx, TxResult, TxState, TxView};
 pub use verity_api::{ApiError, ErrorCode};
 
@@ -148,7 +151,12 @@ impl Client {
         serde_json::from_slice(bytes).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, ClientError> {
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.get_with(path, &()).await
+    }
+
+    /// A GET with query parameters (one of verity-api's query types).
+    async fn get_with<T: DeserializeOwned, Q: Serialize>(&self, path: &str, query: &Q) -> Result<T, ClientError> {
         let url = format!("{}{}", self.base, path);
         Self::parse(&self.send(|| self.http.get(&url).query(query)).await?)
     }
@@ -160,27 +168,21 @@ impl Client {
         self.send(|| self.http.get(&url)).await
     }
 
-    fn wait_param(wait: bool) -> &'static str {
-        if wait {
-            "commit"
-        } else {
-            "none"
-        }
-    }
-
     /// Submits one transaction; with `wait` the answer comes after the durable commit.
     pub async fn submit(&self, tx: &SignedTransaction, wait: bool) -> Result<TxResult, ClientError> {
         let hex_tx = hex::encode(tx.to_bytes());
         let url = format!("{}/v1/txs", self.base);
         let body = SubmitTx { tx: hex_tx };
-        Self::parse(&self.send(|| self.http.post(&url).query(&[("wait", Self::wait_param(wait))]).json(&body)).await?)
+        let q = WaitQuery::commit(wait);
+        Self::parse(&self.send(|| self.http.post(&url).query(&q).json(&body)).await?)
     }
 
     /// Submits a batch of already-encoded transactions; per-item results in order.
     pub async fn submit_batch_encoded(&self, txs: Vec<String>, wait: bool) -> Result<BatchResult, ClientError> {
         let url = format!("{}/v1/txs/batch", self.base);
         let body = SubmitBatch { txs };
-        Self::parse(&self.send(|| self.http.post(&url).query(&[("wait", Self::wait_param(wait))]).json(&body)).await?)
+        let q = WaitQuery::commit(wait);
+        Self::parse(&self.send(|| self.http.post(&url).query(&q).json(&body)).await?)
     }
 
     /// Submits a batch in the binary form (borsh, no hex); per-item results in order.
@@ -193,12 +195,13 @@ impl Client {
     /// transaction's canonical bytes, `Vec<Vec<u8>>`).
     pub async fn submit_batch_binary(&self, body: Vec<u8>, wait: bool) -> Result<BatchResult, ClientError> {
         let url = format!("{}/v1/txs/batch", self.base);
+        let q = WaitQuery::commit(wait);
         Self::parse(
             &self
                 .send(|| {
                     self.http
                         .post(&url)
-                        .query(&[("wait", Self::wait_param(wait))])
+                        .query(&q)
                         .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
                         .body(body.clone())
                 })
@@ -214,7 +217,7 @@ impl Client {
     /// A provenance record by reference (`model:clf@2`, `content:<hex>`, ...).
     pub async fn record(&self, reference: &str) -> Result<RecordView, ClientError> {
         let path = format!("/v1/records/{reference}");
-        let mut view: RecordView = self.get(&path, &[]).await?;
+        let mut view: RecordView = self.get(&path).await?;
         // The node lists flags a page at a time; gather them all.
         let mut pages = 0;
         while let Some(cursor) = view.flags_next.take() {
@@ -222,7 +225,8 @@ impl Client {
             if pages > PAGES_MAX {
                 return Err(too_many_pages(&path));
             }
-            let page: RecordView = self.get(&path, &[("flags_cursor", cursor.to_string())]).await?;
+            let q = RecordQuery { flags_cursor: Some(cursor), ..RecordQuery::default() };
+            let page: RecordView = self.get_with(&path, &q).await?;
             view.flag_list.extend(page.flag_list);
             view.flags_next = page.flags_next.filter(|&n| n > cursor);
         }
@@ -237,11 +241,7 @@ impl Client {
         limit: Option<usize>,
         fanout: Option<usize>,
     ) -> Result<Trace, ClientError> {
-        let q: Vec<(&str, String)> = [("limit", limit), ("fanout", fanout)]
-            .into_iter()
-            .filter_map(|(name, v)| v.map(|v| (name, v.to_string())))
-            .collect();
-        self.get(&format!("/v1/trace/{reference}"), &q).await
+        self.get_with(&format!("/v1/trace/{reference}"), &TraceQuery { limit, fanout }).await
     }
 
     /// Checks dataset items against the registry (at most 4096 per call).
@@ -278,34 +278,27 @@ impl Client {
         cursor: Option<u64>,
         limit: Option<u64>,
     ) -> Result<ReleaseAudit, ClientError> {
-        let mut q = Vec::new();
-        if let Some(e) = environment {
-            q.push(("environment", e.to_string()));
-        }
-        if let Some(k) = kind {
-            q.push(("kind", k.to_string()));
-        }
-        if let Some(c) = cursor {
-            q.push(("cursor", c.to_string()));
-        }
-        if let Some(l) = limit {
-            q.push(("limit", l.to_string()));
-        }
-        self.get("/v1/audit/releases", &q).await
+        let q = ReleasesQuery {
+            environment: environment.map(str::to_string),
+            kind: kind.map(str::to_string),
+            cursor,
+            limit,
+        };
+        self.get_with("/v1/audit/releases", &q).await
     }
 
     /// The audit bundle of a record.
     pub async fn audit_bundle(&self, reference: &str) -> Result<verity_types::audit::AuditBundle, ClientError> {
-        self.get(&format!("/v1/audit/bundle/{reference}"), &[]).await
+        self.get(&format!("/v1/audit/bundle/{reference}")).await
     }
 
     /// A model with its gate and versions.
     pub async fn model(&self, id: &str) -> Result<ModelView, ClientError> {
-        self.get(&format!("/v1/models/{id}"), &[]).await
+        self.get(&format!("/v1/models/{id}")).await
     }
 
     pub async fn tx(&self, hash: &str) -> Result<TxView, ClientError> {
-        self.get(&format!("/v1/txs/{hash}"), &[]).await
+        self.get(&format!("/v1/txs/{hash}")).await
     }
 
     /// The header of the block at `height` (>= 1), trusted through `lc`: its own
@@ -380,28 +373,25 @@ impl Client {
 
     /// `height` is a number or `latest`.
     pub async fn block(&self, height: &str) -> Result<BlockView, ClientError> {
-        self.get(&format!("/v1/blocks/{height}"), &[]).await
+        self.get(&format!("/v1/blocks/{height}")).await
     }
 
     pub async fn latest_checkpoint(&self) -> Result<CheckpointView, ClientError> {
-        self.get("/v1/checkpoints/latest", &[]).await
+        self.get("/v1/checkpoints/latest").await
     }
 
     pub async fn checkpoint(&self, height: u64) -> Result<CheckpointView, ClientError> {
-        self.get(&format!("/v1/checkpoints/{height}"), &[]).await
+        self.get(&format!("/v1/checkpoints/{height}")).await
     }
 
     pub async fn account(&self, id: &str) -> Result<AccountView, ClientError> {
-        self.get(&format!("/v1/accounts/{id}"), &[]).await
+        self.get(&format!("/v1/accounts/{id}")).await
     }
 
     /// State proof for a UTF-8 key at `height` (latest if None).
     pub async fn state_proof(&self, key: &str, height: Option<u64>) -> Result<StateProofView, ClientError> {
-        let mut q = vec![("key", key.to_string())];
-        if let Some(h) = height {
-            q.push(("height", h.to_string()));
-        }
-        self.get("/v1/state/proof", &q).await
+        let q = ProofQuery { key: Some(key.to_string()), key_hex: None, height };
+        self.get_with("/v1/state/proof", &q).await
     }
 
     /// A page of the equivocation evidence on the ledger (`/v1/evidence`).
@@ -411,35 +401,27 @@ impl Client {
         limit: Option<u64>,
         validator: Option<&str>,
     ) -> Result<EvidenceList, ClientError> {
-        let mut q = Vec::new();
-        if let Some(f) = from {
-            q.push(("from", f.to_string()));
-        }
-        if let Some(l) = limit {
-            q.push(("limit", l.to_string()));
-        }
-        if let Some(v) = validator {
-            q.push(("validator", v.to_string()));
-        }
-        self.get("/v1/evidence", &q).await
+        let q = EvidenceQuery { from, limit, validator: validator.map(str::to_string) };
+        self.get_with("/v1/evidence", &q).await
     }
 
     /// Every epoch boundary (changes and non-changes), for [`crate::verify::LightClient::follow_epochs`].
     pub async fn validator_changes(&self) -> Result<ValidatorChanges, ClientError> {
-        self.get("/v1/validators/changes", &[]).await
+        self.get("/v1/validators/changes").await
     }
 
     /// The current validator set, epoch and scheduled change (`/v1/validators`), every
     /// page of the set joined into `validators`.
     pub async fn validators(&self) -> Result<ValidatorsView, ClientError> {
-        let mut all: ValidatorsView = self.get("/v1/validators", &[]).await?;
+        let mut all: ValidatorsView = self.get("/v1/validators").await?;
         let mut pages = 0;
         while let Some(cursor) = all.next.take() {
             pages += 1;
             if pages > PAGES_MAX {
                 return Err(too_many_pages("/v1/validators"));
             }
-            let page: ValidatorsView = self.get("/v1/validators", &[("cursor", cursor.to_string())]).await?;
+            let q = ValidatorsQuery { cursor: Some(cursor), limit: None };
+            let page: ValidatorsView = self.get_with("/v1/validators", &q).await?;
             if page.validator_set_hash != all.validator_set_hash {
                 return Err(ClientError::Protocol("the validator set changed while it was read; retry".into()));
             }
@@ -450,23 +432,21 @@ impl Client {
     }
 
     pub async fn consistency(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof, ClientError> {
-        let v: ConsistencyView = self
-            .get("/v1/log/consistency", &[("old_size", old_size.to_string()), ("new_size", new_size.to_string())])
-            .await?;
+        let v: ConsistencyView = self.get_with("/v1/log/consistency", &ConsistencyQuery { old_size, new_size }).await?;
         Ok(v.proof)
     }
 
     /// An escrow's state.
     pub async fn escrow(&self, id: &str) -> Result<EscrowView, ClientError> {
-        self.get(&format!("/v1/escrows/{id}"), &[]).await
+        self.get(&format!("/v1/escrows/{id}")).await
     }
 
     pub async fn genesis(&self) -> Result<Genesis, ClientError> {
-        self.get("/v1/genesis", &[]).await
+        self.get("/v1/genesis").await
     }
 
     pub async fn health(&self) -> Result<Health, ClientError> {
-        self.get("/health", &[]).await
+        self.get("/health").await
     }
 }
 

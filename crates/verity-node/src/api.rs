@@ -23,12 +23,14 @@ use axum::routing::{get, post};
 use axum::Extension;
 use axum::{Json, Router};
 use futures::Stream;
-use serde::Deserialize;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
-use utoipa::{IntoParams, OpenApi};
-use verity_api::chain::{AccountView, BalanceView, BlockView, CheckpointView, ConsistencyView, Health, StateProofView};
+use utoipa::OpenApi;
+use verity_api::chain::{
+    AccountView, BalanceView, BlockView, CheckpointView, ConsistencyView, EscrowView, Health, StateProofView,
+};
+use verity_api::query::{ConsistencyQuery, EventsQuery, ProofQuery, WaitQuery};
 use verity_api::tx::{BatchResult, SubmitBatch, SubmitTx, TxResult, TxState, TxView};
 pub use verity_api::{ApiError, ErrorCode};
 use verity_consensus::StoreView;
@@ -135,17 +137,6 @@ impl From<QueryRejection> for HttpError {
 
 pub(crate) type ApiResult<T> = Result<T, HttpError>;
 
-/// Deserializes an optional query position (cursor, height, sequence number) within the
-/// `int64` range the OpenAPI document gives it: a larger number is a schema violation,
-/// refused with 400 like any other, not read as a position past the end.
-pub(crate) fn query_position<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    let v = u64::deserialize(d)?;
-    if v > i64::MAX as u64 {
-        return Err(serde::de::Error::custom(format!("{v} is past the int64 range")));
-    }
-    Ok(Some(v))
-}
-
 /// The page size a list request asks for: `limit` when given (1 to `PAGE_ITEMS_MAX`,
 /// anything else is refused), else `PAGE_ITEMS_MAX`.
 pub(crate) fn page_limit(limit: Option<u64>) -> ApiResult<u64> {
@@ -157,54 +148,6 @@ pub(crate) fn page_limit(limit: Option<u64>) -> ApiResult<u64> {
     }
 }
 type AppState = Arc<NodeCore>;
-
-// ---------- request and response bodies ----------
-
-/// Whether to wait for the durable commit (default) or return once admitted.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct WaitQuery {
-    /// `commit` (default): answer after the block is fsync'd; `none`: answer on admission.
-    #[param(pattern = r"^(commit|none)$")]
-    pub wait: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ProofQuery {
-    /// State key as UTF-8 text (keys are readable, e.g. `bank/balance/alice/usd`); at
-    /// most 256 bytes. Give exactly one of `key` and `key_hex`.
-    #[param(min_length = 1, max_length = 256)]
-    pub key: Option<String>,
-    /// State key as hex, for keys that are not UTF-8.
-    #[param(pattern = r"^([0-9a-fA-F]{2}){1,256}$")]
-    pub key_hex: Option<String>,
-    /// Height whose state root the proof is against (default: latest).
-    #[serde(default, deserialize_with = "query_position")]
-    pub height: Option<u64>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ConsistencyQuery {
-    /// The older log size (at least 1).
-    #[param(minimum = 1)]
-    pub old_size: u64,
-    /// The newer log size: at least `old_size`, at most the log's size.
-    #[param(minimum = 1)]
-    pub new_size: u64,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct EventsQuery {
-    /// Only events of this module (`identity`, `bank`, `provenance`).
-    #[param(pattern = r"^(identity|bank|provenance)$")]
-    pub module: Option<String>,
-    /// Only events that concern this account.
-    #[param(pattern = r"^[a-z0-9][a-z0-9._-]{0,63}$")]
-    pub account: Option<String>,
-}
 
 // ---------- handlers ----------
 
@@ -658,16 +601,16 @@ async fn get_account(
 
 /// An escrow's state.
 #[utoipa::path(get, path = "/v1/escrows/{id}", params(("id" = String, Path, description = "Escrow id (hash of the lock transaction)", pattern = r"^(0x)?[0-9a-fA-F]{64}$")),
-    responses((status = 200, body = Object), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+    responses((status = 200, body = EscrowView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 async fn get_escrow(
     State(core): State<AppState>,
     id: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<EscrowView>> {
     let Path(id) = id?;
     let id = EscrowId(parse_hash(&id)?);
-    let e = verity_state::escrow(&StoreView(&core.store), &id)
-        .ok_or_else(|| HttpError::not_found(format!("escrow {id} does not exist")))?;
-    serde_json::to_value(e).map(Json).map_err(HttpError::internal)
+    verity_state::escrow(&StoreView(&core.store), &id)
+        .map(Json)
+        .ok_or_else(|| HttpError::not_found(format!("escrow {id} does not exist")))
 }
 
 /// Membership or non-membership proof of a state key against the state root of a height.
@@ -744,7 +687,7 @@ async fn consistency(
 }
 
 /// The chain's genesis.
-#[utoipa::path(get, path = "/v1/genesis", responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/v1/genesis", responses((status = 200, body = verity_types::Genesis)))]
 async fn genesis(State(core): State<AppState>) -> Json<verity_types::Genesis> {
     Json(core.genesis.clone())
 }
@@ -896,7 +839,40 @@ async fn method_not_allowed() -> HttpError {
         verity_api::provenance::Release,
         verity_api::provenance::ModelView,
         verity_api::provenance::Trace,
-        verity_api::provenance::TraceNode
+        verity_api::provenance::TraceNode,
+        // The ledger values the bodies above carry (verity-types' `openapi` feature). The
+        // types these refer to in turn (each action, event and record, identifiers,
+        // hashes, keys) are collected with them: utoipa adds each registered schema's
+        // `ToSchema::schemas`, and a test checks that every reference resolves.
+        verity_types::BlockHeader,
+        verity_types::Certificate,
+        verity_types::Checkpoint,
+        verity_types::SignedTransaction,
+        verity_types::Receipt,
+        verity_types::Action,
+        verity_types::Event,
+        verity_types::InclusionProof,
+        verity_types::ConsistencyProof,
+        verity_types::StateProof,
+        verity_types::EvidenceRecord,
+        verity_types::ScheduledChange,
+        verity_types::SetTransition,
+        verity_types::SetUnchanged,
+        verity_types::ValidatorSet,
+        verity_types::Escrow,
+        verity_types::Genesis,
+        verity_types::Record,
+        verity_types::RecordRef,
+        verity_types::RecordKind,
+        verity_types::Flag,
+        verity_types::Model,
+        verity_types::ModelVersion,
+        verity_types::GatePolicy,
+        verity_types::GateChange,
+        verity_types::Deployment,
+        verity_types::DeploymentRisk,
+        verity_types::DatasetPolicy,
+        verity_types::audit::AuditBundle
     ))
 )]
 pub struct ApiDoc;
@@ -1041,5 +1017,129 @@ mod tests {
         let ledger: Vec<String> = verity_state::StateError::all_codes().map(str::to_string).collect();
         assert_eq!(listed("LedgerErrorCode"), ledger);
         assert!(ledger.iter().any(|c| c == "insufficient_funds"));
+    }
+
+    /// The schemas whose JSON is open-ended on purpose, by where they are in the
+    /// document: the document itself (an OpenAPI document, whose schema is the OpenAPI
+    /// specification's, not this API's).
+    const OPEN_ENDED: &[&str] = &["paths./openapi.json.get.responses.200.content.application/json.schema"];
+
+    /// Calls `f` on every schema of the document (components, parameters, request and
+    /// response bodies, and every schema inside those), with where it is.
+    fn each_schema(doc: &serde_json::Value, f: &mut dyn FnMut(&str, &serde_json::Value)) {
+        fn walk(at: &str, s: &serde_json::Value, f: &mut dyn FnMut(&str, &serde_json::Value)) {
+            f(at, s);
+            for key in ["items", "additionalProperties", "propertyNames", "not"] {
+                if let Some(sub) = s.get(key).filter(|v| v.is_object()) {
+                    walk(&format!("{at}.{key}"), sub, f);
+                }
+            }
+            for key in ["properties"] {
+                for (name, sub) in s.get(key).and_then(|v| v.as_object()).into_iter().flatten() {
+                    walk(&format!("{at}.{key}.{name}"), sub, f);
+                }
+            }
+            for key in ["allOf", "oneOf", "anyOf", "prefixItems"] {
+                for (i, sub) in s.get(key).and_then(|v| v.as_array()).into_iter().flatten().enumerate() {
+                    walk(&format!("{at}.{key}.{i}"), sub, f);
+                }
+            }
+        }
+        fn entries(v: &serde_json::Value) -> impl Iterator<Item = (&String, &serde_json::Value)> {
+            v.as_object().into_iter().flatten()
+        }
+        for (name, s) in entries(&doc["components"]["schemas"]) {
+            walk(&format!("components.schemas.{name}"), s, f);
+        }
+        for (path, item) in entries(&doc["paths"]) {
+            for (method, op) in entries(item) {
+                let at = format!("paths.{path}.{method}");
+                for (i, p) in op["parameters"].as_array().into_iter().flatten().enumerate() {
+                    walk(&format!("{at}.parameters.{i}.schema"), &p["schema"], f);
+                }
+                for (media, c) in entries(&op["requestBody"]["content"]) {
+                    walk(&format!("{at}.requestBody.content.{media}.schema"), &c["schema"], f);
+                }
+                for (status, r) in entries(&op["responses"]) {
+                    for (media, c) in entries(&r["content"]) {
+                        if let Some(s) = c.get("schema") {
+                            walk(&format!("{at}.responses.{status}.content.{media}.schema"), s, f);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// An object schema that says nothing of its fields (`{"type": "object"}`), or a
+    /// schema that says nothing at all (`{}`, what a `serde_json::Value` gets).
+    fn untyped(s: &serde_json::Value) -> bool {
+        const SHAPE: [&str; 10] = [
+            "properties",
+            "additionalProperties",
+            "propertyNames",
+            "$ref",
+            "allOf",
+            "oneOf",
+            "anyOf",
+            "type",
+            "enum",
+            "const",
+        ];
+        let Some(fields) = s.as_object() else { return false };
+        let object = match &s["type"] {
+            serde_json::Value::String(t) => t == "object",
+            serde_json::Value::Array(ts) => ts.iter().any(|t| t == "object"),
+            _ => false,
+        };
+        let shaped = |keys: &[&str]| keys.iter().any(|k| fields.contains_key(*k));
+        (object && !shaped(&SHAPE[..7])) || !shaped(&SHAPE)
+    }
+
+    #[test]
+    fn no_schema_is_an_untyped_object_where_a_type_exists() {
+        let doc = serde_json::to_value(openapi_document()).expect("openapi serialises");
+        let mut untyped_at = Vec::new();
+        let mut open_ended_seen = Vec::new();
+        each_schema(&doc, &mut |at, s| {
+            if untyped(s) {
+                if OPEN_ENDED.contains(&at) {
+                    open_ended_seen.push(at.to_string());
+                } else {
+                    untyped_at.push(at.to_string());
+                }
+            }
+        });
+        assert_eq!(untyped_at, Vec::<String>::new(), "schemas without a type (give them their Rust type's schema)");
+        // The allowance is not stale: each open-ended schema is still there.
+        assert_eq!(open_ended_seen, OPEN_ENDED, "an open-ended schema is gone; take it off OPEN_ENDED");
+        // The walk does reach into bodies: a ledger value deep inside one is seen typed.
+        let mut seen = false;
+        each_schema(&doc, &mut |at, _| seen |= at == "components.schemas.TxView.properties.receipt");
+        assert!(seen, "the walk missed TxView.receipt");
+    }
+
+    #[test]
+    fn every_reference_in_the_document_resolves() {
+        let doc = serde_json::to_value(openapi_document()).expect("openapi serialises");
+        fn refs<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    if let Some(r) = m.get("$ref").and_then(|r| r.as_str()) {
+                        out.push(r);
+                    }
+                    m.values().for_each(|v| refs(v, out));
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        assert!(all.contains(&"#/components/schemas/Receipt"), "the bodies refer to the ledger's schemas");
+        for r in all {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("{r} is not a component"));
+            assert!(doc["components"]["schemas"].get(name).is_some(), "{r} is not in the document");
+        }
     }
 }

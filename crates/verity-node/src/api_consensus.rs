@@ -10,35 +10,18 @@ use std::sync::Arc;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
-use serde::Deserialize;
-use utoipa::IntoParams;
 use verity_consensus::StoreView;
 use verity_store::{Store, StoreError};
 use verity_types::validators::epoch_set_key;
 use verity_types::{Checkpoint, SetTransition, SetUnchanged};
 
 use verity_api::consensus::{EvidenceList, ValidatorChanges, ValidatorView, ValidatorsView};
+use verity_api::query::{EvidenceQuery, ValidatorsQuery};
 
 use crate::api::{page_limit, ApiError, ApiResult, ErrorCode, HttpError};
 use crate::core::NodeCore;
 
 type AppState = Arc<NodeCore>;
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct EvidenceQuery {
-    /// First sequence number to look at: 0 (default), or the previous page's `next`.
-    #[serde(default, deserialize_with = "crate::api::query_position")]
-    pub from: Option<u64>,
-    /// How many sequence numbers this page covers (default and maximum 1000). With
-    /// `validator`, records against other validators are skipped, so a page may list
-    /// fewer, even none, and still have a `next`.
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u64>,
-    /// Only records against this validator (hex public key).
-    #[param(pattern = r"^(0x)?[0-9a-fA-F]{64}$")]
-    pub validator: Option<String>,
-}
 
 /// Equivocation evidence recorded on the ledger, in sequence order.
 #[utoipa::path(get, path = "/v1/evidence", params(EvidenceQuery),
@@ -70,17 +53,6 @@ pub(crate) async fn list_evidence(
     }
     let next = Some(end).filter(|&e| e < count);
     Ok(Json(EvidenceList { count, height, evidence, next }))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ValidatorsQuery {
-    /// Index of the first validator to list: 0 (default), or the previous page's `next`.
-    #[serde(default, deserialize_with = "crate::api::query_position")]
-    pub cursor: Option<u64>,
-    /// Most validators to list (default and maximum 1000).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u64>,
 }
 
 /// Evidence records per validator key, counted once: each request reads only the

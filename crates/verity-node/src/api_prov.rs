@@ -6,8 +6,6 @@ use std::sync::Arc;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use serde::Deserialize;
-use utoipa::IntoParams;
 use verity_consensus::StoreView;
 use verity_state::provenance as prov;
 use verity_state::StateRead;
@@ -18,6 +16,7 @@ use verity_api::provenance::{
     record_summary, DatasetCheck, DatasetCheckRequest, ItemProblem, ModelView, RecordView, ReleaseAudit, Trace,
     TraceNode,
 };
+use verity_api::query::{RecordQuery, ReleasesQuery, TraceQuery};
 
 use crate::api::{page_limit, ApiError, ApiResult, ErrorCode, HttpError};
 use crate::audit;
@@ -35,17 +34,6 @@ fn flag_at(view: &dyn StateRead, r: &RecordRef, i: u64) -> ApiResult<verity_type
 
 fn parse_ref(s: &str) -> ApiResult<RecordRef> {
     s.parse::<RecordRef>().map_err(|e| HttpError::bad_request(ErrorCode::InvalidRecord, e.to_string()))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct RecordQuery {
-    /// Index of the first flag to list: 0 (default), or the previous page's `flags_next`.
-    #[serde(default, deserialize_with = "crate::api::query_position")]
-    pub flags_cursor: Option<u64>,
-    /// Most flags to list (default and maximum 1000).
-    #[param(minimum = 1, maximum = 1000)]
-    pub flags_limit: Option<u64>,
 }
 
 /// A provenance record by reference (`content:<hex>`, `dataset:NAME@V`, `run:ID`,
@@ -79,18 +67,6 @@ pub(crate) async fn get_record(
         flag_list,
         flags_next: Some(end).filter(|&e| e < u64::from(flags)),
     }))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TraceQuery {
-    /// Most records to return (default and maximum 2000).
-    #[param(minimum = 1, maximum = 2000)]
-    pub limit: Option<usize>,
-    /// Most downstream records of one kind listed under each record, the newest (default
-    /// 16, at most 2000); each record's `more` counts the others by kind.
-    #[param(minimum = 1, maximum = 2000)]
-    pub fanout: Option<usize>,
 }
 
 /// The lineage of a record in both directions: what it came from and what came from it.
@@ -189,25 +165,6 @@ pub(crate) async fn check_dataset(
     Ok(Json(DatasetCheck { checked: req.items.len(), problems }))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ReleasesQuery {
-    /// Only deployments to this environment (e.g. `production`).
-    #[param(pattern = r"^[a-z0-9][a-z0-9._-]{0,63}$")]
-    pub environment: Option<String>,
-    /// An attestation kind every release must have passed with (e.g. `fairness`).
-    pub kind: Option<String>,
-    /// Position in the deployment log to start at: 0 (default), or the previous page's
-    /// `next`.
-    #[serde(default, deserialize_with = "crate::api::query_position")]
-    pub cursor: Option<u64>,
-    /// How many positions of the deployment log this page covers (default and maximum
-    /// 1000). Deployments to other environments are skipped, so a page may list fewer,
-    /// even none, and still have a `next`.
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u64>,
-}
-
 /// Deployments (deploys and rollbacks), oldest first, with the attestations each passed
 /// the gate with, one page of the deployment log at a time.
 #[utoipa::path(get, path = "/v1/audit/releases", params(ReleasesQuery),
@@ -250,7 +207,7 @@ pub(crate) async fn releases(
 /// A self-contained audit bundle of a record's lineage, verifiable offline
 /// (`verity audit verify`).
 #[utoipa::path(get, path = "/v1/audit/bundle/{ref}", params(("ref" = String, Path, description = "Record reference", pattern = r"^((content|optout|challenge|attestation|deployment|decision|dispute):(0x)?[0-9a-fA-F]{64}|run:[a-z0-9][a-z0-9._-]{0,63}|(dataset|model):[a-z0-9][a-z0-9._-]{0,63}@[1-9][0-9]{0,8})$")),
-    responses((status = 200, description = "The bundle (format verity-audit-bundle/v3)", body = Object),
+    responses((status = 200, description = "The bundle (format verity-audit-bundle/v3)", body = verity_types::audit::AuditBundle),
               (status = 400, body = ApiError), (status = 404, body = ApiError),
               (status = 422, description = "The lineage is too large for one bundle (`bundle_too_large`)", body = ApiError)))]
 pub(crate) async fn bundle(

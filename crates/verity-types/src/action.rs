@@ -63,6 +63,9 @@ macro_rules! actions {
             }
         }
 
+        #[cfg(feature = "openapi")]
+        crate::openapi::tagged_structs_schema!(Action, $($(($name, $ty)),*),*);
+
         $($(
             impl From<$ty> for Action {
                 fn from(action: $ty) -> Self {

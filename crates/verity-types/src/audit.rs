@@ -34,6 +34,7 @@ const _: () = assert!(4 * AUDIT_DOWNSTREAM_PER_KIND_MAX <= AUDIT_RECORDS_MAX / 2
 
 /// A record with the proof of its value at the bundle's checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BundleRecord {
     pub record: RecordRef,
     pub proof: StateProof,
@@ -42,6 +43,7 @@ pub struct BundleRecord {
 /// A transaction with its position in the log and the proof of it, and (version 3) its
 /// receipt with the proof under the receipts root of its block's header (in `blocks`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BundleTx {
     pub tx: SignedTransaction,
     pub proof: InclusionProof,
@@ -53,6 +55,7 @@ pub struct BundleTx {
 
 /// An audit bundle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditBundle {
     pub format: String,
     pub chain_id: String,

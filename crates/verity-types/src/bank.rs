@@ -17,10 +17,12 @@ fn memo(m: &str) -> Result<(), TypesError> {
 
 /// Moves `amount` of `asset` from the sender to `to`.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Transfer {
     pub to: AccountId,
     pub asset: AssetId,
     #[serde(with = "crate::amount")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: u128,
     pub memo: String,
 }
@@ -37,10 +39,12 @@ impl Transfer {
 
 /// Creates `amount` of `asset` for `to`, allowed only by the asset's genesis mint rule.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Mint {
     pub to: AccountId,
     pub asset: AssetId,
     #[serde(with = "crate::amount")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: u128,
 }
 
@@ -55,9 +59,11 @@ impl Mint {
 
 /// Destroys `amount` of the sender's `asset`.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Burn {
     pub asset: AssetId,
     #[serde(with = "crate::amount")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: u128,
 }
 
@@ -73,9 +79,11 @@ impl Burn {
 /// hash). `arbiter` may release or refund it; the depositor may refund it once the
 /// chain reaches `refund_after_height`, if it is set.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EscrowLock {
     pub asset: AssetId,
     #[serde(with = "crate::amount")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: u128,
     pub arbiter: AccountId,
     pub refund_after_height: Option<u64>,
@@ -95,9 +103,11 @@ impl EscrowLock {
 /// The arbiter releases an open escrow to recipients; the amounts must add up to the
 /// escrowed amount exactly.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EscrowRelease {
     pub escrow: EscrowId,
     #[serde(with = "crate::amount::splits")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<(crate::ids::AccountId, crate::openapi::Amount)>))]
     pub splits: Vec<(AccountId, u128)>,
 }
 
@@ -121,6 +131,7 @@ impl EscrowRelease {
 /// Returns an open escrow to its depositor (arbiter any time, depositor after the
 /// refund height).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EscrowRefund {
     pub escrow: EscrowId,
 }
@@ -133,55 +144,67 @@ impl EscrowRefund {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Transferred {
     pub from: AccountId,
     pub to: AccountId,
     pub asset: AssetId,
     #[serde(with = "crate::amount")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: u128,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Minted {
     pub to: AccountId,
     pub asset: AssetId,
     #[serde(with = "crate::amount")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: u128,
     pub by: AccountId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Burned {
     pub from: AccountId,
     pub asset: AssetId,
     #[serde(with = "crate::amount")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: u128,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EscrowLocked {
     pub escrow: EscrowId,
     pub depositor: AccountId,
     pub arbiter: AccountId,
     pub asset: AssetId,
     #[serde(with = "crate::amount")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: u128,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EscrowReleased {
     pub escrow: EscrowId,
     pub asset: AssetId,
     #[serde(with = "crate::amount::splits")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<(crate::ids::AccountId, crate::openapi::Amount)>))]
     pub splits: Vec<(AccountId, u128)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EscrowRefunded {
     pub escrow: EscrowId,
     pub depositor: AccountId,
     pub asset: AssetId,
     #[serde(with = "crate::amount")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: u128,
 }
 
@@ -191,6 +214,7 @@ pub struct EscrowRefunded {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EscrowStatus {
     Open,
     Released,
@@ -209,6 +233,7 @@ impl EscrowStatus {
 
 /// An escrow record, stored by verity-state under `bank/escrow/<id>`.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Escrow {
     /// The hash of the transaction that locked it.
     pub id: EscrowId,
@@ -216,6 +241,7 @@ pub struct Escrow {
     pub arbiter: AccountId,
     pub asset: AssetId,
     #[serde(with = "crate::amount")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: u128,
     /// From this height on the depositor may refund it too; `None`: only the arbiter.
     pub refund_after_height: Option<u64>,

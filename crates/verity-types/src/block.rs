@@ -45,6 +45,7 @@ pub const HEADER_V2_TAG: u32 = u32::MAX;
 /// Borsh encoding: version 1 is the fields in order; version 2 is [`HEADER_V2_TAG`], the
 /// same fields, then `receipts_root`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockHeader {
     pub chain_id: String,
     /// Genesis state is height 0; the first block is height 1.
@@ -191,6 +192,7 @@ pub struct Block {
 
 /// One validator's vote.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidatorSignature {
     pub validator: u32,
     pub signature: Signature,
@@ -207,6 +209,7 @@ pub struct ValidatorSignature {
 ///   with this set's validator indices. [`finalize_vote_bytes`] rebuilds the signed bytes,
 ///   so a light client checks it with Ed25519 alone.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Certificate {
     pub signatures: Vec<ValidatorSignature>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -234,6 +237,7 @@ impl Certificate {
 
 /// The consensus round in which a BFT certificate's votes were cast.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FinalityRound {
     /// Epoch of the validator set (one engine instance per epoch).
     pub epoch: u64,
@@ -299,6 +303,7 @@ fn leb128(out: &mut Vec<u8>, mut v: u64) {
 
 /// A validator: its organisation, key and voting power.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Validator {
     pub org: crate::ids::OrgId,
     pub public_key: PublicKey,
@@ -307,6 +312,7 @@ pub struct Validator {
 
 /// An ordered validator set.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidatorSet {
     pub validators: Vec<Validator>,
 }
@@ -380,6 +386,7 @@ impl ValidatorSet {
 /// A finalised block header with its certificate: the trust anchor for proofs.
 /// (height, log size, log root, state root) come from the header.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Checkpoint {
     pub header: BlockHeader,
     pub certificate: Certificate,
@@ -400,6 +407,7 @@ impl Checkpoint {
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TxStatus {
     Success,
     Failed,
@@ -407,6 +415,7 @@ pub enum TxStatus {
 
 /// A typed failure recorded in a receipt: a stable machine code and a message.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TxError {
     pub code: String,
     pub message: String,
@@ -423,6 +432,7 @@ pub const RECEIPT_DOMAIN: &[u8] = b"verity/receipt/v1\0";
 
 /// Per-transaction result stored with the block.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Receipt {
     pub tx_hash: Hash,
     pub height: u64,

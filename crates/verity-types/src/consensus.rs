@@ -16,6 +16,7 @@ use crate::validators::{Approval, ValidatorChange};
 /// Records evidence that a validator equivocated (any account may report it: the
 /// evidence carries the validator's own signatures).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportEquivocation {
     pub evidence: Equivocation,
 }
@@ -32,6 +33,7 @@ impl ReportEquivocation {
 /// Schedules a validator-set change for the start of `change.epoch`, approved by
 /// admins of more than two thirds of the organisations (any account may submit it).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeValidators {
     pub change: ValidatorChange,
     pub approvals: Vec<Approval>,
@@ -49,6 +51,7 @@ impl ChangeValidators {
 /// Evidence that a validator equivocated was verified and recorded (entry `sequence`
 /// of the evidence list).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EquivocationRecorded {
     pub validator: PublicKey,
     pub org: OrgId,
@@ -61,6 +64,7 @@ pub struct EquivocationRecorded {
 
 /// A validator-set change was approved and waits for the start of `epoch`.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidatorChangeScheduled {
     pub epoch: u64,
     pub ops: Vec<crate::validators::ValidatorOp>,
@@ -72,6 +76,7 @@ pub struct ValidatorChangeScheduled {
 
 /// A recorded equivocation, stored under `consensus/evidence/<sequence>` by verity-state.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EvidenceRecord {
     pub sequence: u64,
     pub offence: Offence,
@@ -85,6 +90,7 @@ pub struct EvidenceRecord {
 
 /// A validator-set change waiting for (or applied at) the start of its epoch.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScheduledChange {
     pub change: ValidatorChange,
     pub approvals: Vec<Approval>,

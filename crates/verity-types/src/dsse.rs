@@ -35,21 +35,25 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 
 /// One DSSE signature.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DsseSignature {
     /// The signer's account id; empty when the envelope names none (DSSE makes `keyid`
     /// optional).
     #[serde(default)]
     pub keyid: String,
     #[serde(with = "b64_sig")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Base64))]
     pub sig: Signature,
 }
 
 /// A DSSE envelope.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Envelope {
     #[serde(rename = "payloadType")]
     pub payload_type: String,
     #[serde(with = "b64_bytes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Base64))]
     pub payload: Vec<u8>,
     pub signatures: Vec<DsseSignature>,
 }

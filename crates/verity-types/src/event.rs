@@ -42,6 +42,9 @@ macro_rules! events {
             }
         }
 
+        #[cfg(feature = "openapi")]
+        crate::openapi::tagged_structs_schema!(Event, $($(($name, $variant)),*),*);
+
         $($(
             impl From<$variant> for Event {
                 fn from(event: $variant) -> Self {

@@ -22,6 +22,7 @@ use crate::keys::{PublicKey, Signature};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum VoteKind {
     Notarize,
     Nullify,
@@ -41,6 +42,7 @@ impl VoteKind {
 /// One signed consensus vote. A nullify vote names only the round: its `parent_view`
 /// is 0 and its `payload` is the zero hash.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedVote {
     pub kind: VoteKind,
     pub epoch: u64,
@@ -68,6 +70,7 @@ impl SignedVote {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Offence {
     ConflictingNotarize,
     ConflictingFinalize,
@@ -86,6 +89,7 @@ impl std::fmt::Display for Offence {
 
 /// Evidence that `validator` signed two votes it must never both sign.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Equivocation {
     pub validator: PublicKey,
     pub first: SignedVote,

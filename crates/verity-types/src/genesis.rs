@@ -15,6 +15,7 @@ use crate::limits::GENESIS_ENTRIES_MAX;
 
 /// An organisation of the consortium and its first admin accounts.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GenesisOrg {
     pub id: OrgId,
     pub name: String,
@@ -23,6 +24,7 @@ pub struct GenesisOrg {
 
 /// An account that exists from genesis.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GenesisAccount {
     pub id: AccountId,
     pub public_key: PublicKey,
@@ -32,6 +34,7 @@ pub struct GenesisAccount {
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MintRule {
     /// Supply is fixed at genesis.
     Fixed,
@@ -41,25 +44,30 @@ pub enum MintRule {
 
 /// An asset and its supply rules.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GenesisAsset {
     pub id: AssetId,
     pub mint: MintRule,
     /// Total supply may never exceed this, if set.
     #[serde(with = "crate::amount::option", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::Amount>))]
     pub supply_cap: Option<u128>,
 }
 
 /// An initial balance.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GenesisBalance {
     pub account: AccountId,
     pub asset: AssetId,
     #[serde(with = "crate::amount")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Amount))]
     pub amount: u128,
 }
 
 /// The genesis of a chain.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Genesis {
     pub chain_id: String,
     pub genesis_time_ms: u64,

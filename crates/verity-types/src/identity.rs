@@ -12,6 +12,7 @@ use crate::limits::ROLES_PER_ACCOUNT_MAX;
 
 /// An org admin creates an account in its own organisation.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateAccount {
     pub account: AccountId,
     pub public_key: PublicKey,
@@ -35,6 +36,7 @@ impl CreateAccount {
 
 /// An org admin grants a role to an account of its organisation.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GrantRole {
     pub account: AccountId,
     pub role: Role,
@@ -49,6 +51,7 @@ impl GrantRole {
 
 /// An org admin revokes a role from an account of its organisation.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokeRole {
     pub account: AccountId,
     pub role: Role,
@@ -63,6 +66,7 @@ impl RevokeRole {
 
 /// An account replaces its own signing key (or its org admin does it for the account).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RotateKey {
     pub account: AccountId,
     pub public_key: PublicKey,
@@ -78,6 +82,7 @@ impl RotateKey {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountCreated {
     pub account: AccountId,
     pub org: OrgId,
@@ -86,6 +91,7 @@ pub struct AccountCreated {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleGranted {
     pub account: AccountId,
     pub role: Role,
@@ -93,6 +99,7 @@ pub struct RoleGranted {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleRevoked {
     pub account: AccountId,
     pub role: Role,
@@ -100,6 +107,7 @@ pub struct RoleRevoked {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyRotated {
     pub account: AccountId,
     pub public_key: PublicKey,

@@ -86,6 +86,23 @@ macro_rules! string_id {
                 write!(f, "{}({})", stringify!($name), self.0)
             }
         }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                crate::openapi::string(
+                    &crate::openapi::id_pattern(),
+                    concat!("An identifier (", $kind, "): 1 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit."),
+                )
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
+            }
+        }
     };
 }
 
@@ -135,6 +152,7 @@ impl fmt::Debug for EscrowId {
 )]
 #[serde(rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     /// Administers its organisation: creates accounts, grants and revokes roles.
     OrgAdmin,

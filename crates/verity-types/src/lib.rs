@@ -9,6 +9,9 @@
 //! [`provenance`], [`consensus`]), one struct per action and per event; [`action`] and
 //! [`event`] only list them, in tag order.
 //!
+//! With the `openapi` feature, every value the node's HTTP API carries has an OpenAPI
+//! schema of its JSON form (utoipa's `ToSchema`; see `openapi.rs`).
+//!
 //! # Status
 //! Foundation types: stable in shape for the ledger foundation; new action variants are
 //! only ever appended (borsh enum tags are positional), so old encodings stay valid.
@@ -32,6 +35,8 @@ pub mod keys;
 pub mod limits;
 pub mod manifest;
 pub mod merkle;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod proof;
 pub mod provenance;
 pub mod tx;

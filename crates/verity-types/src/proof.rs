@@ -24,6 +24,7 @@ use crate::limits::{STATE_KEY_BYTES_MAX, STATE_PROOF_LEVELS_MAX};
 
 /// RFC 6962 inclusion (audit) path of one leaf in a log of `tree_size` leaves.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InclusionProof {
     pub leaf_index: u64,
     pub tree_size: u64,
@@ -32,6 +33,7 @@ pub struct InclusionProof {
 
 /// RFC 6962 consistency proof between two sizes of the log.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsistencyProof {
     pub old_size: u64,
     pub new_size: u64,
@@ -78,6 +80,7 @@ pub fn nibble(key_hash: &Hash, depth: usize) -> usize {
 /// The siblings of the path at one internal node: a bitmap of the non-empty children other
 /// than the one on the path (bit i = child i), and their hashes in child order.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateProofLevel {
     pub bitmap: u16,
     pub siblings: Vec<Hash>,
@@ -87,6 +90,7 @@ pub struct StateProofLevel {
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum StateProofTerminal {
     /// The child slot on the key's path is empty (or the whole tree is empty).
     Empty,
@@ -97,10 +101,13 @@ pub enum StateProofTerminal {
 /// Membership (`value` is `Some`) or non-membership (`value` is `None`) proof of `key`
 /// against a state root. `levels[0]` is the root node.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateProof {
     #[serde(with = "crate::hash::hex_bytes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::HexBytes))]
     pub key: Vec<u8>,
     #[serde(with = "crate::hash::hex_bytes_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::HexBytes>))]
     pub value: Option<Vec<u8>>,
     pub levels: Vec<StateProofLevel>,
     pub terminal: StateProofTerminal,

@@ -17,6 +17,7 @@ pub const TX_SIGN_DOMAIN: &[u8] = b"verity/tx/v1\0";
 
 /// The signed part of a transaction.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Transaction {
     /// Must equal the chain's id (stops replays across networks).
     pub chain_id: String,
@@ -45,6 +46,7 @@ impl Transaction {
 /// transaction so that signatures can be checked in batches without reading state;
 /// execution then checks that the key is the sender's current key.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedTransaction {
     pub tx: Transaction,
     pub public_key: PublicKey,

@@ -26,6 +26,7 @@ use crate::limits::{APPROVALS_MAX, GENESIS_ENTRIES_MAX, VALIDATOR_OPS_MAX};
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ValidatorOp {
     /// A new validator of `org`, with the same voting power as the others (BFT votes
     /// count one per validator). It is appended to the set.
@@ -38,6 +39,7 @@ pub enum ValidatorOp {
 
 /// A change to the validator set, in force from the first block of `epoch`.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidatorChange {
     pub epoch: u64,
     pub ops: Vec<ValidatorOp>,
@@ -45,6 +47,7 @@ pub struct ValidatorChange {
 
 /// An org admin's signature over a change.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Approval {
     pub account: AccountId,
     pub signature: Signature,
@@ -157,6 +160,7 @@ pub fn epoch_set_key(epoch: u64) -> Vec<u8> {
 /// by the set of that epoch, and a proof against its state root that the state holds
 /// `validators` under [`epoch_set_key`]`(epoch)`.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetTransition {
     pub epoch: u64,
     pub boundary: crate::block::Checkpoint,
@@ -171,6 +175,7 @@ pub struct SetTransition {
 /// light client that follows them all cannot be handed a checkpoint signed by a set that
 /// was replaced at a boundary it was not shown.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetUnchanged {
     pub epoch: u64,
     pub boundary: crate::block::Checkpoint,

@@ -65,6 +65,19 @@ pub fn start_node_on(data_dir: &Path, listen: &str) -> Node {
     Node::start(&verity_bin(), &["node", "--data-dir", data_dir.to_str().expect("utf-8"), "--listen", listen])
 }
 
+/// Copies a ledger fixture's genesis and ledger (`tests/fixtures/NAME`) to a scratch data
+/// directory (opening a store writes its derived hash index, which must not land in the
+/// source tree).
+pub fn scratch_copy(fixture: &str) -> tempfile::TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("store")).expect("mkdir");
+    for rel in ["genesis.json", "store/ledger.redb"] {
+        std::fs::copy(src.join(rel), dir.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    }
+    dir
+}
+
 pub fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime")
 }

@@ -16,6 +16,7 @@ use super::*;
 
 /// One item of an enumerated dataset version.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatasetItem {
     pub content: ContentId,
     pub licence: Licence,
@@ -37,6 +38,7 @@ fn check_review(review: &ReviewLayer) -> Result<(), TypesError> {
 
 /// A creator registers content by its SHA-256, with its licence and payout split.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterContent {
     pub content: ContentId,
     pub media_type: String,
@@ -56,6 +58,7 @@ impl RegisterContent {
 
 /// The content's creator (or an admin of its organisation) opts it out of training.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OptOutContent {
     pub content: ContentId,
     pub scope: OptOutScope,
@@ -73,6 +76,7 @@ impl OptOutContent {
 
 /// Withdraws an opt-out (it stays on record, marked withdrawn).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WithdrawOptOut {
     pub opt_out: Hash,
 }
@@ -88,6 +92,7 @@ impl WithdrawOptOut {
 /// receive their items with [`Action::AddDatasetItems`]; root-only versions are
 /// published at once.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublishDataset {
     pub dataset: DatasetId,
     pub version: u32,
@@ -135,6 +140,7 @@ impl PublishDataset {
 
 /// The next chunk of an enumerated dataset version's items, in ascending content order.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddDatasetItems {
     pub dataset: DatasetId,
     pub version: u32,
@@ -160,6 +166,7 @@ impl AddDatasetItems {
 
 /// Any account challenges one item of a dataset version, proving the item is in it.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeItem {
     pub dataset: DatasetId,
     pub version: u32,
@@ -182,6 +189,7 @@ impl ChallengeItem {
 
 /// The dataset version's curator answers an open challenge.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AnswerChallenge {
     pub challenge: Hash,
     pub response: Hash,
@@ -196,6 +204,7 @@ impl AnswerChallenge {
 
 /// A reviewer resolves an open challenge within its window.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResolveChallenge {
     pub challenge: Hash,
     pub upheld: bool,
@@ -212,6 +221,7 @@ impl ResolveChallenge {
 
 /// A model owner registers a training run, vouched for by its compute provider.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRun {
     pub run: RunId,
     pub datasets: Vec<DatasetRef>,
@@ -254,6 +264,7 @@ impl RegisterRun {
 
 /// A model owner registers a model of its organisation.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterModel {
     pub model: ModelId,
     pub description: String,
@@ -270,6 +281,7 @@ impl RegisterModel {
 
 /// A model owner registers the next version of a model by its fingerprint.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterModelVersion {
     pub model: ModelId,
     pub version: u32,
@@ -290,6 +302,7 @@ impl RegisterModelVersion {
 /// An evaluator submits a signed evaluation attestation (a DSSE envelope holding an
 /// in-toto statement about a model version's fingerprint).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitAttestation {
     pub envelope: Envelope,
 }
@@ -304,6 +317,7 @@ impl SubmitAttestation {
 
 /// The attestation's evaluator (or an admin of its organisation) revokes it.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokeAttestation {
     pub attestation: Hash,
     pub reason: String,
@@ -322,6 +336,7 @@ impl RevokeAttestation {
 /// waits for another organisation's approval (`ApproveGateChange`) or
 /// `GATE_CHANGE_DELAY_MS` of block time; the first gate and a tightening apply at once.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetGate {
     pub model: ModelId,
     pub requirements: Vec<GateRequirement>,
@@ -338,6 +353,7 @@ impl SetGate {
 
 /// A deployer deploys a model version to an environment, if it passes the gate.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deploy {
     pub model: ModelId,
     pub version: u32,
@@ -356,6 +372,7 @@ impl Deploy {
 
 /// A deployer rolls an environment back to an earlier version (which must pass the gate).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rollback {
     pub model: ModelId,
     pub environment: EnvId,
@@ -376,6 +393,7 @@ impl Rollback {
 
 /// A model version is deprecated; it can never be deployed again.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deprecate {
     pub model: ModelId,
     pub version: u32,
@@ -394,6 +412,7 @@ impl Deprecate {
 
 /// An operator records a decision made by a model version.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordDecision {
     pub model: ModelId,
     pub version: u32,
@@ -418,6 +437,7 @@ impl RecordDecision {
 
 /// Records a correction that supersedes a decision (both stay on record).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CorrectDecision {
     pub decision: Hash,
     pub output_hash: Hash,
@@ -437,6 +457,7 @@ impl CorrectDecision {
 /// A curator or org admin of the dataset's organisation sets who decides the version's
 /// challenges from now on (challenges already open keep the rule they were opened under).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetChallengeReview {
     pub dataset: DatasetId,
     pub version: u32,
@@ -456,6 +477,7 @@ impl SetChallengeReview {
 /// An appeal of an upheld challenge granted: lifts its flags (on the dataset version
 /// and everything downstream), by the review rule the challenge was decided under.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LiftFlags {
     pub challenge: Hash,
     pub reason: String,
@@ -472,6 +494,7 @@ impl LiftFlags {
 /// Settles a content dispute in favour of one claimant (a neutral organisation's admin,
 /// or the other side conceding).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResolveContentDispute {
     pub dispute: Hash,
     pub winner: AccountId,
@@ -492,6 +515,7 @@ impl ResolveContentDispute {
 /// or also suspended (no decisions are recorded against it until it is rolled back or
 /// the flag is lifted).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetRiskPolicy {
     pub model: ModelId,
     pub suspend_at_risk: bool,
@@ -509,6 +533,7 @@ impl SetRiskPolicy {
 /// environments need, independent evaluation). Like `SetGate`, a change that loosens
 /// the gate in force waits for another organisation's approval or a delay.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetGateRules {
     pub model: ModelId,
     pub rules: GateRules,
@@ -526,6 +551,7 @@ impl SetGateRules {
 /// An org admin of an organisation other than the model's approves the model's pending
 /// gate change `change` (its id), which takes effect at once.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApproveGateChange {
     pub model: ModelId,
     pub change: Hash,

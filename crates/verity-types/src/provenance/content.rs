@@ -19,6 +19,7 @@ use super::*;
 )]
 #[serde(rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Licence {
     /// An SPDX licence identifier or expression such as `CC-BY-4.0` or `MIT`.
     Spdx(String),
@@ -73,6 +74,7 @@ impl FromStr for Licence {
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum OptOutScope {
     /// Every training use.
     AllTraining,
@@ -104,6 +106,7 @@ impl OptOutScope {
 
 /// A registered piece of content. Key: `prov/content/<hash hex>`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Content {
     pub id: ContentId,
     pub media_type: String,
@@ -122,6 +125,7 @@ pub struct Content {
 
 /// One recipient of a payout split.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PayoutShare {
     pub account: AccountId,
     pub share_ppm: u32,
@@ -147,6 +151,7 @@ pub fn check_payout(payout: &[PayoutShare]) -> Result<(), TypesError> {
 
 /// An opt-out. Key: `prov/optout/<id hex>`, id = the registering transaction's hash.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OptOut {
     pub id: Hash,
     pub content: ContentId,
@@ -160,6 +165,7 @@ pub struct OptOut {
 
 /// One organisation's claim to a piece of content: what its registration said.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContentClaim {
     /// The creator who registered (or tried to register) the content.
     pub claimant: AccountId,
@@ -174,6 +180,7 @@ pub struct ContentClaim {
 
 /// How a content dispute ended.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DisputeResolution {
     /// The claimant whose claim now stands as the content's registration.
     pub winner: AccountId,
@@ -188,6 +195,7 @@ pub struct DisputeResolution {
 /// hash of the transaction that opened it; `prov/disputes/<content hex>` lists a content's
 /// disputes, oldest first.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContentDispute {
     pub id: Hash,
     pub content: ContentId,

@@ -14,6 +14,7 @@ use super::*;
 #[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DatasetMode {
     /// The content ids are submitted in chunks and checked item by item.
     Enumerated,
@@ -23,6 +24,7 @@ pub enum DatasetMode {
 
 /// What a dataset version is used for, which decides which opt-outs apply to it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatasetPolicy {
     /// Used for commercial training (opt-outs of commercial training apply).
     pub commercial: bool,
@@ -44,6 +46,7 @@ pub struct Dataset {
 #[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DatasetStatus {
     /// Enumerated items are still arriving; the version cannot be used yet.
     Pending,
@@ -53,6 +56,7 @@ pub enum DatasetStatus {
 
 /// One version of a dataset. Key: `prov/dataset_version/<id>/<version>`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatasetVersion {
     pub dataset: DatasetId,
     pub version: u32,
@@ -86,6 +90,7 @@ pub struct DatasetVersion {
 #[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ChallengeKind {
     /// The item is opted out for the dataset's scope (checked by the ledger from an
     /// inclusion proof; upheld at once when it holds).
@@ -99,6 +104,7 @@ pub enum ChallengeKind {
 #[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ChallengeStatus {
     Open,
     Upheld,
@@ -111,6 +117,7 @@ pub enum ChallengeStatus {
 #[derive(Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ChallengeReview {
     /// One reviewer decides: one of the version's named reviewers, or, if it names none,
     /// an account with the `reviewer` role in the dataset's organisation.
@@ -151,6 +158,7 @@ pub struct ReviewRule {
 /// One organisation's vote under a review quorum (to uphold or reject a challenge, or to
 /// lift the flags of an upheld one).
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewVote {
     pub org: OrgId,
     pub by: AccountId,
@@ -162,6 +170,7 @@ pub struct ReviewVote {
 /// The lifting of a flag (or of all the flags of an upheld challenge) on appeal. The flag
 /// stays on record with this entry; a lifted flag no longer blocks its record.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FlagLift {
     /// The reviewer whose decision lifted it (under a quorum: the vote that completed it).
     pub by: AccountId,
@@ -171,6 +180,7 @@ pub struct FlagLift {
 
 /// A challenge of one item of a dataset version. Key: `prov/challenge/<id hex>`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Challenge {
     pub id: Hash,
     pub dataset: DatasetId,

@@ -12,6 +12,7 @@ use super::*;
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "layer", content = "reviewer", rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ReviewLayer {
     None,
     Human(AccountId),
@@ -21,6 +22,7 @@ pub enum ReviewLayer {
 #[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CorrectionPolicy {
     /// Final: no correction is accepted.
     NotCorrectable,
@@ -33,6 +35,7 @@ pub enum CorrectionPolicy {
 /// A decision made by an AI system. Key: `prov/decision/<id hex>`, id = the recording
 /// transaction's hash.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decision {
     pub id: Hash,
     pub model: ModelId,
@@ -58,6 +61,7 @@ pub struct Decision {
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "cause", rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum FlagCause {
     /// A challenge of an item of the origin dataset version was upheld.
     ChallengeUpheld { challenge: Hash },
@@ -68,6 +72,7 @@ pub enum FlagCause {
 /// A flag on a record: the origin dataset version, why, and when. Keys:
 /// `prov/flags/<record>` (count) and `prov/flag/<record>/<n>`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Flag {
     pub origin: DatasetRef,
     pub cause: FlagCause,

@@ -9,12 +9,14 @@ use crate::ids::{AccountId, OrgId};
 use super::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContentRegistered {
     pub content: ContentId,
     pub creator: AccountId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OptedOut {
     pub content: ContentId,
     pub opt_out: Hash,
@@ -22,6 +24,7 @@ pub struct OptedOut {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OptOutWithdrawn {
     pub content: ContentId,
     pub opt_out: Hash,
@@ -31,6 +34,7 @@ pub struct OptOutWithdrawn {
 /// A dataset version's commitments were published (root-only versions are complete;
 /// enumerated ones wait for their items).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatasetPublished {
     pub dataset: DatasetId,
     pub version: u32,
@@ -39,6 +43,7 @@ pub struct DatasetPublished {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatasetItemsAdded {
     pub dataset: DatasetId,
     pub version: u32,
@@ -49,6 +54,7 @@ pub struct DatasetItemsAdded {
 
 /// An enumerated version received its last item and its root matched.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatasetCompleted {
     pub dataset: DatasetId,
     pub version: u32,
@@ -56,6 +62,7 @@ pub struct DatasetCompleted {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeOpened {
     pub challenge: Hash,
     pub dataset: DatasetId,
@@ -66,12 +73,14 @@ pub struct ChallengeOpened {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeAnswered {
     pub challenge: Hash,
     pub by: AccountId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeResolved {
     pub challenge: Hash,
     pub upheld: bool,
@@ -80,6 +89,7 @@ pub struct ChallengeResolved {
 
 /// A record was flagged because of a problem in a dataset version upstream of it.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordFlagged {
     pub record: RecordRef,
     pub origin: DatasetRef,
@@ -87,6 +97,7 @@ pub struct RecordFlagged {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunRegistered {
     pub run: RunId,
     pub by: AccountId,
@@ -94,6 +105,7 @@ pub struct RunRegistered {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelRegistered {
     pub model: ModelId,
     pub org: OrgId,
@@ -101,6 +113,7 @@ pub struct ModelRegistered {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelVersionRegistered {
     pub model: ModelId,
     pub version: u32,
@@ -110,6 +123,7 @@ pub struct ModelVersionRegistered {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttestationSubmitted {
     pub attestation: Hash,
     pub model: ModelId,
@@ -120,12 +134,14 @@ pub struct AttestationSubmitted {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttestationRevoked {
     pub attestation: Hash,
     pub by: AccountId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateSet {
     pub model: ModelId,
     pub requirements: u32,
@@ -134,6 +150,7 @@ pub struct GateSet {
 
 /// A deploy or a rollback passed the gate.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deployed {
     pub deployment: Hash,
     pub model: ModelId,
@@ -144,6 +161,7 @@ pub struct Deployed {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deprecated {
     pub model: ModelId,
     pub version: u32,
@@ -151,6 +169,7 @@ pub struct Deprecated {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionRecorded {
     pub decision: Hash,
     pub model: ModelId,
@@ -161,6 +180,7 @@ pub struct DecisionRecorded {
 
 /// A dataset version's review rule was set.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeReviewSet {
     pub dataset: DatasetId,
     pub version: u32,
@@ -170,6 +190,7 @@ pub struct ChallengeReviewSet {
 /// An organisation voted under a review quorum: on a challenge (`lift` false; `yes`
 /// upholds) or on lifting an upheld challenge's flags (`lift` true; `yes` lifts).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewVoted {
     pub challenge: Hash,
     pub org: OrgId,
@@ -180,6 +201,7 @@ pub struct ReviewVoted {
 
 /// A flag on a record was lifted on appeal (the flag stays on record, marked lifted).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FlagLifted {
     pub record: RecordRef,
     pub origin: DatasetRef,
@@ -190,6 +212,7 @@ pub struct FlagLifted {
 /// A creator of another organisation registered content already registered: a
 /// dispute holds both claims.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContentDisputed {
     pub content: ContentId,
     pub dispute: Hash,
@@ -198,6 +221,7 @@ pub struct ContentDisputed {
 
 /// A content dispute was settled; the winner's claim is the content's registration.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContentDisputeResolved {
     pub content: ContentId,
     pub dispute: Hash,
@@ -207,6 +231,7 @@ pub struct ContentDisputeResolved {
 
 /// A model's risk policy was set.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RiskPolicySet {
     pub model: ModelId,
     pub suspend_at_risk: bool,
@@ -217,6 +242,7 @@ pub struct RiskPolicySet {
 /// deployment is at risk (and suspended, if the model's risk policy says so) until it
 /// is rolled back or the flag lifted.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentAtRisk {
     pub deployment: Hash,
     pub model: ModelId,
@@ -230,6 +256,7 @@ pub struct DeploymentAtRisk {
 /// (block time) unless an org admin of another organisation approves it earlier, or a
 /// later gate change supersedes it.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateChangeProposed {
     pub model: ModelId,
     pub change: Hash,
@@ -240,6 +267,7 @@ pub struct GateChangeProposed {
 
 /// An org admin of another organisation approved a pending gate change: it is in force.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateChangeApproved {
     pub model: ModelId,
     pub change: Hash,
@@ -249,6 +277,7 @@ pub struct GateChangeApproved {
 /// A pending gate change's delay passed: it is in force (emitted by the first
 /// transaction that read the model's gate after the delay).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateChangeActivated {
     pub model: ModelId,
     pub change: Hash,
@@ -256,6 +285,7 @@ pub struct GateChangeActivated {
 
 /// A pending gate change was replaced by a later one before it took effect.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateChangeSuperseded {
     pub model: ModelId,
     pub change: Hash,

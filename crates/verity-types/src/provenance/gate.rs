@@ -12,6 +12,7 @@ use super::*;
 
 /// One requirement of a deploy gate.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateRequirement {
     pub kind: AttestationKind,
     /// Environments it applies to (empty: every environment). Sorted.
@@ -28,6 +29,7 @@ pub struct GateRequirement {
 
 /// A bound on one metric in a gate.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricBound {
     pub name: String,
     pub bound_ppm: i64,
@@ -109,6 +111,7 @@ impl GateRequirement {
 ///   gate has no `defaults`, every environment-scoped requirement. An environment name
 ///   nobody listed is never a way around a scoped requirement.
 #[derive(Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateRules {
     pub requirements: Vec<GateRequirement>,
     /// What a deploy into an environment no requirement names must satisfy besides the
@@ -203,6 +206,7 @@ fn unlisted_env(a: &GateRules, b: &GateRules) -> EnvId {
 
 /// A model's deploy gate in force. Key: `prov/gate/<model>`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GatePolicy {
     pub model: ModelId,
     pub requirements: Vec<GateRequirement>,
@@ -255,6 +259,7 @@ pub fn gate_change_id(model: &ModelId, rules: &GateRules, tx: &Hash) -> Hash {
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum GateChangeStatus {
     /// Waiting for its delay or an approval.
     Pending,
@@ -270,6 +275,7 @@ pub enum GateChangeStatus {
 /// approves it or [`crate::limits::GATE_CHANGE_DELAY_MS`] of block time passes. Key:
 /// `prov/gate_change/<id hex>`; the model's pending one: `prov/gate_pending/<model>`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateChange {
     pub id: Hash,
     pub model: ModelId,
@@ -301,6 +307,7 @@ pub struct RiskPolicy {
 /// Why a deployment in force is at risk, as a reader sees it (derived from the records,
 /// never stored).
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentRisk {
     /// `flagged (n active flag(s))` and/or `deprecated: <reason>`.
     pub reasons: Vec<String>,
@@ -312,6 +319,7 @@ pub struct DeploymentRisk {
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[borsh(use_discriminant = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DeploymentKind {
     Deploy,
     Rollback { from_version: u32, reason: String },
@@ -320,6 +328,7 @@ pub enum DeploymentKind {
 /// A deployment of a model version to an environment. Key: `prov/deployment/<id hex>`,
 /// id = the deploying transaction's hash.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deployment {
     pub id: Hash,
     pub model: ModelId,

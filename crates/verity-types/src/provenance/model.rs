@@ -13,6 +13,7 @@ use super::*;
 
 /// A training run. Key: `prov/run/<id>`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrainingRun {
     pub id: RunId,
     pub datasets: Vec<DatasetRef>,
@@ -56,6 +57,7 @@ pub fn run_log_message(chain_id: &str, run: &RunId, datasets: &[DatasetRef], run
 #[derive(
     Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatasetRef {
     pub dataset: DatasetId,
     pub version: u32,
@@ -65,6 +67,7 @@ pub struct DatasetRef {
 #[derive(
     Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelVersionRef {
     pub model: ModelId,
     pub version: u32,
@@ -103,6 +106,7 @@ impl fmt::Display for ModelVersionRef {
 
 /// A model. Key: `prov/model/<id>`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Model {
     pub id: ModelId,
     pub org: OrgId,
@@ -113,6 +117,7 @@ pub struct Model {
 
 /// A deprecation of a model version.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deprecation {
     pub by: AccountId,
     pub reason: String,
@@ -121,6 +126,7 @@ pub struct Deprecation {
 
 /// A model version. Key: `prov/model_version/<id>/<version>`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelVersion {
     pub model: ModelId,
     pub version: u32,
@@ -138,6 +144,7 @@ pub struct ModelVersion {
 
 /// One metric of an evaluation, in parts per million, with the evaluator's threshold.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Metric {
     pub name: String,
     pub value_ppm: i64,
@@ -183,6 +190,7 @@ pub fn attestation_id_matches(id: &Hash, evaluator: &AccountId, payload_digest: 
 /// An evaluation attestation as the ledger keeps it. Key: `prov/attestation/<id hex>`,
 /// id = [`attestation_id`] of its evaluator and the DSSE payload's digest.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attestation {
     pub id: Hash,
     pub model: ModelId,

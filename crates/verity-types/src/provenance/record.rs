@@ -252,6 +252,7 @@ impl<'de> Deserialize<'de> for RecordRef {
 /// A decoded provenance record of any kind (the value a [`RecordRef`] names).
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "record", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Record {
     Content(Content),
     #[serde(rename = "optout")]
