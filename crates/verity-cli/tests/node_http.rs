@@ -343,7 +343,7 @@ fn graceful_shutdown_on_sigterm_and_restart_resumes() {
 #[test]
 fn equivocation_evidence_is_recorded_and_served() {
     use verity_client::keystore::Keystore;
-    use verity_types::{consensus_namespace, Action, Equivocation, Hash, SignedVote, Transaction, VoteKind};
+    use verity_types::{Action, Equivocation, Hash, Transaction};
 
     let dir = init_dir();
     let node = start_node(&net(&dir));
@@ -351,20 +351,7 @@ fn equivocation_evidence_is_recorded_and_served() {
     let keystore = Keystore::open(&net(&dir).join("keystore.json")).expect("keystore");
     let (admin, key) = keystore.find("admin").expect("admin key");
     let validator = verity_node::datadir::read_validator_key(&net(&dir)).expect("validator key");
-    let ns = consensus_namespace(&chain);
-    let vote = |payload: u8| {
-        let mut v = SignedVote {
-            kind: VoteKind::Finalize,
-            epoch: 0,
-            view: 42,
-            parent_view: 41,
-            payload: Hash([payload; 32]),
-            signature: verity_types::Signature([0; 64]),
-        };
-        v.signature = validator.sign(&v.signed_bytes(&ns));
-        v
-    };
-    let evidence = Equivocation { validator: validator.public_key(), first: vote(1), second: vote(2) };
+    let evidence = verity_testkit::equivocation(&validator, &chain);
     let report = |nonce: u64| {
         let tx = Transaction {
             chain_id: chain.clone(),

@@ -17,7 +17,10 @@ pub mod repo;
 pub use genesis::{consortium, one_org, GenesisBuilder};
 
 use verity_types::keys::SecretKey;
-use verity_types::{sha256, AccountId, Action, AssetId, OrgId, PublicKey, SignedTransaction, Transaction};
+use verity_types::{
+    consensus_namespace, sha256, AccountId, Action, AssetId, Equivocation, Hash, OrgId, PublicKey, Signature,
+    SignedTransaction, SignedVote, Transaction, VoteKind,
+};
 
 /// The deterministic key of a named account, validator or signer: the same name gives
 /// the same key in every test and every crate.
@@ -53,4 +56,23 @@ pub fn sign(chain_id: &str, sender: &str, nonce: u64, action: Action) -> SignedT
 /// `action` from `sender` at `nonce` on `chain_id`, signed with `key`.
 pub fn sign_with(chain_id: &str, sender: &str, key: &SecretKey, nonce: u64, action: Action) -> SignedTransaction {
     Transaction { chain_id: chain_id.into(), sender: acc(sender), nonce, action }.sign(key)
+}
+
+/// Equivocation evidence: `validator` signed two finalize votes for different blocks in
+/// one round (epoch 0, view 42) of `chain_id`'s consensus.
+pub fn equivocation(validator: &SecretKey, chain_id: &str) -> Equivocation {
+    let ns = consensus_namespace(chain_id);
+    let vote = |payload: u8| {
+        let mut v = SignedVote {
+            kind: VoteKind::Finalize,
+            epoch: 0,
+            view: 42,
+            parent_view: 41,
+            payload: Hash([payload; 32]),
+            signature: Signature([0; 64]),
+        };
+        v.signature = validator.sign(&v.signed_bytes(&ns));
+        v
+    };
+    Equivocation { validator: validator.public_key(), first: vote(1), second: vote(2) }
 }

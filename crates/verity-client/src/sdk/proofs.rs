@@ -279,32 +279,16 @@ mod tests {
     /// trusted chain: each of the three ways a node could misreport it is refused.
     #[test]
     fn evidence_is_checked_against_the_trusted_genesis() {
-        use verity_types::{consensus_namespace, Equivocation, Offence, SignedVote, VoteKind};
+        use verity_types::Offence;
         let genesis = verity_testkit::consortium("evidence-chain", 4);
-        let record = |key: &str, chain: &str, offence: Offence| {
-            let validator = verity_testkit::secret(key);
-            let ns = consensus_namespace(chain);
-            let vote = |payload: u8| {
-                let mut v = SignedVote {
-                    kind: VoteKind::Finalize,
-                    epoch: 0,
-                    view: 42,
-                    parent_view: 41,
-                    payload: Hash([payload; 32]),
-                    signature: verity_types::Signature([0; 64]),
-                };
-                v.signature = validator.sign(&v.signed_bytes(&ns));
-                v
-            };
-            EvidenceRecord {
-                sequence: 3,
-                offence,
-                org: verity_testkit::org("org1"),
-                evidence: Equivocation { validator: validator.public_key(), first: vote(1), second: vote(2) },
-                reported_by: verity_testkit::acc("admin0"),
-                height: 9,
-                tx_hash: Hash([7; 32]),
-            }
+        let record = |key: &str, chain: &str, offence: Offence| EvidenceRecord {
+            sequence: 3,
+            offence,
+            org: verity_testkit::org("org1"),
+            evidence: verity_testkit::equivocation(&verity_testkit::secret(key), chain),
+            reported_by: verity_testkit::acc("admin0"),
+            height: 9,
+            tx_hash: Hash([7; 32]),
         };
         let good = record("validator1", "evidence-chain", Offence::ConflictingFinalize);
         verify_evidence(&genesis, std::slice::from_ref(&good)).expect("genuine evidence verifies");
