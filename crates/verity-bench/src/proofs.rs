@@ -99,6 +99,7 @@ pub fn proofs(a: &ProofsArgs) -> Result<ProofsReport> {
         assets: vec![],
         balances: vec![],
         epoch_length: 0,
+        governance: None,
     };
     let vset_hash = genesis.validator_set().hash();
     if store.genesis()?.is_none() {

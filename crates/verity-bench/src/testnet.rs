@@ -110,9 +110,11 @@ pub fn create(a: &CreateArgs, genesis_time_ms: u64) -> Result<Created> {
         genesis_time_ms,
         orgs,
         validators,
-        assets: vec![GenesisAsset { id: credit, mint: MintRule::Orgs { orgs: all_orgs }, supply_cap: None }],
+        assets: vec![GenesisAsset { id: credit.clone(), mint: MintRule::Orgs { orgs: all_orgs }, supply_cap: None }],
         balances,
         epoch_length: a.epoch_length,
+        // One vote per organisation, the default rules, stake in credit.
+        governance: Some(verity_types::Constitution::new(credit)),
     };
     genesis.bind_chain_id(&a.chain_id)?;
     genesis.validate()?;

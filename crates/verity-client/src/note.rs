@@ -255,6 +255,7 @@ mod tests {
             assets: vec![],
             balances: vec![],
             epoch_length: 0,
+            governance: None,
         };
         let header = BlockHeader {
             chain_id: genesis.chain_id.clone(),

@@ -500,6 +500,7 @@ mod tests {
                 assets: vec![],
                 balances: vec![],
                 epoch_length: E,
+                governance: None,
             }
         }
 

@@ -122,7 +122,8 @@ pub struct Created {
 
 /// Creates a single-organisation dev network in `dir`: genesis.json (organisation `org`
 /// with admin account `admin` holding [`DEV_CREDIT`] `credit`, one validator), and
-/// validator.json and keystore.json (both 0600, fresh random keys). The chain id is
+/// validator.json and keystore.json (both 0600, fresh random keys), and governance with
+/// the default constitution (stake in `credit`). The chain id is
 /// `chain_id` bound to the genesis digest. Refuses to touch a directory that already
 /// holds a network; genesis.json is written last, so a directory that has one is
 /// complete.
@@ -152,8 +153,10 @@ pub fn init(dir: &Path, chain_id: &str, org: &str, admin: &str, genesis_time_ms:
         }],
         validators: vec![Validator { org: org.clone(), public_key: validator_key.public_key(), power: 1 }],
         assets: vec![GenesisAsset { id: credit.clone(), mint: MintRule::Orgs { orgs: vec![org] }, supply_cap: None }],
-        balances: vec![GenesisBalance { account: admin_id.clone(), asset: credit, amount: DEV_CREDIT }],
+        balances: vec![GenesisBalance { account: admin_id.clone(), asset: credit.clone(), amount: DEV_CREDIT }],
         epoch_length: 0,
+        // One vote per organisation, the default rules, stake in credit.
+        governance: Some(verity_types::Constitution::new(credit)),
     };
     genesis.bind_chain_id(chain_id).map_err(genesis_error)?;
     genesis.validate().map_err(genesis_error)?;

@@ -169,6 +169,7 @@ mod tests {
             assets: vec![],
             balances: vec![],
             epoch_length: 0,
+            governance: None,
         };
         let store = Arc::new(verity_store::Store::open(dir.path()).expect("store"));
         let options = NodeOptions { block_interval: Duration::from_millis(20), ..NodeOptions::default() };

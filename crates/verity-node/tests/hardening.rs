@@ -59,6 +59,7 @@ impl TestNode {
             assets: vec![],
             balances: vec![],
             epoch_length: 0,
+            governance: None,
         };
         let store = Arc::new(verity_store::Store::open(dir.path()).expect("store"));
         let core = NodeCore::start(store, genesis, key("validator"), NodeOptions::default()).expect("node");

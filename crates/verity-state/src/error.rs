@@ -3,13 +3,14 @@
 //! names the values involved. Refusals every domain shares (chain, sender, nonce, roles,
 //! missing or existing records, versions, signatures) are variants of [`StateError`]
 //! itself; each domain's own refusals are its error enum ([`IdentityError`],
-//! [`BankError`], [`ProvenanceError`], [`ConsensusError`]), which [`StateError`] wraps
+//! [`BankError`], [`ProvenanceError`], [`ConsensusError`], [`GovernanceError`]), which [`StateError`] wraps
 //! and whose codes it reports as its own. Codes are unique across all of them.
 
 use verity_types::{AccountId, OrgId};
 
 pub use crate::bank::BankError;
 pub use crate::consensus::ConsensusError;
+pub use crate::governance::GovernanceError;
 pub use crate::identity::IdentityError;
 pub use crate::provenance::ProvenanceError;
 
@@ -122,6 +123,7 @@ coded_errors! {
         Bank(BankError),
         Provenance(ProvenanceError),
         Consensus(ConsensusError),
+        Governance(GovernanceError),
     }
 }
 

@@ -5,6 +5,7 @@ use verity_types::{Action, Event, GateRules, Hash, Receipt, SignedTransaction, T
 use crate::bank::{self, escrow};
 use crate::consensus;
 use crate::error::StateError;
+use crate::governance::{self as gov, rewards, stake};
 use crate::identity::{self, Account};
 use crate::provenance as prov;
 use crate::view::{Layer, StateRead, StateWrites};
@@ -112,6 +113,7 @@ pub fn execute_block(
             events,
         });
     }
+    gov::end_block(&mut block, ctx.height);
     consensus::end_block(&mut block, ctx.height);
     BlockOutcome { writes: block.into_writes(), receipts, inadmissible }
 }
@@ -212,5 +214,18 @@ fn apply_action(
         Action::SetRiskPolicy(a) => prov::set_risk_policy(layer, ctx, a),
         Action::SetGateRules(a) => prov::set_gate(layer, ctx, &a.model, &a.rules),
         Action::ApproveGateChange(a) => prov::approve_gate_change(layer, ctx, a),
+        Action::Propose(a) => gov::propose(layer, ctx, a),
+        Action::Vote(a) => gov::vote(layer, ctx, a),
+        Action::Veto(a) => gov::veto(layer, ctx, a),
+        Action::Ratify(a) => gov::ratify(layer, ctx, a),
+        Action::ExecuteProposal(a) => gov::execute(layer, ctx, a),
+        Action::CancelProposal(a) => gov::cancel(layer, ctx, a),
+        Action::AttachAnalysis(a) => gov::attach_analysis(layer, ctx, a),
+        Action::CouncilAct(a) => gov::council_act(layer, ctx, a),
+        Action::FundTreasury(a) => gov::fund_treasury(layer, ctx, a),
+        Action::Bond(a) => stake::bond(layer, ctx, a),
+        Action::Unbond(a) => stake::unbond(layer, ctx, a),
+        Action::Withdraw(a) => stake::withdraw(layer, ctx, a),
+        Action::ClaimRewards(a) => rewards::claim(layer, ctx, a),
     }
 }

@@ -7,6 +7,7 @@ use verity_types::{AssetId, Genesis, Role};
 use crate::bank::{self, AssetInfo};
 use crate::consensus;
 use crate::error::{BankError, StateError};
+use crate::governance;
 use crate::identity::{self, Account, Org};
 use crate::view::{Layer, MemState, StateWrites};
 
@@ -73,5 +74,6 @@ pub fn genesis_state(genesis: &Genesis) -> Result<StateWrites, StateError> {
         bank::put_supply(&mut layer, asset, supply);
     }
     consensus::put_genesis(&mut layer, genesis);
+    governance::put_genesis(&mut layer, genesis);
     Ok(layer.into_writes())
 }

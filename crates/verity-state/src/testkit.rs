@@ -63,7 +63,13 @@ impl Chain {
     /// Fixture plus accounts `alice`, `bob` (acme members), `minnie` (acme minter and
     /// member) and `carol` (beta member), with `alice` holding 100 usd.
     pub fn with_members() -> Self {
-        let mut c = Chain::new();
+        Chain::with_members_on(genesis())
+    }
+
+    /// [`Chain::with_members`] on another genesis that has the fixture's organisations,
+    /// admins and assets.
+    pub fn with_members_on(genesis: Genesis) -> Self {
+        let mut c = Chain::from_genesis(genesis);
         c.ok("admin", create("alice", "acme", &[Role::Member]));
         c.ok("admin", create("bob", "acme", &[Role::Member]));
         c.ok("admin", create("minnie", "acme", &[Role::Minter, Role::Member]));

@@ -24,6 +24,7 @@ impl GenesisBuilder {
                 assets: vec![],
                 balances: vec![],
                 epoch_length: 0,
+                governance: None,
             },
         }
     }
@@ -59,6 +60,12 @@ impl GenesisBuilder {
     /// Sets the epoch length (0: no epochs).
     pub fn epoch_length(mut self, heights: u64) -> Self {
         self.genesis.epoch_length = heights;
+        self
+    }
+
+    /// Gives the chain a constitution (governance on).
+    pub fn governance(mut self, constitution: verity_types::Constitution) -> Self {
+        self.genesis.governance = Some(constitution);
         self
     }
 

@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 use crate::bank::{Burn, EscrowLock, EscrowRefund, EscrowRelease, Mint, Transfer};
 use crate::consensus::{ChangeValidators, ReportEquivocation};
 use crate::error::TypesError;
+use crate::governance::{
+    AttachAnalysis, Bond, CancelProposal, ClaimRewards, CouncilAct, ExecuteProposal, FundTreasury, Propose, Ratify,
+    Unbond, Veto, Vote, Withdraw,
+};
 use crate::identity::{CreateAccount, GrantRole, RevokeRole, RotateKey};
 use crate::provenance::{
     AddDatasetItems, AnswerChallenge, ApproveGateChange, ChallengeItem, CorrectDecision, Deploy, Deprecate, LiftFlags,
@@ -123,5 +127,20 @@ actions! {
         SetRiskPolicy(SetRiskPolicy) = "set_risk_policy",
         SetGateRules(SetGateRules) = "set_gate_rules",
         ApproveGateChange(ApproveGateChange) = "approve_gate_change",
+    }
+    governance {
+        Propose(Propose) = "propose",
+        Vote(Vote) = "vote",
+        Veto(Veto) = "veto",
+        Ratify(Ratify) = "ratify",
+        ExecuteProposal(ExecuteProposal) = "execute_proposal",
+        CancelProposal(CancelProposal) = "cancel_proposal",
+        AttachAnalysis(AttachAnalysis) = "attach_analysis",
+        CouncilAct(CouncilAct) = "council_act",
+        FundTreasury(FundTreasury) = "fund_treasury",
+        Bond(Bond) = "bond",
+        Unbond(Unbond) = "unbond",
+        Withdraw(Withdraw) = "withdraw",
+        ClaimRewards(ClaimRewards) = "claim_rewards",
     }
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bank::*;
 use crate::consensus::*;
+use crate::governance::*;
 use crate::identity::*;
 use crate::ids::AccountId;
 use crate::provenance::*;
@@ -108,6 +109,22 @@ provenance {
     GateChangeActivated = "gate_change_activated",
     GateChangeSuperseded = "gate_change_superseded",
 }
+governance {
+    ProposalCreated = "proposal_created",
+    VoteCast = "vote_cast",
+    Vetoed = "vetoed",
+    Ratified = "ratified",
+    ProposalCancelled = "proposal_cancelled",
+    ProposalConcluded = "proposal_concluded",
+    AnalysisAttached = "analysis_attached",
+    MotionApproved = "motion_approved",
+    TreasuryFunded = "treasury_funded",
+    Bonded = "bonded",
+    Unbonded = "unbonded",
+    Withdrawn = "withdrawn",
+    Slashed = "slashed",
+    RewardsClaimed = "rewards_claimed",
+}
 }
 
 impl Event {
@@ -159,6 +176,24 @@ impl Event {
             | Event::GateChangeApproved(GateChangeApproved { by, .. })
             | Event::GateChangeSuperseded(GateChangeSuperseded { by, .. }) => vec![by],
             Event::GateChangeActivated(_) => vec![],
+            Event::ProposalCreated(ProposalCreated { by, .. })
+            | Event::VoteCast(VoteCast { by, .. })
+            | Event::Vetoed(Vetoed { by, .. })
+            | Event::Ratified(Ratified { by, .. })
+            | Event::ProposalCancelled(ProposalCancelled { by, .. })
+            | Event::AnalysisAttached(AnalysisAttached { by, .. })
+            | Event::MotionApproved(MotionApproved { by, .. })
+            | Event::TreasuryFunded(TreasuryFunded { by, .. }) => vec![by],
+            Event::ProposalConcluded(_) => vec![],
+            Event::Bonded(Bonded { account, .. })
+            | Event::Unbonded(Unbonded { account, .. })
+            | Event::Withdrawn(Withdrawn { account, .. })
+            | Event::RewardsClaimed(RewardsClaimed { account, .. }) => vec![account],
+            Event::Slashed(Slashed { account, beneficiary, .. }) => {
+                let mut a = vec![account];
+                a.extend(beneficiary.as_ref());
+                a
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::block::{Validator, ValidatorSet};
 use crate::encoding::encode;
 use crate::error::TypesError;
+use crate::governance::Constitution;
 use crate::hash::{sha256_parts, Hash};
 use crate::ids::{AccountId, AssetId, OrgId};
 use crate::keys::PublicKey;
@@ -66,7 +67,13 @@ pub struct GenesisBalance {
 }
 
 /// The genesis of a chain.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+///
+/// Its canonical encoding is the borsh encoding of its fields in order, except that
+/// `governance` adds nothing when absent and `1` followed by the constitution when
+/// present, so a genesis without governance keeps the hash (and chain id) it had before
+/// governance existed. Because the section is optional at the end, a genesis is only
+/// ever encoded on its own (never followed by other fields in one encoding).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Genesis {
     pub chain_id: String,
@@ -79,6 +86,48 @@ pub struct Genesis {
     /// an epoch boundary. 0 (the default, and embedded mode) fixes the set at genesis.
     #[serde(default)]
     pub epoch_length: u64,
+    /// The consortium's constitution; without it the chain has no governance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governance: Option<Constitution>,
+}
+
+impl BorshDeserialize for Genesis {
+    fn deserialize_reader<R: std::io::Read>(r: &mut R) -> std::io::Result<Self> {
+        let chain_id = String::deserialize_reader(r)?;
+        let genesis_time_ms = u64::deserialize_reader(r)?;
+        let orgs = Vec::deserialize_reader(r)?;
+        let validators = Vec::deserialize_reader(r)?;
+        let assets = Vec::deserialize_reader(r)?;
+        let balances = Vec::deserialize_reader(r)?;
+        let epoch_length = u64::deserialize_reader(r)?;
+        let mut tag = [0u8; 1];
+        let governance = match r.read(&mut tag)? {
+            0 => None,
+            _ if tag[0] == 1 => Some(Constitution::deserialize_reader(r)?),
+            _ => {
+                return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "unknown genesis section tag"));
+            }
+        };
+        Ok(Genesis { chain_id, genesis_time_ms, orgs, validators, assets, balances, epoch_length, governance })
+    }
+}
+
+impl BorshSerialize for Genesis {
+    fn serialize<W: std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        let Genesis { chain_id, genesis_time_ms, orgs, validators, assets, balances, epoch_length, governance } = self;
+        BorshSerialize::serialize(chain_id, w)?;
+        BorshSerialize::serialize(genesis_time_ms, w)?;
+        BorshSerialize::serialize(orgs, w)?;
+        BorshSerialize::serialize(validators, w)?;
+        BorshSerialize::serialize(assets, w)?;
+        BorshSerialize::serialize(balances, w)?;
+        BorshSerialize::serialize(epoch_length, w)?;
+        if let Some(c) = governance {
+            BorshSerialize::serialize(&1u8, w)?;
+            BorshSerialize::serialize(c, w)?;
+        }
+        Ok(())
+    }
 }
 
 /// Domain separator of a bound chain id's digest.
@@ -197,6 +246,22 @@ impl Genesis {
                 }
             }
         }
+        if let Some(c) = &self.governance {
+            c.validate()?;
+            if !assets.contains(&c.stake_asset) {
+                return Err(field("governance", format!("stake asset {} is not a genesis asset", c.stake_asset)));
+            }
+            for w in &c.weights {
+                if !orgs.contains(&w.org) {
+                    return Err(field("governance", format!("weighed org {} is not a genesis org", w.org)));
+                }
+            }
+            for a in &c.council {
+                if !accounts.contains(a) {
+                    return Err(field("governance", format!("council member {a} is not a genesis account")));
+                }
+            }
+        }
         for b in &self.balances {
             if !accounts.contains(&b.account) {
                 return Err(field("balances", format!("account {} is not a genesis account", b.account)));
@@ -225,6 +290,7 @@ mod chain_id_tests {
             assets: vec![],
             balances: vec![],
             epoch_length: 0,
+            governance: None,
         }
     }
 
@@ -244,6 +310,17 @@ mod chain_id_tests {
         assert_ne!(a.chain_id, b.chain_id);
         assert_ne!(a.chain_id, c.chain_id);
         // The same genesis binds to the same id (deterministic).
+        // The encoding round-trips with and without a constitution, and a genesis without
+        // one encodes exactly its fields before governance existed.
+        let mut governed = a.clone();
+        governed.governance = Some(Constitution::new(crate::AssetId::new("usd").expect("id")));
+        for g in [&a, &governed] {
+            let bytes = crate::encoding::encode(g);
+            assert_eq!(&borsh::from_slice::<Genesis>(&bytes).expect("decode"), g);
+        }
+        let legacy = (&a.chain_id, a.genesis_time_ms, &a.orgs, &a.validators, &a.assets, &a.balances, a.epoch_length);
+        assert_eq!(crate::encoding::encode(&a), borsh::to_vec(&legacy).expect("encode"));
+        assert_ne!(governed.hash(), a.hash());
         let mut again = genesis(1, 0);
         again.bind_chain_id("verity-dev").expect("bind");
         assert_eq!(again.chain_id, a.chain_id);

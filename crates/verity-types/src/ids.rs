@@ -125,6 +125,15 @@ string_id!(
     "asset id"
 );
 
+impl AccountId {
+    /// A holder of funds that no one signs for (the treasury, the stake pool, the rewards
+    /// pool): `~name`, which no account id can be, so no account can ever be it. Its
+    /// balances are ordinary balances, so supply conservation covers them.
+    pub fn system(name: &str) -> Self {
+        AccountId(format!("~{name}"))
+    }
+}
+
 /// An escrow, named by the hash of the transaction that locked it.
 #[derive(
     Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
@@ -180,11 +189,13 @@ pub enum Role {
     Auditor,
     /// Resolves challenges of dataset items.
     Reviewer,
+    /// Ratifies governance proposals of the kinds that need a human sign-off.
+    Ratifier,
 }
 
 impl Role {
     /// Every role, in tag order.
-    pub const ALL: [Role; 13] = [
+    pub const ALL: [Role; 14] = [
         Role::OrgAdmin,
         Role::Minter,
         Role::Member,
@@ -198,6 +209,7 @@ impl Role {
         Role::Guardian,
         Role::Auditor,
         Role::Reviewer,
+        Role::Ratifier,
     ];
 
     /// The snake_case name used in JSON and on the command line.
@@ -216,6 +228,7 @@ impl Role {
             Role::Guardian => "guardian",
             Role::Auditor => "auditor",
             Role::Reviewer => "reviewer",
+            Role::Ratifier => "ratifier",
         }
     }
 }

@@ -32,6 +32,7 @@ use verity_types::{
 
 use crate::error::StateError;
 use crate::exec::Ctx;
+use crate::governance;
 use crate::identity::{self};
 use crate::view::{read, Layer, StateRead};
 
@@ -88,28 +89,7 @@ pub(crate) fn change_validators(
     let sender = ctx.sender;
     let ChangeValidators { change, approvals } = action;
     let bad = |m: String| StateError::Consensus(ConsensusError::InvalidValidatorChange(m));
-    let length = epoch_length(layer);
-    if length == 0 {
-        return Err(bad("this chain has no epochs: its validator set is fixed at genesis".into()));
-    }
-    let current = epoch_of(ctx.height, length);
-    if change.epoch != current + 1 {
-        return Err(bad(format!(
-            "a change executed in epoch {current} can only take effect in epoch {}, not {}",
-            current + 1,
-            change.epoch
-        )));
-    }
-    if scheduled_change(layer, change.epoch).is_some() {
-        return Err(StateError::AlreadyExists { what: "validator change for epoch", id: change.epoch.to_string() });
-    }
-    let set = validator_set(layer).ok_or_else(|| bad("no validator set in the state".into()))?;
-    let next = change.apply(&set).map_err(|e| bad(e.to_string()))?;
-    for v in &next.validators {
-        if identity::org(layer, &v.org).is_none() {
-            return Err(StateError::UnknownOrg(v.org.clone()));
-        }
-    }
+    check_change(layer, ctx.height, change)?;
     let orgs: Vec<OrgId> = read(layer, keys::ORGS).unwrap_or_default();
     let message = change.signing_bytes(ctx.chain_id);
     let mut approving: Vec<OrgId> = Vec::new();
@@ -132,21 +112,104 @@ pub(crate) fn change_validators(
             total: orgs.len(),
         }));
     }
+    let event = schedule_change(
+        layer,
+        ctx.height,
+        Submitted { by: &sender.id, tx_hash: ctx.tx_hash, approvals },
+        change,
+        approving,
+    )?;
+    Ok(vec![event])
+}
+
+/// Whether `change` can be scheduled at `height`: epochs are on, it takes effect in the
+/// next epoch, nothing is scheduled for that epoch yet, it applies to the current set
+/// and names only existing organisations.
+fn check_change(layer: &Layer<'_>, height: u64, change: &verity_types::ValidatorChange) -> Result<(), StateError> {
+    let bad = |m: String| StateError::Consensus(ConsensusError::InvalidValidatorChange(m));
+    let length = epoch_length(layer);
+    if length == 0 {
+        return Err(bad("this chain has no epochs: its validator set is fixed at genesis".into()));
+    }
+    let current = epoch_of(height, length);
+    if change.epoch != current + 1 {
+        return Err(bad(format!(
+            "a change executed in epoch {current} can only take effect in epoch {}, not {}",
+            current + 1,
+            change.epoch
+        )));
+    }
+    if scheduled_change(layer, change.epoch).is_some() {
+        return Err(StateError::AlreadyExists { what: "validator change for epoch", id: change.epoch.to_string() });
+    }
+    let set = validator_set(layer).ok_or_else(|| bad("no validator set in the state".into()))?;
+    let next = change.apply(&set).map_err(|e| bad(e.to_string()))?;
+    for v in &next.validators {
+        if identity::org(layer, &v.org).is_none() {
+            return Err(StateError::UnknownOrg(v.org.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// Who scheduled a change: the submitter of `ChangeValidators` with its approvals, or a
+/// governance proposal (its proposer and id, no signed approvals: its votes are on the
+/// proposal's record).
+pub(crate) struct Submitted<'a> {
+    pub by: &'a verity_types::AccountId,
+    pub tx_hash: verity_types::Hash,
+    pub approvals: &'a [verity_types::Approval],
+}
+
+/// Schedules an approved change for the start of `change.epoch`, which must be the
+/// next epoch, checking that it applies to the current set and names only existing
+/// organisations. Shared by `ChangeValidators` and the governance proposal of that kind.
+pub(crate) fn schedule_change(
+    layer: &mut Layer<'_>,
+    height: u64,
+    submitted: Submitted<'_>,
+    change: &verity_types::ValidatorChange,
+    approving: Vec<OrgId>,
+) -> Result<Event, StateError> {
+    check_change(layer, height, change)?;
     let record = ScheduledChange {
         change: change.clone(),
-        approvals: approvals.to_vec(),
+        approvals: submitted.approvals.to_vec(),
         approving_orgs: approving.clone(),
-        submitted_by: sender.id.clone(),
-        height: ctx.height,
-        tx_hash: ctx.tx_hash,
+        submitted_by: submitted.by.clone(),
+        height,
+        tx_hash: submitted.tx_hash,
     };
     layer.put(keys::pending(change.epoch), &record);
-    Ok(vec![Event::ValidatorChangeScheduled(ValidatorChangeScheduled {
+    Ok(Event::ValidatorChangeScheduled(ValidatorChangeScheduled {
         epoch: change.epoch,
         ops: change.ops.clone(),
         approving_orgs: approving,
-        by: sender.id.clone(),
-    })])
+        by: submitted.by.clone(),
+    }))
+}
+
+/// An organisation admitted by governance approves validator changes from now on (on
+/// chains with epochs).
+pub(crate) fn admit_org(layer: &mut Layer<'_>, org: &OrgId) {
+    if epoch_length(layer) == 0 {
+        return;
+    }
+    let mut orgs: Vec<OrgId> = read(layer, keys::ORGS).unwrap_or_default();
+    if !orgs.contains(org) {
+        orgs.push(org.clone());
+        layer.put(keys::ORGS.to_vec(), &orgs);
+    }
+}
+
+/// An organisation removed by governance no longer approves validator changes.
+pub(crate) fn remove_org(layer: &mut Layer<'_>, org: &OrgId) {
+    if epoch_length(layer) == 0 {
+        return;
+    }
+    let mut orgs: Vec<OrgId> = read(layer, keys::ORGS).unwrap_or_default();
+    orgs.retain(|o| o != org);
+    layer.put(keys::ORGS.to_vec(), &orgs);
 }
 
 /// Runs after a block's transactions: at an epoch's boundary block, the change
@@ -240,7 +303,7 @@ pub(crate) fn report_equivocation(
     layer.put(keys::evidence(sequence), &record);
     layer.put(keys::evidence_round(&evidence.validator, epoch, view), &sequence);
     layer.put(keys::EVIDENCE_COUNT.to_vec(), &(sequence + 1));
-    Ok(vec![Event::EquivocationRecorded(EquivocationRecorded {
+    let mut events = vec![Event::EquivocationRecorded(EquivocationRecorded {
         validator: evidence.validator,
         org: validator.org.clone(),
         epoch,
@@ -248,7 +311,22 @@ pub(crate) fn report_equivocation(
         offence,
         sequence,
         reported_by: sender.id.clone(),
-    })])
+    })];
+    // On a chain with governance, the evidence slashes the stake on the validator's key;
+    // the reporter gets its share.
+    if governance::constitution(layer).is_some() {
+        let share = governance::param(layer, "equivocation_slash_ppm");
+        let reporter = governance::param(layer, "equivocation_reporter_ppm");
+        events.extend(governance::stake::slash(
+            layer,
+            &verity_types::StakeScope::Validator { key: evidence.validator },
+            share,
+            Some(&sender.id),
+            reporter,
+            &format!("equivocation:{sequence}"),
+        )?);
+    }
+    Ok(events)
 }
 
 #[cfg(test)]

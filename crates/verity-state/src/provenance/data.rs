@@ -357,6 +357,18 @@ pub(crate) fn publish_dataset(
             return Err(StateError::UnknownAccount(r.clone()));
         }
     }
+    if crate::governance::constitution(layer).is_some() {
+        let min = crate::governance::param_blocks(layer, "challenge_window_min");
+        if p.challenge_window < min {
+            return Err(StateError::Governance(crate::governance::GovernanceError::ParameterForbids {
+                parameter: "challenge_window_min",
+                reason: format!(
+                    "a dataset version's challenge window must be at least {min} blocks, got {}",
+                    p.challenge_window
+                ),
+            }));
+        }
+    }
     ds.versions = expected;
     let status = match p.mode {
         DatasetMode::Enumerated => DatasetStatus::Pending,
@@ -557,6 +569,7 @@ pub(crate) fn challenge_item(
             by: ctx.sender.id.clone(),
         }));
         events.extend(flag_downstream(layer, &r, &FlagCause::ChallengeUpheld { challenge: id }, ctx.height)?);
+        events.extend(crate::governance::stake::challenge_decided(layer, &id, &r, &v.curator, &ctx.sender.id, true)?);
     }
     layer.put(keys::challenge(&id), &record);
     add_edge(layer, &RecordRef::Dataset(r), &RecordRef::Challenge(id))?;
@@ -616,10 +629,11 @@ pub(crate) fn resolve_challenge(
         c.resolved_by = Some(ctx.sender.id.clone());
         c.resolution_reason = reason.to_string();
         events.push(Event::ChallengeResolved(ChallengeResolved { challenge: *id, upheld, by: ctx.sender.id.clone() }));
+        let r = DatasetRef { dataset: c.dataset.clone(), version: c.version };
         if upheld {
-            let r = DatasetRef { dataset: c.dataset.clone(), version: c.version };
             events.extend(flag_downstream(layer, &r, &FlagCause::ChallengeUpheld { challenge: *id }, ctx.height)?);
         }
+        events.extend(crate::governance::stake::challenge_decided(layer, id, &r, &v.curator, &c.challenger, upheld)?);
     }
     layer.put(keys::challenge(id), &c);
     Ok(events)

@@ -45,7 +45,11 @@ pub fn content_id(i: u32) -> Hash {
 /// `owen`, provider `pam`, evaluators `eve` and `evan`, deployer `dep`, reviewer `rev`
 /// and member `alice`; beta's creator `bcre`.
 pub fn prov_chain() -> Chain {
-    let mut c = Chain::with_members();
+    with_prov_roles(Chain::with_members())
+}
+
+/// Adds [`prov_chain`]'s accounts to a chain that has the fixture's organisations.
+pub fn with_prov_roles(mut c: Chain) -> Chain {
     for (name, role) in [
         ("cora", Role::Creator),
         ("cur", Role::Curator),
@@ -182,7 +186,11 @@ pub fn deploy(m: &str, v: u32, e: &str) -> Action {
 /// Content 1..=4 registered, dataset `ds`@1 enumerated over them and published, run
 /// `r1` on it, model `clf` with version 1 from `r1`.
 pub fn lineage() -> Chain {
-    let mut c = prov_chain();
+    lineage_on(prov_chain())
+}
+
+/// Adds [`lineage`]'s records to a chain with [`prov_chain`]'s accounts.
+pub fn lineage_on(mut c: Chain) -> Chain {
     for i in 1..=4 {
         c.ok("cora", register(i));
     }
