@@ -15,6 +15,7 @@
 pub mod chain;
 pub mod consensus;
 mod error;
+pub mod governance;
 pub mod provenance;
 pub mod query;
 pub mod tx;

@@ -150,3 +150,15 @@ pub struct ValidatorsQuery {
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
 }
+
+/// A page of proposals, newest first (`GET /v1/gov/proposals`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProposalsQuery {
+    /// List proposals numbered below this (default: all); the previous page's `next`.
+    #[serde(default, deserialize_with = "query_position")]
+    pub before: Option<u64>,
+    /// How many proposals (default and maximum 1000).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u64>,
+}

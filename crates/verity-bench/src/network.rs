@@ -127,6 +127,7 @@ pub fn network(a: &NetworkArgs) -> Result<NetworkReport> {
         chain_id: "verity-bench-net".into(),
         max_block_txs: Some(a.max_block_txs),
         epoch_length: 1000,
+        constitution: None,
     };
     let created = testnet::create(&create, verity_node::now_ms())?;
     let mut children = Vec::new();

@@ -55,6 +55,11 @@ pub struct CreateArgs {
     /// the network about one leader timeout (see BENCHMARKS.md).
     #[arg(long, default_value_t = 1000)]
     pub epoch_length: u64,
+    /// A JSON file with the network's constitution (the genesis `governance` section);
+    /// it may name organisations `org0..` and admins `admin0..`. Default: one vote per
+    /// organisation, the default rules, stake in `credit`.
+    #[arg(long, value_name = "PATH")]
+    pub constitution: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -113,8 +118,14 @@ pub fn create(a: &CreateArgs, genesis_time_ms: u64) -> Result<Created> {
         assets: vec![GenesisAsset { id: credit.clone(), mint: MintRule::Orgs { orgs: all_orgs }, supply_cap: None }],
         balances,
         epoch_length: a.epoch_length,
-        // One vote per organisation, the default rules, stake in credit.
-        governance: Some(verity_types::Constitution::new(credit)),
+        // One vote per organisation, the default rules, stake in credit, unless given.
+        governance: Some(match &a.constitution {
+            Some(path) => {
+                serde_json::from_slice(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+                    .with_context(|| format!("{} is not a constitution", path.display()))?
+            }
+            None => verity_types::Constitution::new(credit),
+        }),
     };
     genesis.bind_chain_id(&a.chain_id)?;
     genesis.validate()?;

@@ -43,8 +43,36 @@ fn key(name: &str) -> SecretKey {
     verity_testkit::secret(name)
 }
 
+/// The consortium with governance (stake in usd); the last organisation's `watch`
+/// account holds 10,000 usd to stake on its validator.
 fn genesis(n: usize) -> Genesis {
-    verity_testkit::consortium(CHAIN, n)
+    let mut g = verity_testkit::consortium(CHAIN, n);
+    g.governance = Some(verity_types::Constitution::new(AssetId::new("usd").expect("asset")));
+    g.balances.push(verity_types::GenesisBalance {
+        account: AccountId::new(format!("watch{}", n - 1)).expect("account"),
+        asset: AssetId::new("usd").expect("asset"),
+        amount: STAKE,
+    });
+    g
+}
+
+/// What the last organisation bonds on its validator's key when that validator
+/// equivocates.
+const STAKE: u128 = 10_000;
+
+/// The last organisation's `watch` account bonds [`STAKE`] on its validator's key.
+fn bond_on_last_validator(n: usize) -> SignedTransaction {
+    let who = format!("watch{}", n - 1);
+    Transaction {
+        chain_id: CHAIN.into(),
+        sender: AccountId::new(who.clone()).expect("account"),
+        nonce: 0,
+        action: Action::Bond(verity_types::Bond {
+            scope: verity_types::StakeScope::Validator { key: key(&format!("validator{}", n - 1)).public_key() },
+            amount: STAKE,
+        }),
+    }
+    .sign(&key(&who))
 }
 
 /// Transfers from each admin to the next, `per_sender` each, nonces from 0.
@@ -246,7 +274,11 @@ fn run(seed: u64, sc: Scenario) -> Result<(u64, u64, u64, Hash), String> {
         let n = sc.validators;
         let genesis = genesis(n);
         let vs = genesis.validator_set();
-        let txs = load(n, sc.per_sender);
+        let mut txs = load(n, sc.per_sender);
+        if sc.equivocator {
+            // Stake on the equivocator's key, first in the load: its evidence slashes it.
+            txs.insert(0, bond_on_last_validator(n));
+        }
         let total = txs.len();
         let (peers, oracle) = network(&context, n).await;
         let (lat, jit, ok) = sc.link;
@@ -403,6 +435,24 @@ fn run(seed: u64, sc: Scenario) -> Result<(u64, u64, u64, Hash), String> {
                 if rec.evidence.validator != culprit || rec.org.as_str() != format!("org{}", n - 1) {
                     return Err(format!("evidence {seq} names an honest validator"));
                 }
+            }
+            // The stake on its key was slashed (evidence recorded before the bond
+            // committed slashes nothing; later rounds' evidence does), and the pool still
+            // holds exactly what the position holds.
+            let staker = AccountId::new(format!("watch{}", n - 1)).expect("account");
+            let scope = verity_types::StakeScope::Validator { key: culprit };
+            let pos = verity_state::governance::stake::position(&state, &staker, &scope)
+                .ok_or("the equivocator's stake was never bonded")?;
+            if pos.slashed == 0 || pos.held() + pos.slashed != STAKE {
+                return Err(format!("the equivocator's stake was not slashed as recorded: {pos:?}"));
+            }
+            let pool = verity_state::balance(
+                &state,
+                &verity_state::governance::stake::stake_account(),
+                &AssetId::new("usd").expect("asset"),
+            );
+            if pool != pos.held() {
+                return Err(format!("the stake pool holds {pool}, the position {}", pos.held()));
             }
         }
         // Every transaction committed once, successfully.

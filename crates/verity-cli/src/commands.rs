@@ -33,6 +33,11 @@ pub struct InitArgs {
     /// The admin account's id (its key goes into DATA_DIR/keystore.json).
     #[arg(long, default_value = "admin")]
     pub admin: String,
+    /// A JSON file with the chain's constitution (the genesis `governance` section:
+    /// weights, rules per proposal kind, council, stake asset, parameters). Default: one
+    /// vote per organisation, the default rules, stake in `credit`.
+    #[arg(long, value_name = "PATH")]
+    pub constitution: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -251,7 +256,16 @@ pub fn run(cli: Cli) -> Result<()> {
     let g = cli.global.clone();
     match cli.command {
         Command::Init(a) => {
-            let created = datadir::init(&a.data_dir, &a.chain_id, &a.org, &a.admin, now_ms())?;
+            let constitution = match &a.constitution {
+                Some(path) => Some(
+                    serde_json::from_slice(
+                        &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+                    )
+                    .with_context(|| format!("{} is not a constitution", path.display()))?,
+                ),
+                None => None,
+            };
+            let created = datadir::init_with(&a.data_dir, &a.chain_id, &a.org, &a.admin, now_ms(), constitution)?;
             let dir = a.data_dir.display().to_string();
             show(
                 g.json,
@@ -770,6 +784,11 @@ async fn remote(g: &Global, cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::Validators(c) => crate::validators::run(g, &client, c).await,
+        Command::Gov(c) => crate::governance::run_gov(g, &client, c).await,
+        Command::Stake(c) => crate::governance::run_stake(g, &client, c).await,
+        Command::Treasury(c) => crate::governance::run_treasury(g, &client, c).await,
+        Command::Rewards(c) => crate::governance::run_rewards(g, &client, c).await,
+        Command::Council(c) => crate::governance::run_council(g, &client, c).await,
         Command::Content(c) => crate::content::run(g, &client, c).await,
         Command::Dataset(d) => crate::dataset::run(g, &client, d).await,
         Command::Run(c) => crate::provenance::run_cmd(g, &client, crate::provenance::ProvCmd::Run(c)).await,

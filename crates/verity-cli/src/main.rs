@@ -28,6 +28,7 @@ mod commands;
 mod content;
 mod dataset;
 mod eval;
+mod governance;
 mod model;
 mod output;
 mod provenance;
@@ -180,6 +181,23 @@ pub enum Command {
     /// boundary with the approval of more than two thirds of the organisations' admins.
     #[command(subcommand)]
     Validators(validators::ValidatorsCmd),
+    /// Governance: propose, vote, veto, ratify, execute, cancel, show, list and analyse
+    /// proposals (parameters, organisations, validators, treasury, streams, allowlists).
+    #[command(subcommand)]
+    Gov(governance::GovCmd),
+    /// Stake: bond, unbond and withdraw on a validator key, a dataset version or a
+    /// program; show an account's positions, rewards owed and reputation.
+    #[command(subcommand)]
+    Stake(governance::StakeCmd),
+    /// The treasury: fund it (spending is a governance proposal).
+    #[command(subcommand)]
+    Treasury(governance::TreasuryCmd),
+    /// Reward streams: list them, claim what they owe you.
+    #[command(subcommand)]
+    Rewards(governance::RewardsCmd),
+    /// The emergency council: pause or resume a reward stream at once.
+    #[command(subcommand)]
+    Council(governance::CouncilCmd),
     /// Content provenance: register content, opt it out of training, withdraw opt-outs.
     #[command(subcommand)]
     Content(content::ContentCmd),

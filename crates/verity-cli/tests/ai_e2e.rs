@@ -170,6 +170,38 @@ fn train_publish_gate_evaluate_deploy_and_reexecute() {
     assert_eq!(v["digest"], p["fingerprint"]);
     let after = n.cli(&["infer", "--model", &model, "--data", &digits, "--rows", "0..200"]);
     assert_eq!(after["output_hash"].as_str(), Some(hash_before.as_str()));
+
+    // The published model analyses a governance proposal: the analysis records the
+    // summary's hash and a salted commitment to the prompt, counts as no vote, and the
+    // proposal's trace shows the model's lineage down to its training data.
+    let prop = n.cli(&["gov", "propose", "--as", "admin", "--title", "longer epochs", "param", "reward_epoch", "200"]);
+    let id = prop["hash"].as_str().expect("proposal id").to_string();
+    let (summary, prompt) = (n.path("analysis.md"), n.path("prompt.txt"));
+    std::fs::write(&summary, "Longer epochs halve the reward transactions.").expect("write");
+    std::fs::write(&prompt, "Assess the proposal's risks.").expect("write");
+    let analyse = |model: &'static str| {
+        let args =
+            ["gov", "analyse", &id, "--model", model, "--summary", &summary, "--prompt", &prompt, "--as", "owen"];
+        n.args(&args).into_iter().map(str::to_string).collect::<Vec<String>>()
+    };
+    let a = verity_json(&analyse("digits@1").iter().map(String::as_str).collect::<Vec<_>>());
+    let mut salt = [0u8; 32];
+    hex::decode_to_slice(a["prompt_salt"].as_str().expect("salt"), &mut salt).expect("hex salt");
+    let commitment = verity_types::prompt_commitment(&salt, b"Assess the proposal's risks.");
+    assert_eq!(a["prompt_commitment"], commitment.to_hex(), "the salt reveals the committed prompt");
+    let out = verity(&analyse("digits@7").iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not_found"), "an analysis names a registered model version: {err}");
+    let shown = n.cli(&["gov", "show", &id]);
+    let analysis = &shown["analyses"][0];
+    assert_eq!(
+        analysis["analysis"]["summary_hash"],
+        verity_types::sha256(b"Longer epochs halve the reward transactions.").to_hex()
+    );
+    let upstream = analysis["lineage"]["upstream"].to_string();
+    assert!(upstream.contains("dataset:sklearn-digits@1") && upstream.contains("run:"), "{upstream}");
+    assert_eq!(shown["proposal"]["tally"]["yes"], 0, "an analysis is not a vote");
 }
 
 #[test]

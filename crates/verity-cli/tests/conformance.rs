@@ -125,14 +125,16 @@ const EVENT_RECORDS: &[(&str, &str, &str, Option<&str>)] = &[
     ("content_disputed", "dispute", "dispute", None),
 ];
 
-#[test]
-fn every_body_of_a_real_ledger_matches_the_document() {
-    let Some(st) = schemathesis() else { return };
-    let python = st.with_file_name("python");
-    let dir = scratch_copy("ledger-2026-12-07");
+/// Serves a ledger fixture from a node without a block producer and reads every GET
+/// its values answer with 200: (path template, concrete path) and the (template, body)
+/// cases to validate.
+#[allow(clippy::type_complexity)]
+fn read_ledger(fixture: &str, expected_height: u64) -> (Vec<(&'static str, String)>, Vec<serde_json::Value>) {
+    let dir = scratch_copy(fixture);
     let store = Arc::new(verity_store::Store::open(&dir.path().join("store")).expect("open the fixture's store"));
     let genesis: verity_types::Genesis =
         serde_json::from_slice(&std::fs::read(dir.path().join("genesis.json")).expect("genesis")).expect("json");
+    let governed = genesis.governance.is_some();
     // A node without a block producer: it serves the ledger as it is.
     let core = verity_node::NodeCore::start_replicated(store, genesis).expect("node");
     let rt = rt();
@@ -141,7 +143,7 @@ fn every_body_of_a_real_ledger_matches_the_document() {
     rt.spawn(verity_node::api::serve(listener, verity_node::api::router(core)));
 
     // (path template, concrete path): every GET the ledger's values answer with 200.
-    let mut gets: Vec<(&str, String)> = vec![
+    let mut gets: Vec<(&'static str, String)> = vec![
         ("/health", "/health".into()),
         ("/v1/genesis", "/v1/genesis".into()),
         ("/v1/checkpoints/latest", "/v1/checkpoints/latest".into()),
@@ -153,13 +155,18 @@ fn every_body_of_a_real_ledger_matches_the_document() {
         ("/v1/state/proof", "/v1/state/proof?key=consensus/validators".into()),
         ("/v1/state/proof", "/v1/state/proof?key=no/such/key".into()),
     ];
+    if governed {
+        gets.push(("/v1/gov", "/v1/gov".into()));
+        gets.push(("/v1/gov/proposals", "/v1/gov/proposals".into()));
+        gets.push(("/v1/rewards/streams", "/v1/rewards/streams".into()));
+    }
     let get = |path: &str| -> serde_json::Value {
         let resp = rt.block_on(reqwest::get(format!("{url}{path}"))).expect("request");
         assert_eq!(resp.status(), 200, "{path}");
         rt.block_on(resp.json()).expect("a JSON body")
     };
     let height = get("/health")["height"].as_u64().expect("height");
-    assert_eq!(height, 44, "the fixture's height");
+    assert_eq!(height, expected_height, "the fixture's height");
     for h in 1..=height {
         gets.push(("/v1/blocks/{height}", format!("/v1/blocks/{h}")));
         gets.push(("/v1/checkpoints/{height}", format!("/v1/checkpoints/{h}")));
@@ -174,6 +181,10 @@ fn every_body_of_a_real_ledger_matches_the_document() {
                     "model_registered" => gets.push(("/v1/models/{id}", format!("/v1/models/{}", field("model")))),
                     "escrow_locked" => gets.push(("/v1/escrows/{id}", format!("/v1/escrows/{}", field("escrow")))),
                     "account_created" => gets.push(("/v1/accounts/{id}", format!("/v1/accounts/{}", field("account")))),
+                    "proposal_created" => {
+                        gets.push(("/v1/gov/proposals/{id}", format!("/v1/gov/proposals/{}", field("proposal"))))
+                    }
+                    "bonded" => gets.push(("/v1/stake/{account}", format!("/v1/stake/{}", field("account")))),
                     _ => {}
                 }
                 for &(_, record, id, version) in EVENT_RECORDS.iter().filter(|e| e.0 == kind) {
@@ -190,6 +201,27 @@ fn every_body_of_a_real_ledger_matches_the_document() {
     }
     let cases: Vec<serde_json::Value> =
         gets.iter().map(|(template, path)| serde_json::json!([template, get(path)])).collect();
+    (gets, cases)
+}
+
+#[test]
+fn every_body_of_a_real_ledger_matches_the_document() {
+    let Some(st) = schemathesis() else { return };
+    let python = st.with_file_name("python");
+    // The ledger of 2026-12-07 (bank actions, escrows) and the governed one of
+    // 2026-12-08 (every governance endpoint answers from it).
+    let (mut gets, mut cases) = read_ledger("ledger-2026-12-07", 44);
+    let (more_gets, more_cases) = read_ledger("ledger-2026-12-08", 145);
+    gets.extend(more_gets);
+    cases.extend(more_cases);
+    // The analysed proposal shows its model's lineage: the run and the training data.
+    let analysed: Vec<&serde_json::Value> = cases
+        .iter()
+        .filter(|c| c[0] == "/v1/gov/proposals/{id}" && c[1]["analyses"].as_array().is_some_and(|a| !a.is_empty()))
+        .collect();
+    assert_eq!(analysed.len(), 1, "one proposal of the fixture was analysed");
+    let upstream = analysed[0][1]["analyses"][0]["lineage"]["upstream"].to_string();
+    assert!(upstream.contains("dataset:digits-corpus@1") && upstream.contains("run:"), "{upstream}");
     // Every kind of value the document describes was read: each operation that answers
     // JSON, every kind of record.
     for (_, template) in verity_node::api::ROUTES.iter().filter(|(m, _)| *m == "get") {

@@ -515,3 +515,292 @@ fn a_validator_removed_by_its_peers_admins_leaves_the_set_at_the_epoch_boundary(
         assert!(!log.contains("panicked"), "validator {i} panicked:\n{log}");
     }
 }
+
+/// The governance must-hold on four validator processes: a fifth organisation admitted
+/// by vote, ratification and cooling-off (and voting from then on); a parameter change
+/// that the next dataset challenge then uses to slash the curator; equivocation evidence
+/// signed by validator 3's own key slashing the stake on that key; and a reward stream
+/// paused by the emergency council and resumed by a proposal, with what it owed kept.
+#[test]
+fn a_consortium_of_validator_processes_governs_itself() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = base_port() + 25;
+    let rule = |kind: &str, ratifications: u32| {
+        serde_json::json!({"kind": kind, "quorum": {"num": 1, "den": 2}, "threshold": {"num": 1, "den": 2},
+            "voting_period": 8, "cooling_off": 4, "veto": {"num": 1, "den": 3},
+            "ratifications": ratifications, "ratification_window": 500})
+    };
+    let constitution = serde_json::json!({
+        "rules": [rule("parameter", 0), rule("admit_org", 1), rule("streams", 0)],
+        "council": ["admin0", "admin1"],
+        "council_threshold": 2,
+        "stake_asset": "credit",
+        "params": [{"name": "reward_epoch", "value": "10"}],
+    });
+    let cpath = dir.path().join("constitution.json");
+    std::fs::write(&cpath, serde_json::to_vec(&constitution).expect("json")).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args(["testnet", "--validators", "4", "--base-port", &base.to_string(), "--constitution"])
+        .arg(&cpath)
+        .arg("--dir")
+        .arg(dir.path())
+        .output()
+        .expect("verity testnet");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let genesis: Genesis =
+        serde_json::from_slice(&std::fs::read(dir.path().join("genesis.json")).expect("genesis")).expect("json");
+    let urls: Vec<String> = (0..N).map(|i| format!("http://127.0.0.1:{}", base + i as u16)).collect();
+    let mut net = Net { dir, nodes: (0..N).map(|_| None).collect(), urls: urls.clone() };
+    for i in 0..N {
+        net.start(i);
+    }
+    let net_dir = net.dir.path().to_path_buf();
+    let ks = |i: usize| net_dir.join(format!("node{i}/keystore.json")).display().to_string();
+    // `verity --json --node URL(i) --keystore KS(i) ARGS`.
+    let run = |i: usize, args: &[&str]| {
+        let (u, k) = (urls[i].clone(), ks(i));
+        let mut full = vec!["--node", u.as_str(), "--keystore", k.as_str()];
+        full.extend_from_slice(args);
+        cli(&full)
+    };
+    let fails = |i: usize, args: &[&str], code: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_verity"))
+            .args(["--node", &urls[i], "--keystore", &ks(i)])
+            .args(args)
+            .output()
+            .expect("verity");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(code), "{args:?} should fail with {code}: {err}");
+    };
+    let tx = |i: usize, args: &[&str]| -> String {
+        let v = run(i, args);
+        assert_eq!(v["receipt"]["status"], "success", "{args:?}: {v}");
+        v["hash"].as_str().expect("hash").to_string()
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let phase = |i: usize, id: &str| run(i, &["gov", "show", id])["proposal"]["phase"].as_str().map(str::to_string);
+    // Yes from org0 and org4 (both keys in node 0's keystore) and org1: three of five.
+    let three_yes = |id: &str| {
+        for a in ["admin0", "admin4"] {
+            tx(0, &["gov", "vote", id, "yes", "--as", a]);
+        }
+        tx(1, &["gov", "vote", id, "yes", "--as", "admin1"]);
+    };
+    rt.block_on(async {
+        wait_until("the first blocks", 120, async || height(&urls[0]).await.is_some_and(|h| h >= 2)).await;
+
+        // 1. A fifth organisation: voted by three of four, ratified, executed.
+        let key = run(0, &["keys", "new", "admin4"])["public_key"].as_str().expect("key").to_string();
+        tx(0, &["role", "grant", "admin0", "ratifier", "--as", "admin0"]);
+        let admit = tx(
+            0,
+            &[
+                "gov",
+                "propose",
+                "--as",
+                "admin0",
+                "--title",
+                "admit org4",
+                "admit-org",
+                "org4",
+                "--name",
+                "Organisation 4",
+                "--admin",
+                &format!("admin4={key}"),
+            ],
+        );
+        for i in 0..3 {
+            tx(i, &["gov", "vote", &admit, "yes", "--as", &format!("admin{i}")]);
+        }
+        fails(0, &["gov", "execute", &admit, "--as", "admin0"], "too_early");
+        wait_until("the end of the cooling-off", 120, async || {
+            phase(3, &admit).as_deref() == Some("awaiting_ratification")
+        })
+        .await;
+        tx(0, &["gov", "ratify", &admit, "--as", "admin0"]);
+        tx(1, &["gov", "execute", &admit, "--as", "admin1"]);
+        wait_until("org4 on every validator", 60, async || {
+            (0..N).all(|i| run(i, &["gov", "show"])["members"].as_array().is_some_and(|m| m.len() == 5))
+        })
+        .await;
+
+        // 2. A parameter, voted by the new member too; the next challenge uses it.
+        let param = tx(
+            0,
+            &[
+                "gov",
+                "propose",
+                "--as",
+                "admin0",
+                "--title",
+                "curators stake more",
+                "param",
+                "curation_slash_ppm",
+                "500000",
+            ],
+        );
+        three_yes(&param);
+        wait_until("the parameter's execution", 120, async || phase(2, &param).as_deref() == Some("executed")).await;
+        let shown = run(2, &["gov", "show", &param]);
+        assert_eq!(shown["proposal"]["tally"]["yes"], 3, "{shown}");
+        assert_eq!(shown["proposal"]["tally"]["total"], 5, "{shown}");
+
+        for (account, role) in [("cur", "curator"), ("rev", "reviewer")] {
+            tx(0, &["account", "create", account, "--org", "org0", "--role", role, "--as", "admin0"]);
+        }
+        tx(0, &["transfer", "--as", "admin0", "--to", "cur", "--amount", "5000"]);
+        let files = net_dir.join("corpus");
+        std::fs::create_dir_all(&files).expect("mkdir");
+        for (n, text) in ["one", "two", "three"].iter().enumerate() {
+            std::fs::write(files.join(format!("f{n}.txt")), text).expect("write");
+        }
+        let manifest = net_dir.join("corpus.json").display().to_string();
+        run(
+            0,
+            &[
+                "dataset",
+                "build",
+                files.to_str().expect("utf-8"),
+                "--dataset",
+                "corpus",
+                "--version",
+                "1",
+                "--licence",
+                "CC-BY-4.0",
+                "-o",
+                &manifest,
+            ],
+        );
+        let p = run(
+            0,
+            &[
+                "dataset",
+                "publish",
+                &manifest,
+                "--mode",
+                "root-only",
+                "--reviewer",
+                "rev",
+                "--challenge-window",
+                "500",
+                "--signer",
+                "cur",
+            ],
+        );
+        assert_eq!(p["status"], "published", "{p}");
+        tx(0, &["stake", "bond", "dataset:corpus@1", "1000", "--as", "cur"]);
+        let item = verity_types::sha256(b"two").to_hex();
+        let evidence = verity_types::sha256(b"a mislabelled item").to_hex();
+        let c = run(
+            1,
+            &[
+                "dataset",
+                "challenge",
+                "corpus@1",
+                "--content",
+                &item,
+                "--kind",
+                "mislabelled",
+                "--evidence",
+                &evidence,
+                "--manifest",
+                &manifest,
+                "--signer",
+                "admin1",
+            ],
+        );
+        let challenge = c["challenge"].as_str().expect("challenge id").to_string();
+        let r = run(0, &["dataset", "resolve", &challenge, "--upheld", "--reason", "checked", "--signer", "rev"]);
+        assert_eq!(r["challenge_status"], "upheld", "{r}");
+        let cur = run(0, &["stake", "show", "cur"]);
+        assert_eq!(cur["positions"][0]["bonded"], "500", "the governed share, 50%: {cur}");
+        assert_eq!(cur["positions"][0]["slashed"], "500", "{cur}");
+        assert_eq!(cur["reputation"]["challenges_lost"], 1, "{cur}");
+        let challenger = run(1, &["stake", "show", "admin1"]);
+        assert_eq!(challenger["reputation"]["challenges_upheld"], 1, "{challenger}");
+
+        // 3. Validator 3 equivocates: evidence signed with its own key slashes its stake.
+        tx(
+            3,
+            &[
+                "stake",
+                "bond",
+                &format!("validator:{}", genesis.validators[3].public_key.to_hex()),
+                "1000",
+                "--as",
+                "admin3",
+            ],
+        );
+        let v3 = verity_node::datadir::read_validator_key(&net_dir.join("node3")).expect("validator key");
+        let evidence = verity_testkit::equivocation(&v3, &genesis.chain_id);
+        let (id2, key2) = admin(&net, 2);
+        let nonce = Client::new(&urls[2]).account("admin2").await.expect("account").nonce;
+        let report = Transaction {
+            chain_id: genesis.chain_id.clone(),
+            sender: id2,
+            nonce,
+            action: Action::ReportEquivocation(verity_types::ReportEquivocation { evidence }),
+        }
+        .sign(&key2);
+        let r = Client::new(&urls[2]).submit(&report, true).await.expect("submit");
+        assert_eq!(r.success, Some(true), "{r:?}");
+        let v = run(3, &["stake", "show", "admin3"]);
+        assert_eq!(v["positions"][0]["slashed"], "50", "5% by default: {v}");
+        assert_eq!(v["reputation"]["slashes"], 1, "{v}");
+
+        // 4. A stream paying validators' stakers: paused by the council, resumed by vote.
+        tx(0, &["treasury", "fund", "100000", "--asset", "credit", "--as", "admin0"]);
+        let stream = tx(
+            0,
+            &[
+                "gov",
+                "propose",
+                "--as",
+                "admin0",
+                "--title",
+                "pay validators",
+                "create-stream",
+                "validators-2027",
+                "--asset",
+                "credit",
+                "--per-epoch",
+                "100",
+                "--budget",
+                "100000",
+                "--stakers",
+                "validators",
+            ],
+        );
+        three_yes(&stream);
+        let owed = |i: usize| -> u128 {
+            run(i, &["stake", "show", "admin3"])["owed"][0]["amount"].as_str().map_or(0, |a| a.parse().expect("amount"))
+        };
+        wait_until("rewards owed to the validators' staker", 180, async || owed(3) > 0).await;
+        tx(0, &["council", "pause", "validators-2027", "--as", "admin0"]);
+        assert_eq!(run(0, &["rewards", "list"])["streams"][0]["paused"], false, "one member is not the threshold");
+        tx(1, &["council", "pause", "validators-2027", "--as", "admin1"]);
+        wait_until("the pause on every validator", 60, async || {
+            (0..N).all(|i| run(i, &["rewards", "list"])["streams"][0]["paused"] == true)
+        })
+        .await;
+        fails(3, &["rewards", "claim", "validators-2027", "--as", "admin3"], "stream_paused");
+        let kept = owed(3);
+        let h = height(&urls[3]).await.expect("height");
+        wait_until("two reward epochs", 120, async || height(&urls[3]).await.is_some_and(|x| x > h + 20)).await;
+        assert_eq!(owed(3), kept, "a paused stream accrues nothing and keeps what it owes");
+        let resume =
+            tx(0, &["gov", "propose", "--as", "admin0", "--title", "resume", "resume-stream", "validators-2027"]);
+        for a in ["admin0", "admin4"] {
+            tx(0, &["gov", "vote", &resume, "yes", "--as", a]);
+        }
+        tx(2, &["gov", "vote", &resume, "yes", "--as", "admin2"]);
+        wait_until("the resume", 120, async || phase(3, &resume).as_deref() == Some("executed")).await;
+        wait_until("accrual again", 120, async || owed(3) > kept).await;
+        let claimed = run(3, &["rewards", "claim", "validators-2027", "--as", "admin3"]);
+        assert_eq!(claimed["receipt"]["events"][0]["type"], "rewards_claimed", "{claimed}");
+    });
+    for i in 0..N {
+        let log = net.log(i);
+        assert!(!log.contains("panicked"), "validator {i} panicked:\n{log}");
+    }
+}

@@ -19,3 +19,17 @@ fn the_ledger_of_2026_12_07_replays_to_its_state_roots() {
         "{report}"
     );
 }
+
+#[test]
+fn the_governed_ledger_of_2026_12_08_replays_to_its_state_roots() {
+    let dir = scratch_copy("ledger-2026-12-08");
+    let report = verity_json(&["replay", "--data-dir", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["mismatches"], serde_json::json!([]), "{report}");
+    assert_eq!(report["blocks"], 145, "{report}");
+    assert_eq!(report["txs"], 59, "{report}");
+    assert_eq!(
+        report["final_state_root"], "59e926f877282adbeb16ac99245f3651fce19f79ca69d73c845e81a23846c32e",
+        "{report}"
+    );
+}

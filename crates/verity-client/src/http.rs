@@ -445,6 +445,42 @@ impl Client {
         self.get("/v1/genesis").await
     }
 
+    /// The constitution, members, parameters and treasury (`GET /v1/gov`).
+    pub async fn governance(&self) -> Result<verity_api::governance::GovernanceView, ClientError> {
+        self.get("/v1/gov").await
+    }
+
+    /// A page of proposals, newest first (`GET /v1/gov/proposals`).
+    pub async fn proposals(
+        &self,
+        before: Option<u64>,
+        limit: Option<u64>,
+    ) -> Result<verity_api::governance::ProposalList, ClientError> {
+        let q = verity_api::query::ProposalsQuery { before, limit };
+        self.get_with("/v1/gov/proposals", &q).await
+    }
+
+    /// One proposal with its analyses' model lineage (`GET /v1/gov/proposals/{id}`).
+    pub async fn proposal(
+        &self,
+        id: &verity_types::Hash,
+    ) -> Result<verity_api::governance::ProposalTrace, ClientError> {
+        self.get(&format!("/v1/gov/proposals/{}", id.to_hex())).await
+    }
+
+    /// An account's stake, rewards owed and reputation (`GET /v1/stake/{account}`).
+    pub async fn stake(
+        &self,
+        account: &verity_types::AccountId,
+    ) -> Result<verity_api::governance::StakeView, ClientError> {
+        self.get(&format!("/v1/stake/{account}")).await
+    }
+
+    /// Every reward stream (`GET /v1/rewards/streams`).
+    pub async fn streams(&self) -> Result<verity_api::governance::StreamsView, ClientError> {
+        self.get("/v1/rewards/streams").await
+    }
+
     pub async fn health(&self) -> Result<Health, ClientError> {
         self.get("/health").await
     }

@@ -396,7 +396,7 @@ async fn submit_batch(
     Ok(Json(BatchResult { results: results.into_iter().map(|r| r.expect("every slot is filled")).collect() }))
 }
 
-fn parse_hash(s: &str) -> ApiResult<Hash> {
+pub(crate) fn parse_hash(s: &str) -> ApiResult<Hash> {
     s.parse::<Hash>().map_err(|e| HttpError::bad_request(ErrorCode::InvalidHash, e.to_string()))
 }
 
@@ -809,7 +809,12 @@ async fn method_not_allowed() -> HttpError {
         crate::api_prov::get_model,
         crate::api_consensus::validators,
         crate::api_consensus::validator_changes,
-        crate::api_consensus::list_evidence
+        crate::api_consensus::list_evidence,
+        crate::api_gov::overview,
+        crate::api_gov::list,
+        crate::api_gov::get,
+        crate::api_gov::account,
+        crate::api_gov::streams
     ),
     components(schemas(
         ApiError,
@@ -818,6 +823,11 @@ async fn method_not_allowed() -> HttpError {
         verity_api::consensus::ValidatorsView,
         verity_api::consensus::ValidatorChanges,
         verity_api::consensus::ValidatorView,
+        verity_api::governance::GovernanceView,
+        verity_api::governance::ProposalList,
+        verity_api::governance::ProposalTrace,
+        verity_api::governance::StakeView,
+        verity_api::governance::StreamsView,
         TxState,
         SubmitTx,
         SubmitBatch,
@@ -905,6 +915,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/validators"),
     ("get", "/v1/validators/changes"),
     ("get", "/v1/evidence"),
+    ("get", "/v1/gov"),
+    ("get", "/v1/gov/proposals"),
+    ("get", "/v1/gov/proposals/{id}"),
+    ("get", "/v1/stake/{account}"),
+    ("get", "/v1/rewards/streams"),
 ];
 
 /// Builds the router with the default [`HttpLimits`].
@@ -936,6 +951,11 @@ pub fn router_with(core: Arc<NodeCore>, limits: &HttpLimits) -> Router {
         .route("/v1/validators", get(crate::api_consensus::validators))
         .route("/v1/validators/changes", get(crate::api_consensus::validator_changes))
         .route("/v1/evidence", get(crate::api_consensus::list_evidence))
+        .route("/v1/gov", get(crate::api_gov::overview))
+        .route("/v1/gov/proposals", get(crate::api_gov::list))
+        .route("/v1/gov/proposals/{id}", get(crate::api_gov::get))
+        .route("/v1/stake/{account}", get(crate::api_gov::account))
+        .route("/v1/rewards/streams", get(crate::api_gov::streams))
         .route("/v1/records/{ref}", get(crate::api_prov::get_record))
         .route("/v1/trace/{ref}", get(crate::api_prov::trace))
         .route("/v1/datasets/check", post(crate::api_prov::check_dataset))

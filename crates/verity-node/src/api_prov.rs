@@ -113,7 +113,7 @@ pub(crate) async fn trace(
 
 /// A trace node as the API serves it: the state machine's node with its summary for
 /// people (presentation stays out of the state machine).
-fn wire_node(n: prov::TraceNode) -> TraceNode {
+pub(crate) fn wire_node(n: prov::TraceNode) -> TraceNode {
     TraceNode {
         summary: record_summary(&n.data),
         record: n.record,

@@ -23,7 +23,7 @@ use verity_types::{Block, Certificate, Event, Genesis, Hash, Receipt, SignedTran
 use crate::datadir;
 use crate::error::NodeError;
 use crate::http::HttpLimits;
-use crate::mempool::{verify_signatures, AdmitError, Mempool, TxOutcome, NONCE_WINDOW};
+use crate::mempool::{verify_signatures, AdmitError, Mempool, TxOutcome, Wait, NONCE_WINDOW};
 use crate::metrics::Metrics;
 
 /// Default time the oldest pending transaction waits before a block is cut.
@@ -41,7 +41,17 @@ pub struct NodeOptions {
     /// The HTTP server's bounds (used by [`crate::server::run`]; the core itself serves
     /// no HTTP).
     pub http: HttpLimits,
+    /// On a chain with governance, an idle embedded node produces an empty block after
+    /// this long without transactions: heights are the ledger's clock (voting periods,
+    /// cooling-off, unbonding delays, reward epochs), and without it they would stop
+    /// while nobody transacts. `None` never does (a validator network has its own:
+    /// an idle leader proposes empty blocks).
+    pub tick: Option<Duration>,
 }
+
+/// The default [`NodeOptions::tick`]: one block a second while idle, about 86,400 small
+/// blocks (a header and certificate each) a day.
+pub const TICK_MS: u64 = 1_000;
 
 impl Default for NodeOptions {
     fn default() -> Self {
@@ -49,6 +59,7 @@ impl Default for NodeOptions {
             block_txs_target: BLOCK_TXS_MAX,
             block_interval: Duration::from_millis(BLOCK_INTERVAL_MS),
             http: HttpLimits::default(),
+            tick: Some(Duration::from_millis(TICK_MS)),
         }
     }
 }
@@ -376,15 +387,20 @@ impl NodeCore {
             Ok(p) => p,
             Err(e) => return self.fail(format!("block production stopped: {e}"), Vec::new()),
         };
+        // Only chains with governance keep their clock going (see `NodeOptions::tick`).
+        let tick = options.tick.filter(|_| verity_state::governance::constitution(&StoreView(&self.store)).is_some());
         loop {
-            if !self.mempool.wait_for_block(options.block_txs_target, options.block_interval) {
-                break;
-            }
-            let taken = {
-                let view = Overlay::on(&self.store, &parent);
-                self.mempool.take_block(BLOCK_TXS_MAX, |sender| verity_state::account(&view, sender).map(|a| a.nonce))
+            let wait = self.mempool.wait_for_block_or_idle(options.block_txs_target, options.block_interval, tick);
+            let taken = match wait {
+                Wait::Closed => break,
+                Wait::Idle => Vec::new(),
+                Wait::Block => {
+                    let view = Overlay::on(&self.store, &parent);
+                    self.mempool
+                        .take_block(BLOCK_TXS_MAX, |sender| verity_state::account(&view, sender).map(|a| a.nonce))
+                }
             };
-            if taken.is_empty() {
+            if taken.is_empty() && wait == Wait::Block {
                 // Only nonce-gapped transactions are pending: give senders time.
                 std::thread::sleep(options.block_interval);
                 continue;

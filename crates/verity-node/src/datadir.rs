@@ -128,6 +128,20 @@ pub struct Created {
 /// holds a network; genesis.json is written last, so a directory that has one is
 /// complete.
 pub fn init(dir: &Path, chain_id: &str, org: &str, admin: &str, genesis_time_ms: u64) -> Result<Created, NodeError> {
+    init_with(dir, chain_id, org, admin, genesis_time_ms, None)
+}
+
+/// [`init`] with the constitution of the chain's governance (default:
+/// [`verity_types::Constitution::new`] with stake in `credit`). Its weights and council
+/// may name only the organisation and admin created here.
+pub fn init_with(
+    dir: &Path,
+    chain_id: &str,
+    org: &str,
+    admin: &str,
+    genesis_time_ms: u64,
+    constitution: Option<verity_types::Constitution>,
+) -> Result<Created, NodeError> {
     for f in [genesis_path(dir), validator_key_path(dir), store_path(dir)] {
         if f.exists() {
             return Err(NodeError::DataDir(format!(
@@ -155,8 +169,8 @@ pub fn init(dir: &Path, chain_id: &str, org: &str, admin: &str, genesis_time_ms:
         assets: vec![GenesisAsset { id: credit.clone(), mint: MintRule::Orgs { orgs: vec![org] }, supply_cap: None }],
         balances: vec![GenesisBalance { account: admin_id.clone(), asset: credit.clone(), amount: DEV_CREDIT }],
         epoch_length: 0,
-        // One vote per organisation, the default rules, stake in credit.
-        governance: Some(verity_types::Constitution::new(credit)),
+        // One vote per organisation, the default rules, stake in credit, unless given.
+        governance: Some(constitution.unwrap_or_else(|| verity_types::Constitution::new(credit))),
     };
     genesis.bind_chain_id(chain_id).map_err(genesis_error)?;
     genesis.validate().map_err(genesis_error)?;

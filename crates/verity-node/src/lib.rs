@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod api_consensus;
+pub mod api_gov;
 pub mod api_prov;
 pub mod audit;
 pub mod core;

@@ -199,6 +199,17 @@ impl Inner {
     }
 }
 
+/// What [`Mempool::wait_for_block_or_idle`] waited for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// Transactions are ready for a block (or the mempool closed with some pending).
+    Block,
+    /// Nothing was pending for the idle time.
+    Idle,
+    /// The mempool closed with nothing pending.
+    Closed,
+}
+
 /// A bounded, thread-safe mempool.
 pub struct Mempool {
     inner: Mutex<Inner>,
@@ -379,21 +390,32 @@ impl Mempool {
     /// oldest has waited `interval`, or the mempool is closed. Returns false when closed
     /// and empty.
     pub fn wait_for_block(&self, target: usize, interval: Duration) -> bool {
+        self.wait_for_block_or_idle(target, interval, None) == Wait::Block
+    }
+
+    /// [`Self::wait_for_block`], but when `idle` is given, returns [`Wait::Idle`] once
+    /// nothing was pending for that long (the embedded node's clock: see
+    /// `NodeOptions::tick`).
+    pub fn wait_for_block_or_idle(&self, target: usize, interval: Duration, idle: Option<Duration>) -> Wait {
+        let started = std::time::Instant::now();
         let mut inner = self.inner.lock();
         loop {
             if inner.queue.is_empty() {
                 if inner.closed {
-                    return false;
+                    return Wait::Closed;
+                }
+                if idle.is_some_and(|d| started.elapsed() >= d) {
+                    return Wait::Idle;
                 }
                 self.ready.wait_for(&mut inner, Duration::from_millis(100));
                 continue;
             }
             if inner.closed || inner.queue.len() >= target {
-                return true;
+                return Wait::Block;
             }
             let waited = inner.queue.front().map(|e| e.admitted.elapsed()).unwrap_or_default();
             if waited >= interval {
-                return true;
+                return Wait::Block;
             }
             self.ready.wait_for(&mut inner, interval - waited);
         }

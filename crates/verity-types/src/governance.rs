@@ -937,6 +937,16 @@ on_proposal! {
     CancelProposal,
 }
 
+/// Domain separator of a prompt commitment.
+pub const PROMPT_COMMITMENT_DOMAIN: &[u8] = b"verity/prompt-commitment/v1\0";
+
+/// The commitment an analysis records to the prompt that produced it: SHA-256 of a
+/// domain, a 32-byte salt and the prompt's bytes. Revealing the salt and the prompt
+/// lets anyone check it; without them the commitment says nothing about the prompt.
+pub fn prompt_commitment(salt: &[u8; 32], prompt: &[u8]) -> Hash {
+    crate::hash::sha256_parts(&[PROMPT_COMMITMENT_DOMAIN, salt, prompt])
+}
+
 /// Anyone attaches an analysis of a proposal, made by a registered model version:
 /// advisory only, never a vote.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
