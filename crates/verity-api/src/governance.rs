@@ -47,10 +47,10 @@ pub struct GovernanceView {
     pub proposals: u64,
 }
 
-/// Where a proposal stands at `height`, derived from its record: `voting`,
-/// `cooling_off`, `awaiting_execution` (the block at its execution height has not been
-/// reached), `awaiting_ratification`, `executed`, `failed`, `rejected`, `vetoed`,
-/// `cancelled` or `expired`.
+/// A proposal with its tally and `phase`, derived from its record for the block after
+/// `height` (what a transaction submitted now can do): `voting`, `cooling_off` (vetoes
+/// count; the ledger concludes it when block `execute_at` ends), `awaiting_ratification`,
+/// `executed`, `failed`, `rejected`, `vetoed`, `cancelled` or `expired`.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProposalView {
     pub height: u64,

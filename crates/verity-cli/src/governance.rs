@@ -49,8 +49,8 @@ pub enum GovCmd {
         #[arg(long = "as")]
         signer: String,
     },
-    /// Execute a passed, ratified proposal at or after its execution height (the ledger
-    /// executes it itself at that height when nothing is missing then).
+    /// Execute a passed, ratified proposal after its execution height (the ledger
+    /// executes it itself when the block at that height ends, if nothing is missing).
     Execute {
         proposal: Hash,
         #[arg(long = "as")]
@@ -439,7 +439,7 @@ pub async fn run_stake(g: &Global, client: &Client, cmd: StakeCmd) -> Result<()>
             let v = client.stake(&account).await?;
             let mut rows = vec![("account", v.account.clone()), ("height", v.height.to_string())];
             for p in &v.positions {
-                let unbonding: u128 = p.unbonding.iter().map(|u| u.amount).sum();
+                let unbonding = p.unbonding.iter().fold(0u128, |acc, u| acc.saturating_add(u.amount));
                 rows.push((
                     "position",
                     format!("{}: bonded {}, unbonding {}, slashed {}", p.scope, p.bonded, unbonding, p.slashed),

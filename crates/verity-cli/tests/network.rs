@@ -592,6 +592,7 @@ fn a_consortium_of_validator_processes_governs_itself() {
         // 1. A fifth organisation: voted by three of four, ratified, executed.
         let key = run(0, &["keys", "new", "admin4"])["public_key"].as_str().expect("key").to_string();
         tx(0, &["role", "grant", "admin0", "ratifier", "--as", "admin0"]);
+        tx(1, &["role", "grant", "admin1", "ratifier", "--as", "admin1"]);
         let admit = tx(
             0,
             &[
@@ -617,7 +618,9 @@ fn a_consortium_of_validator_processes_governs_itself() {
             phase(3, &admit).as_deref() == Some("awaiting_ratification")
         })
         .await;
-        tx(0, &["gov", "ratify", &admit, "--as", "admin0"]);
+        // Not by the proposer's own organisation: org1's ratifier signs off.
+        fails(0, &["gov", "ratify", &admit, "--as", "admin0"], "unauthorized");
+        tx(1, &["gov", "ratify", &admit, "--as", "admin1"]);
         tx(1, &["gov", "execute", &admit, "--as", "admin1"]);
         wait_until("org4 on every validator", 60, async || {
             (0..N).all(|i| run(i, &["gov", "show"])["members"].as_array().is_some_and(|m| m.len() == 5))

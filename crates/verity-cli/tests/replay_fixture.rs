@@ -27,9 +27,9 @@ fn the_governed_ledger_of_2026_12_08_replays_to_its_state_roots() {
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["mismatches"], serde_json::json!([]), "{report}");
     assert_eq!(report["blocks"], 145, "{report}");
-    assert_eq!(report["txs"], 59, "{report}");
+    assert_eq!(report["txs"], 60, "{report}");
     assert_eq!(
-        report["final_state_root"], "59e926f877282adbeb16ac99245f3651fce19f79ca69d73c845e81a23846c32e",
+        report["final_state_root"], "e1dbbb992df32f8d454fd7ee566c0a803dd365fa881c712639e83536fdd4b7ec",
         "{report}"
     );
 }

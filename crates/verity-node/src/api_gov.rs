@@ -33,12 +33,14 @@ fn no_governance() -> HttpError {
     HttpError::not_found("this chain has no governance: its genesis has no governance section")
 }
 
-/// A proposal's phase at `height` (see [`ProposalView::phase`]).
+/// A proposal's phase for the next block after `height` (see [`ProposalView::phase`]):
+/// what a transaction submitted now can do.
 pub fn phase(p: &Proposal, height: u64) -> &'static str {
+    let next = height.saturating_add(1);
     match p.status {
-        ProposalStatus::Voting if height <= p.voting_end => "voting",
-        ProposalStatus::Voting if height < p.execute_at => "cooling_off",
-        ProposalStatus::Voting => "awaiting_execution",
+        ProposalStatus::Voting if next <= p.voting_end => "voting",
+        // Until the end of block `execute_at`, where the ledger concludes it.
+        ProposalStatus::Voting => "cooling_off",
         ProposalStatus::Passed => "awaiting_ratification",
         ProposalStatus::Executed { .. } => "executed",
         ProposalStatus::Failed { .. } => "failed",

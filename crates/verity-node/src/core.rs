@@ -389,6 +389,7 @@ impl NodeCore {
         };
         // Only chains with governance keep their clock going (see `NodeOptions::tick`).
         let tick = options.tick.filter(|_| verity_state::governance::constitution(&StoreView(&self.store)).is_some());
+        let mut last_block = Instant::now();
         loop {
             let wait = self.mempool.wait_for_block_or_idle(options.block_txs_target, options.block_interval, tick);
             let taken = match wait {
@@ -401,11 +402,15 @@ impl NodeCore {
                 }
             };
             if taken.is_empty() && wait == Wait::Block {
-                // Only nonce-gapped transactions are pending: give senders time.
-                std::thread::sleep(options.block_interval);
-                continue;
+                // Only nonce-gapped transactions are pending: give senders time, but keep
+                // the clock going (gapped transactions must not stop the heights).
+                if tick.is_none_or(|t| last_block.elapsed() < t) {
+                    std::thread::sleep(options.block_interval);
+                    continue;
+                }
             }
             let started = Instant::now();
+            last_block = started;
             let mut waiters = Vec::with_capacity(taken.len());
             let mut txs = Vec::with_capacity(taken.len());
             for t in taken {

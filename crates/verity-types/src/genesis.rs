@@ -256,6 +256,19 @@ impl Genesis {
                     return Err(field("governance", format!("weighed org {} is not a genesis org", w.org)));
                 }
             }
+            for r in &c.rules {
+                if r.ratifications as usize > self.orgs.len() {
+                    return Err(field(
+                        "governance",
+                        format!(
+                            "{} proposals need {} ratifications, one per organisation, of {} organisations",
+                            r.kind.name(),
+                            r.ratifications,
+                            self.orgs.len()
+                        ),
+                    ));
+                }
+            }
             for a in &c.council {
                 if !accounts.contains(a) {
                     return Err(field("governance", format!("council member {a} is not a genesis account")));

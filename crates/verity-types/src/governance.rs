@@ -39,12 +39,17 @@ pub const ADMITTED_ADMINS_MAX: usize = 16;
 pub const COUNCIL_MAX: usize = 32;
 /// Most accounts named by a stream's recipient list.
 pub const RECIPIENTS_MAX: usize = 64;
-/// Most stakers of one stake scope (a validator key, a dataset version, a program) and
-/// of one program: slashing and reward epochs visit them all.
-pub const STAKERS_MAX: usize = 256;
+/// Most open positions of one stake scope (a validator key, a dataset version, a
+/// program) and of one program: slashing and reward epochs visit them all. A position
+/// leaves these lists when it holds nothing.
+pub const STAKERS_MAX: usize = 1_024;
+/// Most open positions one organisation's accounts hold in one program, so that no
+/// organisation can fill a program's [`STAKERS_MAX`] and shut the others out.
+pub const STAKERS_PER_ORG_MAX: u32 = 32;
 /// Most unbonding entries one stake position holds at once (withdraw to make room).
 pub const UNBONDING_MAX: usize = 16;
-/// Most reward streams at once (every reward epoch visits them all).
+/// Most reward streams in use at once (every reward epoch visits them all); a stream
+/// whose budget is spent and fully claimed no longer counts.
 pub const STREAMS_MAX: usize = 64;
 /// Longest voting period, cooling-off delay and ratification window (blocks).
 pub const PERIOD_MAX: u64 = 10_000_000;
@@ -137,6 +142,14 @@ pub const PARAMS: &[ParamSpec] = &[
         max: crate::limits::CHALLENGE_WINDOW_MAX as u128,
         default: 0,
         doc: "shortest challenge window a dataset version may be published with",
+    },
+    ParamSpec {
+        name: "council_approval_window",
+        kind: ParamKind::Blocks,
+        min: 1,
+        max: PERIOD_MAX as u128,
+        default: 100,
+        doc: "blocks a council member's approval of a motion counts for",
     },
     ParamSpec {
         name: "stake_min.validators",
@@ -927,11 +940,11 @@ macro_rules! on_proposal {
 on_proposal! {
     /// An org admin vetoes for its organisation, during the cooling-off.
     Veto,
-    /// An account with the `ratifier` role ratifies a passed proposal of a kind that
-    /// needs it.
+    /// An account with the `ratifier` role, of another organisation than the proposer's,
+    /// ratifies a passed proposal of a kind that needs it.
     Ratify,
-    /// Executes a passed, ratified proposal at or after its execution height (the ledger
-    /// does it itself at that height when nothing is missing then).
+    /// Executes a passed, ratified proposal after its execution height (the ledger does
+    /// it itself when the block at that height ends, if nothing is missing then).
     ExecuteProposal,
     /// The proposer withdraws its proposal before voting ends.
     CancelProposal,
@@ -1216,13 +1229,22 @@ impl Proposal {
 /// A member organisation and its weight (`gov/members`).
 pub type Member = OrgWeight;
 
-/// An emergency motion's approvals (`gov/motion/<id>`).
+/// A council member's approval of a motion, and when.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MotionApproval {
+    pub by: AccountId,
+    pub height: u64,
+}
+
+/// An emergency motion's current round of approvals (`gov/motion/<id>`): those within
+/// the `council_approval_window` parameter count.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MotionRecord {
     pub id: Hash,
     pub motion: Motion,
-    pub approvals: Vec<AccountId>,
+    pub approvals: Vec<MotionApproval>,
     /// The height at which the threshold was reached and the motion applied.
     pub applied_at: Option<u64>,
 }
@@ -1355,7 +1377,10 @@ signoff_event! {
     ProposalCancelled,
 }
 
-/// A proposal's outcome was recorded (executed, failed, rejected, vetoed or expired).
+/// A proposal's outcome, when an `ExecuteProposal` transaction executed it (executed or
+/// failed). Outcomes the ledger reaches at the end of a block (executed, failed,
+/// rejected, vetoed, waiting for ratification, expired) have no transaction and so no
+/// receipt: they are in the proposal's record (`status`).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProposalConcluded {

@@ -226,6 +226,7 @@ fn error_codes_are_unique_and_listed() {
     // Codes are API: recorded in receipts. This list changes only when a code is added.
     let expected = [
         "account_exists",
+        "admitted_after_proposal",
         "already_counted",
         "already_done",
         "already_exists",

@@ -15,6 +15,10 @@ coded_errors! {
         /// The organisation is not a member (never admitted, or removed).
         #[error("organisation {org} is not a member{}", if *removed { " (it was removed)" } else { "" })]
         NotAMember { org: OrgId, removed: bool } => "not_a_member",
+        /// The organisation was admitted after the proposal was made, so it does not
+        /// count on it.
+        #[error("organisation {org} was admitted at height {admitted}, after proposal {proposal} was made at {proposed}")]
+        AdmittedAfter { org: OrgId, admitted: u64, proposal: Hash, proposed: u64 } => "admitted_after_proposal",
         /// No parameter of the registry has this name.
         #[error("unknown parameter {0:?}")]
         UnknownParameter(String) => "unknown_parameter",
@@ -31,7 +35,7 @@ coded_errors! {
         #[error("proposal {proposal} can be vetoed at heights {from}..={to}; this is height {height}")]
         NotCoolingOff { proposal: Hash, from: u64, to: u64, height: u64 } => "not_cooling_off",
         /// Execution before the proposal's execution height.
-        #[error("proposal {proposal} executes at height {execute_at}; this is height {height}")]
+        #[error("proposal {proposal} executes when block {execute_at} ends (ExecuteProposal: after it); this is height {height}")]
         TooEarly { proposal: Hash, execute_at: u64, height: u64 } => "too_early",
         /// The proposal is concluded (executed, failed, rejected, vetoed, cancelled, expired).
         #[error("proposal {proposal} is {status}")]

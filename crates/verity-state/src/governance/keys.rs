@@ -4,12 +4,16 @@
 //! neither, so every key is unambiguous and readable.
 
 use verity_types::limits::{ID_BYTES_MAX, STATE_KEY_BYTES_MAX};
-use verity_types::{AccountId, Hash, Program, StakeScope, StreamId};
+use verity_types::{AccountId, Hash, OrgId, Program, StakeScope, StreamId};
 
 /// The [`verity_types::Constitution`] (absent: the chain has no governance).
 pub const CONSTITUTION: &[u8] = b"gov/constitution";
 /// The member organisations and their weights (`Vec<OrgWeight>`, sorted by org).
 pub const MEMBERS: &[u8] = b"gov/members";
+/// Prefix of how many of an organisation's proposals are open (`u32`).
+pub const OPEN_PREFIX: &[u8] = b"gov/open/";
+/// Prefix of the height at which governance admitted an organisation (`u64`).
+pub const ADMITTED_PREFIX: &[u8] = b"gov/admitted/";
 /// Organisations removed by governance (`Vec<OrgId>`, sorted).
 pub const REMOVED: &[u8] = b"gov/removed";
 /// How many proposals exist (`u64`).
@@ -32,6 +36,9 @@ pub const POSITION_PREFIX: &[u8] = b"stake/pos/";
 pub const SCOPE_PREFIX: &[u8] = b"stake/scope/";
 /// Prefix of the positions of a program (`Vec<(AccountId, StakeScope)>`).
 pub const PROGRAM_PREFIX: &[u8] = b"stake/program/";
+/// Prefix of how many open positions an organisation holds in a program (`u32`),
+/// `stake/program_org/<program>/<org>`.
+pub const PROGRAM_ORG_PREFIX: &[u8] = b"stake/program_org/";
 /// Prefix of an account's positions (`Vec<StakeScope>`).
 pub const ACCOUNT_PREFIX: &[u8] = b"stake/account/";
 /// The ids of every reward stream (`Vec<StreamId>`, in creation order).
@@ -45,6 +52,14 @@ pub const REPUTATION_PREFIX: &[u8] = b"rep/";
 
 // The longest key: a position on a validator key (account, `validator:` and 64 hex digits).
 const _: () = assert!(POSITION_PREFIX.len() + ID_BYTES_MAX + 1 + 10 + 64 < STATE_KEY_BYTES_MAX);
+
+pub fn open(org: &OrgId) -> Vec<u8> {
+    [OPEN_PREFIX, org.as_str().as_bytes()].concat()
+}
+
+pub fn admitted(org: &OrgId) -> Vec<u8> {
+    [ADMITTED_PREFIX, org.as_str().as_bytes()].concat()
+}
 
 pub fn param(name: &str) -> Vec<u8> {
     [PARAM_PREFIX, name.as_bytes()].concat()
@@ -80,6 +95,10 @@ pub fn scope(scope: &StakeScope) -> Vec<u8> {
 
 pub fn program(program: Program) -> Vec<u8> {
     [PROGRAM_PREFIX, program.name().as_bytes()].concat()
+}
+
+pub fn program_org(program: Program, org: &OrgId) -> Vec<u8> {
+    [PROGRAM_ORG_PREFIX, program.name().as_bytes(), b"/", org.as_str().as_bytes()].concat()
 }
 
 pub fn account(account: &AccountId) -> Vec<u8> {

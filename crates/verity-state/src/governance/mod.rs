@@ -5,10 +5,10 @@
 //! | action | who may take it |
 //! | --- | --- |
 //! | `Propose` | an `org_admin` of a member organisation |
-//! | `Vote` | an `org_admin` of a member organisation, once per organisation, until `voting_end` |
-//! | `Veto` | an `org_admin` of a member organisation, once per organisation, during the cooling-off |
-//! | `Ratify` | a `ratifier` of a member organisation, once per organisation, once the vote carried |
-//! | `ExecuteProposal` | any account, from the execution height, once nothing is missing |
+//! | `Vote` | an `org_admin` of an organisation that was a member when the proposal was made, once per organisation, until `voting_end` |
+//! | `Veto` | as `Vote`, during the cooling-off |
+//! | `Ratify` | a `ratifier` of an organisation that was a member when the proposal was made, other than the proposer's (unless it is the only member), once per organisation, once the vote carried |
+//! | `ExecuteProposal` | any account, after the execution height, once nothing is missing |
 //! | `CancelProposal` | the proposer, until voting ends |
 //! | `AttachAnalysis` | any account (at most [`ANALYSES_PER_ORG_MAX`] per organisation and proposal) |
 //! | `CouncilAct` | a member of the constitution's emergency council |
@@ -55,6 +55,11 @@ use crate::view::{read, Layer, StateRead};
 /// Most analyses one organisation attaches to one proposal (so no organisation can fill
 /// a proposal's [`ANALYSES_MAX`] slots and silence the others).
 pub const ANALYSES_PER_ORG_MAX: usize = 4;
+
+/// Most open proposals of one organisation: proposing costs only a transaction, and
+/// every open proposal is read again when it is due, so no organisation may flood the
+/// ledger with them.
+pub const OPEN_PROPOSALS_PER_ORG_MAX: u32 = 16;
 
 /// The holder of the treasury's funds.
 pub fn treasury_account() -> AccountId {
@@ -104,6 +109,29 @@ pub(crate) fn member_weight(state: &dyn StateRead, org: &OrgId) -> Result<u32, S
         Some(m) => Ok(m.weight),
         None => Err(gov_err(GovernanceError::NotAMember { org: org.clone(), removed: removed(state).contains(org) })),
     }
+}
+
+/// The height at which governance admitted an organisation (absent for genesis members).
+pub fn admitted_at(state: &dyn StateRead, org: &OrgId) -> Option<u64> {
+    read(state, &keys::admitted(org))
+}
+
+/// The weight with which the sender's organisation counts on `p`: it must be a member
+/// now, and have been one when `p` was made (the proposal's total weight is the
+/// members' total then, so a later member's weight would count against nothing).
+fn counted_weight(layer: &Layer<'_>, sender: &Account, p: &Proposal) -> Result<u32, StateError> {
+    let weight = member_weight(layer, &sender.org)?;
+    if let Some(admitted) = admitted_at(layer, &sender.org) {
+        if admitted >= p.height {
+            return Err(gov_err(GovernanceError::AdmittedAfter {
+                org: sender.org.clone(),
+                admitted,
+                proposal: p.id,
+                proposed: p.height,
+            }));
+        }
+    }
+    Ok(weight)
 }
 
 fn total_weight(members: &[OrgWeight]) -> u64 {
@@ -200,6 +228,18 @@ fn require_open(p: &Proposal) -> Result<(), StateError> {
     }
 }
 
+/// How many of an organisation's proposals are open (voting, cooling off, or waiting
+/// for ratification).
+pub fn open_proposals(state: &dyn StateRead, org: &OrgId) -> u32 {
+    read(state, &keys::open(org)).unwrap_or(0)
+}
+
+/// One of the organisation's proposals concluded.
+fn close_open(layer: &mut Layer<'_>, org: &OrgId) {
+    let open = open_proposals(layer, org);
+    layer.put(keys::open(org), &open.saturating_sub(1));
+}
+
 fn add_due(layer: &mut Layer<'_>, height: u64, id: Hash) {
     let key = keys::due(height);
     let mut due: Vec<Hash> = read(layer, &key).unwrap_or_default();
@@ -274,6 +314,12 @@ fn check_param(name: &str, value: u128) -> Result<(), StateError> {
 pub(crate) fn propose(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Propose) -> Result<Vec<Event>, StateError> {
     let c = require_governance(layer)?;
     require_member_admin(layer, ctx.sender, "propose")?;
+    if open_proposals(layer, &ctx.sender.org) >= OPEN_PROPOSALS_PER_ORG_MAX {
+        return Err(gov_err(GovernanceError::LimitReached {
+            what: "open proposals of one organisation",
+            limit: OPEN_PROPOSALS_PER_ORG_MAX as usize,
+        }));
+    }
     check_proposal_action(layer, &action.action)?;
     let kind = action.action.kind();
     let rule = c.rule(kind);
@@ -302,6 +348,8 @@ pub(crate) fn propose(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Propose) ->
     layer.put(keys::proposal(&id), &p);
     layer.put(keys::proposal_seq(sequence), &id);
     layer.put(keys::PROPOSAL_COUNT.to_vec(), &(sequence + 1));
+    let open = open_proposals(layer, &ctx.sender.org);
+    layer.put(keys::open(&ctx.sender.org), &(open + 1));
     add_due(layer, execute_at, id);
     Ok(vec![Event::ProposalCreated(ProposalCreated {
         proposal: id,
@@ -323,7 +371,8 @@ pub(crate) fn vote(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Vote) -> Resul
             height: ctx.height,
         }));
     }
-    let weight = require_member_admin(layer, ctx.sender, "vote")?;
+    identity::require_role(ctx.sender, Role::OrgAdmin, "vote")?;
+    let weight = counted_weight(layer, ctx.sender, &p)?;
     let org = ctx.sender.org.clone();
     if p.votes.iter().any(|v| v.org == org) {
         return Err(gov_err(GovernanceError::AlreadyCounted { proposal: p.id, org, what: "voted on" }));
@@ -357,7 +406,8 @@ pub(crate) fn veto(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Veto) -> Resul
             height: ctx.height,
         }));
     }
-    let weight = require_member_admin(layer, ctx.sender, "veto")?;
+    identity::require_role(ctx.sender, Role::OrgAdmin, "veto")?;
+    let weight = counted_weight(layer, ctx.sender, &p)?;
     let org = ctx.sender.org.clone();
     if p.vetoes.iter().any(|v| v.org == org) {
         return Err(gov_err(GovernanceError::AlreadyCounted { proposal: p.id, org, what: "vetoed" }));
@@ -370,8 +420,8 @@ pub(crate) fn veto(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Veto) -> Resul
 pub(crate) fn ratify(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Ratify) -> Result<Vec<Event>, StateError> {
     require_governance(layer)?;
     identity::require_role(ctx.sender, Role::Ratifier, "ratify")?;
-    let weight = member_weight(layer, &ctx.sender.org)?;
     let mut p = existing_proposal(layer, &action.proposal)?;
+    let weight = counted_weight(layer, ctx.sender, &p)?;
     require_open(&p)?;
     let not_passed = |reason: String| gov_err(GovernanceError::NotPassed { proposal: p.id, reason });
     if p.rule.ratifications == 0 {
@@ -384,6 +434,14 @@ pub(crate) fn ratify(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Ratify) -> R
         return Err(not_passed("the vote did not carry it".into()));
     }
     let org = ctx.sender.org.clone();
+    // Another organisation's sign-off, whenever there is another organisation.
+    if org == p.org && members(layer).len() > 1 {
+        return Err(StateError::Unauthorized {
+            account: ctx.sender.id.clone(),
+            action: "ratify",
+            reason: format!("ratification is another organisation's sign-off; {org} made the proposal"),
+        });
+    }
     if p.ratifications.iter().any(|r| r.org == org) {
         return Err(gov_err(GovernanceError::AlreadyCounted { proposal: p.id, org, what: "ratified" }));
     }
@@ -411,6 +469,7 @@ pub(crate) fn cancel(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &CancelPropos
         }));
     }
     p.status = ProposalStatus::Cancelled { height: ctx.height };
+    close_open(layer, &p.org);
     layer.put(keys::proposal(&p.id), &p);
     Ok(vec![Event::ProposalCancelled(ProposalCancelled {
         proposal: p.id,
@@ -427,7 +486,9 @@ pub(crate) fn execute(
     require_governance(layer)?;
     let p = existing_proposal(layer, &action.proposal)?;
     require_open(&p)?;
-    if ctx.height < p.execute_at {
+    // Strictly after: vetoes count until the end of block `execute_at`, where the ledger
+    // executes it itself if nothing is missing.
+    if ctx.height <= p.execute_at {
         return Err(gov_err(GovernanceError::TooEarly {
             proposal: p.id,
             execute_at: p.execute_at,
@@ -470,6 +531,7 @@ fn conclude(layer: &mut Layer<'_>, height: u64, mut p: Proposal) -> Vec<Event> {
         Err(e) => ProposalStatus::Failed { height, error: e.to_tx_error() },
     };
     layer.put(keys::proposal(&p.id), &p);
+    close_open(layer, &p.org);
     events.push(Event::ProposalConcluded(ProposalConcluded { proposal: p.id, status: p.status }));
     events
 }
@@ -500,6 +562,7 @@ fn apply_proposal(layer: &mut Layer<'_>, height: u64, p: &Proposal) -> Result<Ve
             m.push(OrgWeight { org: org.clone(), weight: *weight });
             m.sort_by(|a, b| a.org.cmp(&b.org));
             layer.put(keys::MEMBERS.to_vec(), &m);
+            layer.put(keys::admitted(org), &height);
             consensus::admit_org(layer, org);
             Ok(vec![])
         }
@@ -522,9 +585,24 @@ fn apply_proposal(layer: &mut Layer<'_>, height: u64, p: &Proposal) -> Result<Ve
             Ok(vec![])
         }
         ProposalAction::ChangeValidators { change } => {
-            let mut approving: Vec<OrgId> =
-                p.votes.iter().filter(|v| v.choice == verity_types::VoteChoice::Yes).map(|v| v.org.clone()).collect();
+            // The yes voters among the organisations that approve validator changes must
+            // be more than two thirds of them, as `ChangeValidators` approvals must,
+            // whatever weights the constitution gives.
+            let orgs: Vec<OrgId> = read(layer, consensus::keys::ORGS).unwrap_or_default();
+            let mut approving: Vec<OrgId> = p
+                .votes
+                .iter()
+                .filter(|v| v.choice == verity_types::VoteChoice::Yes && orgs.contains(&v.org))
+                .map(|v| v.org.clone())
+                .collect();
             approving.sort();
+            approving.dedup();
+            if approving.len() * 3 <= orgs.len() * 2 {
+                return Err(StateError::Consensus(consensus::ConsensusError::InsufficientApprovals {
+                    have: approving.len(),
+                    total: orgs.len(),
+                }));
+            }
             let event = consensus::schedule_change(
                 layer,
                 height,
@@ -604,7 +682,18 @@ pub(crate) fn council_act(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Council
             reason: "is not a member of the emergency council".into(),
         });
     }
-    rewards::existing_stream(layer, action.motion.stream())?;
+    member_weight(layer, &ctx.sender.org)?;
+    let stream = rewards::existing_stream(layer, action.motion.stream())?;
+    // A motion that would change nothing now is refused, so no approval waits for the
+    // state to change under it.
+    let pause = matches!(action.motion, Motion::PauseStream { .. });
+    if stream.paused == pause {
+        return Err(StateError::AlreadyDone {
+            what: "stream",
+            id: stream.id.to_string(),
+            state: if pause { "paused" } else { "running" },
+        });
+    }
     let id = action.motion.id();
     let mut record = motion(layer, &id).unwrap_or(MotionRecord {
         id,
@@ -612,10 +701,13 @@ pub(crate) fn council_act(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Council
         approvals: vec![],
         applied_at: None,
     });
-    if record.approvals.contains(&ctx.sender.id) {
+    // Approvals count for `council_approval_window` blocks.
+    let window = param_blocks(layer, "council_approval_window");
+    record.approvals.retain(|a| ctx.height.saturating_sub(a.height) <= window);
+    if record.approvals.iter().any(|a| a.by == ctx.sender.id) {
         return Err(StateError::AlreadyDone { what: "motion", id: id.to_hex(), state: "approved by this member" });
     }
-    record.approvals.push(ctx.sender.id.clone());
+    record.approvals.push(verity_types::MotionApproval { by: ctx.sender.id.clone(), height: ctx.height });
     let approvals = u32::try_from(record.approvals.len()).expect("the council has at most COUNCIL_MAX members");
     let applied = approvals >= c.council_threshold;
     if applied {
@@ -662,6 +754,7 @@ pub(crate) fn end_block(layer: &mut Layer<'_>, height: u64) {
             ProposalStatus::Passed => {
                 // The end of the ratification window.
                 p.status = ProposalStatus::Expired { height };
+                close_open(layer, &p.org);
                 layer.put(keys::proposal(&id), &p);
                 continue;
             }
@@ -669,8 +762,10 @@ pub(crate) fn end_block(layer: &mut Layer<'_>, height: u64) {
         }
         if !p.vote_carried() {
             p.status = ProposalStatus::Rejected { height };
+            close_open(layer, &p.org);
         } else if p.vetoed() {
             p.status = ProposalStatus::Vetoed { height };
+            close_open(layer, &p.org);
         } else if !p.ratified() {
             p.status = ProposalStatus::Passed;
             add_due(layer, height.saturating_add(p.rule.ratification_window).saturating_add(1), id);
@@ -686,28 +781,46 @@ pub(crate) fn end_block(layer: &mut Layer<'_>, height: u64) {
     }
 }
 
-/// `amount * num / den`, rounded down, computed without overflow for any `u128`
-/// inputs with `num <= den` (long division on the quotient and remainder).
+/// `amount * num / den`, rounded down, exactly, for any `u128` inputs with `num <= den`
+/// (so the result fits): the product is formed in 256 bits and divided by long division.
+/// `den == 0` gives 0.
 pub(crate) fn mul_div(amount: u128, num: u128, den: u128) -> u128 {
-    debug_assert!(num <= den && den > 0);
     if den == 0 {
         return 0;
     }
-    // amount = q * den + r, so amount * num / den = q * num + r * num / den, and
-    // q * num <= amount; r * num may still overflow (only for factors above 2^64), so
-    // then halve num and den alike until it fits: deterministic, never more than the
-    // exact result, and exact for every share in parts per million.
-    let (q, r) = (amount / den, amount % den);
-    let whole = q * num;
-    let (mut n, mut d) = (num, den);
-    loop {
-        if let Some(prod) = r.checked_mul(n) {
-            return whole + prod / d;
-        }
-        n >>= 1;
-        d >>= 1;
-        if d == 0 {
-            return whole;
+    let (hi, lo) = mul_wide(amount, num);
+    if hi == 0 {
+        return lo / den;
+    }
+    // Restoring division of the 256-bit (hi, lo) by den, one bit at a time; the
+    // remainder stays below den, so `rem << 1 | bit` fits in 129 bits, tracked by `carry`.
+    let mut rem: u128 = 0;
+    let mut quotient: u128 = 0;
+    for i in (0..256).rev() {
+        let bit = if i >= 128 { (hi >> (i - 128)) & 1 } else { (lo >> i) & 1 };
+        let carry = rem >> 127;
+        rem = (rem << 1) | bit;
+        if carry == 1 || rem >= den {
+            rem = rem.wrapping_sub(den);
+            if i < 128 {
+                quotient |= 1 << i;
+            }
         }
     }
+    quotient
+}
+
+/// The full 256-bit product of two `u128`s, as (high, low) halves.
+fn mul_wide(a: u128, b: u128) -> (u128, u128) {
+    let mask = u128::from(u64::MAX);
+    let (a1, a0) = (a >> 64, a & mask);
+    let (b1, b0) = (b >> 64, b & mask);
+    let low = a0 * b0;
+    let mid1 = a1 * b0;
+    let mid2 = a0 * b1;
+    let high = a1 * b1;
+    let (mid, mid_carry) = mid1.overflowing_add(mid2);
+    let (lo, lo_carry) = low.overflowing_add(mid << 64);
+    let hi = high + (mid >> 64) + (u128::from(mid_carry) << 64) + u128::from(lo_carry);
+    (hi, lo)
 }

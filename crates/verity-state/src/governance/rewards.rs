@@ -10,7 +10,8 @@
 //! emergency council. A paused stream accrues nothing and pays nothing; what it owed
 //! stays owed, exactly. Accounting is exact: an epoch accrues `min(per_epoch, pool)`,
 //! split in proportion to the recipients' weights (bonded stake, or the listed
-//! weights) rounded down; what rounding leaves stays in the pool. For each asset the
+//! weights) rounded down; what rounding leaves stays in the pool, and returns to the
+//! treasury at the budget's last epoch. For each asset the
 //! rewards account holds exactly the sum over streams of `pool + accrued - paid`
 //! (property-tested).
 
@@ -36,7 +37,8 @@ pub fn stream(state: &dyn StateRead, id: &StreamId) -> Option<Stream> {
     read(state, &keys::stream(id))
 }
 
-/// Every stream's id, in creation order.
+/// The ids of the streams in use (every stream but those spent and fully claimed), in
+/// creation order.
 pub fn streams(state: &dyn StateRead) -> Vec<StreamId> {
     read(state, keys::STREAMS).unwrap_or_default()
 }
@@ -70,7 +72,11 @@ pub(crate) fn create(
     budget: u128,
     recipients: &Recipients,
 ) -> Result<(), StateError> {
+    // A stream whose budget is spent and fully claimed leaves the list (its record
+    // stays, and its id stays taken), so the bound is on streams in use, not on every
+    // stream the chain ever had.
     let mut ids = streams(layer);
+    ids.retain(|s| stream(layer, s).is_some_and(|s| s.pool > 0 || s.accrued > s.paid));
     if ids.len() >= STREAMS_MAX {
         return Err(gov_err(GovernanceError::LimitReached { what: "reward streams", limit: STREAMS_MAX }));
     }
@@ -121,7 +127,15 @@ pub fn weights(state: &dyn StateRead, recipients: &Recipients) -> BTreeMap<Accou
             }
         }
         Recipients::Stakers { program } => {
+            // Only stakers of member organisations earn (a removed organisation's
+            // positions stay slashable and withdrawable, but earn nothing).
+            let members = super::members(state);
             for (account, scope) in program_positions(state, *program) {
+                let member =
+                    crate::identity::account(state, &account).is_some_and(|a| members.iter().any(|m| m.org == a.org));
+                if !member {
+                    continue;
+                }
                 let bonded = position(state, &account, &scope).map_or(0, |p| p.bonded);
                 if bonded > 0 {
                     let w: &mut u128 = out.entry(account).or_insert(0);
@@ -148,7 +162,9 @@ pub(crate) fn accrue(layer: &mut Layer<'_>) {
         }
         let mut distributed = 0u128;
         for (account, w) in weights {
-            let part = mul_div(amount, w, total);
+            // Exact floor division: the parts never add up to more than `amount` (the
+            // clamp only restates it).
+            let part = mul_div(amount, w, total).min(amount - distributed);
             if part == 0 {
                 continue;
             }
@@ -157,8 +173,18 @@ pub(crate) fn accrue(layer: &mut Layer<'_>) {
             layer.put(key, &owed.saturating_add(part));
             distributed += part;
         }
-        s.pool -= distributed;
+        s.pool = s.pool.saturating_sub(distributed);
         s.accrued = s.accrued.saturating_add(distributed);
+        if amount < s.per_epoch && s.pool > 0 {
+            // The last epoch of the budget: what rounding left cannot be split any
+            // more, so it goes back to the treasury and the stream is spent.
+            let rest = s.pool;
+            if bank::debit(layer, &rewards_account(), &s.asset, rest).is_ok()
+                && bank::credit(layer, &treasury_account(), &s.asset, rest).is_ok()
+            {
+                s.pool = 0;
+            }
+        }
         s.epochs_paid += 1;
         layer.put(keys::stream(&id), &s);
     }

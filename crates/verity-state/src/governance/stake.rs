@@ -14,7 +14,7 @@
 
 use verity_types::{
     AccountId, Allowlist, Bond, Event, Program, Role, Slashed, StakePosition, StakeScope, Unbond, Unbonded, Unbonding,
-    Withdraw, Withdrawn, STAKERS_MAX, UNBONDING_MAX,
+    Withdraw, Withdrawn, STAKERS_MAX, STAKERS_PER_ORG_MAX, UNBONDING_MAX,
 };
 
 use super::{gov_err, keys, member_weight, mul_div, param, param_blocks, require_governance, update_reputation};
@@ -115,6 +115,50 @@ fn push_bounded<T: PartialEq + borsh::BorshSerialize + borsh::BorshDeserialize>(
     Ok(())
 }
 
+/// Lists a position that starts holding stake: in its scope's and program's lists
+/// (which slashing and reward epochs walk) and its account's, within the program's and
+/// the organisation's bounds.
+fn open_position(layer: &mut Layer<'_>, sender: &Account, scope: &StakeScope) -> Result<(), StateError> {
+    let program = scope.program();
+    let org_key = keys::program_org(program, &sender.org);
+    let open: u32 = read(layer, &org_key).unwrap_or(0);
+    if open >= STAKERS_PER_ORG_MAX {
+        return Err(gov_err(GovernanceError::LimitReached {
+            what: "open positions of one organisation in a program",
+            limit: STAKERS_PER_ORG_MAX as usize,
+        }));
+    }
+    layer.put(org_key, &(open + 1));
+    let account = &sender.id;
+    push_bounded(layer, keys::scope(scope), account.clone(), "stakers of one scope")?;
+    push_bounded(layer, keys::program(program), (account.clone(), scope.clone()), "positions of one program")?;
+    push_bounded(layer, keys::account(account), scope.clone(), "positions of one account")
+}
+
+/// Takes a position that holds nothing any more out of its scope's and program's lists
+/// (its record, with what was slashed, stays, and so does its account's list entry).
+fn close_if_empty(layer: &mut Layer<'_>, pos: &StakePosition) {
+    if pos.held() != 0 {
+        return;
+    }
+    let program = pos.scope.program();
+    let mut stakers = stakers(layer, &pos.scope);
+    let before = stakers.len();
+    stakers.retain(|a| a != &pos.account);
+    if stakers.len() == before {
+        return;
+    }
+    layer.put(keys::scope(&pos.scope), &stakers);
+    let mut positions = program_positions(layer, program);
+    positions.retain(|(a, s)| !(a == &pos.account && s == &pos.scope));
+    layer.put(keys::program(program), &positions);
+    if let Some(acc) = crate::identity::account(layer, &pos.account) {
+        let org_key = keys::program_org(program, &acc.org);
+        let open: u32 = read(layer, &org_key).unwrap_or(0);
+        layer.put(org_key, &open.saturating_sub(1));
+    }
+}
+
 fn check_minimum(layer: &Layer<'_>, scope: &StakeScope, bonded: u128) -> Result<(), StateError> {
     let program = scope.program();
     let min = param(layer, program.stake_min_param());
@@ -129,20 +173,16 @@ pub(crate) fn bond(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Bond) -> Resul
     let Bond { scope, amount } = action;
     check_admitted(layer, ctx.sender, scope)?;
     let account = &ctx.sender.id;
-    let mut pos = match position(layer, account, scope) {
-        Some(p) => p,
-        None => {
-            push_bounded(layer, keys::scope(scope), account.clone(), "stakers of one scope")?;
-            push_bounded(
-                layer,
-                keys::program(scope.program()),
-                (account.clone(), scope.clone()),
-                "positions of one program",
-            )?;
-            push_bounded(layer, keys::account(account), scope.clone(), "positions of one account")?;
-            StakePosition { account: account.clone(), scope: scope.clone(), bonded: 0, unbonding: vec![], slashed: 0 }
-        }
-    };
+    let mut pos = position(layer, account, scope).unwrap_or(StakePosition {
+        account: account.clone(),
+        scope: scope.clone(),
+        bonded: 0,
+        unbonding: vec![],
+        slashed: 0,
+    });
+    if pos.held() == 0 {
+        open_position(layer, ctx.sender, scope)?;
+    }
     pos.bonded = pos.bonded.checked_add(*amount).ok_or(StateError::Overflow { what: "stake" })?;
     check_minimum(layer, scope, pos.bonded)?;
     bank::debit(layer, account, &c.stake_asset, *amount)?;
@@ -209,6 +249,7 @@ pub(crate) fn withdraw(layer: &mut Layer<'_>, ctx: &Ctx<'_>, action: &Withdraw) 
     bank::debit(layer, &stake_account(), &c.stake_asset, amount)?;
     bank::credit(layer, account, &c.stake_asset, amount)?;
     layer.put(keys::position(account, &action.scope), &pos);
+    close_if_empty(layer, &pos);
     Ok(vec![Event::Withdrawn(Withdrawn {
         account: account.clone(),
         scope: action.scope.clone(),
@@ -255,6 +296,7 @@ pub(crate) fn slash(
         take(&mut pos, amount);
         pos.slashed = pos.slashed.saturating_add(amount);
         layer.put(keys::position(&account, scope), &pos);
+        close_if_empty(layer, &pos);
         let to_beneficiary = match beneficiary {
             Some(_) => mul_div(amount, beneficiary_ppm.min(PPM), PPM),
             None => 0,
@@ -282,9 +324,13 @@ pub(crate) fn slash(
     Ok(events)
 }
 
-/// A dataset challenge was decided: on a chain with governance, an upheld one slashes
-/// the curators' stake on the version (`curation_slash_ppm`, `challenger_reward_ppm` of
-/// it to the challenger) and both decisions count in reputations.
+/// A dataset challenge was decided: on a chain with governance, a challenge upheld by
+/// review slashes the curators' stake on the version (`curation_slash_ppm`,
+/// `challenger_reward_ppm` of it to the challenger), and decisions count in
+/// reputations. A challenge the ledger upholds itself from an opt-out (`reviewed`
+/// false) slashes nothing: enumerated publication already refuses opted-out items, so
+/// such an opt-out came after the curator published, and slashing for it would pay the
+/// content's owner for opting out.
 pub(crate) fn challenge_decided(
     layer: &mut Layer<'_>,
     challenge: &verity_types::Hash,
@@ -292,6 +338,7 @@ pub(crate) fn challenge_decided(
     curator: &AccountId,
     challenger: &AccountId,
     upheld: bool,
+    reviewed: bool,
 ) -> Result<Vec<Event>, StateError> {
     if super::constitution(layer).is_none() {
         return Ok(vec![]);
@@ -301,6 +348,9 @@ pub(crate) fn challenge_decided(
         return Ok(vec![]);
     }
     update_reputation(layer, challenger, |r| r.challenges_upheld += 1);
+    if !reviewed {
+        return Ok(vec![]);
+    }
     update_reputation(layer, curator, |r| r.challenges_lost += 1);
     let share = param(layer, "curation_slash_ppm");
     let reward = param(layer, "challenger_reward_ppm");

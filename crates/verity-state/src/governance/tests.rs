@@ -249,15 +249,21 @@ fn admitting_an_organisation_waits_for_ratification_then_it_votes() {
     c.fails("alice", Action::ExecuteProposal(ExecuteProposal { proposal: id }), "not_passed");
     // Ratifying takes the ratifier role.
     c.fails("admin", Action::Ratify(Ratify { proposal: id }), "unauthorized");
-    c.ok("rat_a", Action::Ratify(Ratify { proposal: id }));
-    c.ok("admin", create("rat_a2", "acme", &[Role::Ratifier]));
-    c.fails("rat_a2", Action::Ratify(Ratify { proposal: id }), "already_counted");
+    // Not by the proposer's own organisation.
+    c.fails("rat_a", Action::Ratify(Ratify { proposal: id }), "unauthorized");
+    // A proposal made before the admission: the new member does not count on it.
+    let earlier = propose(&mut c, "admin", set_param("unbond_delay", 6));
+    c.ok("rat_b", Action::Ratify(Ratify { proposal: id }));
+    c.ok("badmin", create("rat_b2", "beta", &[Role::Ratifier]));
+    c.fails("rat_b2", Action::Ratify(Ratify { proposal: id }), "already_counted");
     c.ok("alice", Action::ExecuteProposal(ExecuteProposal { proposal: id }));
     assert!(matches!(prop(&c, id).status, ProposalStatus::Executed { .. }));
     assert!(crate::org(&c.state, &org("epsilon")).is_some());
     let eadmin = crate::account(&c.state, &acc("eadmin")).expect("admin account");
     assert!(eadmin.has_role(Role::OrgAdmin));
     assert_eq!(members(&c.state).iter().map(|m| m.weight).sum::<u32>(), 6);
+    c.fails("eadmin", vote(earlier, VoteChoice::Yes), "admitted_after_proposal");
+    assert_eq!(prop(&c, earlier).total_weight, 4);
     // The new member proposes and votes with its weight.
     let next = propose(&mut c, "eadmin", set_param("unbond_delay", 6));
     assert_eq!(prop(&c, next).total_weight, 6);
@@ -299,7 +305,7 @@ fn a_failed_execution_is_recorded_and_changes_nothing() {
     c.ok("admin", Action::FundTreasury(FundTreasury { asset: asset("usd"), amount: 100 }));
     let spend = ProposalAction::TreasurySpend { to: acc("carol"), asset: asset("usd"), amount: 150 };
     let id = pass(&mut c, spend, &["admin", "badmin", "gadmin"]);
-    c.ok("rat_a", Action::Ratify(Ratify { proposal: id }));
+    c.ok("rat_b", Action::Ratify(Ratify { proposal: id }));
     let before = (c.balance("carol", "usd"), crate::balance(&c.state, &treasury_account(), &asset("usd")));
     let r = c.ok("alice", Action::ExecuteProposal(ExecuteProposal { proposal: id }));
     match prop(&c, id).status {
@@ -507,11 +513,26 @@ fn a_reward_stream_accrues_per_epoch_pauses_and_resumes_exactly() {
     assert_eq!(c.balance("alice", "usd"), before + 132);
     c.fails("alice", Action::ClaimRewards(ClaimRewards { stream: id.clone() }), "nothing_due");
     check_rewards_account(&c);
-    // The budget runs out exactly: 250 = accrued + what rounding left in the pool.
+    // The budget runs out exactly: what rounding left returns to the treasury at the
+    // last epoch, so 250 = accrued + returned.
+    let treasury = crate::balance(&c.state, &treasury_account(), &asset("usd"));
     advance_to(&mut c, next + 20);
     let s = rewards::stream(&c.state, &id).expect("stream");
-    assert_eq!(s.accrued + s.pool, 250);
+    assert_eq!(s.pool, 0);
+    let returned = crate::balance(&c.state, &treasury_account(), &asset("usd")) - treasury;
+    assert_eq!(s.accrued + returned, 250);
     check_rewards_account(&c);
+    // Spent and claimed out, it no longer takes a stream slot.
+    c.ok("alice", Action::ClaimRewards(ClaimRewards { stream: id.clone() }));
+    c.ok("carol", Action::ClaimRewards(ClaimRewards { stream: id.clone() }));
+    let mut second = stream_accounts();
+    if let ProposalAction::CreateStream { stream, budget, .. } = &mut second {
+        *stream = StreamId::new("second").expect("id");
+        *budget = 10;
+    }
+    pass(&mut c, second, &["admin", "badmin", "gadmin"]);
+    assert_eq!(rewards::streams(&c.state), vec![StreamId::new("second").expect("id")]);
+    assert!(rewards::stream(&c.state, &id).is_some(), "its record stays");
 }
 
 #[test]
@@ -581,12 +602,37 @@ fn a_validator_change_is_a_proposal_kind_scheduled_like_the_approvals() {
 }
 
 #[test]
-fn mul_div_is_exact_for_shares_and_never_overflows() {
+fn mul_div_is_exact_and_never_overflows() {
     assert_eq!(mul_div(1_000, 50_000, 1_000_000), 50);
     assert_eq!(mul_div(u128::MAX, 1_000_000, 1_000_000), u128::MAX);
     assert_eq!(mul_div(u128::MAX, 1, 2), u128::MAX / 2);
-    assert!(mul_div(u128::MAX - 7, u128::MAX - 9, u128::MAX) <= u128::MAX - 7);
+    assert_eq!(mul_div(u128::MAX, u128::MAX, u128::MAX), u128::MAX);
+    // (M - 7)(M - 9) / M = M - 16 + 63 / M.
+    assert_eq!(mul_div(u128::MAX - 7, u128::MAX - 9, u128::MAX), u128::MAX - 16);
     assert_eq!(mul_div(7, 0, 3), 0);
+    // The reviewer's case: two stakes above 2^64, the whole epoch's amount, split
+    // without exceeding it (the halving approximation gave 1,496,974 too much).
+    let (a, b) = (36_609_512_098_517_569_275_390u128, 31_216_694_445_679_931_053_918u128);
+    let amount = 44_849_288_136_822_202_829_718u128;
+    let parts = mul_div(amount, a, a + b) + mul_div(amount, b, a + b);
+    assert!(parts <= amount && amount - parts <= 1, "{parts} of {amount}");
+}
+
+proptest! {
+    /// The quotient is the floor of the exact ratio: q * den <= amount * num <
+    /// (q + 1) * den, compared as 256-bit products.
+    #[test]
+    fn mul_div_rounds_down_exactly(amount in any::<u128>(), x in any::<u128>(), y in 1u128..) {
+        let (num, den) = if x <= y { (x, y) } else { (y, x) };
+        prop_assume!(den > 0);
+        let q = mul_div(amount, num, den);
+        let product = super::mul_wide(amount, num);
+        let low_bound = super::mul_wide(q, den);
+        prop_assert!(low_bound <= product, "q * den <= amount * num");
+        if let Some(next) = q.checked_add(1) {
+            prop_assert!(product < super::mul_wide(next, den), "amount * num < (q + 1) * den");
+        }
+    }
 }
 
 // ----- properties -----
@@ -735,4 +781,149 @@ proptest! {
             }
         }
     }
+}
+
+// ----- attacks found in review -----
+
+#[test]
+fn an_execution_cannot_jump_ahead_of_the_last_blocks_vetoes() {
+    let mut c = gov_chain();
+    let id = propose(&mut c, "admin", set_param("unbond_delay", 9));
+    yes_from(&mut c, id, &["admin", "badmin", "gadmin"]);
+    let p = prop(&c, id);
+    advance_to(&mut c, p.execute_at - 1);
+    // One block at the execution height: the execution first, then two vetoes.
+    let txs = [
+        sign("alice", c.next_nonce("alice"), Action::ExecuteProposal(ExecuteProposal { proposal: id })),
+        sign("dadmin", c.next_nonce("dadmin"), Action::Veto(Veto { proposal: id })),
+        sign("gadmin", c.next_nonce("gadmin"), Action::Veto(Veto { proposal: id })),
+    ];
+    let receipts = c.block(&txs);
+    assert_eq!(receipts[0].error.as_ref().map(|e| e.code.as_str()), Some("too_early"));
+    assert!(receipts[1..].iter().all(|r| r.status == TxStatus::Success));
+    assert_eq!(prop(&c, id).status, ProposalStatus::Vetoed { height: p.execute_at });
+}
+
+#[test]
+fn no_organisation_can_fill_a_stake_program() {
+    let mut c = gov_chain();
+    let learners = StakeScope::Program { program: verity_types::Program::Learners };
+    for i in 0..verity_types::STAKERS_PER_ORG_MAX {
+        let name = format!("l{i}");
+        c.ok("admin", create(&name, "acme", &[Role::Member]));
+        c.ok("admin", verity_testkit::actions::transfer(&name, "usd", 1));
+        c.ok(&name, Action::Bond(Bond { scope: learners.clone(), amount: 1 }));
+    }
+    c.ok("admin", create("one-more", "acme", &[Role::Member]));
+    c.ok("admin", verity_testkit::actions::transfer("one-more", "usd", 1));
+    c.fails("one-more", Action::Bond(Bond { scope: learners.clone(), amount: 1 }), "limit_reached");
+    // Another organisation still joins.
+    c.ok("badmin", verity_testkit::actions::transfer("carol", "usd", 1));
+    c.ok("carol", Action::Bond(Bond { scope: learners.clone(), amount: 1 }));
+    // A position that holds nothing leaves the lists, and frees its organisation's slot.
+    c.ok("l0", Action::Unbond(Unbond { scope: learners.clone(), amount: 1 }));
+    let to = c.height + 4;
+    advance_to(&mut c, to);
+    c.ok("l0", Action::Withdraw(Withdraw { scope: learners.clone() }));
+    assert!(!stake::stakers(&c.state, &learners).contains(&acc("l0")));
+    c.ok("one-more", Action::Bond(Bond { scope: learners.clone(), amount: 1 }));
+    // Bonding again reopens a closed position (and takes a slot again: acme is full).
+    c.fails("l0", Action::Bond(Bond { scope: learners.clone(), amount: 1 }), "limit_reached");
+    c.ok("one-more", Action::Unbond(Unbond { scope: learners.clone(), amount: 1 }));
+    let to = c.height + 4;
+    advance_to(&mut c, to);
+    c.ok("one-more", Action::Withdraw(Withdraw { scope: learners.clone() }));
+    c.ok("l0", Action::Bond(Bond { scope: learners.clone(), amount: 1 }));
+    assert!(stake::stakers(&c.state, &learners).contains(&acc("l0")));
+}
+
+#[test]
+fn an_opt_out_after_publication_slashes_no_curator() {
+    let mut c = staked_lineage();
+    // cora (acme's creator) opts content 1 out after ds@1 was published, then challenges
+    // it herself: the ledger upholds the challenge from the opt-out, but slashes nothing
+    // and pays nobody.
+    c.ok(
+        "cora",
+        Action::OptOut(verity_types::OptOutContent {
+            content: crate::provenance::tests::content_id(1),
+            scope: verity_types::OptOutScope::AllTraining,
+            reason: String::new(),
+        }),
+    );
+    let m = manifest("ds", 1, &[1, 2, 3, 4]);
+    let before = c.balance("cora", "usd");
+    let r = c.ok("cora", challenge_of(&m, 1, ChallengeKind::OptedOut));
+    assert!(r.events.iter().any(|e| matches!(e, Event::ChallengeResolved(x) if x.upheld)));
+    assert!(!r.events.iter().any(|e| matches!(e, Event::Slashed(_))), "{:?}", r.events);
+    assert_eq!(c.balance("cora", "usd"), before);
+    let pos = stake::position(&c.state, &acc("cur"), &StakeScope::Dataset { dataset: "ds@1".parse().expect("ref") })
+        .expect("position");
+    assert_eq!((pos.bonded, pos.slashed), (400, 0));
+}
+
+#[test]
+fn weights_cannot_bypass_the_two_thirds_of_organisations_for_validator_changes() {
+    let mut g = gov_genesis();
+    g.epoch_length = 40;
+    if let Some(c) = g.governance.as_mut() {
+        c.weights = vec![OrgWeight { org: org("acme"), weight: 10 }];
+    }
+    let mut c = Chain::with_members_on(g);
+    let change = verity_types::ValidatorChange {
+        epoch: 1,
+        ops: vec![verity_types::ValidatorOp::Add { org: org("acme"), public_key: pk("aval") }],
+    };
+    // acme alone carries the weighted vote (10 of 13), but is one organisation of four.
+    let id = pass(&mut c, ProposalAction::ChangeValidators { change }, &["admin"]);
+    match prop(&c, id).status {
+        ProposalStatus::Failed { error, .. } => assert_eq!(error.code, "insufficient_approvals"),
+        s => panic!("expected a failed execution, got {s:?}"),
+    }
+    assert!(crate::consensus::scheduled_change(&c.state, 1).is_none());
+}
+
+#[test]
+fn council_approvals_expire_and_a_motion_that_changes_nothing_is_refused() {
+    let mut c = gov_chain();
+    c.ok("admin", Action::FundTreasury(FundTreasury { asset: asset("usd"), amount: 300 }));
+    pass(&mut c, stream_accounts(), &["admin", "badmin", "gadmin"]);
+    let id = StreamId::new("curation").expect("id");
+    let pause = Action::CouncilAct(CouncilAct { motion: Motion::PauseStream { stream: id.clone() } });
+    let resume = Action::CouncilAct(CouncilAct { motion: Motion::ResumeStream { stream: id.clone() } });
+    // (Not `fails`: a block can end a reward epoch, which changes the stream.)
+    let r = c.exec("admin", resume);
+    assert_eq!(r.error.map(|e| e.code), Some("already_done".to_string()));
+    c.ok("admin", pause.clone());
+    // After the approval window (100 blocks by default), admin's approval no longer counts.
+    let to = c.height + 101;
+    advance_to(&mut c, to);
+    let r = c.ok("badmin", pause);
+    assert!(matches!(&r.events[0], Event::MotionApproved(m) if !m.applied && m.approvals == 1), "{:?}", r.events);
+    assert!(!rewards::stream(&c.state, &id).expect("stream").paused);
+}
+
+#[test]
+fn an_organisation_holds_a_bounded_number_of_open_proposals() {
+    let mut c = gov_chain();
+    // All in one block, so none concludes meanwhile.
+    let nonce = c.next_nonce("admin");
+    let txs: Vec<_> = (0..OPEN_PROPOSALS_PER_ORG_MAX)
+        .map(|i| {
+            let action = set_param("unbond_delay", 5 + u128::from(i));
+            let p = Propose { title: "t".into(), summary_hash: Hash::ZERO, action };
+            sign("admin", nonce + u64::from(i), Action::Propose(p))
+        })
+        .collect();
+    let receipts = c.block(&txs);
+    assert!(receipts.iter().all(|r| r.status == TxStatus::Success));
+    let first = receipts[0].tx_hash;
+    let mk =
+        Action::Propose(Propose { title: "t".into(), summary_hash: Hash::ZERO, action: set_param("unbond_delay", 99) });
+    c.fails("admin", mk.clone(), "limit_reached");
+    // Another organisation still proposes; a concluded proposal frees a slot.
+    propose(&mut c, "badmin", set_param("unbond_delay", 7));
+    c.ok("admin", Action::CancelProposal(CancelProposal { proposal: first }));
+    c.ok("admin", mk);
+    assert_eq!(open_proposals(&c.state, &org("acme")), OPEN_PROPOSALS_PER_ORG_MAX);
 }

@@ -569,7 +569,15 @@ pub(crate) fn challenge_item(
             by: ctx.sender.id.clone(),
         }));
         events.extend(flag_downstream(layer, &r, &FlagCause::ChallengeUpheld { challenge: id }, ctx.height)?);
-        events.extend(crate::governance::stake::challenge_decided(layer, &id, &r, &v.curator, &ctx.sender.id, true)?);
+        events.extend(crate::governance::stake::challenge_decided(
+            layer,
+            &id,
+            &r,
+            &v.curator,
+            &ctx.sender.id,
+            true,
+            false,
+        )?);
     }
     layer.put(keys::challenge(&id), &record);
     add_edge(layer, &RecordRef::Dataset(r), &RecordRef::Challenge(id))?;
@@ -633,7 +641,15 @@ pub(crate) fn resolve_challenge(
         if upheld {
             events.extend(flag_downstream(layer, &r, &FlagCause::ChallengeUpheld { challenge: *id }, ctx.height)?);
         }
-        events.extend(crate::governance::stake::challenge_decided(layer, id, &r, &v.curator, &c.challenger, upheld)?);
+        events.extend(crate::governance::stake::challenge_decided(
+            layer,
+            id,
+            &r,
+            &v.curator,
+            &c.challenger,
+            upheld,
+            true,
+        )?);
     }
     layer.put(keys::challenge(id), &c);
     Ok(events)
