@@ -50,7 +50,7 @@ pub const STAKERS_PER_ORG_MAX: u32 = 32;
 pub const UNBONDING_MAX: usize = 16;
 /// Most reward streams in use at once (every reward epoch visits them all); a stream
 /// whose budget is spent and fully claimed no longer counts.
-pub const STREAMS_MAX: usize = 64;
+pub const STREAMS_MAX: usize = 16;
 /// Longest voting period, cooling-off delay and ratification window (blocks).
 pub const PERIOD_MAX: u64 = 10_000_000;
 /// The weight of an organisation the constitution does not weigh.

@@ -927,3 +927,90 @@ fn an_organisation_holds_a_bounded_number_of_open_proposals() {
     c.ok("admin", mk);
     assert_eq!(open_proposals(&c.state, &org("acme")), OPEN_PROPOSALS_PER_ORG_MAX);
 }
+
+/// The cost of a reward epoch's end at the bounds: 64 streams paying the stakers of one
+/// program, 1,024 positions of 32 organisations, against a block of 4,000 transfers in
+/// the same run (`cargo test -p verity-state --release -- --ignored --nocapture
+/// reward_epoch_at_the_bounds`). Prints, asserts only results.
+#[test]
+#[ignore = "timing probe; run with --ignored --nocapture"]
+fn reward_epoch_at_the_bounds() {
+    use crate::view::Layer;
+    use verity_types::{Program, StakePosition, Stream, STAKERS_MAX, STREAMS_MAX};
+    let mut c = gov_chain();
+    // The state written directly: positions, the program's list, streams and their pool.
+    let mut layer = Layer::new(&c.state);
+    let program = Program::Learners;
+    let scope = StakeScope::Program { program };
+    let mut list = Vec::new();
+    for i in 0..STAKERS_MAX {
+        let account = acc(&format!("s{i}"));
+        let org = ["acme", "beta", "gamma", "delta"][i % 4];
+        crate::identity::put_account(
+            &mut layer,
+            &crate::identity::Account {
+                id: account.clone(),
+                org: verity_types::OrgId::new(org).expect("org"),
+                public_key: pk("s"),
+                roles: vec![Role::Member],
+                nonce: 0,
+            },
+        );
+        let pos = StakePosition {
+            account: account.clone(),
+            scope: scope.clone(),
+            bonded: 1 + i as u128,
+            unbonding: vec![],
+            slashed: 0,
+        };
+        layer.put(keys::position(&account, &scope), &pos);
+        list.push((account, scope.clone()));
+    }
+    layer.put(keys::program(program), &list);
+    let mut ids = Vec::new();
+    for i in 0..STREAMS_MAX {
+        let id = StreamId::new(format!("st{i}")).expect("id");
+        let s = Stream {
+            id: id.clone(),
+            asset: asset("usd"),
+            per_epoch: 1_000_000,
+            recipients: Recipients::Stakers { program },
+            pool: 1_000_000_000,
+            accrued: 0,
+            paid: 0,
+            paused: false,
+            epochs_paid: 0,
+            created_height: 0,
+            proposal: Hash::ZERO,
+        };
+        layer.put(keys::stream(&id), &s);
+        ids.push(id);
+    }
+    layer.put(keys::STREAMS.to_vec(), &ids);
+    let writes = layer.into_writes();
+    c.state.apply(writes);
+    let ctx = |height| crate::BlockContext { chain_id: CHAIN.into(), height, timestamp_ms: 0 };
+    // An empty block at a reward epoch's end (5 in this chain), and one that is not.
+    let t = std::time::Instant::now();
+    let out = crate::execute_block(&c.state, &ctx(1_000), &[], 0);
+    let boundary = t.elapsed();
+    let owed = rewards::owed(&MemStateView(&c.state, &out.writes), &StreamId::new("st0").expect("id"), &acc("s1023"));
+    assert!(owed > 0, "the epoch's end paid the last staker");
+    let t = std::time::Instant::now();
+    let plain = crate::execute_block(&c.state, &ctx(1_001), &[], 0);
+    let idle = t.elapsed();
+    assert!(plain.writes.is_empty());
+    println!(
+        "reward epoch at the bounds ({STREAMS_MAX} streams x {STAKERS_MAX} positions): {boundary:?}, {} writes; an empty block off the boundary: {idle:?}",
+        out.writes.len()
+    );
+}
+
+/// A state with a block's writes on top (read-only, for the probe above).
+struct MemStateView<'a>(&'a crate::MemState, &'a crate::StateWrites);
+
+impl crate::StateRead for MemStateView<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.1.get(key).cloned().or_else(|| self.0.get(key))
+    }
+}
