@@ -1014,3 +1014,46 @@ impl crate::StateRead for MemStateView<'_> {
         self.1.get(key).cloned().or_else(|| self.0.get(key))
     }
 }
+
+#[test]
+fn replayed_malformed_and_other_accounts_governance_transactions_are_refused() {
+    let mut c = gov_chain();
+    // A replayed proposal: the same signed bytes again are inadmissible (bad nonce), and
+    // no second proposal exists.
+    let nonce = c.next_nonce("admin");
+    let tx = sign(
+        "admin",
+        nonce,
+        Action::Propose(Propose { title: "t".into(), summary_hash: Hash::ZERO, action: set_param("unbond_delay", 9) }),
+    );
+    assert_eq!(c.block(std::slice::from_ref(&tx))[0].status, TxStatus::Success);
+    let replay = c.block(&[tx]);
+    assert_eq!(replay[0].error.as_ref().map(|e| e.code.as_str()), Some("bad_nonce"));
+    assert_eq!(proposal_count(&c.state), 1);
+    // Malformed actions fail their stateless checks: inadmissible, nothing changes.
+    let refused = |c: &mut Chain, who: &str, action: Action| {
+        let before = c.state.clone();
+        let r = c.exec(who, action);
+        assert_eq!(r.error.as_ref().map(|e| e.code.as_str()), Some("invalid_action"), "{r:?}");
+        assert_eq!(c.state, before);
+    };
+    let long_title = "x".repeat(verity_types::TITLE_BYTES_MAX + 1);
+    refused(
+        &mut c,
+        "admin",
+        Action::Propose(Propose { title: long_title, summary_hash: Hash::ZERO, action: set_param("unbond_delay", 9) }),
+    );
+    let learners = StakeScope::Program { program: verity_types::Program::Learners };
+    refused(&mut c, "alice", Action::Bond(Bond { scope: learners.clone(), amount: 0 }));
+    refused(
+        &mut c,
+        "alice",
+        Action::Bond(Bond { scope: StakeScope::Program { program: verity_types::Program::Validators }, amount: 1 }),
+    );
+    // Another account's position and rewards are not the sender's to move.
+    c.ok("alice", Action::Bond(Bond { scope: learners.clone(), amount: 10 }));
+    c.fails("bob", Action::Unbond(Unbond { scope: learners.clone(), amount: 10 }), "not_found");
+    c.fails("bob", Action::Withdraw(Withdraw { scope: learners }), "not_found");
+    // Funding the treasury takes the sender's own funds.
+    c.fails("bob", Action::FundTreasury(FundTreasury { asset: asset("usd"), amount: 1 }), "insufficient_funds");
+}
