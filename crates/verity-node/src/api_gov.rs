@@ -24,7 +24,7 @@ use verity_api::provenance::Trace;
 use verity_api::query::ProposalsQuery;
 
 use crate::api::{page_limit, parse_hash, ApiError, ApiResult, ErrorCode, HttpError};
-use crate::api_prov::wire_node;
+use crate::api_prov::wire_trace;
 use crate::core::NodeCore;
 
 type AppState = Arc<NodeCore>;
@@ -155,13 +155,7 @@ pub(crate) async fn get(
 
 fn lineage(view: &dyn StateRead, r: &RecordRef) -> Option<Trace> {
     let limits = prov::TraceLimits { nodes: ANALYSIS_TRACE_NODES, fanout: 4 };
-    prov::trace(view, r, limits).map(|t| Trace {
-        root: wire_node(t.root),
-        upstream: t.upstream.into_iter().map(wire_node).collect(),
-        downstream: t.downstream.into_iter().map(wire_node).collect(),
-        nodes: t.nodes,
-        truncated: t.truncated,
-    })
+    prov::trace(view, r, limits).map(wire_trace)
 }
 
 /// An account's stake positions, the rewards streams owe it, and its reputation.

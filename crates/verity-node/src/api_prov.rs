@@ -102,18 +102,23 @@ pub(crate) async fn trace(
         .await
         .map_err(HttpError::internal)?
         .map_err(|r| HttpError::not_found(format!("{r} does not exist")))?;
-    Ok(Json(Trace {
+    Ok(Json(wire_trace(t)))
+}
+
+/// A trace as the API serves it (every node with its summary).
+pub(crate) fn wire_trace(t: prov::Trace) -> Trace {
+    Trace {
         root: wire_node(t.root),
         upstream: t.upstream.into_iter().map(wire_node).collect(),
         downstream: t.downstream.into_iter().map(wire_node).collect(),
         nodes: t.nodes,
         truncated: t.truncated,
-    }))
+    }
 }
 
 /// A trace node as the API serves it: the state machine's node with its summary for
 /// people (presentation stays out of the state machine).
-pub(crate) fn wire_node(n: prov::TraceNode) -> TraceNode {
+fn wire_node(n: prov::TraceNode) -> TraceNode {
     TraceNode {
         summary: record_summary(&n.data),
         record: n.record,
